@@ -1199,7 +1199,9 @@ export const UserStatusSchema: GenEnum<UserStatus> = /*@__PURE__*/
  *   profile_completion_percent is at least 60, else REGISTERED moves to ONBOARDING.
  * - A request from a DORMANT user moves it back (to CREATOR when is_creator, else ACTIVE).
  * - A suspension whose end time has passed ends as by UnsuspendUser.
- * DORMANT is set by UpdateLifecycleState (for example by a job over last_active_at).
+ * DORMANT is set by UpdateLifecycleState (for example by a job over last_active_at). Every move
+ * bumps the version and emits user.profile.updated, besides the events of SuspendUser,
+ * UnsuspendUser and BanUser.
  *
  * @generated from enum mintcoin.user.v1.LifecycleState
  */
@@ -1587,7 +1589,8 @@ export const UserService: GenService<{
   },
   /**
    * Moves a user along the lifecycle (see LifecycleState for the transitions this RPC makes).
-   * Admin. Moving a user to the state it is already in succeeds and changes nothing.
+   * Admin. Emits user.profile.updated (changed_fields "lifecycle_state", and "status" when it
+   * changes too). Moving a user to the state it is already in succeeds and changes nothing.
    *
    * Errors: NOT_FOUND when there is no such user; FAILED_PRECONDITION when the transition is
    * not allowed, including targets that have their own RPC (CREATOR: PromoteToCreator,
