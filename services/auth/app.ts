@@ -1,0 +1,95 @@
+import { randomBytes } from "node:crypto";
+import { file_mintcoin_events_v1_auth_events } from "../../gen/mintcoin/events/v1/auth_events_pb.js";
+import { file_mintcoin_events_v1_notify } from "../../gen/mintcoin/events/v1/notify_pb.js";
+import { systemClock, type Clock } from "../shared/clock.js";
+import { streams } from "../shared/events/streams.js";
+import type { Logger } from "../shared/logging.js";
+import { openRuntime, type Runtime } from "../shared/runtime.js";
+import { serve } from "../shared/server/serve.js";
+import type { AuthConfig } from "./config.js";
+import { createLogDelivery } from "./delivery/log-delivery.js";
+import { createNatsDelivery } from "./delivery/nats-delivery.js";
+import type { OtpDelivery } from "./delivery/otp-delivery.js";
+import { createOtpService } from "./domain/otp-service.js";
+import { authMigrations } from "./migrations/index.js";
+import { createAuthRoutes } from "./routes.js";
+import type { AuthDatabase } from "./store/schema.js";
+import { getOrCreateSecret } from "./store/secret-store.js";
+
+export interface AuthServiceHandle {
+  port: number;
+  runtime: Runtime<AuthDatabase>;
+  /** Graceful stop: stop accepting, finish in-flight calls, flush the outbox, close pools. */
+  close(): Promise<void>;
+}
+
+export interface AuthServiceOverrides {
+  clock?: Clock;
+  /** Replaces the configured delivery (e.g. to capture codes in a test). */
+  delivery?: OtpDelivery;
+}
+
+/** Wires the auth service from its configuration and starts serving. Nothing listens on import. */
+export async function startAuthService(
+  config: AuthConfig,
+  logger: Logger,
+  overrides: AuthServiceOverrides = {},
+): Promise<AuthServiceHandle> {
+  const clock = overrides.clock ?? systemClock;
+  const runtime = await openRuntime<AuthDatabase>({
+    service: "auth",
+    config,
+    migrations: authMigrations,
+    streams: [streams.auth, streams.notify, streams.user],
+    logger,
+  });
+  try {
+    const hashKey = config.OTP_HASH_SECRET
+      ? Buffer.from(config.OTP_HASH_SECRET)
+      : await getOrCreateSecret(runtime.db, "otp-hash-key", () => randomBytes(32));
+    const delivery =
+      overrides.delivery ??
+      (config.otpDelivery === "nats" && runtime.nats ? createNatsDelivery(runtime.nats) : createLogDelivery(logger));
+
+    const otp = createOtpService({
+      db: runtime.db,
+      transact: runtime.transact,
+      clock,
+      delivery,
+      hashKey,
+      defaultPhoneRegion: config.DEFAULT_PHONE_REGION,
+      limits: {
+        codeLifetimeMs: config.OTP_EXPIRATION_MINUTES * 60_000,
+        maxAttempts: config.OTP_MAX_ATTEMPTS,
+        sendWindowMs: config.OTP_RATE_LIMIT_WINDOW_MINUTES * 60_000,
+        maxSendsPerIdentifier: config.OTP_RATE_LIMIT_MAX_REQUESTS,
+        maxSendsPerIp: config.OTP_IP_RATE_LIMIT_MAX_REQUESTS,
+      },
+    });
+
+    const server = await serve({
+      host: config.HOST,
+      port: config.AUTH_PORT,
+      logger,
+      health: runtime.health,
+      routes: createAuthRoutes({ otp }),
+      reflectionFiles: [file_mintcoin_events_v1_auth_events, file_mintcoin_events_v1_notify],
+      corsOrigins: config.CORS_ORIGINS,
+      maxRequestBytes: config.MAX_REQUEST_BYTES,
+      trustedProxies: config.TRUSTED_PROXIES,
+    });
+    logger.info({ host: config.HOST, port: server.port, otpDelivery: delivery.channelName }, "AuthService listening");
+
+    return {
+      port: server.port,
+      runtime,
+      async close() {
+        await server.close(config.SHUTDOWN_GRACE_PERIOD);
+        await runtime.close();
+      },
+    };
+  } catch (error) {
+    await runtime.close();
+    throw error;
+  }
+}

@@ -1,0 +1,37 @@
+import { z } from "zod";
+import { databaseUrlFor, commonEnv } from "../shared/config/common.js";
+import { duration, list, optionalUrl, parseEnv, port, positiveInt } from "../shared/config/env.js";
+
+const authEnv = {
+  ...commonEnv,
+  AUTH_PORT: port(50051),
+  AUTH_DATABASE_URL: optionalUrl,
+  JWT_ACCESS_EXPIRATION: duration("15m"),
+  JWT_REFRESH_EXPIRATION: duration("7d"),
+  // PKCS#8 PEM of an Ed25519 or P-256 key. Without it, a key is generated once and kept in the database.
+  JWT_PRIVATE_KEY: z.string().optional(),
+  OTP_EXPIRATION_MINUTES: positiveInt(5),
+  OTP_MAX_ATTEMPTS: positiveInt(3),
+  OTP_RATE_LIMIT_WINDOW_MINUTES: positiveInt(15),
+  OTP_RATE_LIMIT_MAX_REQUESTS: positiveInt(3),
+  OTP_IP_RATE_LIMIT_MAX_REQUESTS: positiveInt(30),
+  OTP_DELIVERY: z.enum(["log", "nats"]).optional(),
+  // Key for the HMAC that one-time codes are stored under. Without it, one is generated once and
+  // kept in the database; set it to keep codes unreadable to someone holding only a database dump.
+  OTP_HASH_SECRET: z.string().min(32, "use at least 32 characters").optional(),
+  // Region used for phone numbers written without a leading "+", e.g. "GB". Unset: "+" required.
+  DEFAULT_PHONE_REGION: z.string().length(2).toUpperCase().optional(),
+  // Identifiers (E.164 phones, emails) whose users get the "admin" role in their access tokens.
+  ADMIN_IDENTIFIERS: list(),
+};
+
+export type AuthConfig = ReturnType<typeof loadAuthConfig>;
+
+export function loadAuthConfig(env: Record<string, string | undefined> = process.env) {
+  const parsed = parseEnv(authEnv, env);
+  return {
+    ...parsed,
+    databaseUrl: databaseUrlFor(parsed.AUTH_DATABASE_URL, parsed, "auth"),
+    otpDelivery: parsed.OTP_DELIVERY ?? (parsed.NATS_URL ? "nats" : "log"),
+  };
+}

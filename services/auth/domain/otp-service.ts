@@ -1,0 +1,116 @@
+import { randomUUID } from "node:crypto";
+import type { Kysely } from "kysely";
+import type { Clock } from "../../shared/clock.js";
+import { RateLimitedError } from "../../shared/errors/domain-errors.js";
+import type { Transact } from "../../shared/outbox/transact.js";
+import type { OtpDelivery } from "../delivery/otp-delivery.js";
+import { recordOtpSent } from "../events/auth-events.js";
+import { closeOpenOtpCodes, insertOtpCode } from "../store/otp-store.js";
+import { recordRateLimitHit } from "../store/rate-limit-store.js";
+import type { AuthDatabase } from "../store/schema.js";
+import { normalizeIdentifier, type IdentifierType } from "./identifiers.js";
+import { generateOtpCode, hashOtpCode } from "./otp-codes.js";
+import type { OtpPurpose } from "./otp-purpose.js";
+
+export interface OtpLimits {
+  codeLifetimeMs: number;
+  maxAttempts: number;
+  sendWindowMs: number;
+  maxSendsPerIdentifier: number;
+  maxSendsPerIp: number;
+}
+
+export interface OtpServiceDeps {
+  db: Kysely<AuthDatabase>;
+  transact: Transact<AuthDatabase>;
+  clock: Clock;
+  delivery: OtpDelivery;
+  /** HMAC key the codes are stored under. */
+  hashKey: Uint8Array;
+  limits: OtpLimits;
+  defaultPhoneRegion?: string;
+}
+
+export interface SendOtpInput {
+  identifierType: IdentifierType;
+  identifier: string;
+  purpose: OtpPurpose;
+  deviceId: string;
+  ip: string;
+  userAgent: string;
+}
+
+export interface SendOtpResult {
+  expiresAt: Date;
+  /** When another code may be asked for without being refused. */
+  resendAvailableAt: Date;
+}
+
+export type OtpService = ReturnType<typeof createOtpService>;
+
+export function createOtpService(deps: OtpServiceDeps) {
+  const { clock, limits } = deps;
+
+  /**
+   * Issues a code. Never looks at whether an account exists: the answer is the same for every
+   * identifier, so SendOtp cannot be used to find out who is a customer.
+   */
+  async function send(input: SendOtpInput): Promise<SendOtpResult> {
+    const identifier = normalizeIdentifier(input.identifierType, input.identifier, deps.defaultPhoneRegion);
+    const now = clock.now();
+    return deps.transact(async (trx) => {
+      // Identifier first, then IP: every transaction takes the two row locks in the same order.
+      const byIdentifier = await recordRateLimitHit(trx, `otp-send:identifier:${identifier}`, now, limits.sendWindowMs);
+      if (byIdentifier.count > limits.maxSendsPerIdentifier) {
+        throw rateLimited(byIdentifier.oldest, now, "too many codes were requested for this identifier");
+      }
+      if (input.ip) {
+        const byIp = await recordRateLimitHit(trx, `otp-send:ip:${input.ip}`, now, limits.sendWindowMs);
+        if (byIp.count > limits.maxSendsPerIp) {
+          throw rateLimited(byIp.oldest, now, "too many codes were requested from this network");
+        }
+      }
+
+      const id = randomUUID();
+      const code = generateOtpCode();
+      const expiresAt = new Date(now.getTime() + limits.codeLifetimeMs);
+      await closeOpenOtpCodes(trx, identifier, input.purpose, now);
+      await insertOtpCode(trx, {
+        id,
+        identifier,
+        identifierType: input.identifierType,
+        purpose: input.purpose,
+        codeHash: hashOtpCode(deps.hashKey, identifier, input.purpose, code),
+        createdAt: now,
+        expiresAt,
+        deviceId: input.deviceId || null,
+        ipAddress: input.ip || null,
+      });
+      await recordOtpSent(trx, clock, {
+        otpId: id,
+        identifierType: input.identifierType,
+        identifier,
+        purpose: input.purpose,
+        deviceId: input.deviceId,
+        ip: input.ip,
+        userAgent: input.userAgent,
+        expiresAt,
+      });
+      await deps.delivery.deliver({ otpId: id, identifierType: input.identifierType, identifier, code, purpose: input.purpose, expiresAt });
+
+      const resendAvailableAt =
+        byIdentifier.count >= limits.maxSendsPerIdentifier
+          ? new Date(byIdentifier.oldest.getTime() + limits.sendWindowMs)
+          : now;
+      return { expiresAt, resendAvailableAt };
+    });
+  }
+
+  function rateLimited(oldest: Date, now: Date, what: string): RateLimitedError {
+    const retryAfterMs = oldest.getTime() + limits.sendWindowMs - now.getTime();
+    const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+    return new RateLimitedError(retryAfterMs, `${what}; retry in ${seconds} s`, "OTP_SEND_RATE_LIMITED");
+  }
+
+  return { send };
+}

@@ -1,0 +1,20 @@
+import type { ConnectRouter } from "@connectrpc/connect";
+import { AuthService } from "../../gen/mintcoin/auth/v1/auth_pb.js";
+import type { OtpService } from "./domain/otp-service.js";
+import { createOtpHandlers } from "./handlers/otp-handlers.js";
+
+export interface AuthHandlerDeps {
+  otp: OtpService;
+}
+
+/**
+ * Every AuthService RPC, by area. An RPC without a handler answers UNIMPLEMENTED (connect-node does
+ * that for methods missing from the implementation).
+ */
+export function createAuthRoutes(deps: AuthHandlerDeps): (router: ConnectRouter) => void {
+  return (router) => {
+    router.service(AuthService, {
+      ...createOtpHandlers(deps),
+    });
+  };
+}

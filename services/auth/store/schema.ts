@@ -1,0 +1,36 @@
+import type { ColumnType, Generated } from "kysely";
+import type { OutboxTable } from "../../shared/outbox/outbox-table.js";
+
+/** The auth database's tables, as Kysely sees them. Row types never leave store/. */
+export interface AuthDatabase {
+  outbox: OutboxTable;
+  server_secrets: ServerSecretsTable;
+  otp_codes: OtpCodesTable;
+  rate_limits: RateLimitsTable;
+}
+
+export interface ServerSecretsTable {
+  name: string;
+  value: Uint8Array;
+  created_at: Generated<Date>;
+}
+
+export interface OtpCodesTable {
+  id: string;
+  identifier: string;
+  identifier_type: string;
+  purpose: string;
+  code_hash: Uint8Array;
+  attempts: Generated<number>;
+  created_at: Date;
+  expires_at: Date;
+  closed_at: Date | null;
+  device_id: string | null;
+  ip_address: string | null;
+}
+
+export interface RateLimitsTable {
+  key: string;
+  hits: ColumnType<Date[], Date[], Date[]>;
+  updated_at: Date;
+}

@@ -1,0 +1,51 @@
+import { z } from "zod";
+import { duration, flag, list, optionalUrl, port, positiveInt } from "./env.js";
+
+/**
+ * Settings both services read. Each service's config adds its own on top of these.
+ */
+export const commonEnv = {
+  HOST: z.string().min(1).default("127.0.0.1"),
+  NATS_URL: optionalUrl,
+  NATS_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
+  CORS_ORIGINS: list(),
+  // Peers whose X-Forwarded-For is believed (load balancers); nobody's by default.
+  TRUSTED_PROXIES: list(),
+  MIGRATE_ON_START: flag(true),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  DATA_DIR: z.string().min(1).default("./data"),
+  DATABASE_POOL_SIZE: positiveInt(10),
+  // The seed's single-database variables; a service's own *_DATABASE_URL wins over them.
+  DATABASE_HOST: z.string().optional(),
+  DATABASE_PORT: port(5432),
+  DATABASE_NAME: z.string().optional(),
+  DATABASE_USER: z.string().optional(),
+  DATABASE_PASSWORD: z.string().optional(),
+  SHUTDOWN_GRACE_PERIOD: duration("10s"),
+  MAX_REQUEST_BYTES: positiveInt(64 * 1024),
+  JWT_ISSUER: z.string().min(1).default("mintcoin-auth"),
+  JWT_AUDIENCE: z.string().min(1).default("mintcoin"),
+};
+
+type CommonEnv = z.infer<z.ZodObject<typeof commonEnv>>;
+
+/**
+ * The database a service uses: its own URL, else one built from the seed's DATABASE_* variables
+ * (with the service's name as the database unless DATABASE_NAME is set), else undefined, which
+ * means the embedded PGlite under DATA_DIR.
+ */
+export function databaseUrlFor(
+  serviceUrl: string | undefined,
+  env: CommonEnv,
+  service: "auth" | "user",
+): string | undefined {
+  if (serviceUrl) return serviceUrl;
+  if (!env.DATABASE_HOST) return undefined;
+  const url = new URL("postgres://");
+  url.hostname = env.DATABASE_HOST;
+  url.port = String(env.DATABASE_PORT);
+  url.pathname = `/${env.DATABASE_NAME ?? `mintcoin_${service}`}`;
+  if (env.DATABASE_USER) url.username = env.DATABASE_USER;
+  if (env.DATABASE_PASSWORD) url.password = env.DATABASE_PASSWORD;
+  return url.toString();
+}

@@ -1,0 +1,109 @@
+import { jetstream, jetstreamManager, type JetStreamClient } from "@nats-io/jetstream";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "../logging.js";
+import { ensureStreams, type StreamDefinition } from "./streams.js";
+
+export interface NatsLink {
+  /** Resolves once the first connection is up and the streams exist; never rejects while retrying. */
+  ready: Promise<{ connection: NatsConnection; js: JetStreamClient }>;
+  /** True while connected (for readiness). */
+  isConnected(): boolean;
+  close(): Promise<void>;
+}
+
+export interface NatsLinkOptions {
+  url: string;
+  name: string;
+  streams: StreamDefinition[];
+  replicas: number;
+  logger: Logger;
+}
+
+/**
+ * Connects to NATS in the background and keeps reconnecting forever, so a service starts and serves
+ * while NATS is down: its events wait in the outbox until the link is up. The streams are ensured on
+ * every (re)connect, because a NATS server that lost its storage comes back without them.
+ */
+export function createNatsLink(options: NatsLinkOptions): NatsLink {
+  const { logger } = options;
+  let connection: NatsConnection | undefined;
+  let closed = false;
+  let connected = false;
+
+  async function ensure(nc: NatsConnection): Promise<void> {
+    const jsm = await jetstreamManager(nc);
+    await ensureStreams(jsm, options.streams, options.replicas);
+  }
+
+  async function watchStatus(nc: NatsConnection): Promise<void> {
+    for await (const status of nc.status()) {
+      if (status.type === "disconnect") {
+        connected = false;
+        logger.warn({ server: status.server }, "NATS disconnected; reconnecting");
+      } else if (status.type === "reconnect") {
+        connected = true;
+        logger.info({ server: status.server }, "NATS reconnected");
+        ensure(nc).catch((error: unknown) => logger.warn({ err: error }, "could not ensure JetStream streams"));
+      }
+    }
+  }
+
+  async function connectLoop(): Promise<{ connection: NatsConnection; js: JetStreamClient }> {
+    let delayMs = 250;
+    let warned = false;
+    for (;;) {
+      if (closed) throw new Error("NATS link closed before it connected");
+      try {
+        const nc = await connect({
+          servers: options.url,
+          name: options.name,
+          maxReconnectAttempts: -1,
+          reconnectTimeWait: 500,
+          timeout: 3_000,
+        });
+        if (closed) {
+          await nc.close();
+          throw new Error("NATS link closed before it connected");
+        }
+        connection = nc;
+        await ensure(nc);
+        connected = true;
+        void watchStatus(nc);
+        logger.info({ url: redact(options.url) }, "NATS connected, JetStream streams ready");
+        return { connection: nc, js: jetstream(nc) };
+      } catch (error) {
+        if (closed) throw error;
+        if (!warned) {
+          logger.warn({ err: error, url: redact(options.url) }, "NATS unreachable; retrying in the background");
+          warned = true;
+        }
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+        delayMs = Math.min(delayMs * 2, 5_000);
+      }
+    }
+  }
+
+  const ready = connectLoop();
+  // Nobody may be awaiting `ready` when the link is closed early; that is not an error.
+  ready.catch(() => undefined);
+
+  return {
+    ready,
+    isConnected: () => connected,
+    async close() {
+      closed = true;
+      connected = false;
+      if (connection && !connection.isClosed()) await connection.drain().catch(() => connection?.close());
+    },
+  };
+}
+
+function redact(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return "(unparseable NATS_URL)";
+  }
+}

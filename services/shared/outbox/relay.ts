@@ -1,0 +1,174 @@
+import { sql, type Kysely } from "kysely";
+import type { Logger } from "../logging.js";
+import type { OutboxDatabase } from "./outbox-table.js";
+
+export interface OutboxMessage {
+  id: string;
+  subject: string;
+  event_type: string;
+  payload: Uint8Array;
+}
+
+/** Where the relay sends events. JetStream in production (events/jetstream-publisher.ts). */
+export interface OutboxPublisher {
+  publish(message: OutboxMessage): Promise<void>;
+}
+
+export interface OutboxRelayOptions {
+  db: Kysely<OutboxDatabase>;
+  publisher: OutboxPublisher;
+  logger: Logger;
+  /** Rows claimed per transaction. */
+  batchSize?: number;
+  /** How often to look for rows written by other instances when nothing woke us. */
+  pollIntervalMs?: number;
+  /** Longest wait between retries while publishing fails. */
+  maxBackoffMs?: number;
+  /** How long sent rows are kept (for audits and replays) before they are purged. */
+  retentionMs?: number;
+}
+
+export interface OutboxRelay {
+  start(): void;
+  /** Publish soon: call after committing a transaction that recorded events. */
+  wake(): void;
+  /** Claims and publishes one batch; returns how many rows were published. */
+  drainOnce(): Promise<number>;
+  /** Stops the loop after a last attempt to publish what is pending. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Publishes outbox rows in creation order and marks them sent. Rows are claimed with
+ * `FOR UPDATE SKIP LOCKED`, so any number of relays (one per service instance) share the work
+ * without publishing a row twice at the same time. A crash between publishing and marking a row
+ * sent re-publishes it later with the same `Nats-Msg-Id`, which JetStream de-duplicates; consumers
+ * are idempotent by event id for the rare case beyond the stream's duplicate window.
+ */
+export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
+  const { db, publisher, logger } = options;
+  const batchSize = options.batchSize ?? 200;
+  const pollIntervalMs = options.pollIntervalMs ?? 500;
+  const maxBackoffMs = options.maxBackoffMs ?? 5_000;
+  const retentionMs = options.retentionMs ?? 24 * 3_600_000;
+
+  let running: Promise<void> | undefined;
+  let stopping = false;
+  let wakeUp: (() => void) | undefined;
+  let woken = false;
+  let lastPurge = 0;
+
+  function wake(): void {
+    woken = true;
+    wakeUp?.();
+  }
+
+  function sleep(ms: number): Promise<void> {
+    if (woken || stopping) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wakeUp = undefined;
+        resolve();
+      }
+      wakeUp = done;
+    });
+  }
+
+  async function drainOnce(): Promise<number> {
+    return db.transaction().execute(async (trx) => {
+      const rows = await trx
+        .selectFrom("outbox")
+        .select(["id", "subject", "event_type", "payload"])
+        .where("sent_at", "is", null)
+        .orderBy("created_at")
+        .orderBy("id")
+        .limit(batchSize)
+        .forUpdate()
+        .skipLocked()
+        .execute();
+      if (rows.length === 0) return 0;
+      // Publishes start in row order on one connection, so the stream keeps that order.
+      const results = await Promise.allSettled(rows.map((row) => publisher.publish(row)));
+      const sent = rows.filter((_, index) => results[index]!.status === "fulfilled").map((row) => row.id);
+      const failure = results.find((result) => result.status === "rejected");
+      if (sent.length > 0) {
+        await trx.updateTable("outbox").set({ sent_at: sql<Date>`now()` }).where("id", "in", sent).execute();
+      }
+      if (failure) {
+        const failed = rows.filter((_, index) => results[index]!.status === "rejected").map((row) => row.id);
+        await trx
+          .updateTable("outbox")
+          .set((eb) => ({ attempts: eb("attempts", "+", 1), last_error: String(failure.reason).slice(0, 500) }))
+          .where("id", "in", failed)
+          .execute();
+        throw new PublishFailed(failed.length, failure.reason);
+      }
+      return sent.length;
+    });
+  }
+
+  async function purgeSent(): Promise<void> {
+    const now = Date.now();
+    if (now - lastPurge < 60_000) return;
+    lastPurge = now;
+    await db
+      .deleteFrom("outbox")
+      .where("sent_at", "<", new Date(now - retentionMs))
+      .execute();
+  }
+
+  async function loop(): Promise<void> {
+    let backoffMs = 100;
+    let failingSince: number | undefined;
+    while (!stopping) {
+      woken = false;
+      try {
+        const published = await drainOnce();
+        if (failingSince !== undefined) {
+          logger.info({ outageMs: Date.now() - failingSince }, "outbox relay publishing again");
+          failingSince = undefined;
+        }
+        backoffMs = 100;
+        if (published === batchSize) continue;
+        await purgeSent();
+        await sleep(pollIntervalMs);
+      } catch (error) {
+        if (failingSince === undefined) {
+          failingSince = Date.now();
+          logger.warn({ err: error }, "outbox relay cannot publish; events stay in the outbox and will be retried");
+        }
+        // Wake-ups are ignored while failing: retrying at once would only hammer a dead broker.
+        woken = false;
+        await sleep(backoffMs);
+        backoffMs = Math.min(backoffMs * 2, maxBackoffMs);
+      }
+    }
+  }
+
+  return {
+    start() {
+      running ??= loop();
+    },
+    wake,
+    drainOnce,
+    async stop() {
+      stopping = true;
+      wakeUp?.();
+      await running;
+      running = undefined;
+      try {
+        while ((await drainOnce()) === batchSize);
+      } catch (error) {
+        logger.warn({ err: error }, "outbox relay stopped with events pending; they are published on next start");
+      }
+    },
+  };
+}
+
+class PublishFailed extends Error {
+  constructor(count: number, cause: unknown) {
+    super(`${count} event(s) could not be published`, { cause });
+  }
+}

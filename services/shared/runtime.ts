@@ -1,0 +1,121 @@
+import { sql, type Kysely, type Migration } from "kysely";
+import { createDatabase, type DatabaseHandle } from "./database/create-database.js";
+import { migrateToLatest } from "./database/migrate.js";
+import { createJetStreamPublisher } from "./events/jetstream-publisher.js";
+import { createNatsLink, type NatsLink } from "./events/nats-link.js";
+import type { StreamDefinition } from "./events/streams.js";
+import type { Logger } from "./logging.js";
+import { createOutboxRelay, type OutboxRelay } from "./outbox/relay.js";
+import { outboxView, type OutboxDatabase } from "./outbox/outbox-table.js";
+import { createTransact, type Transact } from "./outbox/transact.js";
+import { createHealthStatus, type HealthStatus } from "./server/health.js";
+
+export interface RuntimeConfig {
+  databaseUrl: string | undefined;
+  DATA_DIR: string;
+  DATABASE_POOL_SIZE: number;
+  MIGRATE_ON_START: boolean;
+  NATS_URL?: string | undefined;
+  NATS_STREAM_REPLICAS: number;
+}
+
+export interface RuntimeOptions {
+  service: "auth" | "user";
+  config: RuntimeConfig;
+  migrations: Record<string, Migration>;
+  /** Streams this service publishes to or reads from; created when missing. */
+  streams: StreamDefinition[];
+  logger: Logger;
+  /** How often readiness re-checks the database and NATS. */
+  readinessIntervalMs?: number;
+}
+
+/** What every service runs on: its database, its NATS link, its outbox relay and its health. */
+export interface Runtime<DB> {
+  database: DatabaseHandle<DB>;
+  db: Kysely<DB>;
+  transact: Transact<DB>;
+  nats: NatsLink | undefined;
+  health: HealthStatus;
+  /** The relay, once NATS is connected. */
+  relay(): OutboxRelay | undefined;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens a service's dependencies in order: database (and migrations), then NATS in the background,
+ * then the outbox relay as soon as NATS is up. Without NATS_URL, events stay in the outbox, and we
+ * say so once.
+ */
+export async function openRuntime<DB extends OutboxDatabase>(options: RuntimeOptions): Promise<Runtime<DB>> {
+  const { config, logger } = options;
+  const dataDir = `${config.DATA_DIR}/${options.service}`;
+  const database = await createDatabase<DB>({
+    url: config.databaseUrl,
+    dataDir,
+    poolSize: config.DATABASE_POOL_SIZE,
+    logger,
+  });
+  logger.info({ kind: database.kind, location: database.location }, "database opened");
+  try {
+    if (config.MIGRATE_ON_START) await migrateToLatest(database.db as Kysely<unknown>, options.migrations, logger);
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+
+  const health = createHealthStatus({ "": "NOT_SERVING" });
+  let relay: OutboxRelay | undefined;
+  const transact = createTransact(database.db, () => relay?.wake());
+
+  let nats: NatsLink | undefined;
+  if (config.NATS_URL) {
+    nats = createNatsLink({
+      url: config.NATS_URL,
+      name: `mintcoin-${options.service}`,
+      streams: options.streams,
+      replicas: config.NATS_STREAM_REPLICAS,
+      logger,
+    });
+    nats.ready
+      .then(({ js }) => {
+        relay = createOutboxRelay({
+          db: outboxView(database.db),
+          publisher: createJetStreamPublisher(js),
+          logger,
+        });
+        relay.start();
+      })
+      .catch(() => undefined);
+  } else {
+    logger.warn("NATS_URL is not set: events are kept in the outbox and published once NATS is configured");
+  }
+
+  const checkReadiness = async () => {
+    const databaseUp = await sql`select 1`.execute(database.db).then(
+      () => true,
+      () => false,
+    );
+    const natsUp = nats ? nats.isConnected() : true;
+    health.set("", databaseUp && natsUp ? "SERVING" : "NOT_SERVING");
+  };
+  await checkReadiness();
+  const readinessTimer = setInterval(() => void checkReadiness(), options.readinessIntervalMs ?? 5_000);
+  readinessTimer.unref();
+
+  return {
+    database,
+    db: database.db,
+    transact,
+    nats,
+    health,
+    relay: () => relay,
+    async close() {
+      clearInterval(readinessTimer);
+      health.shutdown();
+      await relay?.stop();
+      await nats?.close();
+      await database.close();
+    },
+  };
+}

@@ -1,0 +1,73 @@
+import type http from "node:http";
+import { createContextValues, cors as connectCors, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { createValidateInterceptor } from "@connectrpc/validate";
+import cors from "cors";
+import type { Logger } from "../logging.js";
+import { createErrorInterceptor, createLoggingInterceptor } from "./interceptors.js";
+import type { NodeServerRequest, NodeServerResponse, RequestHandler } from "./one-port-server.js";
+import { readRequestInfo, requestInfoKey } from "./request-info.js";
+
+/** A plain HTTP endpoint served beside the RPCs, e.g. GET /.well-known/jwks.json. */
+export type HttpRoute = (request: NodeServerRequest, response: NodeServerResponse) => void | Promise<void>;
+
+export interface RpcHandlerOptions {
+  routes: (router: ConnectRouter) => void;
+  logger: Logger;
+  corsOrigins: string[];
+  maxRequestBytes: number;
+  trustedProxies: ReadonlySet<string>;
+  /** Interceptors that run after logging, error mapping and validation (e.g. authentication). */
+  interceptors?: Interceptor[];
+  /** GET endpoints by exact path. */
+  httpRoutes?: Record<string, HttpRoute>;
+}
+
+/**
+ * The request handler of one service: CORS for the configured origins, then Connect (Connect, gRPC
+ * and gRPC-Web protocols) with the interceptor chain every service shares, then plain HTTP routes.
+ * Interceptor order: the first is the outermost, so logging sees the final code and validation runs
+ * before authentication-free handlers see anything.
+ */
+export function createRpcHandler(options: RpcHandlerOptions): RequestHandler {
+  const { logger } = options;
+  const httpRoutes = options.httpRoutes ?? {};
+  const connectHandler = connectNodeAdapter({
+    routes: options.routes,
+    readMaxBytes: options.maxRequestBytes,
+    interceptors: [
+      createLoggingInterceptor(logger),
+      createErrorInterceptor(logger),
+      createValidateInterceptor(),
+      ...(options.interceptors ?? []),
+    ],
+    contextValues: (request) =>
+      createContextValues().set(requestInfoKey, readRequestInfo(request, options.trustedProxies)),
+    fallback(request, response) {
+      const route = request.method === "GET" ? httpRoutes[new URL(request.url ?? "/", "http://x").pathname] : undefined;
+      if (!route) {
+        response.writeHead(404, { "content-type": "text/plain" });
+        response.end("not found: this port serves gRPC, gRPC-Web and Connect\n");
+        return;
+      }
+      Promise.resolve(route(request, response)).catch((error: unknown) => {
+        logger.error({ err: error, path: request.url }, "http route failed");
+        if (!response.headersSent) response.writeHead(500);
+        response.end();
+      });
+    },
+  });
+  const corsMiddleware = cors({
+    origin: options.corsOrigins.includes("*") ? true : options.corsOrigins,
+    methods: [...connectCors.allowedMethods],
+    allowedHeaders: [...connectCors.allowedHeaders, "Authorization", "X-Request-Id"],
+    exposedHeaders: [...connectCors.exposedHeaders, "X-Request-Id", "Retry-After"],
+    maxAge: 7200,
+  });
+  return (request, response) => {
+    // The cors package is written for http's (req, res); http2's compatibility objects have the same surface.
+    corsMiddleware(request as http.IncomingMessage, response as http.ServerResponse, () =>
+      connectHandler(request, response),
+    );
+  };
+}
