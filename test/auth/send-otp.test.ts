@@ -73,9 +73,9 @@ describe("AuthService.SendOtp", () => {
 
     // The code travels only to the notification stream, never in an event.
     const delivery = await waitForDelivery(events, "notify.otp.email", "ada@example.com");
-    expect(delivery.code).toMatch(/^\d{6}$/);
+    expect(delivery!.code).toMatch(/^\d{6}$/);
     for (const e of events.events.filter((e) => e.subject.startsWith("auth."))) {
-      expect(Buffer.from(e.payload).includes(Buffer.from(delivery.code))).toBe(false);
+      expect(Buffer.from(e.payload).includes(Buffer.from(delivery!.code))).toBe(false);
     }
   });
 

@@ -1,0 +1,51 @@
+import type { Interceptor } from "@connectrpc/connect";
+import { UnauthenticatedError } from "../errors/domain-errors.js";
+import type { AccessTokenVerifier } from "./access-token.js";
+import { principalKey } from "./principal.js";
+
+export interface AuthenticationOptions {
+  verifier: AccessTokenVerifier;
+  /** Methods callable without a token, as "Service/Method" names, e.g. "mintcoin.auth.v1.AuthService/SendOtp". */
+  publicMethods: ReadonlySet<string>;
+  /**
+   * Whether a session was revoked (known from auth.session.revoked events, so no database round
+   * trip). A token of a revoked session is refused even before it expires.
+   */
+  isSessionRevoked?: (sessionId: string) => boolean | Promise<boolean>;
+}
+
+/**
+ * Puts the verified caller in `ctx.values` (principalKey). Every method needs a bearer token except
+ * the ones listed as public; on a public method a valid token still sets the principal (it may change
+ * the answer), and a bad one is ignored rather than refused. Health and reflection are public on every server.
+ */
+export function createAuthenticationInterceptor(options: AuthenticationOptions): Interceptor {
+  async function authenticate(header: string) {
+    const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(header.trim());
+    if (!match) throw new UnauthenticatedError("the authorization header must be `Bearer <access token>`", "ACCESS_TOKEN_INVALID");
+    const principal = await options.verifier.verify(match[1]!);
+    if (options.isSessionRevoked && (await options.isSessionRevoked(principal.sessionId))) {
+      throw new UnauthenticatedError("this session has been signed out; sign in again", "SESSION_REVOKED");
+    }
+    return principal;
+  }
+
+  return (next) => async (request) => {
+    const method = `${request.service.typeName}/${request.method.name}`;
+    const isPublic =
+      options.publicMethods.has(method) ||
+      request.service.typeName === "grpc.health.v1.Health" ||
+      request.service.typeName.startsWith("grpc.reflection.");
+    const header = request.header.get("authorization");
+    if (!header) {
+      if (isPublic) return next(request);
+      throw new UnauthenticatedError("this call needs `authorization: Bearer <access token>`", "ACCESS_TOKEN_MISSING");
+    }
+    try {
+      request.contextValues.set(principalKey, await authenticate(header));
+    } catch (error) {
+      if (!isPublic) throw error;
+    }
+    return next(request);
+  };
+}
