@@ -121,8 +121,45 @@ function describe(file: FileDescriptorProto): string {
   return `${file.messageType.length} messages, ${fields} fields, ${file.enumType.length} enums, ${file.extension.length} extensions`;
 }
 
+// Third-party protos that npm packages ship as source: copied verbatim (license headers included)
+// from the pinned devDependencies, so the vendored files are reproducible from the lock file.
+const packagedProtos: { from: string; to: string }[] = [
+  { from: "grpc-health-check/proto/health/v1/health.proto", to: "grpc/health/v1/health.proto" },
+  { from: "@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto", to: "grpc/reflection/v1/reflection.proto" },
+  { from: "@grpc/reflection/build/proto/grpc/reflection/v1alpha/reflection.proto", to: "grpc/reflection/v1alpha/reflection.proto" },
+  { from: "google-proto-files/google/rpc/error_details.proto", to: "google/rpc/error_details.proto" },
+];
+
+/** Copies the packaged protos; with `check`, only reports which differ. Returns the stale ones. */
+function copyPackagedProtos(check: boolean): string[] {
+  const stale: string[] = [];
+  for (const { from, to } of packagedProtos) {
+    const source = readFileSync(join(root, "node_modules", from), "utf8");
+    const destination = join(root, "proto", to);
+    let current: string | undefined;
+    try {
+      current = readFileSync(destination, "utf8");
+    } catch {
+      current = undefined;
+    }
+    if (current === source) continue;
+    stale.push(`proto/${to}`);
+    if (!check) {
+      mkdirSync(dirname(destination), { recursive: true });
+      writeFileSync(destination, source);
+      console.log(`wrote proto/${to} (from node_modules/${from})`);
+    }
+  }
+  return stale;
+}
+
 function main(): void {
   const check = process.argv.includes("--check");
+  const stalePackaged = copyPackagedProtos(check);
+  if (check && stalePackaged.length > 0) {
+    console.error(`${stalePackaged.join(", ")} differ from their packages: run \`npm run vendor:protos\``);
+    process.exit(1);
+  }
   const text = render();
   let current: string | undefined;
   try {
