@@ -4,6 +4,7 @@ import { file_mintcoin_events_v1_notify } from "../../gen/mintcoin/events/v1/not
 import { systemClock, type Clock } from "../shared/clock.js";
 import { streams } from "../shared/events/streams.js";
 import type { Logger } from "../shared/logging.js";
+import { countOtpSends } from "../shared/metrics/otp-sends.js";
 import { openRuntime, type Runtime } from "../shared/runtime.js";
 import { serve } from "../shared/server/serve.js";
 import type { AuthConfig } from "./config.js";
@@ -42,6 +43,7 @@ export async function startAuthService(
     migrations: authMigrations,
     streams: [streams.auth, streams.notify, streams.user],
     logger,
+    metricsPort: config.AUTH_METRICS_PORT,
   });
   try {
     const hashKey = config.OTP_HASH_SECRET
@@ -55,7 +57,7 @@ export async function startAuthService(
       db: runtime.db,
       transact: runtime.transact,
       clock,
-      delivery,
+      delivery: countOtpSends(delivery, runtime.metrics),
       hashKey,
       defaultPhoneRegion: config.DEFAULT_PHONE_REGION,
       limits: {
@@ -72,6 +74,7 @@ export async function startAuthService(
       port: config.AUTH_PORT,
       logger,
       health: runtime.health,
+      metrics: runtime.metrics,
       routes: createAuthRoutes({ otp }),
       reflectionFiles: [file_mintcoin_events_v1_auth_events, file_mintcoin_events_v1_notify],
       corsOrigins: config.CORS_ORIGINS,

@@ -1,10 +1,12 @@
 import { z } from "zod";
 import { databaseUrlFor, commonEnv } from "../shared/config/common.js";
 import { duration, list, optionalUrl, parseEnv, port, positiveInt } from "../shared/config/env.js";
+import { metricsPort } from "../shared/metrics/metrics-port.js";
 
 const authEnv = {
   ...commonEnv,
   AUTH_PORT: port(50051),
+  AUTH_METRICS_PORT: metricsPort(9464),
   AUTH_DATABASE_URL: optionalUrl,
   JWT_ACCESS_EXPIRATION: duration("15m"),
   JWT_REFRESH_EXPIRATION: duration("7d"),

@@ -5,12 +5,17 @@ import { createJetStreamPublisher } from "./events/jetstream-publisher.js";
 import { createNatsLink, type NatsLink } from "./events/nats-link.js";
 import type { StreamDefinition } from "./events/streams.js";
 import type { Logger } from "./logging.js";
+import { startMetricsServer, type MetricsServer } from "./metrics/metrics-server.js";
+import { registerOutboxMetrics } from "./metrics/outbox-metrics.js";
+import { countPublishedEvents } from "./metrics/published-events.js";
+import { createServiceMetrics, type ServiceMetrics } from "./metrics/service-metrics.js";
 import { createOutboxRelay, type OutboxRelay } from "./outbox/relay.js";
 import { outboxView, type OutboxDatabase } from "./outbox/outbox-table.js";
 import { createTransact, type Transact } from "./outbox/transact.js";
 import { createHealthStatus, type HealthStatus } from "./server/health.js";
 
 export interface RuntimeConfig {
+  HOST: string;
   databaseUrl: string | undefined;
   DATA_DIR: string;
   DATABASE_POOL_SIZE: number;
@@ -26,6 +31,8 @@ export interface RuntimeOptions {
   /** Streams this service publishes to or reads from; created when missing. */
   streams: StreamDefinition[];
   logger: Logger;
+  /** Port of the Prometheus endpoint (0: any free port); undefined serves no metrics. */
+  metricsPort: number | undefined;
   /** How often readiness re-checks the database and NATS. */
   readinessIntervalMs?: number;
 }
@@ -37,6 +44,10 @@ export interface Runtime<DB> {
   transact: Transact<DB>;
   nats: NatsLink | undefined;
   health: HealthStatus;
+  /** This service's Prometheus registry and series; give it to serve() for the RPC metrics. */
+  metrics: ServiceMetrics;
+  /** The /metrics endpoint, unless the metrics port is "off". */
+  metricsServer: MetricsServer | undefined;
   /** The relay, once NATS is connected. */
   relay(): OutboxRelay | undefined;
   close(): Promise<void>;
@@ -57,8 +68,21 @@ export async function openRuntime<DB extends OutboxDatabase>(options: RuntimeOpt
     logger,
   });
   logger.info({ kind: database.kind, location: database.location }, "database opened");
+  const metrics = createServiceMetrics();
+  registerOutboxMetrics(metrics, outboxView(database.db), logger);
+  let metricsServer: MetricsServer | undefined;
   try {
     if (config.MIGRATE_ON_START) await migrateToLatest(database.db as Kysely<unknown>, options.migrations, logger);
+    if (options.metricsPort !== undefined) {
+      metricsServer = await startMetricsServer({ host: config.HOST, port: options.metricsPort, metrics, logger }).catch(
+        (error: unknown) => {
+          const variable = `${options.service.toUpperCase()}_METRICS_PORT`;
+          throw new Error(`cannot serve metrics on ${config.HOST}:${options.metricsPort} (${variable}): ${String(error)}`, {
+            cause: error,
+          });
+        },
+      );
+    }
   } catch (error) {
     await database.close();
     throw error;
@@ -81,7 +105,7 @@ export async function openRuntime<DB extends OutboxDatabase>(options: RuntimeOpt
       .then(({ js }) => {
         relay = createOutboxRelay({
           db: outboxView(database.db),
-          publisher: createJetStreamPublisher(js),
+          publisher: countPublishedEvents(createJetStreamPublisher(js), metrics),
           logger,
         });
         relay.start();
@@ -97,6 +121,8 @@ export async function openRuntime<DB extends OutboxDatabase>(options: RuntimeOpt
       () => false,
     );
     const natsUp = nats ? nats.isConnected() : true;
+    metrics.dependencyUp.set({ dependency: "database" }, databaseUp ? 1 : 0);
+    if (nats) metrics.dependencyUp.set({ dependency: "nats" }, natsUp ? 1 : 0);
     health.set("", databaseUp && natsUp ? "SERVING" : "NOT_SERVING");
   };
   await checkReadiness();
@@ -109,9 +135,12 @@ export async function openRuntime<DB extends OutboxDatabase>(options: RuntimeOpt
     transact,
     nats,
     health,
+    metrics,
+    metricsServer,
     relay: () => relay,
     async close() {
       clearInterval(readinessTimer);
+      await metricsServer?.close();
       health.shutdown();
       await relay?.stop();
       await nats?.close();

@@ -23,6 +23,7 @@ export async function startUserService(config: UserConfig, logger: Logger): Prom
     migrations: userMigrations,
     streams: [streams.user, streams.auth],
     logger,
+    metricsPort: config.USER_METRICS_PORT,
   });
   try {
     const server = await serve({
@@ -30,6 +31,7 @@ export async function startUserService(config: UserConfig, logger: Logger): Prom
       port: config.USER_PORT,
       logger,
       health: runtime.health,
+      metrics: runtime.metrics,
       routes: createUserRoutes(),
       reflectionFiles: [file_mintcoin_events_v1_user_events],
       corsOrigins: config.CORS_ORIGINS,

@@ -4,6 +4,8 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { createValidateInterceptor } from "@connectrpc/validate";
 import cors from "cors";
 import type { Logger } from "../logging.js";
+import { createRpcMetricsInterceptor } from "../metrics/rpc-metrics-interceptor.js";
+import type { ServiceMetrics } from "../metrics/service-metrics.js";
 import { createErrorInterceptor, createLoggingInterceptor } from "./interceptors.js";
 import type { NodeServerRequest, NodeServerResponse, RequestHandler } from "./one-port-server.js";
 import { readRequestInfo, requestInfoKey } from "./request-info.js";
@@ -17,6 +19,8 @@ export interface RpcHandlerOptions {
   corsOrigins: string[];
   maxRequestBytes: number;
   trustedProxies: ReadonlySet<string>;
+  /** Where RPC counts, latencies and codes are recorded; none recorded without it. */
+  metrics?: ServiceMetrics;
   /** Interceptors that run after logging, error mapping and validation (e.g. authentication). */
   interceptors?: Interceptor[];
   /** GET endpoints by exact path. */
@@ -26,8 +30,8 @@ export interface RpcHandlerOptions {
 /**
  * The request handler of one service: CORS for the configured origins, then Connect (Connect, gRPC
  * and gRPC-Web protocols) with the interceptor chain every service shares, then plain HTTP routes.
- * Interceptor order: the first is the outermost, so logging sees the final code and validation runs
- * before authentication-free handlers see anything.
+ * Interceptor order: the first is the outermost, so metrics and logging see the final code and the
+ * whole time, and validation runs before authentication-free handlers see anything.
  */
 export function createRpcHandler(options: RpcHandlerOptions): RequestHandler {
   const { logger } = options;
@@ -36,6 +40,7 @@ export function createRpcHandler(options: RpcHandlerOptions): RequestHandler {
     routes: options.routes,
     readMaxBytes: options.maxRequestBytes,
     interceptors: [
+      ...(options.metrics ? [createRpcMetricsInterceptor(options.metrics)] : []),
       createLoggingInterceptor(logger),
       createErrorInterceptor(logger),
       createValidateInterceptor(),

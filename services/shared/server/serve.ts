@@ -1,6 +1,7 @@
 import type { DescFile } from "@bufbuild/protobuf";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import type { Logger } from "../logging.js";
+import type { ServiceMetrics } from "../metrics/service-metrics.js";
 import { registerHealthService, type HealthStatus } from "./health.js";
 import { listenOnePort, type OnePortServer } from "./one-port-server.js";
 import { registerReflectionService } from "./reflection.js";
@@ -11,6 +12,8 @@ export interface ServeOptions {
   port: number;
   logger: Logger;
   health: HealthStatus;
+  /** The service's metrics (runtime.metrics): every RPC is counted and timed in them. */
+  metrics: ServiceMetrics;
   /** Registers the service's own RPCs. Health and reflection are added here. */
   routes: (router: ConnectRouter) => void;
   /** Extra files for reflection (e.g. the event schemas). */
@@ -34,6 +37,7 @@ export function serve(options: ServeOptions): Promise<OnePortServer> {
     corsOrigins: options.corsOrigins,
     maxRequestBytes: options.maxRequestBytes,
     trustedProxies: new Set(options.trustedProxies),
+    metrics: options.metrics,
     interceptors: options.interceptors,
     httpRoutes: options.httpRoutes,
   });

@@ -1,0 +1,17 @@
+import type { OutboxMessage, OutboxPublisher } from "../outbox/relay.js";
+import type { ServiceMetrics } from "./service-metrics.js";
+
+/** Wraps the relay's publisher to count what JetStream acknowledged, and what it refused, by subject. */
+export function countPublishedEvents(publisher: OutboxPublisher, metrics: ServiceMetrics): OutboxPublisher {
+  return {
+    async publish(message: OutboxMessage) {
+      try {
+        await publisher.publish(message);
+      } catch (error) {
+        metrics.eventPublishFailures.inc({ subject: message.subject });
+        throw error;
+      }
+      metrics.eventsPublished.inc({ subject: message.subject });
+    },
+  };
+}
