@@ -2,7 +2,7 @@
 // packages when they are absent, so that `npm test` works on a fresh machine that has only Node.
 // Called once per test run from the global setup; workers only use the find* functions.
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
 
 export interface Binaries {
@@ -62,6 +62,11 @@ export function ensureBinaries(log: (line: string) => void = console.log): Binar
       log(`[test harness] missing ${packages.join(", ")}; not root, so not installing (install them, or set TEST_DATABASE_URL / NATS_URL)`);
     } else {
       log(`[test harness] installing ${packages.join(", ")} with apt-get`);
+      // The postgresql package starts a system cluster on port 5432 through invoke-rc.d; the tests
+      // run their own, so forbid service starts during the install (Debian's policy-rc.d hook).
+      const policy = "/usr/sbin/policy-rc.d";
+      const ownPolicy = !existsSync(policy);
+      if (ownPolicy) writeFileSync(policy, "#!/bin/sh\n# test harness: start no services while installing\nexit 101\n", { mode: 0o755 });
       try {
         const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
         // Lock timeout: another apt run on the machine (unattended upgrades, a parallel run) waits, not fails.
@@ -70,6 +75,8 @@ export function ensureBinaries(log: (line: string) => void = console.log): Binar
         execFileSync("apt-get", [...apt, "install", "-y", "--no-install-recommends", ...packages], { stdio: "inherit", env });
       } catch (error) {
         log(`[test harness] apt-get install ${packages.join(" ")} failed: ${(error as Error).message}`);
+      } finally {
+        if (ownPolicy) rmSync(policy, { force: true });
       }
     }
   }
