@@ -109,6 +109,8 @@ export async function openRuntime<DB extends OutboxDatabase>(options: RuntimeOpt
           logger,
         });
         relay.start();
+        // Ready as soon as NATS is, not at the next periodic check (which runs before NATS is up at start).
+        void checkReadiness();
       })
       .catch(() => undefined);
   } else {
