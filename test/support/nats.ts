@@ -5,7 +5,7 @@ import type { ChildProcess } from "node:child_process";
 import { connect as tcpConnect } from "node:net";
 import { join } from "node:path";
 import { findBinaries } from "./ensure-binaries.js";
-import { freePort, makeTempDir, spawnServer, stopServer, waitUntilReady } from "./server-process.js";
+import { makeTempDir, spawnServer, startOnFreePort, stopServer, waitUntilReady } from "./server-process.js";
 
 export interface NatsInstance {
   /** nats://127.0.0.1:PORT */
@@ -33,12 +33,12 @@ export async function startNats(): Promise<NatsInstance> {
 
   const dir = makeTempDir("nats");
   const logFile = join(dir, "nats.log");
-  const port = await freePort();
-  const args = ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", join(dir, "jetstream"), "-n", `test-${port}`];
+  let port = 0; // chosen by startOnFreePort below, then kept across restarts
   let child: ChildProcess | null = null;
 
   const start = async () => {
     if (child && child.exitCode === null && child.signalCode === null) return;
+    const args = ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", join(dir, "jetstream"), "-n", `test-${port}`];
     const started = spawnServer({ command: binary, args, logFile, deathSignal: "SIGKILL" });
     child = started;
     await waitUntilReady(started, logFile, `nats-server on port ${port}`, () => jetStreamReady(port));
@@ -50,7 +50,10 @@ export async function startNats(): Promise<NatsInstance> {
     if (child) await stopServer(child, "SIGKILL");
   };
 
-  await start();
+  await startOnFreePort(async (candidate) => {
+    port = candidate;
+    await start();
+  });
   return {
     url: `nats://127.0.0.1:${port}`,
     external: false,

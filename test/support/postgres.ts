@@ -7,7 +7,7 @@ import { chownSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
 import { findBinaries, postgresOsUser } from "./ensure-binaries.js";
-import { freePort, makeTempDir, spawnServer, stopServer, waitUntilReady } from "./server-process.js";
+import { makeTempDir, spawnServer, startOnFreePort, stopServer, waitUntilReady } from "./server-process.js";
 
 export interface PgInstance {
   /** postgres://postgres@127.0.0.1:PORT/DATABASE (trust auth, no password); database defaults to "postgres". */
@@ -39,24 +39,24 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   if (user) chownSync(dir, user.uid, user.gid);
   prepareDataDir(binDir, dataDir, user);
 
-  const port = await freePort();
-  const args = [
-    "-D", dataDir, "-p", String(port),
-    "-c", "listen_addresses=127.0.0.1",
-    "-c", "unix_socket_directories=", // TCP only: no socket path length limits, no clash with the system's socket
-    // Durability against OS crashes is not under test: without fsync, a commit still reaches the OS
-    // before it is acknowledged, so a killed Postgres loses nothing committed. synchronous_commit stays
-    // on for exactly that reason (off, a SIGKILL loses the last acknowledged commits), and costs
-    // little once fsync is off.
-    "-c", "fsync=off", "-c", "full_page_writes=off",
-    "-c", `max_connections=${options.maxConnections ?? 300}`,
-    "-c", "log_min_messages=warning",
-  ];
+  let port = 0; // chosen by startOnFreePort below, then kept across restarts
   const url = (database = "postgres") => `postgres://postgres@127.0.0.1:${port}/${encodeURIComponent(database)}`;
   let child: ChildProcess | null = null;
 
   const start = async () => {
     if (child && child.exitCode === null && child.signalCode === null) return;
+    const args = [
+      "-D", dataDir, "-p", String(port),
+      "-c", "listen_addresses=127.0.0.1",
+      "-c", "unix_socket_directories=", // TCP only: no socket path length limits, no clash with the system's socket
+      // Durability against OS crashes is not under test: without fsync, a commit still reaches the OS
+      // before it is acknowledged, so a killed Postgres loses nothing committed. synchronous_commit
+      // stays on for exactly that reason (off, a SIGKILL loses the last acknowledged commits), and
+      // costs little once fsync is off.
+      "-c", "fsync=off", "-c", "full_page_writes=off",
+      "-c", `max_connections=${options.maxConnections ?? 300}`,
+      "-c", "log_min_messages=warning",
+    ];
     const started = spawnServer({ command: join(binDir, "postgres"), args, logFile, deathSignal: "SIGQUIT", user });
     child = started;
     await waitUntilReady(started, logFile, `postgres on port ${port}`, () => canQuery(url()));
@@ -68,7 +68,10 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     if (child) await stopServer(child, "SIGKILL");
   };
 
-  await start();
+  await startOnFreePort(async (candidate) => {
+    port = candidate;
+    await start();
+  });
   return {
     url,
     port,

@@ -93,6 +93,22 @@ export async function freePort(): Promise<number> {
   throw new Error("no free port found in 20000-32000");
 }
 
+/**
+ * Starts a server on a free port; tries another one if something took the port between our check
+ * and the server's bind (another test file's server, picked at the same moment).
+ */
+export async function startOnFreePort(start: (port: number) => Promise<void>): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    try {
+      await start(port);
+      return port;
+    } catch (error) {
+      if (attempt >= 3 || !/already in use/i.test((error as Error).message)) throw error;
+    }
+  }
+}
+
 function canListen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();

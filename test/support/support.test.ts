@@ -5,6 +5,7 @@ import pg from "pg";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { missingPackages } from "./ensure-binaries.js";
 import { createTestDatabase, startNats, startPostgres, waitFor } from "./index.js";
+import { startOnFreePort } from "./server-process.js";
 
 async function query<T>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
   const client = new pg.Client({ connectionString: url });
@@ -123,6 +124,18 @@ describe("waitFor", () => {
 
   it("fails with a clear message when the condition stays false", async () => {
     await expect(waitFor(() => false, { timeoutMs: 50 })).rejects.toThrow(/still false after 50 ms/);
+  });
+});
+
+describe("startOnFreePort", () => {
+  it("tries another port when the chosen one was taken before the server could bind it", async () => {
+    const tried: number[] = [];
+    const port = await startOnFreePort(async (candidate) => {
+      tried.push(candidate);
+      if (tried.length === 1) throw new Error(`listen tcp 127.0.0.1:${candidate}: bind: address already in use`);
+    });
+    expect(tried).toHaveLength(2);
+    expect(port).toBe(tried[1]);
   });
 });
 
