@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { file_mintcoin_events_v1_auth_events } from "../../gen/mintcoin/events/v1/auth_events_pb.js";
 import { file_mintcoin_events_v1_notify } from "../../gen/mintcoin/events/v1/notify_pb.js";
 import { systemClock, type Clock } from "../shared/clock.js";
@@ -7,15 +6,14 @@ import type { Logger } from "../shared/logging.js";
 import { countOtpSends } from "../shared/metrics/otp-sends.js";
 import { openRuntime, type Runtime } from "../shared/runtime.js";
 import { serve } from "../shared/server/serve.js";
+import { buildAuthDomain } from "./build-domain.js";
 import type { AuthConfig } from "./config.js";
 import { createLogDelivery } from "./delivery/log-delivery.js";
 import { createNatsDelivery } from "./delivery/nats-delivery.js";
 import type { OtpDelivery } from "./delivery/otp-delivery.js";
-import { createOtpService } from "./domain/otp-service.js";
 import { authMigrations } from "./migrations/index.js";
 import { createAuthRoutes } from "./routes.js";
 import type { AuthDatabase } from "./store/schema.js";
-import { getOrCreateSecret } from "./store/secret-store.js";
 
 export interface AuthServiceHandle {
   port: number;
@@ -46,27 +44,13 @@ export async function startAuthService(
     metricsPort: config.AUTH_METRICS_PORT,
   });
   try {
-    const hashKey = config.OTP_HASH_SECRET
-      ? Buffer.from(config.OTP_HASH_SECRET)
-      : await getOrCreateSecret(runtime.db, "otp-hash-key", () => randomBytes(32));
     const delivery =
       overrides.delivery ??
       (config.otpDelivery === "nats" && runtime.nats ? createNatsDelivery(runtime.nats) : createLogDelivery(logger));
-
-    const otp = createOtpService({
-      db: runtime.db,
-      transact: runtime.transact,
+    const domain = await buildAuthDomain(config, runtime, {
       clock,
       delivery: countOtpSends(delivery, runtime.metrics),
-      hashKey,
-      defaultPhoneRegion: config.DEFAULT_PHONE_REGION,
-      limits: {
-        codeLifetimeMs: config.OTP_EXPIRATION_MINUTES * 60_000,
-        maxAttempts: config.OTP_MAX_ATTEMPTS,
-        sendWindowMs: config.OTP_RATE_LIMIT_WINDOW_MINUTES * 60_000,
-        maxSendsPerIdentifier: config.OTP_RATE_LIMIT_MAX_REQUESTS,
-        maxSendsPerIp: config.OTP_IP_RATE_LIMIT_MAX_REQUESTS,
-      },
+      logger,
     });
 
     const server = await serve({
@@ -75,7 +59,7 @@ export async function startAuthService(
       logger,
       health: runtime.health,
       metrics: runtime.metrics,
-      routes: createAuthRoutes({ otp }),
+      routes: createAuthRoutes(domain),
       reflectionFiles: [file_mintcoin_events_v1_auth_events, file_mintcoin_events_v1_notify],
       corsOrigins: config.CORS_ORIGINS,
       maxRequestBytes: config.MAX_REQUEST_BYTES,

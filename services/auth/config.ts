@@ -25,6 +25,13 @@ const authEnv = {
   DEFAULT_PHONE_REGION: z.string().length(2).toUpperCase().optional(),
   // Identifiers (E.164 phones, emails) whose users get the "admin" role in their access tokens.
   ADMIN_IDENTIFIERS: list(),
+  // Wrong codes per identifier (across codes and purposes) before VerifyOtp locks it; each
+  // further wrong code doubles the lock, from OTP_LOCKOUT_BASE up to OTP_LOCKOUT_MAX.
+  OTP_LOCKOUT_THRESHOLD: positiveInt(5),
+  OTP_LOCKOUT_BASE: duration("1m"),
+  OTP_LOCKOUT_MAX: duration("1h"),
+  // Lifetime of the single-use token VerifyOtp returns.
+  VERIFICATION_TOKEN_EXPIRATION: duration("5m"),
 };
 
 export type AuthConfig = ReturnType<typeof loadAuthConfig>;

@@ -1,10 +1,12 @@
 import type { ConnectRouter } from "@connectrpc/connect";
 import { AuthService } from "../../gen/mintcoin/auth/v1/auth_pb.js";
 import type { OtpService } from "./domain/otp-service.js";
+import type { OtpVerification } from "./domain/otp-verification.js";
 import { createOtpHandlers } from "./handlers/otp-handlers.js";
 
 export interface AuthHandlerDeps {
   otp: OtpService;
+  otpVerification: OtpVerification;
 }
 
 /**

@@ -1,9 +1,11 @@
 import type { Migration } from "kysely";
 import { outboxMigrations } from "../../shared/outbox/outbox-migration.js";
 import * as oneTimeCodes from "./2026-11-26T01-00-00_one-time-codes.js";
+import * as otpVerification from "./2026-11-26T03-00-00_otp-verification.js";
 
 /** Every migration of the auth database, by name; names sort in the order they were written. */
 export const authMigrations: Record<string, Migration> = {
   ...outboxMigrations,
   "2026-11-26T01-00-00_one-time-codes": oneTimeCodes,
+  "2026-11-26T03-00-00_otp-verification": otpVerification,
 };

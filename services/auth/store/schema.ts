@@ -7,6 +7,8 @@ export interface AuthDatabase {
   server_secrets: ServerSecretsTable;
   otp_codes: OtpCodesTable;
   rate_limits: RateLimitsTable;
+  otp_guards: OtpGuardsTable;
+  verification_tokens: VerificationTokensTable;
 }
 
 export interface ServerSecretsTable {
@@ -33,4 +35,23 @@ export interface RateLimitsTable {
   key: string;
   hits: ColumnType<Date[], Date[], Date[]>;
   updated_at: Date;
+}
+
+export interface OtpGuardsTable {
+  identifier: string;
+  failures: number;
+  locked_until: Date | null;
+  last_failure_at: Date | null;
+  updated_at: Date;
+}
+
+export interface VerificationTokensTable {
+  token_hash: Uint8Array;
+  otp_id: string;
+  identifier: string;
+  identifier_type: string;
+  purpose: string;
+  prior_failures: number;
+  created_at: Date;
+  expires_at: Date;
 }

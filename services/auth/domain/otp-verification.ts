@@ -1,0 +1,127 @@
+import type { Clock } from "../../shared/clock.js";
+import { FailedPreconditionError, RateLimitedError, UnauthenticatedError } from "../../shared/errors/domain-errors.js";
+import type { Transact } from "../../shared/outbox/transact.js";
+import { otpVerifiedEvent } from "../events/auth-events.js";
+import { lockOtpCheck, recordOtpVerified, recordWrongOtpGuess } from "../store/otp-check-store.js";
+import type { AuthDatabase } from "../store/schema.js";
+import { normalizeIdentifier, type IdentifierType } from "./identifiers.js";
+import { otpCodeMatches } from "./otp-codes.js";
+import { afterWrongCode, currentFailures, lockRemainingMs, type LockoutPolicy } from "./otp-lockout.js";
+import type { OtpPurpose } from "./otp-purpose.js";
+import { newOpaqueToken } from "./opaque-tokens.js";
+
+export interface OtpVerificationDeps {
+  transact: Transact<AuthDatabase>;
+  clock: Clock;
+  hashKey: Uint8Array;
+  maxAttempts: number;
+  lockout: LockoutPolicy;
+  verificationTokenLifetimeMs: number;
+  defaultPhoneRegion?: string;
+}
+
+export interface VerifyOtpInput {
+  identifierType: IdentifierType;
+  identifier: string;
+  purpose: OtpPurpose;
+  code: string;
+  ip: string;
+  userAgent: string;
+}
+
+export interface VerifyOtpResult {
+  verificationToken: string;
+  expiresAt: Date;
+}
+
+type Outcome =
+  | { kind: "verified"; result: VerifyOtpResult }
+  | { kind: "wrong" }
+  | { kind: "no_live_code" }
+  | { kind: "locked"; retryAfterMs: number };
+
+// Compared against when there is no live code, so that answer takes the same work as a wrong one.
+const noCodeHash = new Uint8Array(32);
+
+export type OtpVerification = ReturnType<typeof createOtpVerification>;
+
+export function createOtpVerification(deps: OtpVerificationDeps) {
+  const { clock } = deps;
+
+  /**
+   * Turns a right code into a single-use verification token. Every answer but success is decided
+   * and written inside the transaction and thrown only after it committed, so a wrong guess is
+   * counted even though the call fails.
+   */
+  async function verify(input: VerifyOtpInput): Promise<VerifyOtpResult> {
+    const identifier = normalizeIdentifier(input.identifierType, input.identifier, deps.defaultPhoneRegion);
+    const now = clock.now();
+    const outcome = await deps.transact(async (trx): Promise<Outcome> => {
+      const state = await lockOtpCheck(trx, identifier, input.purpose, now);
+      const lockedMs = lockRemainingMs(state, now);
+      if (lockedMs > 0) return { kind: "locked", retryAfterMs: lockedMs };
+
+      const matches = otpCodeMatches(deps.hashKey, identifier, input.purpose, input.code, state.code?.codeHash ?? noCodeHash);
+      if (!state.code) return { kind: "no_live_code" };
+      const attempts = state.code.attempts + 1;
+
+      if (!matches) {
+        const guard = afterWrongCode(state, now, deps.lockout);
+        await recordWrongOtpGuess(trx, {
+          identifier,
+          codeId: state.code.id,
+          closeCode: attempts >= deps.maxAttempts,
+          failures: guard.failures,
+          lockedUntil: guard.lockedUntil,
+          now,
+        });
+        return { kind: "wrong" };
+      }
+
+      const { token, hash } = newOpaqueToken("verification");
+      const expiresAt = new Date(now.getTime() + deps.verificationTokenLifetimeMs);
+      await recordOtpVerified(
+        trx,
+        {
+          tokenHash: hash,
+          otpId: state.code.id,
+          identifier,
+          identifierType: input.identifierType,
+          purpose: input.purpose,
+          priorFailures: currentFailures(state, now, deps.lockout),
+          createdAt: now,
+          expiresAt,
+        },
+        [
+          otpVerifiedEvent(now, {
+            otpId: state.code.id,
+            userId: null,
+            identifierType: input.identifierType,
+            identifier,
+            purpose: input.purpose,
+            attempts,
+            ip: input.ip,
+            userAgent: input.userAgent,
+          }),
+        ],
+      );
+      return { kind: "verified", result: { verificationToken: token, expiresAt } };
+    });
+
+    switch (outcome.kind) {
+      case "verified":
+        return outcome.result;
+      case "wrong":
+        throw new UnauthenticatedError("the code is not correct", "OTP_INVALID");
+      case "no_live_code":
+        // One answer for never sent, expired, already used and used up: nothing to learn from it.
+        throw new FailedPreconditionError("there is no valid code for this identifier and purpose; request a new one", "OTP_NOT_ACTIVE");
+      case "locked": {
+        const seconds = Math.max(1, Math.ceil(outcome.retryAfterMs / 1000));
+        throw new RateLimitedError(outcome.retryAfterMs, `too many wrong codes for this identifier; retry in ${seconds} s`, "OTP_VERIFY_LOCKED");
+      }
+    }
+  }
+
+  return { verify };
+}

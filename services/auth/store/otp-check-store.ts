@@ -1,0 +1,135 @@
+import { sql, type Kysely } from "kysely";
+import type { OutboxRow } from "../events/outbox-rows.js";
+import type { AuthDatabase } from "./schema.js";
+
+// The queries of VerifyOtp. One statement locks and reads, one statement writes the outcome, so a
+// check costs two round trips inside its transaction whatever the answer.
+
+export interface OtpCheckState {
+  failures: number;
+  lockedUntil: Date | null;
+  lastFailureAt: Date | null;
+  /** The newest live code for the identifier and purpose, locked until the transaction ends. */
+  code: { id: string; codeHash: Uint8Array; attempts: number; identifierType: string } | null;
+}
+
+/**
+ * Locks the identifier's guard row (creating it on first use), then its newest live code, in that
+ * order in every transaction, and returns both. Concurrent checks of one identifier therefore run
+ * one after another and each sees the attempts and failures the previous one wrote (a row locked
+ * FOR UPDATE is re-read at its latest version), which makes the limits exact.
+ */
+export async function lockOtpCheck(
+  db: Kysely<AuthDatabase>,
+  identifier: string,
+  purpose: string,
+  now: Date,
+): Promise<OtpCheckState> {
+  const { rows } = await sql<{
+    failures: number;
+    locked_until: Date | null;
+    last_failure_at: Date | null;
+    code_id: string | null;
+    code_hash: Uint8Array | null;
+    attempts: number | null;
+    identifier_type: string | null;
+  }>`
+    with guard as (
+      insert into otp_guards as g (identifier, failures, updated_at) values (${identifier}, 0, ${now})
+      on conflict (identifier) do update set updated_at = g.updated_at
+      returning failures, locked_until, last_failure_at
+    )
+    select guard.failures, guard.locked_until, guard.last_failure_at,
+           c.id as code_id, c.code_hash, c.attempts, c.identifier_type
+    from guard
+    left join lateral (
+      select id, code_hash, attempts, identifier_type from otp_codes
+      where identifier = ${identifier} and purpose = ${purpose} and closed_at is null and expires_at > ${now}
+      order by created_at desc
+      limit 1
+      for update
+    ) c on true`.execute(db);
+  const row = rows[0]!;
+  return {
+    failures: row.failures,
+    lockedUntil: row.locked_until,
+    lastFailureAt: row.last_failure_at,
+    code:
+      row.code_id === null
+        ? null
+        : { id: row.code_id, codeHash: row.code_hash!, attempts: row.attempts!, identifierType: row.identifier_type! },
+  };
+}
+
+/** A wrong code: counts the attempt on the code (closing it when `closeCode`) and on the identifier. */
+export async function recordWrongOtpGuess(
+  db: Kysely<AuthDatabase>,
+  guess: {
+    identifier: string;
+    codeId: string;
+    closeCode: boolean;
+    failures: number;
+    lockedUntil: Date | null;
+    now: Date;
+  },
+): Promise<void> {
+  await db
+    .with("code", (qb) =>
+      qb
+        .updateTable("otp_codes")
+        .set((eb) => ({ attempts: eb("attempts", "+", 1), closed_at: guess.closeCode ? guess.now : null }))
+        .where("id", "=", guess.codeId),
+    )
+    .updateTable("otp_guards")
+    .set({ failures: guess.failures, locked_until: guess.lockedUntil, last_failure_at: guess.now, updated_at: guess.now })
+    .where("identifier", "=", guess.identifier)
+    .execute();
+}
+
+export interface NewVerificationToken {
+  tokenHash: Uint8Array;
+  otpId: string;
+  identifier: string;
+  identifierType: string;
+  purpose: string;
+  priorFailures: number;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+/** A right code: uses it up, clears the identifier's failures, stores the token and the events. */
+export async function recordOtpVerified(
+  db: Kysely<AuthDatabase>,
+  token: NewVerificationToken,
+  events: OutboxRow[],
+): Promise<void> {
+  const now = token.createdAt;
+  await db
+    .with("code", (qb) =>
+      qb
+        .updateTable("otp_codes")
+        .set((eb) => ({ attempts: eb("attempts", "+", 1), closed_at: now }))
+        .where("id", "=", token.otpId),
+    )
+    .with("guard", (qb) =>
+      qb
+        .updateTable("otp_guards")
+        .set({ failures: 0, locked_until: null, last_failure_at: null, updated_at: now })
+        .where("identifier", "=", token.identifier),
+    )
+    .with("token", (qb) =>
+      qb.insertInto("verification_tokens").values({
+        token_hash: token.tokenHash,
+        otp_id: token.otpId,
+        identifier: token.identifier,
+        identifier_type: token.identifierType,
+        purpose: token.purpose,
+        prior_failures: token.priorFailures,
+        created_at: token.createdAt,
+        expires_at: token.expiresAt,
+      }),
+    )
+    .insertInto("outbox")
+    .values(events)
+    .execute();
+}
