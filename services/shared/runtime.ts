@@ -26,6 +26,8 @@ export interface RuntimeConfig {
 
 export interface RuntimeOptions {
   service: "auth" | "user";
+  /** The gRPC service's full name, e.g. mintcoin.auth.v1.AuthService: health answers for it and for "". */
+  serviceTypeName: string;
   config: RuntimeConfig;
   migrations: Record<string, Migration>;
   /** Streams this service publishes to or reads from; created when missing. */
@@ -125,7 +127,9 @@ export async function openRuntime<DB extends OutboxDatabase>(options: RuntimeOpt
     const natsUp = nats ? nats.isConnected() : true;
     metrics.dependencyUp.set({ dependency: "database" }, databaseUp ? 1 : 0);
     if (nats) metrics.dependencyUp.set({ dependency: "nats" }, natsUp ? 1 : 0);
-    health.set("", databaseUp && natsUp ? "SERVING" : "NOT_SERVING");
+    const status = databaseUp && natsUp ? "SERVING" : "NOT_SERVING";
+    health.set("", status);
+    health.set(options.serviceTypeName, status);
   };
   await checkReadiness();
   const readinessTimer = setInterval(() => void checkReadiness(), options.readinessIntervalMs ?? 5_000);
