@@ -6,11 +6,12 @@ import type { Logger } from "../shared/logging.js";
 import { countOtpSends } from "../shared/metrics/otp-sends.js";
 import { openRuntime, type Runtime } from "../shared/runtime.js";
 import { serve } from "../shared/server/serve.js";
-import { buildAuthDomain } from "./build-domain.js";
+import { buildAuthDomain, type AuthDomain } from "./build-domain.js";
 import type { AuthConfig } from "./config.js";
 import { createLogDelivery } from "./delivery/log-delivery.js";
 import { createNatsDelivery } from "./delivery/nats-delivery.js";
 import type { OtpDelivery } from "./delivery/otp-delivery.js";
+import { createJwksRoute } from "./handlers/jwks-route.js";
 import { authMigrations } from "./migrations/index.js";
 import { createAuthRoutes } from "./routes.js";
 import type { AuthDatabase } from "./store/schema.js";
@@ -18,6 +19,8 @@ import type { AuthDatabase } from "./store/schema.js";
 export interface AuthServiceHandle {
   port: number;
   runtime: Runtime<AuthDatabase>;
+  /** The domain services behind the RPCs (key ring, cleanup, ...), for operations and tests. */
+  domain: AuthDomain;
   /** Graceful stop: stop accepting, finish in-flight calls, flush the outbox, close pools. */
   close(): Promise<void>;
 }
@@ -43,11 +46,12 @@ export async function startAuthService(
     logger,
     metricsPort: config.AUTH_METRICS_PORT,
   });
+  let domain: AuthDomain | undefined;
   try {
     const delivery =
       overrides.delivery ??
       (config.otpDelivery === "nats" && runtime.nats ? createNatsDelivery(runtime.nats) : createLogDelivery(logger));
-    const domain = await buildAuthDomain(config, runtime, {
+    domain = await buildAuthDomain(config, runtime, {
       clock,
       delivery: countOtpSends(delivery, runtime.metrics),
       logger,
@@ -60,6 +64,7 @@ export async function startAuthService(
       health: runtime.health,
       metrics: runtime.metrics,
       routes: createAuthRoutes(domain),
+      httpRoutes: { "/.well-known/jwks.json": createJwksRoute(domain.keys) },
       reflectionFiles: [file_mintcoin_events_v1_auth_events, file_mintcoin_events_v1_notify],
       corsOrigins: config.CORS_ORIGINS,
       maxRequestBytes: config.MAX_REQUEST_BYTES,
@@ -67,15 +72,19 @@ export async function startAuthService(
     });
     logger.info({ host: config.HOST, port: server.port, otpDelivery: delivery.channelName }, "AuthService listening");
 
+    const started = domain;
     return {
       port: server.port,
       runtime,
+      domain: started,
       async close() {
         await server.close(config.SHUTDOWN_GRACE_PERIOD);
+        started.close();
         await runtime.close();
       },
     };
   } catch (error) {
+    domain?.close();
     await runtime.close();
     throw error;
   }

@@ -4,6 +4,9 @@ import type { Logger } from "../shared/logging.js";
 import type { Runtime } from "../shared/runtime.js";
 import type { AuthConfig } from "./config.js";
 import type { OtpDelivery } from "./delivery/otp-delivery.js";
+import { createAccessTokenIssuer } from "./domain/access-tokens.js";
+import { keyMaterialFromPem } from "./domain/key-material.js";
+import { createKeyRing } from "./domain/key-ring.js";
 import { createOtpService } from "./domain/otp-service.js";
 import { createOtpVerification } from "./domain/otp-verification.js";
 import type { AuthDatabase } from "./store/schema.js";
@@ -57,7 +60,32 @@ export async function buildAuthDomain(
     defaultPhoneRegion: config.DEFAULT_PHONE_REGION,
   });
 
-  return { otp, otpVerification };
+  const keys = await createKeyRing({
+    db,
+    clock,
+    logger: options.logger,
+    accessTokenLifetimeMs: config.JWT_ACCESS_EXPIRATION,
+    refreshIntervalMs: config.JWT_KEY_REFRESH_INTERVAL,
+    configuredKey: config.JWT_PRIVATE_KEY ? keyMaterialFromPem(config.JWT_PRIVATE_KEY) : undefined,
+  });
+  const accessTokens = createAccessTokenIssuer({
+    keys,
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+    lifetimeMs: config.JWT_ACCESS_EXPIRATION,
+    adminIdentifiers: config.adminIdentifiers,
+  });
+
+  return {
+    otp,
+    otpVerification,
+    keys,
+    accessTokens,
+    /** Stops background work (key reloads). */
+    close() {
+      keys.close();
+    },
+  };
 }
 
 export type AuthDomain = Awaited<ReturnType<typeof buildAuthDomain>>;

@@ -2,6 +2,8 @@ import { z } from "zod";
 import { databaseUrlFor, commonEnv } from "../shared/config/common.js";
 import { duration, list, optionalUrl, parseEnv, port, positiveInt } from "../shared/config/env.js";
 import { metricsPort } from "../shared/metrics/metrics-port.js";
+import { adminIdentifiersFrom } from "./domain/admin-identifiers.js";
+import { keyMaterialFromPem } from "./domain/key-material.js";
 
 const authEnv = {
   ...commonEnv,
@@ -11,7 +13,19 @@ const authEnv = {
   JWT_ACCESS_EXPIRATION: duration("15m"),
   JWT_REFRESH_EXPIRATION: duration("7d"),
   // PKCS#8 PEM of an Ed25519 or P-256 key. Without it, a key is generated once and kept in the database.
-  JWT_PRIVATE_KEY: z.string().optional(),
+  JWT_PRIVATE_KEY: z
+    .string()
+    .optional()
+    .superRefine((pem, ctx) => {
+      if (pem === undefined) return;
+      try {
+        keyMaterialFromPem(pem);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: (error as Error).message.replace(/^JWT_PRIVATE_KEY: /, "") });
+      }
+    }),
+  // How often each instance re-reads the signing keys (to follow a rotation made elsewhere).
+  JWT_KEY_REFRESH_INTERVAL: duration("30s"),
   OTP_EXPIRATION_MINUTES: positiveInt(5),
   OTP_MAX_ATTEMPTS: positiveInt(3),
   OTP_RATE_LIMIT_WINDOW_MINUTES: positiveInt(15),
@@ -42,5 +56,6 @@ export function loadAuthConfig(env: Record<string, string | undefined> = process
     ...parsed,
     databaseUrl: databaseUrlFor(parsed.AUTH_DATABASE_URL, parsed, "auth"),
     otpDelivery: parsed.OTP_DELIVERY ?? (parsed.NATS_URL ? "nats" : "log"),
+    adminIdentifiers: adminIdentifiersFrom(parsed.ADMIN_IDENTIFIERS, parsed.DEFAULT_PHONE_REGION),
   };
 }

@@ -1,12 +1,15 @@
 import type { ConnectRouter } from "@connectrpc/connect";
 import { AuthService } from "../../gen/mintcoin/auth/v1/auth_pb.js";
+import type { KeyRing } from "./domain/key-ring.js";
 import type { OtpService } from "./domain/otp-service.js";
 import type { OtpVerification } from "./domain/otp-verification.js";
+import { createKeyHandlers } from "./handlers/key-handlers.js";
 import { createOtpHandlers } from "./handlers/otp-handlers.js";
 
 export interface AuthHandlerDeps {
   otp: OtpService;
   otpVerification: OtpVerification;
+  keys: KeyRing;
 }
 
 /**
@@ -17,6 +20,7 @@ export function createAuthRoutes(deps: AuthHandlerDeps): (router: ConnectRouter)
   return (router) => {
     router.service(AuthService, {
       ...createOtpHandlers(deps),
+      ...createKeyHandlers(deps),
     });
   };
 }

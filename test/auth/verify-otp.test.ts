@@ -196,7 +196,7 @@ describe("AuthService.VerifyOtp", () => {
     const code = await sendCode(h, email);
     await failure(h.client.verifyOtp(verifyRequest(email, wrongCode(code))));
     const { verificationToken } = await h.client.verifyOtp(verifyRequest(email, code));
-    const event = await waitFor(() => h.events.decoded("auth.otp.verified").find((e) => e.identifier === email));
+    const event = (await waitFor(() => h.events.decoded("auth.otp.verified").find((e) => e.identifier === email)))!;
     expect(event.attempts).toBe(2);
     expect(event.purpose).toBe(OtpPurpose.LOGIN);
     expect(event.otpId).toBe(h.events.decoded("auth.otp.sent").find((e) => e.identifier === email)!.otpId);

@@ -2,10 +2,12 @@ import type { Migration } from "kysely";
 import { outboxMigrations } from "../../shared/outbox/outbox-migration.js";
 import * as oneTimeCodes from "./2026-11-26T01-00-00_one-time-codes.js";
 import * as otpVerification from "./2026-11-26T03-00-00_otp-verification.js";
+import * as signingKeys from "./2026-11-26T03-10-00_signing-keys.js";
 
 /** Every migration of the auth database, by name; names sort in the order they were written. */
 export const authMigrations: Record<string, Migration> = {
   ...outboxMigrations,
   "2026-11-26T01-00-00_one-time-codes": oneTimeCodes,
   "2026-11-26T03-00-00_otp-verification": otpVerification,
+  "2026-11-26T03-10-00_signing-keys": signingKeys,
 };

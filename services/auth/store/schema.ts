@@ -1,4 +1,4 @@
-import type { ColumnType, Generated } from "kysely";
+import type { ColumnType, Generated, JSONColumnType } from "kysely";
 import type { OutboxTable } from "../../shared/outbox/outbox-table.js";
 
 /** The auth database's tables, as Kysely sees them. Row types never leave store/. */
@@ -9,6 +9,7 @@ export interface AuthDatabase {
   rate_limits: RateLimitsTable;
   otp_guards: OtpGuardsTable;
   verification_tokens: VerificationTokensTable;
+  signing_keys: SigningKeysTable;
 }
 
 export interface ServerSecretsTable {
@@ -54,4 +55,17 @@ export interface VerificationTokensTable {
   prior_failures: number;
   created_at: Date;
   expires_at: Date;
+}
+
+/** A public key as JSON Web Key members (kty, crv, x, y). */
+export type PublicJwkColumn = Record<string, string>;
+
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  public_jwk: JSONColumnType<PublicJwkColumn>;
+  private_key: Uint8Array | null;
+  created_at: Date;
+  activates_at: Date;
+  retired_at: Date | null;
 }

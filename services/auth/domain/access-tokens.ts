@@ -1,0 +1,86 @@
+import { randomUUID, sign } from "node:crypto";
+import type { AccessTokenClaims } from "../../shared/auth/access-token.js";
+import type { IdentifierType } from "./identifiers.js";
+import type { KeyRing } from "./key-ring.js";
+
+/** An identifier a user holds; every identifier the auth service holds was proven with a code. */
+export interface UserIdentifier {
+  type: IdentifierType;
+  identifier: string;
+}
+
+export interface AccessTokenSubject {
+  userId: string;
+  sessionId: string;
+  deviceId: string;
+  identifiers: UserIdentifier[];
+}
+
+export interface IssuedAccessToken {
+  token: string;
+  expiresAt: Date;
+  /** Lifetime in whole seconds, as TokenPair.expires_in says. */
+  expiresIn: number;
+}
+
+export interface AccessTokenIssuerOptions {
+  keys: Pick<KeyRing, "signingKey">;
+  issuer: string;
+  audience: string;
+  lifetimeMs: number;
+  /** Normalised identifiers whose users get the "admin" role. */
+  adminIdentifiers: ReadonlySet<string>;
+}
+
+export type AccessTokenIssuer = ReturnType<typeof createAccessTokenIssuer>;
+
+/**
+ * Signs access tokens with exactly the claims services/shared/auth/access-token.ts verifies.
+ * Signed with node:crypto directly rather than jose's SignJWT: the same JWS (RFC 7515 compact,
+ * ES256 signatures in IEEE P1363 form), about four times cheaper per token on this hot path.
+ */
+export function createAccessTokenIssuer(options: AccessTokenIssuerOptions) {
+  const lifetimeSeconds = Math.floor(options.lifetimeMs / 1000);
+
+  function rolesFor(identifiers: UserIdentifier[]): string[] {
+    return identifiers.some((id) => options.adminIdentifiers.has(id.identifier)) ? ["user", "admin"] : ["user"];
+  }
+
+  function issue(subject: AccessTokenSubject, now: Date): IssuedAccessToken {
+    const key = options.keys.signingKey();
+    const issuedAt = Math.floor(now.getTime() / 1000);
+    const phone = subject.identifiers.find((id) => id.type === "phone");
+    const email = subject.identifiers.find((id) => id.type === "email");
+    const claims: AccessTokenClaims = {
+      iss: options.issuer,
+      sub: subject.userId,
+      aud: options.audience,
+      iat: issuedAt,
+      exp: issuedAt + lifetimeSeconds,
+      jti: randomUUID(),
+      sid: subject.sessionId,
+      did: subject.deviceId,
+      roles: rolesFor(subject.identifiers),
+      typ: "access",
+      ...(phone && { phone: phone.identifier, phone_verified: true }),
+      ...(email && { email: email.identifier, email_verified: true }),
+    };
+    const header = { alg: key.alg, kid: key.kid, typ: "at+jwt" };
+    const signingInput = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(claims))}`;
+    const signature =
+      key.alg === "ES256"
+        ? sign("sha256", Buffer.from(signingInput), { key: key.privateKey, dsaEncoding: "ieee-p1363" })
+        : sign(null, Buffer.from(signingInput), key.privateKey);
+    return {
+      token: `${signingInput}.${signature.toString("base64url")}`,
+      expiresAt: new Date((issuedAt + lifetimeSeconds) * 1000),
+      expiresIn: lifetimeSeconds,
+    };
+  }
+
+  return { issue, rolesFor };
+}
+
+function base64url(text: string): string {
+  return Buffer.from(text).toString("base64url");
+}

@@ -1,0 +1,18 @@
+import { ConfigError } from "../../shared/config/env.js";
+import { normalizeIdentifier } from "./identifiers.js";
+
+/**
+ * ADMIN_IDENTIFIERS, normalised the way sign-ins are ("+44 7911 123456" and "+447911123456" are one
+ * phone), so that the admin role cannot be missed over spelling. An entry with "@" is an email.
+ */
+export function adminIdentifiersFrom(entries: string[], defaultPhoneRegion: string | undefined): ReadonlySet<string> {
+  const normalized = new Set<string>();
+  for (const entry of entries) {
+    try {
+      normalized.add(normalizeIdentifier(entry.includes("@") ? "email" : "phone", entry, defaultPhoneRegion));
+    } catch {
+      throw new ConfigError(`invalid configuration:\n  ADMIN_IDENTIFIERS: ${JSON.stringify(entry)} is neither an email address nor a phone number`);
+    }
+  }
+  return normalized;
+}
