@@ -1,0 +1,281 @@
+/**
+ * Durable JetStream consumers for the events of the catalog, and the table that makes their handlers
+ * idempotent. One helper for every service that reacts to another's events.
+ *
+ * ## Consuming
+ *
+ *     const consumer = startDurableConsumer({
+ *       nats: runtime.nats,                // the service's NatsLink
+ *       logger,
+ *       stream: streams.user.name,         // "USER_EVENTS"
+ *       name: "auth-service",              // durable name prefix: one durable per subject
+ *       handlers: {
+ *         "user.suspended": async (event, delivery) => { ... },   // event: a decoded UserSuspended
+ *         "user.banned": async (event) => { ... },
+ *       },
+ *     });
+ *     await consumer.ready;                // optional: every durable is attached
+ *     await consumer.stop();               // on shutdown
+ *
+ * - Each subject gets its own durable consumer `${name}_${subject with "." -> "_"}` (explicit ack,
+ *   deliver all, filter on that subject): nats-server 2.9 has no multi-subject filters, and one
+ *   subject per durable also keeps a slow handler from holding up the others.
+ * - A handler that resolves acks the message; one that throws naks it and it is redelivered later
+ *   (with a growing delay, forever: fix the bug or the dependency and it catches up). A payload
+ *   that does not decode as the catalog's type is terminated and logged: retrying cannot help.
+ * - Every service instance may run the same consumer: JetStream hands each message to one of them.
+ * - Consumption runs in a restart loop: NATS down at start, NATS restarting, the consumer or stream
+ *   deleted (a server that lost its storage) all end in the consumer being recreated and resumed.
+ * - Delivery is at least once and, across subjects or after a redelivery, in no particular order.
+ *
+ * ## Idempotency: handlers must leave the same state when an event comes twice or out of order
+ *
+ * Either guard the effect by version or time (apply only what is newer than what you hold), or
+ * record the event id in the same transaction as the effect:
+ *
+ *     "user.banned": (event) => transact(async (trx) => {
+ *       if (!(await markEventProcessed(trx, "auth-service", event.eventId))) return; // seen: no-op
+ *       await revokeEverySession(trx, event.userId, ...);
+ *     }),
+ *
+ * which needs the table: merge `processedEventsMigrations` into the service's migrations and add
+ * `ProcessedEventsTable` as `processed_events` to its database interface (as with the outbox).
+ */
+import { fromBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import { AckPolicy, DeliverPolicy, jetstreamManager, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
+import { nanos } from "@nats-io/transport-node";
+import { sql, type ColumnType, type Kysely, type Migration } from "kysely";
+import type { Logger } from "../logging.js";
+import { eventCatalog, type EventSubject } from "./catalog.js";
+import type { NatsLink } from "./nats-link.js";
+
+/** The decoded event message of a subject, e.g. a UserSuspended for "user.suspended". */
+export type EventMessage<S extends EventSubject> = MessageShape<(typeof eventCatalog)[S]>;
+
+/** Facts about one delivery, for logging and for handlers that care. */
+export interface Delivery {
+  subject: EventSubject;
+  /** Nats-Msg-Id header: the event id. */
+  messageId: string;
+  /** Position in the stream. */
+  streamSequence: number;
+  /** 1 on first delivery. */
+  deliveryCount: number;
+}
+
+export type EventHandler<S extends EventSubject> = (event: EventMessage<S>, delivery: Delivery) => Promise<void>;
+
+export type EventHandlers = { [S in EventSubject]?: EventHandler<S> };
+
+export interface DurableConsumerOptions {
+  nats: NatsLink;
+  logger: Logger;
+  /** Stream name, e.g. streams.auth.name. */
+  stream: string;
+  /** Durable name prefix, unique per consuming service and purpose, e.g. "user-service". */
+  name: string;
+  handlers: EventHandlers;
+  /** How long a delivered message may stay unacknowledged before it is redelivered (default 30 s). */
+  ackWaitMs?: number;
+  /** Messages pulled at once per subject (default 64). */
+  batchSize?: number;
+  /** Delay before redelivering a message whose handler threw (default: 0.5 s doubling to 60 s). */
+  retryDelayMs?: (deliveryCount: number) => number;
+}
+
+export interface DurableConsumer {
+  /** Resolves once every subject's durable exists and is being consumed (the first time). */
+  ready: Promise<void>;
+  /** Stops pulling; a message being handled finishes first. */
+  stop(): Promise<void>;
+}
+
+/** The durable consumer name used for `subject` (valid JetStream names have no dots). */
+export function durableNameFor(name: string, subject: string): string {
+  return `${name}_${subject.replace(/[.*>]/g, "_")}`;
+}
+
+export function startDurableConsumer(options: DurableConsumerOptions): DurableConsumer {
+  const { logger } = options;
+  const ackWaitMs = options.ackWaitMs ?? 30_000;
+  const batchSize = options.batchSize ?? 64;
+  const retryDelayMs = options.retryDelayMs ?? ((count: number) => Math.min(500 * 2 ** (count - 1), 60_000));
+  let stopped = false;
+  const active = new Set<ConsumerMessages>();
+  const sleepers = new Set<() => void>();
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        sleepers.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      sleepers.add(done);
+    });
+
+  async function handle(subject: EventSubject, handler: EventHandler<EventSubject>, message: JsMsg): Promise<void> {
+    const delivery: Delivery = {
+      subject,
+      messageId: message.headers?.get("Nats-Msg-Id") ?? "",
+      streamSequence: message.seq,
+      deliveryCount: message.info.deliveryCount,
+    };
+    let event: EventMessage<EventSubject>;
+    try {
+      event = fromBinary(eventCatalog[subject] as DescMessage, message.data) as EventMessage<EventSubject>;
+    } catch (error) {
+      logger.error({ err: error, ...delivery, consumer: options.name }, "event does not decode; dropping it");
+      message.term("undecodable payload");
+      return;
+    }
+    try {
+      await handler(event, delivery);
+      message.ack();
+    } catch (error) {
+      const delayMs = retryDelayMs(delivery.deliveryCount);
+      logger.warn({ err: error, ...delivery, consumer: options.name, retryInMs: delayMs }, "event handler failed; will retry");
+      message.nak(delayMs);
+    }
+  }
+
+  async function attach(subject: EventSubject): Promise<ConsumerMessages> {
+    const { connection, js } = await options.nats.ready;
+    const jsm = await jetstreamManager(connection);
+    const durable = durableNameFor(options.name, subject);
+    try {
+      await jsm.consumers.info(options.stream, durable);
+    } catch {
+      await jsm.consumers.add(options.stream, {
+        durable_name: durable,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        filter_subject: subject,
+        ack_wait: nanos(ackWaitMs),
+        max_deliver: -1,
+        max_ack_pending: 1_000,
+      });
+    }
+    const consumer = await js.consumers.get(options.stream, durable);
+    // Ends the iterator when the consumer or stream disappears, so the loop below recreates it.
+    return consumer.consume({ max_messages: batchSize, abort_on_missing_resource: true });
+  }
+
+  async function run(subject: EventSubject, handler: EventHandler<EventSubject>, attached: () => void): Promise<void> {
+    let backoffMs = 250;
+    while (!stopped) {
+      let messages: ConsumerMessages | undefined;
+      try {
+        messages = await attach(subject);
+        active.add(messages);
+        attached();
+        void watchForDeletion(messages);
+        if (stopped) messages.stop();
+        for await (const message of messages) {
+          await handle(subject, handler, message);
+          backoffMs = 250;
+        }
+      } catch (error) {
+        if (stopped) break;
+        logger.warn({ err: error, subject, consumer: options.name }, "event consumer interrupted; restarting it");
+      } finally {
+        if (messages) active.delete(messages);
+      }
+      if (!stopped) {
+        await sleep(backoffMs);
+        backoffMs = Math.min(backoffMs * 2, 5_000);
+      }
+    }
+  }
+
+  /** A deleted durable is not recreated by the client library; stopping makes run() recreate it. */
+  async function watchForDeletion(messages: ConsumerMessages): Promise<void> {
+    for await (const status of messages.status()) {
+      if (status.type === "consumer_deleted" || status.type === "consumer_not_found") {
+        messages.stop();
+        return;
+      }
+    }
+  }
+
+  const subjects = Object.keys(options.handlers) as EventSubject[];
+  const attachedSignals: Promise<void>[] = [];
+  const loops = subjects.map((subject) => {
+    let attached!: () => void;
+    attachedSignals.push(new Promise<void>((resolve) => (attached = resolve)));
+    return run(subject, options.handlers[subject] as EventHandler<EventSubject>, attached);
+  });
+
+  return {
+    ready: Promise.all(attachedSignals).then(() => undefined),
+    async stop() {
+      stopped = true;
+      for (const messages of active) messages.stop();
+      for (const wake of [...sleepers]) wake();
+      await Promise.allSettled(loops);
+    },
+  };
+}
+
+// --- idempotency by event id -------------------------------------------------------------------
+
+/** Event ids a consumer has applied; written in the same transaction as the effect. */
+export interface ProcessedEventsTable {
+  consumer: string;
+  event_id: string;
+  processed_at: ColumnType<Date, Date | string | undefined, never>;
+}
+
+export interface ProcessedEventsDatabase {
+  processed_events: ProcessedEventsTable;
+}
+
+/** Merge into a service's migrations (frozen in time: imports no application code). */
+export const processedEventsMigrations: Record<string, Migration> = {
+  "2026-11-26T00-30-00_processed-events": {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable("processed_events")
+        .addColumn("consumer", "text", (col) => col.notNull())
+        .addColumn("event_id", "text", (col) => col.notNull())
+        .addColumn("processed_at", "timestamptz", (col) => col.notNull().defaultTo(sql`now()`))
+        .addPrimaryKeyConstraint("processed_events_pkey", ["consumer", "event_id"])
+        .execute();
+      await db.schema.createIndex("processed_events_processed_at").on("processed_events").column("processed_at").execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable("processed_events").execute();
+    },
+  },
+};
+
+/**
+ * Records that `consumer` applied `eventId`. Returns false when it already had: the caller then
+ * skips the effect. Call it first in the transaction of the effect, so that the effect and the mark
+ * commit together; a concurrent duplicate waits on the primary key and then sees the mark.
+ */
+export async function markEventProcessed<DB extends ProcessedEventsDatabase>(
+  db: Kysely<DB>,
+  consumer: string,
+  eventId: string,
+): Promise<boolean> {
+  const inserted = await (db as unknown as Kysely<ProcessedEventsDatabase>)
+    .insertInto("processed_events")
+    .values({ consumer, event_id: eventId })
+    .onConflict((oc) => oc.columns(["consumer", "event_id"]).doNothing())
+    .executeTakeFirst();
+  return Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0;
+}
+
+/**
+ * Forgets marks older than `before`. Keep them longer than the stream keeps events (30 days for
+ * the identity streams), or an old redelivery could apply twice.
+ */
+export async function pruneProcessedEvents<DB extends ProcessedEventsDatabase>(db: Kysely<DB>, before: Date): Promise<number> {
+  const result = await (db as unknown as Kysely<ProcessedEventsDatabase>)
+    .deleteFrom("processed_events")
+    .where("processed_at", "<", before)
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
