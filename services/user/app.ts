@@ -1,9 +1,25 @@
+import { createRemoteJWKSet } from "jose";
 import { file_mintcoin_events_v1_user_events } from "../../gen/mintcoin/events/v1/user_events_pb.js";
+import { UserService } from "../../gen/mintcoin/user/v1/user_pb.js";
+import { createAccessTokenVerifier } from "../shared/auth/access-token.js";
+import { createAuthenticationInterceptor } from "../shared/auth/authentication-interceptor.js";
+import { createRevocationList, type RevocationList } from "../shared/auth/revocation-list.js";
+import { systemClock, type Clock } from "../shared/clock.js";
+import type { DurableConsumer } from "../shared/events/durable-consumer.js";
 import { streams } from "../shared/events/streams.js";
 import type { Logger } from "../shared/logging.js";
 import { openRuntime, type Runtime } from "../shared/runtime.js";
 import { serve } from "../shared/server/serve.js";
 import type { UserConfig } from "./config.js";
+import { createActivityTracker } from "./domain/activity.js";
+import { createIdentitySync } from "./domain/identity-sync.js";
+import { createModerationService } from "./domain/moderation-service.js";
+import { createProfileService } from "./domain/profile-service.js";
+import { createProfileWriter } from "./domain/profile-writer.js";
+import type { ReferralSuffixSource } from "./domain/referral-codes.js";
+import { reservedKey } from "./domain/usernames.js";
+import { startAuthEventConsumers } from "./events/auth-event-consumers.js";
+import { createActivityInterceptor } from "./handlers/activity-interceptor.js";
 import { userMigrations } from "./migrations/index.js";
 import { createUserRoutes } from "./routes.js";
 import type { UserDatabase } from "./store/schema.js";
@@ -11,29 +27,101 @@ import type { UserDatabase } from "./store/schema.js";
 export interface UserServiceHandle {
   port: number;
   runtime: Runtime<UserDatabase>;
-  /** Graceful stop: stop accepting, finish in-flight calls, flush the outbox, close pools. */
+  /** The revocations this instance knows (undefined without NATS). */
+  revocations: RevocationList | undefined;
+  /** The consumers of the auth service's events (undefined without NATS). */
+  consumers: DurableConsumer | undefined;
+  /** Graceful stop: stop accepting, finish in-flight calls, stop consuming, flush the outbox, close pools. */
   close(): Promise<void>;
 }
 
+export interface UserServiceOverrides {
+  clock?: Clock;
+  /** Replaces the random tail of referral codes (e.g. to force a collision in a test). */
+  referralSuffix?: ReferralSuffixSource;
+}
+
+/** Seconds of clock difference between the auth service and us that a token's times may show. */
+const clockToleranceSeconds = 5;
+
 /** Wires the user service from its configuration and starts serving. Nothing listens on import. */
-export async function startUserService(config: UserConfig, logger: Logger): Promise<UserServiceHandle> {
+export async function startUserService(
+  config: UserConfig,
+  logger: Logger,
+  overrides: UserServiceOverrides = {},
+): Promise<UserServiceHandle> {
+  const clock = overrides.clock ?? systemClock;
   const runtime = await openRuntime<UserDatabase>({
     service: "user",
+    serviceTypeName: UserService.typeName,
     config,
     migrations: userMigrations,
     streams: [streams.user, streams.auth],
     logger,
     metricsPort: config.USER_METRICS_PORT,
   });
+  let revocations: RevocationList | undefined;
+  let consumers: DurableConsumer | undefined;
+  const stopBackground = async () => {
+    await consumers?.stop();
+    await revocations?.close();
+  };
   try {
+    const { db, transact } = runtime;
+    const writer = createProfileWriter({ db, transact, clock });
+    const profiles = createProfileService({
+      db,
+      transact,
+      clock,
+      writer,
+      extraReservedUsernames: new Set(config.RESERVED_USERNAMES.map(reservedKey)),
+      referralSuffix: overrides.referralSuffix,
+    });
+    const moderation = createModerationService({ db, clock, writer, defaultPhoneRegion: config.DEFAULT_PHONE_REGION });
+    const activity = createActivityTracker({ db, clock, writer });
+
+    if (runtime.nats) {
+      revocations = createRevocationList({
+        nats: runtime.nats,
+        logger,
+        lookbackMs: config.JWT_ACCESS_EXPIRATION + clockToleranceSeconds * 1000,
+      });
+      consumers = startAuthEventConsumers({
+        nats: runtime.nats,
+        logger,
+        identity: createIdentitySync({ clock, writer, logger }),
+        activity,
+      });
+    } else {
+      logger.warn("without NATS_URL, revoked sessions are refused only when their access tokens expire");
+    }
+
+    // Tokens are verified here, against the auth service's published keys: never a shared secret.
+    const verifier = createAccessTokenVerifier({
+      keys: createRemoteJWKSet(new URL(config.AUTH_JWKS_URL), { cooldownDuration: config.AUTH_JWKS_COOLDOWN }),
+      issuer: config.JWT_ISSUER,
+      audience: config.JWT_AUDIENCE,
+      clockToleranceSeconds,
+    });
+    const known = revocations;
+
     const server = await serve({
       host: config.HOST,
       port: config.USER_PORT,
       logger,
       health: runtime.health,
       metrics: runtime.metrics,
-      routes: createUserRoutes(),
+      routes: createUserRoutes({ profiles, moderation }),
       reflectionFiles: [file_mintcoin_events_v1_user_events],
+      interceptors: [
+        createAuthenticationInterceptor({
+          verifier,
+          // Every UserService RPC needs a token (user.proto); "public" views are for any signed-in caller.
+          publicMethods: new Set<string>(),
+          isSessionRevoked: (sessionId) => known?.isRevoked(sessionId) ?? false,
+        }),
+        createActivityInterceptor(activity, logger),
+      ],
       corsOrigins: config.CORS_ORIGINS,
       maxRequestBytes: config.MAX_REQUEST_BYTES,
       trustedProxies: config.TRUSTED_PROXIES,
@@ -42,12 +130,16 @@ export async function startUserService(config: UserConfig, logger: Logger): Prom
     return {
       port: server.port,
       runtime,
+      revocations,
+      consumers,
       async close() {
         await server.close(config.SHUTDOWN_GRACE_PERIOD);
+        await stopBackground();
         await runtime.close();
       },
     };
   } catch (error) {
+    await stopBackground();
     await runtime.close();
     throw error;
   }

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { databaseUrlFor, commonEnv } from "../shared/config/common.js";
-import { optionalUrl, parseEnv, port } from "../shared/config/env.js";
+import { duration, list, optionalUrl, parseEnv, port } from "../shared/config/env.js";
 import { metricsPort } from "../shared/metrics/metrics-port.js";
 
 const userEnv = {
@@ -10,6 +10,16 @@ const userEnv = {
   USER_DATABASE_URL: optionalUrl,
   // Where the auth service publishes its JWKS; the user service verifies access tokens locally with it.
   AUTH_JWKS_URL: z.url().default("http://127.0.0.1:50051/.well-known/jwks.json"),
+  // Least time between two JWKS fetches when a token names an unknown key (jose's cooldown): a
+  // flood of made-up `kid`s cannot turn into a flood of fetches.
+  AUTH_JWKS_COOLDOWN: duration("30s"),
+  // The access token lifetime (the auth service's setting): how far back revocations are re-read
+  // when an instance starts.
+  JWT_ACCESS_EXPIRATION: duration("15m"),
+  // Region for phone numbers written without "+" in admin look-ups, e.g. "GB". Unset: "+" required.
+  DEFAULT_PHONE_REGION: z.string().length(2).toUpperCase().optional(),
+  // Usernames to reserve besides the built-in list (comma-separated).
+  RESERVED_USERNAMES: list(),
 };
 
 export type UserConfig = ReturnType<typeof loadUserConfig>;

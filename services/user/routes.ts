@@ -1,12 +1,23 @@
 import type { ConnectRouter } from "@connectrpc/connect";
 import { UserService } from "../../gen/mintcoin/user/v1/user_pb.js";
+import type { ModerationService } from "./domain/moderation-service.js";
+import type { ProfileService } from "./domain/profile-service.js";
+import { createAdminHandlers } from "./handlers/admin-handlers.js";
+import { createDirectoryHandlers } from "./handlers/directory-handlers.js";
+import { createProfileHandlers } from "./handlers/profile-handlers.js";
 
-/**
- * Every UserService RPC, by area. An RPC without a handler answers UNIMPLEMENTED (connect-node does
- * that for methods missing from the implementation).
- */
-export function createUserRoutes(): (router: ConnectRouter) => void {
+export interface UserHandlerDeps {
+  profiles: ProfileService;
+  moderation: ModerationService;
+}
+
+/** Every UserService RPC, by area: the caller's own profile, looking others up, administration. */
+export function createUserRoutes(deps: UserHandlerDeps): (router: ConnectRouter) => void {
   return (router) => {
-    router.service(UserService, {});
+    router.service(UserService, {
+      ...createProfileHandlers(deps),
+      ...createDirectoryHandlers(deps),
+      ...createAdminHandlers(deps),
+    });
   };
 }

@@ -1,0 +1,92 @@
+import type { Kysely } from "kysely";
+import type { Clock } from "../../shared/clock.js";
+import { InvalidArgumentError, NotFoundError } from "../../shared/errors/domain-errors.js";
+import type { UserDatabase } from "../store/schema.js";
+import { findUserByEmail, findUserByPhone } from "../store/user-store.js";
+import { normalizeEmail, normalizePhone } from "./contact.js";
+import { ban, moveByAdmin, promoteToCreator, suspend, unsuspend } from "./lifecycle.js";
+import type { LifecycleState, UserProfile } from "./profile.js";
+import type { ProfileWriter } from "./profile-writer.js";
+
+export interface ModerationServiceDeps {
+  db: Kysely<UserDatabase>;
+  clock: Clock;
+  writer: ProfileWriter;
+  defaultPhoneRegion?: string;
+}
+
+export type ModerationService = ReturnType<typeof createModerationService>;
+
+/**
+ * What administrators and trusted services do to users. Role checks happen at the edge (handlers);
+ * here `actorUserId` is who to name in the events.
+ */
+export function createModerationService(deps: ModerationServiceDeps) {
+  const { writer } = deps;
+  const noSuchUser = () => new NotFoundError("no such user", "USER_NOT_FOUND");
+
+  async function settled(user: UserProfile | undefined): Promise<UserProfile> {
+    const current = user && (await writer.load(user.id));
+    if (!current) throw noSuchUser();
+    return current;
+  }
+
+  async function getByPhone(phone: string): Promise<UserProfile> {
+    return settled(await findUserByPhone(deps.db, normalizePhone(phone, deps.defaultPhoneRegion)));
+  }
+
+  async function getByEmail(email: string): Promise<UserProfile> {
+    return settled(await findUserByEmail(deps.db, normalizeEmail(email)));
+  }
+
+  function moveLifecycle(actorUserId: string, userId: string, target: LifecycleState): Promise<UserProfile> {
+    return writer.change(
+      userId,
+      (current, now) => {
+        const next = moveByAdmin(current, target, now);
+        return next === current ? undefined : { next };
+      },
+      { actorUserId, notFound: noSuchUser },
+    );
+  }
+
+  function promote(actorUserId: string, userId: string): Promise<UserProfile> {
+    return writer.change(userId, (current) => ({ next: promoteToCreator(current) }), { actorUserId, notFound: noSuchUser });
+  }
+
+  /** Suspends until `until` (null: until lifted). Suspending again replaces reason and end, and announces again. */
+  function suspendUser(actorUserId: string, userId: string, reason: string, until: Date | null): Promise<UserProfile> {
+    if (until && until <= deps.clock.now()) {
+      throw new InvalidArgumentError("suspended_until", "suspended_until: must be in the future");
+    }
+    return writer.change(
+      userId,
+      (current, now) => ({ next: suspend(current, reason, until, now), announce: "suspended" }),
+      { actorUserId, notFound: noSuchUser },
+    );
+  }
+
+  function unsuspendUser(actorUserId: string, userId: string): Promise<UserProfile> {
+    return writer.change(
+      userId,
+      (current) => {
+        const next = unsuspend(current);
+        return next === current ? undefined : { next, announce: "unsuspended" };
+      },
+      { actorUserId, notFound: noSuchUser },
+    );
+  }
+
+  function banUser(actorUserId: string, userId: string, reason: string): Promise<UserProfile> {
+    return writer.change(
+      userId,
+      (current, now) => {
+        const next = ban(current, reason, now);
+        return next === current ? undefined : { next, announce: "banned" };
+      },
+      { actorUserId, notFound: noSuchUser },
+    );
+  }
+
+  return { getByPhone, getByEmail, moveLifecycle, promote, suspendUser, unsuspendUser, banUser };
+}
