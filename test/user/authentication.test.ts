@@ -1,0 +1,164 @@
+import { randomUUID } from "node:crypto";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
+import { SessionRevokeReason } from "../../gen/mintcoin/events/v1/auth_events_pb.js";
+import { bearer, grpc } from "../fixtures/grpc-clients.js";
+import { waitFor } from "../support/index.js";
+import { bearerOptions, startUserHarness, type UserHarness } from "./harness.js";
+
+// The user service verifies access tokens itself, against the auth service's JWKS (here the token
+// fixture's), refuses every kind of forged or misdirected token, checks roles for admin RPCs, and
+// refuses the tokens of a revoked session within a second of auth.session.revoked.
+
+describe("UserService authentication", () => {
+  let h: UserHarness;
+
+  beforeAll(async () => {
+    h = await startUserHarness({ env: { AUTH_JWKS_COOLDOWN: "0s" } });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  const refusal = async (token: string | undefined) => {
+    const options = token === undefined ? {} : bearerOptions(token);
+    return ConnectError.from(await h.client.getMe({}, options).then(() => new Error("expected a refusal"), (e: unknown) => e));
+  };
+
+  it("accepts a well-formed token signed with a key from the JWKS", async () => {
+    const { as, userId } = await h.signUp();
+    const { user } = await h.client.getMe({}, as);
+    expect(user!.id).toBe(userId);
+  });
+
+  it("refuses calls without a token, or with a header that is not a bearer token", async () => {
+    expect((await refusal(undefined)).code).toBe(Code.Unauthenticated);
+    const basic = await h.client.getMe({}, { headers: { authorization: "Basic dXNlcjpwYXNz" } }).catch((e: unknown) => ConnectError.from(e));
+    expect((basic as ConnectError).code).toBe(Code.Unauthenticated);
+  });
+
+  it("refuses alg none, HS256 with the public key as secret, and a foreign key claiming a known kid", async () => {
+    const { claims } = await h.signUp();
+    const subject = { sub: claims.sub };
+    for (const token of [h.tokens.unsigned(subject), await h.tokens.hmac(subject), await h.tokens.forged(subject)]) {
+      expect((await refusal(token)).code).toBe(Code.Unauthenticated);
+    }
+  });
+
+  it("refuses wrong audience, wrong issuer, expired, refresh-typed and wrongly-typed tokens", async () => {
+    const { claims } = await h.signUp();
+    const subject = { sub: claims.sub };
+    const cases = {
+      audience: await h.tokens.issue(subject, { audience: "another-service" }),
+      issuer: await h.tokens.issue(subject, { issuer: "someone-else" }),
+      expired: await h.tokens.issue(subject, { expiresInSeconds: -60 }),
+      typ: await h.tokens.issue(subject, { claims: { typ: "refresh" } }),
+      header: await h.tokens.issue(subject, { header: { typ: "JWT" } }),
+      roles: await h.tokens.issue(subject, { claims: { roles: "admin" } }),
+    };
+    for (const [name, { token }] of Object.entries(cases)) {
+      const error = await refusal(token);
+      expect(error.code, name).toBe(Code.Unauthenticated);
+    }
+    expect((await refusal(cases.expired.token)).rawMessage).toContain("expired");
+  });
+
+  it("refuses a token whose payload was changed after signing", async () => {
+    const { token } = await h.signUp();
+    const [header, payload, signature] = token.split(".");
+    const claims = JSON.parse(Buffer.from(payload!, "base64url").toString());
+    claims.roles = ["admin"];
+    const tampered = `${header}.${Buffer.from(JSON.stringify(claims)).toString("base64url")}.${signature}`;
+    expect((await refusal(tampered)).code).toBe(Code.Unauthenticated);
+  });
+
+  it("fetches the JWKS again when a token names a key it has not seen (rotation), and only then", async () => {
+    const { as } = await h.signUp();
+    await h.client.getMe({}, as);
+    const fetchesBefore = h.tokens.jwksFetches();
+    await h.client.getMe({}, as);
+    expect(h.tokens.jwksFetches()).toBe(fetchesBefore);
+
+    await h.tokens.rotate();
+    const rotated = await h.signUp();
+    const { user } = await h.client.getMe({}, rotated.as);
+    expect(user!.id).toBe(rotated.userId);
+    expect(h.tokens.jwksFetches()).toBeGreaterThan(fetchesBefore);
+    // Tokens signed with the previous key still verify: it is still in the JWKS.
+    await h.client.getMe({}, as);
+  });
+
+  it("refuses a kid that is in no JWKS", async () => {
+    const { claims } = await h.signUp();
+    const { token } = await h.tokens.issue({ sub: claims.sub }, { header: { kid: "no-such-key" } });
+    expect((await refusal(token)).code).toBe(Code.Unauthenticated);
+  });
+
+  it("lets only admin or service roles call the admin RPCs (PERMISSION_DENIED otherwise)", async () => {
+    const target = await h.signUp();
+    const plain = await h.signUp();
+    const denied = await h.client
+      .getUserByPhone({ phone: target.claims.phone! }, plain.as)
+      .catch((e: unknown) => ConnectError.from(e));
+    expect((denied as ConnectError).code).toBe(Code.PermissionDenied);
+    const grpcDenied = (await h.grpc
+      .SuspendUser({ user_id: target.userId, reason: "x" }, bearer(plain.token))
+      .catch((e: grpc.ServiceError) => e)) as grpc.ServiceError;
+    expect(grpcDenied.code).toBe(grpc.status.PERMISSION_DENIED);
+
+    const service = await h.tokens.issue({ sub: "billing-service", roles: ["service"] });
+    const { user } = await h.client.getUserByPhone({ phone: target.claims.phone! }, bearerOptions(service.token));
+    expect(user!.id).toBe(target.userId);
+    const admin = await h.tokens.admin();
+    const byAdmin = await h.client.getUserByPhone({ phone: target.claims.phone! }, bearerOptions(admin.token));
+    expect(byAdmin.user!.id).toBe(target.userId);
+  });
+
+  it("refuses a revoked session's tokens within a second of auth.session.revoked, and only that session's", async () => {
+    const person = await h.signUp();
+    const otherSession = await h.tokens.user({ sub: person.userId });
+    await h.client.getMe({}, person.as);
+
+    await h.publisher.publish("auth.session.revoked", {
+      userId: person.userId,
+      sessionId: person.claims.sid,
+      reason: "logout",
+      reasonCode: SessionRevokeReason.LOGOUT,
+      tokensExpireAt: timestampFromDate(new Date(Date.now() + 15 * 60_000)),
+    });
+    const error = await waitFor(async () => {
+      const refused = await refusal(person.token).catch(() => undefined);
+      return refused?.code === Code.Unauthenticated ? refused : undefined;
+    }, { timeoutMs: 1_000, intervalMs: 10 });
+    expect(error.findDetails(ErrorInfoSchema)[0]?.reason).toBe("SESSION_REVOKED");
+    // The same user's other session is untouched.
+    await h.client.getMe({}, bearerOptions(otherSession.token));
+  });
+
+  it("relearns recent revocations when an instance starts, and forgets ones whose tokens have expired", async () => {
+    const person = await h.signUp();
+    await h.publisher.publish("auth.session.revoked", {
+      userId: person.userId,
+      sessionId: person.claims.sid,
+      reasonCode: SessionRevokeReason.USER_REVOKED,
+      tokensExpireAt: timestampFromDate(new Date(Date.now() + 15 * 60_000)),
+    });
+    const stale = randomUUID();
+    await h.publisher.publish("auth.session.revoked", {
+      userId: person.userId,
+      sessionId: stale,
+      tokensExpireAt: timestampFromDate(new Date(Date.now() - 1_000)),
+    });
+    await waitFor(() => h.user.handle.revocations!.isRevoked(person.claims.sid));
+
+    const fresh = await h.startInstance();
+    await fresh.handle.revocations!.ready;
+    expect(fresh.handle.revocations!.isRevoked(person.claims.sid)).toBe(true);
+    expect(fresh.handle.revocations!.isRevoked(stale)).toBe(false);
+    const error = await fresh.client.getMe({}, person.as).catch((e: unknown) => ConnectError.from(e));
+    expect((error as ConnectError).code).toBe(Code.Unauthenticated);
+    await fresh.close();
+  });
+});
