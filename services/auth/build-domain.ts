@@ -7,8 +7,10 @@ import type { OtpDelivery } from "./delivery/otp-delivery.js";
 import { createAccessTokenIssuer } from "./domain/access-tokens.js";
 import { keyMaterialFromPem } from "./domain/key-material.js";
 import { createKeyRing } from "./domain/key-ring.js";
+import { createLoginService } from "./domain/login-service.js";
 import { createOtpService } from "./domain/otp-service.js";
 import { createOtpVerification } from "./domain/otp-verification.js";
+import { createSessionStarter } from "./domain/session-starter.js";
 import type { AuthDatabase } from "./store/schema.js";
 import { getOrCreateSecret } from "./store/secret-store.js";
 
@@ -76,11 +78,16 @@ export async function buildAuthDomain(
     adminIdentifiers: config.adminIdentifiers,
   });
 
+  const sessions = createSessionStarter({ clock, accessTokens, refreshTokenLifetimeMs: config.JWT_REFRESH_EXPIRATION });
+  const login = createLoginService({ transact, clock, sessions });
+
   return {
     otp,
     otpVerification,
     keys,
     accessTokens,
+    sessions,
+    login,
     /** Stops background work (key reloads). */
     close() {
       keys.close();

@@ -1,15 +1,18 @@
 import type { ConnectRouter } from "@connectrpc/connect";
 import { AuthService } from "../../gen/mintcoin/auth/v1/auth_pb.js";
 import type { KeyRing } from "./domain/key-ring.js";
+import type { LoginService } from "./domain/login-service.js";
 import type { OtpService } from "./domain/otp-service.js";
 import type { OtpVerification } from "./domain/otp-verification.js";
 import { createKeyHandlers } from "./handlers/key-handlers.js";
+import { createLoginHandlers } from "./handlers/login-handlers.js";
 import { createOtpHandlers } from "./handlers/otp-handlers.js";
 
 export interface AuthHandlerDeps {
   otp: OtpService;
   otpVerification: OtpVerification;
   keys: KeyRing;
+  login: LoginService;
 }
 
 /**
@@ -21,6 +24,7 @@ export function createAuthRoutes(deps: AuthHandlerDeps): (router: ConnectRouter)
     router.service(AuthService, {
       ...createOtpHandlers(deps),
       ...createKeyHandlers(deps),
+      ...createLoginHandlers(deps),
     });
   };
 }

@@ -99,3 +99,28 @@ export async function verificationToken(
   const { verificationToken } = await h.client.verifyOtp(verifyRequest(email, code, purpose));
   return verificationToken;
 }
+
+export interface SignInOptions {
+  deviceId?: string;
+  deviceName?: string;
+  userAgent?: string;
+  /** Client IP, sent as X-Forwarded-For (the harness trusts 127.0.0.1 as a proxy when asked to). */
+  ip?: string;
+}
+
+export function callHeaders(options: { userAgent?: string; ip?: string; accessToken?: string }): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (options.userAgent) headers["user-agent"] = options.userAgent;
+  if (options.ip) headers["x-forwarded-for"] = options.ip;
+  if (options.accessToken) headers.authorization = `Bearer ${options.accessToken}`;
+  return headers;
+}
+
+/** The whole OTP sign-in: SendOtp, VerifyOtp, Login. */
+export async function signIn(h: Pick<AuthHarness, "client" | "capture">, email: string, options: SignInOptions = {}) {
+  const token = await verificationToken(h, email);
+  return h.client.login(
+    { verificationToken: token, deviceId: options.deviceId ?? "device-1", deviceName: options.deviceName ?? "" },
+    { headers: callHeaders(options) },
+  );
+}

@@ -95,7 +95,7 @@ export function createOtpVerification(deps: OtpVerificationDeps) {
         [
           otpVerifiedEvent(now, {
             otpId: state.code.id,
-            userId: null,
+            userId: state.userId,
             identifierType: input.identifierType,
             identifier,
             purpose: input.purpose,

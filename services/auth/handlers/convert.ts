@@ -2,6 +2,7 @@ import { InvalidArgumentError } from "../../shared/errors/domain-errors.js";
 import { IdentifierType, OtpPurpose } from "../../../gen/mintcoin/auth/v1/auth_pb.js";
 import type { IdentifierType as DomainIdentifierType } from "../domain/identifiers.js";
 import type { OtpPurpose as DomainOtpPurpose } from "../domain/otp-purpose.js";
+import type { TokenPair as DomainTokenPair } from "../domain/session-starter.js";
 
 // Conversions between the wire's enums and the domain's words. The .proto rules already refuse
 // UNSPECIFIED and unknown numbers; the throws here are the last line, not the first.
@@ -37,4 +38,13 @@ export function otpPurposeFromProto(value: OtpPurpose): DomainOtpPurpose {
 export function otpPurposeToProto(value: DomainOtpPurpose): OtpPurpose {
   for (const [proto, domain] of purposes) if (domain === value) return proto;
   return OtpPurpose.UNSPECIFIED;
+}
+
+export function tokenPairToProto(tokens: DomainTokenPair) {
+  return {
+    accessToken: tokens.accessToken,
+    refreshToken: tokens.refreshToken,
+    tokenType: tokens.tokenType,
+    expiresIn: BigInt(tokens.expiresIn),
+  };
 }

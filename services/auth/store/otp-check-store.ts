@@ -9,6 +9,8 @@ export interface OtpCheckState {
   failures: number;
   lockedUntil: Date | null;
   lastFailureAt: Date | null;
+  /** The user holding the identifier, if anyone does. */
+  userId: string | null;
   /** The newest live code for the identifier and purpose, locked until the transaction ends. */
   code: { id: string; codeHash: Uint8Array; attempts: number; identifierType: string } | null;
 }
@@ -33,6 +35,7 @@ export async function lockOtpCheck(
     code_hash: Uint8Array | null;
     attempts: number | null;
     identifier_type: string | null;
+    user_id: string | null;
   }>`
     with guard as (
       insert into otp_guards as g (identifier, failures, updated_at) values (${identifier}, 0, ${now})
@@ -40,7 +43,8 @@ export async function lockOtpCheck(
       returning failures, locked_until, last_failure_at
     )
     select guard.failures, guard.locked_until, guard.last_failure_at,
-           c.id as code_id, c.code_hash, c.attempts, c.identifier_type
+           c.id as code_id, c.code_hash, c.attempts, c.identifier_type,
+           (select user_id from identities where identifier = ${identifier}) as user_id
     from guard
     left join lateral (
       select id, code_hash, attempts, identifier_type from otp_codes
@@ -54,6 +58,7 @@ export async function lockOtpCheck(
     failures: row.failures,
     lockedUntil: row.locked_until,
     lastFailureAt: row.last_failure_at,
+    userId: row.user_id,
     code:
       row.code_id === null
         ? null

@@ -10,6 +10,11 @@ export interface AuthDatabase {
   otp_guards: OtpGuardsTable;
   verification_tokens: VerificationTokensTable;
   signing_keys: SigningKeysTable;
+  identities: IdentitiesTable;
+  user_restrictions: UserRestrictionsTable;
+  devices: DevicesTable;
+  sessions: SessionsTable;
+  refresh_tokens: RefreshTokensTable;
 }
 
 export interface ServerSecretsTable {
@@ -68,4 +73,68 @@ export interface SigningKeysTable {
   created_at: Date;
   activates_at: Date;
   retired_at: Date | null;
+}
+
+export interface IdentitiesTable {
+  identifier: string;
+  identifier_type: string;
+  user_id: string;
+  created_at: Date;
+}
+
+export interface UserRestrictionsTable {
+  user_id: string;
+  suspended: Generated<boolean>;
+  suspended_until: Date | null;
+  banned: Generated<boolean>;
+  updated_at: Date;
+}
+
+export interface DevicesTable {
+  id: string;
+  user_id: string;
+  device_id: string;
+  device_name: string;
+  device_type: string;
+  os_name: string;
+  os_version: string;
+  browser_name: string;
+  browser_version: string;
+  fingerprint: string;
+  user_agent: string;
+  trusted: Generated<boolean>;
+  blocked: Generated<boolean>;
+  blocked_reason: Generated<string>;
+  blocked_at: Date | null;
+  last_ip: string;
+  last_used_at: Date;
+  created_at: Date;
+}
+
+export interface SessionsTable {
+  id: string;
+  user_id: string;
+  device_record_id: string;
+  device_id: string;
+  device_name: string;
+  method: string;
+  ip_address: string;
+  user_agent: string;
+  created_at: Date;
+  last_used_at: Date;
+  expires_at: Date;
+  access_expires_at: Date;
+  current_token_hash: Uint8Array;
+  revoked_at: Date | null;
+  revoke_reason: string | null;
+}
+
+export interface RefreshTokensTable {
+  token_hash: Uint8Array;
+  session_id: string;
+  created_at: Date;
+  expires_at: Date;
+  rotated_at: Date | null;
+  successor_hash: Uint8Array | null;
+  successor_box: Uint8Array | null;
 }

@@ -1,0 +1,149 @@
+import { randomUUID } from "node:crypto";
+import type { Kysely } from "kysely";
+import type { Clock } from "../../shared/clock.js";
+import { PermissionDeniedError } from "../../shared/errors/domain-errors.js";
+import { deviceRegisteredEvent, loginEvent, type SignInMethod } from "../events/login-events.js";
+import type { OutboxRow } from "../events/outbox-rows.js";
+import { sessionCreatedEvent } from "../events/session-events.js";
+import { registerDeviceForSignIn } from "../store/device-store.js";
+import type { AuthDatabase } from "../store/schema.js";
+import { insertSession } from "../store/session-store.js";
+import type { AccessTokenIssuer, UserIdentifier } from "./access-tokens.js";
+import type { IdentifierType } from "./identifiers.js";
+import { assessSignIn } from "./login-risk.js";
+import { newOpaqueToken } from "./opaque-tokens.js";
+import { deviceFingerprint, parseUserAgent } from "./user-agent.js";
+import { restrictionError } from "./user-restrictions.js";
+
+/** The token pair a sign-in or refresh returns (TokenPair on the wire). */
+export interface TokenPair {
+  accessToken: string;
+  refreshToken: string;
+  tokenType: "Bearer";
+  /** Access-token lifetime in seconds. */
+  expiresIn: number;
+}
+
+export interface StartSessionInput {
+  userId: string;
+  /** True when this sign-in minted the user (only OTP sign-ins do). */
+  newUser: boolean;
+  method: SignInMethod;
+  /** The identifier the person proved. */
+  identifier: string;
+  identifierType: IdentifierType;
+  deviceId: string;
+  deviceName: string;
+  ip: string;
+  userAgent: string;
+  /** Failed attempts for the identifier just before this success (suspicious-login checks). */
+  recentFailures: number;
+  /** A session id minted by the caller (e.g. to name it in its own events); random otherwise. */
+  sessionId?: string;
+  /** Further events to record with the session's (e.g. auth.user.registered). */
+  extraEvents?: OutboxRow[];
+}
+
+export interface StartedSession {
+  sessionId: string;
+  deviceRecordId: string;
+  newDevice: boolean;
+  suspiciousReasons: string[];
+  tokens: TokenPair;
+  expiresAt: Date;
+}
+
+export interface SessionStarterDeps {
+  clock: Clock;
+  accessTokens: AccessTokenIssuer;
+  refreshTokenLifetimeMs: number;
+}
+
+export type SessionStarter = ReturnType<typeof createSessionStarter>;
+
+/**
+ * Everything a sign-in does once the person is known, whatever proved it (a code for Login, a
+ * password for LoginWithPassword): registers or updates the device, refuses a banned or suspended
+ * user and a blocked device, runs the suspicious-login checks, creates the session with its first
+ * refresh token and records auth.device.registered, auth.session.created and auth.login. Runs in
+ * the caller's transaction in two statements; throwing rolls the whole sign-in back.
+ */
+export function createSessionStarter(deps: SessionStarterDeps) {
+  async function startSession(trx: Kysely<AuthDatabase>, input: StartSessionInput): Promise<StartedSession> {
+    const now = deps.clock.now();
+    const sessionId = input.sessionId ?? randomUUID();
+    const traits = parseUserAgent(input.userAgent);
+    const fingerprint = deviceFingerprint(input.deviceId, traits);
+    const facts = await registerDeviceForSignIn(trx, {
+      newRecordId: randomUUID(),
+      userId: input.userId,
+      deviceId: input.deviceId,
+      deviceName: input.deviceName,
+      ...traits,
+      fingerprint,
+      userAgent: input.userAgent,
+      ip: input.ip,
+      now,
+    });
+
+    const restricted = restrictionError(facts.restriction, now);
+    if (restricted) throw restricted;
+    const assessment = assessSignIn({
+      newUser: input.newUser,
+      newDevice: facts.newDevice,
+      trustedDevice: facts.trusted,
+      blockedDevice: facts.blocked,
+      knownIp: facts.knownIp,
+      recentFailures: input.recentFailures,
+    });
+    if (assessment.refusal === "device_blocked") {
+      throw new PermissionDeniedError("this device is blocked for this account; unblock it from another device", "DEVICE_BLOCKED");
+    }
+
+    const identifiers = facts.identifiers.map(
+      (id): UserIdentifier => ({ type: id.type === "phone" ? "phone" : "email", identifier: id.identifier }),
+    );
+    const access = deps.accessTokens.issue({ userId: input.userId, sessionId, deviceId: input.deviceId, identifiers }, now);
+    const refresh = newOpaqueToken("refresh");
+    const expiresAt = new Date(now.getTime() + deps.refreshTokenLifetimeMs);
+    const eventFacts = { ...input, sessionId };
+    await insertSession(
+      trx,
+      {
+        id: sessionId,
+        userId: input.userId,
+        deviceRecordId: facts.deviceRecordId,
+        deviceId: input.deviceId,
+        deviceName: input.deviceName,
+        method: input.method,
+        ip: input.ip,
+        userAgent: input.userAgent,
+        now,
+        expiresAt,
+        accessExpiresAt: access.expiresAt,
+        refreshTokenHash: refresh.hash,
+      },
+      [
+        ...(input.extraEvents ?? []),
+        ...(facts.newDevice ? [deviceRegisteredEvent(now, { ...eventFacts, deviceRecordId: facts.deviceRecordId, traits, fingerprint })] : []),
+        sessionCreatedEvent(now, { ...eventFacts, expiresAt }),
+        loginEvent(now, {
+          ...eventFacts,
+          newDevice: facts.newDevice,
+          trustedDevice: facts.trusted,
+          suspiciousReasons: assessment.reasons,
+        }),
+      ],
+    );
+    return {
+      sessionId,
+      deviceRecordId: facts.deviceRecordId,
+      newDevice: facts.newDevice,
+      suspiciousReasons: assessment.reasons,
+      tokens: { accessToken: access.token, refreshToken: refresh.token, tokenType: "Bearer", expiresIn: access.expiresIn },
+      expiresAt,
+    };
+  }
+
+  return { startSession };
+}

@@ -1,0 +1,82 @@
+import { sql, type Kysely } from "kysely";
+import type { AuthDatabase } from "./schema.js";
+
+export interface DeviceSighting {
+  /** Id for the device record, used only when the device is new to the user. */
+  newRecordId: string;
+  userId: string;
+  deviceId: string;
+  deviceName: string;
+  deviceType: string;
+  osName: string;
+  osVersion: string;
+  browserName: string;
+  browserVersion: string;
+  fingerprint: string;
+  userAgent: string;
+  ip: string;
+  now: Date;
+}
+
+export interface SignInFactsRow {
+  deviceRecordId: string;
+  newDevice: boolean;
+  trusted: boolean;
+  blocked: boolean;
+  /** The IP was seen on the user's sessions or devices before this statement. */
+  knownIp: boolean;
+  restriction: { suspended: boolean; suspendedUntil: Date | null; banned: boolean } | null;
+  identifiers: Array<{ type: string; identifier: string }>;
+}
+
+/**
+ * Sign-in's device statement: registers the device for the user or updates its traits, last IP and
+ * last use (the upsert locks the row, so sign-ins from one device queue), and returns in the same
+ * round trip what the sign-in checks and the access token need. The checks read the database as it
+ * was before this statement, so a device or IP is "known" only from earlier sign-ins.
+ */
+export async function registerDeviceForSignIn(db: Kysely<AuthDatabase>, seen: DeviceSighting): Promise<SignInFactsRow> {
+  const { rows } = await sql<{
+    id: string;
+    inserted: boolean;
+    trusted: boolean;
+    blocked: boolean;
+    known_ip: boolean;
+    suspended: boolean | null;
+    suspended_until: Date | null;
+    banned: boolean | null;
+    identifiers: Array<{ type: string; identifier: string }>;
+  }>`
+    with device as (
+      insert into devices as d (id, user_id, device_id, device_name, device_type, os_name, os_version,
+        browser_name, browser_version, fingerprint, user_agent, last_ip, last_used_at, created_at)
+      values (${seen.newRecordId}, ${seen.userId}, ${seen.deviceId}, ${seen.deviceName}, ${seen.deviceType},
+        ${seen.osName}, ${seen.osVersion}, ${seen.browserName}, ${seen.browserVersion}, ${seen.fingerprint},
+        ${seen.userAgent}, ${seen.ip}, ${seen.now}, ${seen.now})
+      on conflict (user_id, device_id) do update set
+        device_name = excluded.device_name, device_type = excluded.device_type, os_name = excluded.os_name,
+        os_version = excluded.os_version, browser_name = excluded.browser_name,
+        browser_version = excluded.browser_version, fingerprint = excluded.fingerprint,
+        user_agent = excluded.user_agent, last_ip = excluded.last_ip, last_used_at = excluded.last_used_at
+      returning d.id, d.trusted, d.blocked, (d.xmax = 0) as inserted
+    )
+    select device.id, device.inserted, device.trusted, device.blocked,
+      r.suspended, r.suspended_until, r.banned,
+      (exists (select 1 from sessions s where s.user_id = ${seen.userId} and s.ip_address = ${seen.ip})
+        or exists (select 1 from devices o where o.user_id = ${seen.userId} and o.last_ip = ${seen.ip})) as known_ip,
+      (select coalesce(json_agg(json_build_object('type', i.identifier_type, 'identifier', i.identifier)), '[]'::json)
+        from identities i where i.user_id = ${seen.userId}) as identifiers
+    from device
+    left join user_restrictions r on r.user_id = ${seen.userId}`.execute(db);
+  const row = rows[0]!;
+  return {
+    deviceRecordId: row.id,
+    newDevice: row.inserted,
+    trusted: row.trusted,
+    blocked: row.blocked,
+    knownIp: row.known_ip,
+    restriction:
+      row.suspended === null ? null : { suspended: row.suspended, suspendedUntil: row.suspended_until, banned: row.banned ?? false },
+    identifiers: row.identifiers,
+  };
+}

@@ -1,0 +1,56 @@
+import type { Kysely } from "kysely";
+import type { OutboxRow } from "../events/outbox-rows.js";
+import type { AuthDatabase } from "./schema.js";
+
+export interface NewSession {
+  id: string;
+  userId: string;
+  deviceRecordId: string;
+  deviceId: string;
+  deviceName: string;
+  method: string;
+  ip: string;
+  userAgent: string;
+  now: Date;
+  expiresAt: Date;
+  accessExpiresAt: Date;
+  refreshTokenHash: Uint8Array;
+}
+
+/** Creates a session with its first refresh token and records its events, in one statement. */
+export async function insertSession(db: Kysely<AuthDatabase>, session: NewSession, events: OutboxRow[]): Promise<void> {
+  await db
+    .with("session", (qb) =>
+      qb.insertInto("sessions").values({
+        id: session.id,
+        user_id: session.userId,
+        device_record_id: session.deviceRecordId,
+        device_id: session.deviceId,
+        device_name: session.deviceName,
+        method: session.method,
+        ip_address: session.ip,
+        user_agent: session.userAgent,
+        created_at: session.now,
+        last_used_at: session.now,
+        expires_at: session.expiresAt,
+        access_expires_at: session.accessExpiresAt,
+        current_token_hash: session.refreshTokenHash,
+        revoked_at: null,
+        revoke_reason: null,
+      }),
+    )
+    .with("token", (qb) =>
+      qb.insertInto("refresh_tokens").values({
+        token_hash: session.refreshTokenHash,
+        session_id: session.id,
+        created_at: session.now,
+        expires_at: session.expiresAt,
+        rotated_at: null,
+        successor_hash: null,
+        successor_box: null,
+      }),
+    )
+    .insertInto("outbox")
+    .values(events)
+    .execute();
+}

@@ -1,0 +1,93 @@
+import { sql, type Kysely } from "kysely";
+import type { AuthDatabase } from "./schema.js";
+
+export interface ConsumedVerification {
+  otpId: string;
+  identifier: string;
+  identifierType: string;
+  purpose: string;
+  priorFailures: number;
+}
+
+/**
+ * Uses up a verification token of one of `purposes`: deletes and returns it, or returns undefined
+ * when it is unknown, expired, used or of another purpose (then it is left alone). Concurrent
+ * consumers of one token: the delete locks the row, so exactly one gets it.
+ */
+export async function consumeVerificationToken(
+  db: Kysely<AuthDatabase>,
+  tokenHash: Uint8Array,
+  purposes: readonly string[],
+  now: Date,
+): Promise<ConsumedVerification | undefined> {
+  const row = await db
+    .deleteFrom("verification_tokens")
+    .where("token_hash", "=", tokenHash)
+    .where("purpose", "in", purposes)
+    .where("expires_at", ">", now)
+    .returning(["otp_id", "identifier", "identifier_type", "purpose", "prior_failures"])
+    .executeTakeFirst();
+  return row && {
+    otpId: row.otp_id,
+    identifier: row.identifier,
+    identifierType: row.identifier_type,
+    purpose: row.purpose,
+    priorFailures: row.prior_failures,
+  };
+}
+
+export interface LoginIdentity extends ConsumedVerification {
+  userId: string;
+  newUser: boolean;
+}
+
+/**
+ * Login's first statement: uses up a LOGIN verification token and finds the user holding its
+ * identifier, minting `newUserId` for an identifier nobody holds. Two sign-ins racing to register
+ * one identifier: the insert makes one wait for the other and do nothing, and that one reads the
+ * winner's user id in a second statement (its first could not see a row committed after it began).
+ */
+export async function consumeLoginToken(
+  db: Kysely<AuthDatabase>,
+  tokenHash: Uint8Array,
+  newUserId: string,
+  now: Date,
+): Promise<LoginIdentity | undefined> {
+  const { rows } = await sql<{
+    otp_id: string;
+    identifier: string;
+    identifier_type: string;
+    purpose: string;
+    prior_failures: number;
+    user_id: string | null;
+    new_user: boolean;
+  }>`
+    with token as (
+      delete from verification_tokens
+      where token_hash = ${tokenHash} and purpose = 'login' and expires_at > ${now}
+      returning otp_id, identifier, identifier_type, purpose, prior_failures
+    ), minted as (
+      insert into identities (identifier, identifier_type, user_id, created_at)
+      select identifier, identifier_type, ${newUserId}, ${now} from token
+      on conflict (identifier) do nothing
+      returning user_id
+    )
+    select token.*, coalesce(minted.user_id, existing.user_id) as user_id, minted.user_id is not null as new_user
+    from token
+    left join minted on true
+    left join identities existing on existing.identifier = token.identifier`.execute(db);
+  const row = rows[0];
+  if (!row) return undefined;
+  const userId =
+    row.user_id ??
+    (await db.selectFrom("identities").select("user_id").where("identifier", "=", row.identifier).executeTakeFirstOrThrow()).user_id;
+  return {
+    otpId: row.otp_id,
+    identifier: row.identifier,
+    identifierType: row.identifier_type,
+    purpose: row.purpose,
+    priorFailures: row.prior_failures,
+    userId,
+    newUser: row.new_user,
+  };
+}
