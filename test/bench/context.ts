@@ -1,0 +1,91 @@
+// What every scenario gets: the run's settings, the processes under measurement and the helpers
+// that turn one load run into a RunRow.
+import { randomBytes } from "node:crypto";
+import type { BenchClient } from "./clients.js";
+import type { BenchInfra } from "./infra.js";
+import { runH2load, type H2loadOptions } from "./h2load.js";
+import { runLoad, type LoadOptions, type LoadResult } from "./load.js";
+import { measure, type CommitCounter } from "./measure.js";
+import type { NodeProcess } from "./processes.js";
+import { runRow, type RunRow } from "./report.js";
+import type { ServiceProcess } from "./services.js";
+
+export interface BenchContext {
+  quick: boolean;
+  log(line: string): void;
+  infra: BenchInfra;
+  counter: CommitCounter;
+  databases: { auth: { name: string; url: string }; user: { name: string; url: string } };
+  auth: ServiceProcess;
+  /** Undefined when the user service could not start (its scenarios are then skipped). */
+  user: ServiceProcess | undefined;
+  userFailure: string | undefined;
+  /** One grpc-js and one Connect client for the current auth/user processes. */
+  clients: BenchClient[];
+  h2load: boolean;
+  /** Node flags for service processes (--cpu-prof when profiling). */
+  serviceNodeFlags: string[];
+}
+
+/** Seconds per measured run. */
+export function runSeconds(ctx: BenchContext, kind: "cheap" | "flow"): number {
+  if (ctx.quick) return kind === "cheap" ? 1.5 : 2.5;
+  return kind === "cheap" ? 5 : 8;
+}
+
+/** In-flight counts for Node clients and for h2load. */
+export function nodeConcurrencies(ctx: BenchContext): number[] {
+  return ctx.quick ? [16] : [1, 16, 64];
+}
+
+export function h2loadConcurrencies(): number[] {
+  return [1, 16, 64];
+}
+
+/** h2load's connections x streams for an in-flight count. */
+export function h2loadShape(inFlight: number): { clients: number; streams: number } {
+  if (inFlight <= 1) return { clients: 1, streams: 1 };
+  if (inFlight <= 16) return { clients: 2, streams: inFlight / 2 };
+  return { clients: 4, streams: inFlight / 4 };
+}
+
+const runId = randomBytes(3).toString("hex");
+let sequence = 0;
+
+/** A fresh email address: the per-identifier send limit (3 per 15 minutes) is never reached. */
+export function freshEmail(label: string): string {
+  return `bench-${runId}-${label}-${sequence++}@example.com`;
+}
+
+export async function measuredLoad(
+  ctx: BenchContext,
+  processes: NodeProcess[],
+  client: string,
+  inFlight: number,
+  options: Omit<LoadOptions, "concurrency">,
+  note?: string,
+): Promise<RunRow> {
+  const { result, costs } = await measure(processes, ctx.counter, () => runLoad({ ...options, concurrency: inFlight }));
+  return logRun(ctx, runRow(client, inFlight, result, costs, note));
+}
+
+export async function measuredH2load(
+  ctx: BenchContext,
+  processes: NodeProcess[],
+  inFlight: number,
+  options: Omit<H2loadOptions, "clients" | "streams" | "durationS">,
+  note?: string,
+): Promise<RunRow> {
+  const { result, costs } = await measure(processes, ctx.counter, (): Promise<LoadResult> =>
+    runH2load({ ...options, ...h2loadShape(inFlight), durationS: runSeconds(ctx, "cheap") }),
+  );
+  return logRun(ctx, runRow("h2load", inFlight, result, costs, note));
+}
+
+function logRun(ctx: BenchContext, row: RunRow): RunRow {
+  const cpu = Object.entries(row.cpu_ms_per_op).map(([name, ms]) => `${name} ${ms} ms`).join(", ");
+  ctx.log(
+    `  ${row.client} x${row.in_flight}: ${row.ops} ops, ${row.ops_per_s}/s, ${row.ops_per_service_cpu_s}/cpu-s, p50 ${row.p50_ms} p99 ${row.p99_ms} ms, cpu/op ${cpu}, commits/op ${row.commits_per_op}${row.errors ? `, ${row.errors} errors: ${row.first_error}` : ""}`,
+  );
+  return row;
+}

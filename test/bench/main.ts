@@ -1,0 +1,117 @@
+// `npm run bench [-- --quick] [--out FILE.json] [--only a,b] [--cpu-prof DIR] [--no-build]`
+// Starts Postgres and NATS (throwaway, or BENCH_DATABASE_URL), builds and starts the services as
+// separate processes, runs the issue's scenarios, prints a table and writes the JSON results.
+import { writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { ensureBuilt } from "./build.js";
+import { connectClient, grpcJsClient } from "./clients.js";
+import type { BenchContext } from "./context.js";
+import { ensureH2load } from "./h2load.js";
+import { startInfra } from "./infra.js";
+import { CommitCounter } from "./measure.js";
+import { describeMachine } from "./proc-stats.js";
+import { formatTable, skipped, type ScenarioResult } from "./report.js";
+import { betterAuthScenario } from "./scenarios/better-auth.js";
+import { floorScenarios } from "./scenarios/floor.js";
+import { signInScenarios } from "./scenarios/sign-in.js";
+import { tokenScenarios } from "./scenarios/tokens.js";
+import { startAuthProcess, startUserProcess } from "./services.js";
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    out: { type: "string" },
+    only: { type: "string" },
+    "cpu-prof": { type: "string" },
+    "no-build": { type: "boolean", default: false },
+  },
+});
+const began = performance.now();
+const log = (line: string) => process.stdout.write(`[bench ${((performance.now() - began) / 1000).toFixed(1)}s] ${line}\n`);
+const only = values.only ? new Set(values.only.split(",")) : undefined;
+const wanted = (...names: string[]) => !only || names.some((name) => only.has(name));
+const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+ensureBuilt(log, values["no-build"]);
+const infra = await startInfra(log);
+const counter = await CommitCounter.open(infra.adminUrl);
+let exitCode = 0;
+let ctx: BenchContext | undefined;
+try {
+  const h2load = ensureH2load(log);
+  const databases = { auth: await infra.createDatabase("auth"), user: await infra.createDatabase("user") };
+  const serviceNodeFlags = values["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${values["cpu-prof"]}`] : [];
+  const auth = await startAuthProcess({ databaseUrl: databases.auth.url, natsUrl: infra.natsUrl, nodeFlags: serviceNodeFlags });
+  // Without a working user service the scenarios that need it are skipped, not the whole run.
+  const user = await startUserProcess({
+    databaseUrl: databases.user.url,
+    natsUrl: infra.natsUrl,
+    authBaseUrl: auth.baseUrl,
+    nodeFlags: serviceNodeFlags,
+  }).catch((error: unknown) => {
+    log(`user service did not start: ${message(error).split("\n").slice(0, 8).join("\n")}`);
+    return undefined;
+  });
+  log(`${infra.postgresLabel}; NATS ${infra.natsUrl}; auth pid ${auth.pid} port ${auth.port}; user ${user ? `pid ${user.pid} port ${user.port}` : "not running"}`);
+  ctx = {
+    quick: values.quick,
+    log,
+    infra,
+    counter,
+    databases,
+    auth,
+    user,
+    userFailure: user ? undefined : "the user service did not start (see the log above)",
+    clients: [grpcJsClient(auth.address, user?.address ?? "127.0.0.1:1"), connectClient(auth.baseUrl, user?.baseUrl ?? "http://127.0.0.1:1")],
+    h2load,
+    serviceNodeFlags,
+  };
+
+  const scenarios: ScenarioResult[] = [];
+  const attempt = async (names: string[], run: (ctx: BenchContext) => Promise<ScenarioResult[]>) => {
+    if (!wanted(...names) || !ctx) return;
+    log(`--- ${names.join(", ")}`);
+    try {
+      scenarios.push(...(await run(ctx)));
+    } catch (error) {
+      log(`${names.join(", ")} failed: ${error instanceof Error ? error.stack : String(error)}`);
+      for (const name of names) scenarios.push(skipped(name, `failed: ${message(error)}`));
+    }
+  };
+  const find = (name: string) => scenarios.find((scenario) => scenario.name === name);
+  await attempt(["empty-rpc-connect", "empty-rpc-grpc-js"], floorScenarios);
+  await attempt(["validate-token", "get-me"], (c) => tokenScenarios(c, find("empty-rpc-connect")));
+  await attempt(["otp-sign-in", "refresh-rotation", "otp-sign-in-events-off"], signInScenarios);
+  await attempt(["better-auth-otp-sign-in"], async (c) => [await betterAuthScenario(c, find("otp-sign-in"))]);
+
+  const result = {
+    machine: describeMachine(),
+    command: `npm run bench --${values.quick ? " --quick" : ""}${values.out ? ` --out ${values.out}` : ""}`,
+    mode: values.quick ? "quick" : "full",
+    postgres: infra.postgresLabel,
+    definitions: {
+      ops_per_service_cpu_s: "operations / (utime+stime of the measured service processes, from /proc/<pid>/stat, during the run)",
+      commits_per_op: "write transactions per operation, from the cluster's transaction-id counter (see test/bench/measure.ts)",
+      peak_rss_mb: "VmHWM of the measured processes during the run (reset before it through /proc/<pid>/clear_refs)",
+      headline: "each scenario's numbers come from its run with the most operations per second; all runs are listed",
+    },
+    scenarios,
+    seconds: Math.round((performance.now() - began) / 1000),
+  };
+  process.stdout.write(`\n${result.machine}\n${formatTable(scenarios)}\n`);
+  if (values.out) {
+    writeFileSync(values.out, `${JSON.stringify(result, null, 2)}\n`);
+    log(`wrote ${values.out}`);
+  }
+  log(`done in ${result.seconds} s`);
+} catch (error) {
+  log(`benchmark failed: ${error instanceof Error ? error.stack : String(error)}`);
+  exitCode = 1;
+} finally {
+  for (const client of ctx?.clients ?? []) client.close();
+  await ctx?.user?.stop();
+  await ctx?.auth.stop();
+  await counter.close().catch(() => undefined);
+  await infra.close();
+}
+process.exit(exitCode);

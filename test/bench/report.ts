@@ -1,0 +1,173 @@
+// The benchmark's results: one row per scenario in the shape the issue fixes, plus the runs behind
+// each row (client, in-flight count) so that a reader can see where the headline comes from.
+import type { LoadResult } from "./load.js";
+import type { Costs } from "./measure.js";
+
+export interface RunRow {
+  /** "h2load", "grpc-js", "connect", "http (fetch)". */
+  client: string;
+  in_flight: number;
+  ops: number;
+  errors: number;
+  first_error?: string;
+  ops_per_s: number;
+  ops_per_service_cpu_s: number;
+  /** Service CPU milliseconds per operation, by process. */
+  cpu_ms_per_op: Record<string, number>;
+  p50_ms: number;
+  p99_ms: number;
+  peak_rss_mb: Record<string, number>;
+  commits_per_op: number;
+  note?: string;
+}
+
+export interface ScenarioResult {
+  name: string;
+  ops_per_s: number | null;
+  ops_per_service_cpu_s: number | null;
+  p50_ms: number | null;
+  p99_ms: number | null;
+  /** Highest peak RSS among the measured processes (MB). */
+  peak_rss_mb: number | null;
+  commits_per_op: number | null;
+  /** What the ratio compares with: a scenario of this run, or a published figure. */
+  baseline: string | null;
+  ratio_to_baseline: number | null;
+  /** How ratio_to_baseline is computed. */
+  ratio_meaning?: string;
+  target?: string;
+  met?: boolean | null;
+  skipped?: string;
+  /** Which run the headline numbers come from. */
+  headline?: string;
+  runs?: RunRow[];
+  /** Anything else measured for this scenario (relay lag, exactly-once check, per-service RSS...). */
+  extra?: Record<string, unknown>;
+  notes?: string[];
+}
+
+export function runRow(client: string, inFlight: number, load: LoadResult, costs: Costs, note?: string): RunRow {
+  const perOp = (value: number) => (load.ops > 0 ? value / load.ops : Number.NaN);
+  const cpuMs: Record<string, number> = {};
+  for (const [name, seconds] of Object.entries(costs.cpuSeconds)) cpuMs[name] = round(perOp(seconds) * 1000, 3);
+  return {
+    client,
+    in_flight: inFlight,
+    ops: load.ops,
+    errors: load.errors,
+    ...(load.firstError ? { first_error: load.firstError } : {}),
+    ops_per_s: round(load.opsPerSecond, 1),
+    ops_per_service_cpu_s: round(costs.totalCpuSeconds > 0 ? load.ops / costs.totalCpuSeconds : Number.NaN, 1),
+    cpu_ms_per_op: cpuMs,
+    p50_ms: round(load.p50Ms, 2),
+    p99_ms: round(load.p99Ms, 2),
+    peak_rss_mb: Object.fromEntries(Object.entries(costs.peakRssMb).map(([name, mb]) => [name, round(mb, 1)])),
+    commits_per_op: round(perOp(costs.commits), 2),
+    ...(note ? { note } : {}),
+  };
+}
+
+/** The scenario row from its best run (most operations per second). */
+export function scenarioFromRuns(name: string, runs: RunRow[], fields: Partial<ScenarioResult> = {}): ScenarioResult {
+  const usable = runs.filter((run) => run.ops > 0);
+  const best = usable.reduce<RunRow | undefined>((a, b) => (a === undefined || b.ops_per_s > a.ops_per_s ? b : a), undefined);
+  if (!best) {
+    return skipped(name, `no run completed an operation: ${runs.map((run) => run.first_error).find(Boolean) ?? "no runs"}`, { runs, ...fields });
+  }
+  return {
+    name,
+    ops_per_s: best.ops_per_s,
+    ops_per_service_cpu_s: best.ops_per_service_cpu_s,
+    p50_ms: best.p50_ms,
+    p99_ms: best.p99_ms,
+    peak_rss_mb: Math.max(...Object.values(best.peak_rss_mb)),
+    commits_per_op: best.commits_per_op,
+    baseline: null,
+    ratio_to_baseline: null,
+    headline: `${best.client}, ${best.in_flight} in flight`,
+    runs,
+    ...fields,
+  };
+}
+
+export function skipped(name: string, reason: string, fields: Partial<ScenarioResult> = {}): ScenarioResult {
+  return {
+    name,
+    ops_per_s: null,
+    ops_per_service_cpu_s: null,
+    p50_ms: null,
+    p99_ms: null,
+    peak_rss_mb: null,
+    commits_per_op: null,
+    baseline: null,
+    ratio_to_baseline: null,
+    ...fields,
+    skipped: reason,
+  };
+}
+
+export function round(value: number, digits: number): number {
+  if (!Number.isFinite(value)) return Number.NaN;
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}
+
+/** The printed table: one line per scenario, then the runs behind it. */
+export function formatTable(scenarios: ScenarioResult[]): string {
+  const header = ["scenario", "ops/s", "ops/svc-CPU-s", "p50 ms", "p99 ms", "peak RSS MB", "commits/op", "baseline", "ratio", "target", "met"];
+  const rows = scenarios.map((s) =>
+    s.skipped
+      ? [s.name, `skipped: ${s.skipped}`]
+      : [
+          s.name,
+          fmt(s.ops_per_s),
+          fmt(s.ops_per_service_cpu_s),
+          fmt(s.p50_ms),
+          fmt(s.p99_ms),
+          fmt(s.peak_rss_mb),
+          fmt(s.commits_per_op),
+          s.baseline ?? "",
+          fmt(s.ratio_to_baseline),
+          s.target ?? "",
+          s.met === undefined || s.met === null ? "" : s.met ? "yes" : "NO",
+        ],
+  );
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.filter((r) => r.length > 2).map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) =>
+    cells.length === 2 && cells[1]!.startsWith("skipped") ? `${cells[0]!.padEnd(widths[0]!)}  ${cells[1]}` : cells.map((c, i) => c.padEnd(widths[i]!)).join("  ");
+  const out = [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)];
+  out.push("", "runs (client, in flight: ops/s, ops per service-CPU-s, p50/p99 ms, CPU ms per op by process):");
+  for (const s of scenarios) {
+    for (const run of s.runs ?? []) {
+      const cpu = Object.entries(run.cpu_ms_per_op).map(([name, ms]) => `${name} ${fmt(ms)}`).join(", ");
+      const errors = run.errors > 0 ? `, ${run.errors} errors (${run.first_error ?? ""})` : "";
+      out.push(
+        `  ${s.name.padEnd(24)} ${`${run.client} x${run.in_flight}`.padEnd(18)} ${fmt(run.ops_per_s).padStart(8)}/s  ${fmt(run.ops_per_service_cpu_s).padStart(8)}/cpu-s  ${fmt(run.p50_ms)}/${fmt(run.p99_ms)} ms  [${cpu}]${run.note ? ` ${run.note}` : ""}${errors}`,
+      );
+    }
+  }
+  return out.join("\n");
+}
+
+function fmt(value: number | null | undefined): string {
+  if (value === null || value === undefined || Number.isNaN(value)) return "-";
+  if (Math.abs(value) >= 100) return String(Math.round(value));
+  return String(Math.round(value * 100) / 100);
+}
+
+/**
+ * Ratio of operations per service-CPU-second between a scenario's headline run and the baseline's
+ * run with the same client and in-flight count (or the baseline's headline when it has none).
+ */
+export function sameRunRatio(row: ScenarioResult, baseline: ScenarioResult): { ratio: number | null; meaning: string } {
+  const best = row.runs?.find((run) => `${run.client}, ${run.in_flight} in flight` === row.headline);
+  if (!best || baseline.skipped || baseline.ops_per_service_cpu_s === null) return { ratio: null, meaning: "no comparable runs" };
+  const same = baseline.runs?.find((run) => run.client === best.client && run.in_flight === best.in_flight);
+  const other = same?.ops_per_service_cpu_s ?? baseline.ops_per_service_cpu_s;
+  return {
+    ratio: round(best.ops_per_service_cpu_s / other, 2),
+    meaning: same
+      ? `ops per service-CPU-second, this / ${baseline.name}, both with ${best.client} at ${best.in_flight} in flight`
+      : `ops per service-CPU-second, this / ${baseline.name}'s headline`,
+  };
+}

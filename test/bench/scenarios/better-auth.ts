@@ -1,0 +1,120 @@
+// Scenario 6: better-auth's email-OTP sign-in (send code, sign in with code, get session) for
+// returning users, on a plain node:http server in its own process, on the same Postgres, in the
+// same run; compared with our otp-sign-in in sign-ins per service-CPU-second.
+import { fileURLToPath } from "node:url";
+import { freePort } from "../../support/server-process.js";
+import { freshEmail, measuredLoad, nodeConcurrencies, runSeconds, type BenchContext } from "../context.js";
+import { spawnNode, waitUntilUp } from "../processes.js";
+import { round, sameRunRatio, scenarioFromRuns, skipped, type RunRow, type ScenarioResult } from "../report.js";
+import { messageOf } from "./tokens.js";
+
+const serverScript = fileURLToPath(new URL("../better-auth-server.ts", import.meta.url));
+
+export async function betterAuthScenario(ctx: BenchContext, ours: ScenarioResult | undefined): Promise<ScenarioResult> {
+  const name = "better-auth-otp-sign-in";
+  const database = await ctx.infra.createDatabase("better_auth");
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const proc = spawnNode({
+    name: "better-auth",
+    script: serverScript,
+    args: [String(port), database.url],
+    env: { PATH: process.env.PATH, NODE_ENV: "production" },
+    ipc: true,
+  });
+  const codes = new Map<string, string>();
+  const waiters = new Map<string, (code: string) => void>();
+  let ready = false;
+  proc.child.on("message", (message: { ready?: boolean; email?: string; otp?: string }) => {
+    if (message.ready) ready = true;
+    if (!message.email || !message.otp) return;
+    const waiter = waiters.get(message.email);
+    if (waiter) {
+      waiters.delete(message.email);
+      waiter(message.otp);
+    } else {
+      codes.set(message.email, message.otp);
+    }
+  });
+  const code = (email: string) => {
+    const ready = codes.get(email);
+    if (ready) {
+      codes.delete(email);
+      return Promise.resolve(ready);
+    }
+    return new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no better-auth code for ${email}`)), 10_000);
+      waiters.set(email, (otp) => {
+        clearTimeout(timer);
+        resolve(otp);
+      });
+    });
+  };
+  const post = async (path: string, body: unknown) => {
+    const response = await fetch(`${baseUrl}/api/auth${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", origin: baseUrl },
+      body: JSON.stringify(body),
+    });
+    if (!response.ok) throw new Error(`${path}: HTTP ${response.status} ${await response.text()}`);
+    return response;
+  };
+  const flow = async (email: string) => {
+    await post("/email-otp/send-verification-otp", { email, type: "sign-in" });
+    const otp = await code(email);
+    const signedIn = await post("/sign-in/email-otp", { email, otp });
+    const cookie = signedIn.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+    const session = await fetch(`${baseUrl}/api/auth/get-session`, { headers: { cookie, origin: baseUrl } });
+    const body = (await session.json()) as { session?: { id?: string } } | null;
+    if (!body?.session?.id) throw new Error("get-session returned no session");
+  };
+
+  const runs: RunRow[] = [];
+  try {
+    await waitUntilUp(proc, async () => ready);
+    await flow(freshEmail("ba-probe"));
+    for (const inFlight of ctx.quick ? [16] : nodeConcurrencies(ctx)) {
+      const durationMs = runSeconds(ctx, "flow") * 1000;
+      const emails: string[] = [];
+      runs.push(
+        await measuredLoad(ctx, [proc], "http (fetch)", inFlight, {
+          durationMs,
+          async op() {
+            const email = freshEmail("ba");
+            await flow(email);
+            emails.push(email);
+          },
+        }, "new users (accounts for the returning run)"),
+      );
+      runs.push(
+        await measuredLoad(ctx, [proc], "http (fetch)", inFlight, {
+          durationMs: durationMs * 2,
+          maxOps: emails.length,
+          op: (index) => flow(emails[index]!),
+        }, "returning users"),
+      );
+    }
+  } catch (error) {
+    return skipped(name, `better-auth failed: ${messageOf(error)}`, { runs });
+  } finally {
+    await proc.stop();
+  }
+  const row = scenarioFromRuns(name, runs.filter((run) => run.note === "returning users"), {
+    notes: [
+      "better-auth 1.7.25 on node:http, pg Pool of 10, email-OTP plugin (storeOTP hashed), session.cookieCache on; rateLimit disabled (one client IP), telemetry off",
+      "3 HTTP requests per sign-in (send-verification-otp, sign-in/email-otp, get-session); codes reach the client over IPC",
+    ],
+  });
+  row.runs = runs;
+  if (!ours || ours.skipped || row.skipped) return { ...row, baseline: "otp-sign-in", target: "ours >= 3x better-auth in sign-ins per service-CPU-second" };
+  const { ratio } = sameRunRatio(row, ours);
+  return {
+    ...row,
+    baseline: "otp-sign-in",
+    ratio_to_baseline: ratio,
+    ratio_meaning: "better-auth's sign-ins per service-CPU-second / ours (goal: <= 0.33, i.e. ours >= 3x)",
+    target: "ours >= 3x better-auth in sign-ins per service-CPU-second",
+    met: ratio === null ? null : ratio <= 1 / 3,
+    extra: { ours_over_better_auth: ratio ? round(1 / ratio, 2) : null },
+  };
+}

@@ -1,0 +1,96 @@
+// Scenario 1, the framework floor: the cheapest RPC there is (grpc.health.v1.Health/Check) on our
+// server stack, and on a bare @grpc/grpc-js server, in the same run. h2load is the main client (a
+// Node client cannot load a server past ~3k calls/s); the Node clients' runs are shown beside it.
+import { fileURLToPath } from "node:url";
+import { freePort } from "../../support/server-process.js";
+import type { BenchClient } from "../clients.js";
+import { h2loadConcurrencies, measuredH2load, measuredLoad, nodeConcurrencies, runSeconds, type BenchContext } from "../context.js";
+import { grpcFrame } from "../h2load.js";
+import { spawnNode, waitUntilUp, type NodeProcess } from "../processes.js";
+import { sameRunRatio, scenarioFromRuns, type RunRow, type ScenarioResult } from "../report.js";
+import { connect as tcpConnect } from "node:net";
+
+const floorServerScript = fileURLToPath(new URL("../floor-server.ts", import.meta.url));
+const healthPath = "/grpc.health.v1.Health/Check";
+const emptyCheck = grpcFrame(new Uint8Array(0));
+
+export async function floorScenarios(ctx: BenchContext): Promise<ScenarioResult[]> {
+  ctx.log("empty-rpc-connect: Health/Check on the auth service's port");
+  const ours = await emptyRpcRuns(ctx, [ctx.auth], `${ctx.auth.baseUrl}${healthPath}`, ctx.clients);
+  ctx.log("empty-rpc-grpc-js: Health/Check on a bare @grpc/grpc-js server");
+  const bare = await withFloorServer("grpc-js-bare", (proc, url) => emptyRpcRuns(ctx, [proc], url, []));
+  ctx.log("prototype: our health routes and interceptors served by @grpc/grpc-js (second listener)");
+  const bridge = await withFloorServer("grpc-js-bridge", (proc, url) => emptyRpcRuns(ctx, [proc], url, [], [64]));
+  ctx.log("reference: connect-node with no interceptors");
+  const connectBare = await withFloorServer("connect-bare", (proc, url) => emptyRpcRuns(ctx, [proc], url, [], [64]));
+
+  const baseline = scenarioFromRuns("empty-rpc-grpc-js", bare, {
+    notes: ["the baseline: @grpc/grpc-js 1.14.7 with a hand-written Check, protobuf-es encoding, no interceptors"],
+  });
+  const compare = (name: string, runs: RunRow[], fields: Partial<ScenarioResult>) => {
+    const row = scenarioFromRuns(name, runs, fields);
+    const { ratio, meaning } = sameRunRatio(row, baseline);
+    return { ...row, baseline: "empty-rpc-grpc-js", ratio_to_baseline: ratio, ratio_meaning: meaning };
+  };
+  return [
+    compare("empty-rpc-connect", ours, {
+      notes: [
+        "our full stack: one-port server (h1/h2 sniffing), CORS, connect-node 2.1.2 gRPC protocol, interceptors (metrics, logging, errors, protovalidate)",
+        "h2load is the main client: a Node gRPC or Connect client saturates its own core near 3k calls/s",
+      ],
+    }),
+    baseline,
+    compare("empty-rpc-grpc-js-bridge", bridge, {
+      notes: ["prototype (test/bench/grpc-js-bridge.ts): the same health handlers and interceptor chain served by @grpc/grpc-js"],
+    }),
+    compare("empty-rpc-connect-no-interceptors", connectBare, {
+      notes: ["reference: connect-node on plain node:http2 with the health routes only: the framework's own cost"],
+    }),
+  ];
+}
+
+async function emptyRpcRuns(
+  ctx: BenchContext,
+  processes: NodeProcess[],
+  url: string,
+  clients: BenchClient[],
+  h2loadInFlight = h2loadConcurrencies(),
+): Promise<RunRow[]> {
+  const runs: RunRow[] = [];
+  if (ctx.h2load) {
+    for (const inFlight of h2loadInFlight) runs.push(await measuredH2load(ctx, processes, inFlight, { url, body: emptyCheck }));
+  }
+  for (const client of clients) {
+    await client.health();
+    for (const inFlight of nodeConcurrencies(ctx)) {
+      runs.push(await measuredLoad(ctx, processes, client.kind, inFlight, { durationMs: runSeconds(ctx, "cheap") * 1000, op: () => client.health() }));
+    }
+  }
+  return runs;
+}
+
+async function withFloorServer(
+  mode: string,
+  run: (proc: NodeProcess, url: string) => Promise<RunRow[]>,
+): Promise<RunRow[]> {
+  const port = await freePort();
+  const proc = spawnNode({ name: mode, script: floorServerScript, args: [mode, String(port)], env: { PATH: process.env.PATH, NODE_ENV: "production" } });
+  try {
+    await waitUntilUp(proc, () => canConnect(port));
+    return await run(proc, `http://127.0.0.1:${port}${healthPath}`);
+  } finally {
+    await proc.stop();
+  }
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = tcpConnect({ port, host: "127.0.0.1" });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+

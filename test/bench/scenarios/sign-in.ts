@@ -1,0 +1,263 @@
+// Scenarios 3-5: the full OTP sign-in of a returning user (SendOtp, code read from JetStream as the
+// notification service reads it, VerifyOtp, Login), refresh-token rotation on the sessions it made
+// (with the concurrent-reuse check), and sign-in with the outbox relay off versus on.
+import { isUnimplemented, type BenchClient } from "../clients.js";
+import { eventLagProbe, jetStreamInbox, logFileInbox, type CodeInbox } from "../code-inbox.js";
+import { measuredLoad, nodeConcurrencies, runSeconds, type BenchContext } from "../context.js";
+import { freshAccount, probeSignIn, signIn, type Account, type Session } from "../flows.js";
+import { percentile } from "../load.js";
+import type { NodeProcess } from "../processes.js";
+import { round, scenarioFromRuns, skipped, type RunRow, type ScenarioResult } from "../report.js";
+import { startAuthProcess } from "../services.js";
+import { messageOf } from "./tokens.js";
+
+const keycloakLoginsPerVcpu = 15;
+const keycloakRefreshesPerVcpu = 120;
+
+export async function signInScenarios(ctx: BenchContext): Promise<ScenarioResult[]> {
+  const inbox = await jetStreamInbox(ctx.infra.natsUrl);
+  try {
+    await probeSignIn(ctx.clients[0]!, inbox, "probe");
+  } catch (error) {
+    await inbox.close();
+    const reason = isUnimplemented(error) ? `sign-in is not implemented yet (${messageOf(error)})` : `sign-in failed: ${messageOf(error)}`;
+    return ["otp-sign-in", "refresh-rotation", "otp-sign-in-events-off"].map((name) => skipped(name, reason));
+  }
+  const probe = await eventLagProbe(ctx.infra.natsUrl);
+  const measured = measuredProcesses(ctx);
+  const signInRuns: RunRow[] = [];
+  const sessions: Session[] = [];
+  let lags: number[] = [];
+  try {
+    for (const client of ctx.clients) {
+      for (const inFlight of signInConcurrencies(ctx, client)) {
+        const { newUsers, returning } = await signInPair(ctx, measured, client, inbox, inFlight, "signin", (session) => sessions.push(session));
+        signInRuns.push(newUsers);
+        probe.reset();
+        signInRuns.push(await returning());
+        lags.push(...(await settledLags(probe)));
+      }
+    }
+  } finally {
+    await inbox.close();
+    await probe.close();
+  }
+  lags = lags.sort((a, b) => a - b);
+  const returningRuns = signInRuns.filter((run) => !run.note?.startsWith("new users"));
+  const signInRow = scenarioFromRuns("otp-sign-in", returningRuns, {
+    baseline: "keycloak-published",
+    target: ">= 150 sign-ins per service-CPU-second (10x Keycloak's 15 per vCPU); stretch 300; <= 2 commits per RPC",
+    notes: [
+      "returning users (each signed in once before, in the 'new users' run beside it); 3 RPCs per sign-in, the code read from JetStream notify.otp.email",
+      "service CPU = auth + user processes (the user service consumes auth events); OTP_IP_RATE_LIMIT_MAX_REQUESTS raised for the benchmark (one client IP)",
+    ],
+  });
+  const withRatio = withPublishedRatio(signInRow, keycloakLoginsPerVcpu, (row) =>
+    row.ops_per_service_cpu_s !== null && row.commits_per_op !== null ? row.ops_per_service_cpu_s >= 150 && row.commits_per_op <= 6 : null,
+  );
+  withRatio.runs = signInRuns;
+  withRatio.extra = {
+    relay_lag_ms: { p50: round(percentile(lags, 0.5), 1), p99: round(percentile(lags, 0.99), 1), events: lags.length, target_p99: "<= 100 ms" },
+    commits_per_rpc: withRatio.commits_per_op === null ? null : round(withRatio.commits_per_op / 3, 2),
+  };
+
+  const refresh = await refreshRotation(ctx, measured, sessions);
+  const events = await eventsOffVersusOn(ctx);
+  return [withRatio, refresh, events];
+}
+
+function measuredProcesses(ctx: BenchContext): NodeProcess[] {
+  return ctx.user ? [ctx.auth, ctx.user] : [ctx.auth];
+}
+
+function signInConcurrencies(ctx: BenchContext, client: BenchClient): number[] {
+  if (ctx.quick) return client.kind === "grpc-js" ? [16] : [];
+  return client.kind === "grpc-js" ? nodeConcurrencies(ctx) : [16, 64];
+}
+
+/**
+ * Signs new accounts in for one run's length (measured: the "new users" row), then signs the same
+ * accounts in again as returning users. Each account sends two codes, below the limit of three.
+ */
+async function signInPair(
+  ctx: BenchContext,
+  processes: NodeProcess[],
+  client: BenchClient,
+  inbox: CodeInbox,
+  inFlight: number,
+  label: string,
+  keep: (session: Session) => void,
+): Promise<{ newUsers: RunRow; accounts: Account[]; returning: () => Promise<RunRow> }> {
+  const durationMs = runSeconds(ctx, "flow") * 1000;
+  const accounts: Account[] = [];
+  const newUsers = await measuredLoad(
+    ctx,
+    processes,
+    client.kind,
+    inFlight,
+    {
+      durationMs,
+      async op() {
+        const account = freshAccount(label);
+        await signIn(client, inbox, account);
+        accounts.push(account);
+      },
+    },
+    "new users (accounts for the returning run)",
+  );
+  return {
+    newUsers,
+    accounts,
+    returning: () =>
+      measuredLoad(
+        ctx,
+        processes,
+        client.kind,
+        inFlight,
+        {
+          durationMs: durationMs * 2,
+          maxOps: accounts.length,
+          async op(index) {
+            keep(await signIn(client, inbox, accounts[index]!));
+          },
+        },
+        "returning users",
+      ),
+  };
+}
+
+/** Waits until no event has arrived for a moment, so that the slowest events of the run count. */
+async function settledLags(probe: { lags(): number[] }): Promise<number[]> {
+  let count = -1;
+  for (let i = 0; i < 40 && probe.lags().length !== count; i++) {
+    count = probe.lags().length;
+    await new Promise((resolve) => setTimeout(resolve, 150));
+  }
+  return [...probe.lags()];
+}
+
+function withPublishedRatio(row: ScenarioResult, published: number, met: (row: ScenarioResult) => boolean | null): ScenarioResult {
+  return {
+    ...row,
+    ratio_to_baseline: row.ops_per_service_cpu_s === null ? null : round(row.ops_per_service_cpu_s / published, 2),
+    ratio_meaning: `ops per service-CPU-second / Keycloak's published ${published} per vCPU`,
+    met: row.skipped ? null : met(row),
+  };
+}
+
+async function refreshRotation(ctx: BenchContext, processes: NodeProcess[], sessions: Session[]): Promise<ScenarioResult> {
+  const name = "refresh-rotation";
+  ctx.log(`${name}: RefreshToken chains, one per worker`);
+  const client = ctx.clients[0]!;
+  const reuse = sessions.splice(0, 20);
+  try {
+    const first = sessions.shift();
+    if (!first) return skipped(name, "no sessions from the sign-in runs");
+    await client.refresh(first.refreshToken, first.deviceId);
+  } catch (error) {
+    return skipped(name, isUnimplemented(error) ? "AuthService.RefreshToken is not implemented yet" : `RefreshToken failed: ${messageOf(error)}`);
+  }
+  const runs: RunRow[] = [];
+  for (const c of ctx.clients) {
+    for (const inFlight of ctx.quick ? (c.kind === "grpc-js" ? [16] : []) : nodeConcurrencies(ctx)) {
+      const chains = sessions.splice(0, inFlight);
+      if (chains.length < inFlight) break;
+      runs.push(
+        await measuredLoad(ctx, processes, c.kind, inFlight, {
+          durationMs: runSeconds(ctx, "flow") * 1000,
+          async op(_index, worker) {
+            const chain = chains[worker]!;
+            const tokens = await c.refresh(chain.refreshToken, chain.deviceId);
+            chain.refreshToken = tokens.refreshToken;
+          },
+        }),
+      );
+    }
+  }
+  // Concurrent reuse: the same refresh token presented twice at once must rotate exactly once.
+  let exactlyOnce = 0;
+  for (const session of reuse) {
+    const results = await Promise.allSettled([client.refresh(session.refreshToken, session.deviceId), client.refresh(session.refreshToken, session.deviceId)]);
+    if (results.filter((result) => result.status === "fulfilled").length === 1) exactlyOnce++;
+  }
+  const row = withPublishedRatio(
+    scenarioFromRuns(name, runs, {
+      baseline: "keycloak-published",
+      target: ">= 600 rotations per service-CPU-second (Keycloak: 120 per vCPU); stretch 1,000; concurrent reuse rotates exactly once",
+    }),
+    keycloakRefreshesPerVcpu,
+    (r) => (r.ops_per_service_cpu_s === null ? null : r.ops_per_service_cpu_s >= 600 && exactlyOnce === reuse.length),
+  );
+  row.extra = { concurrent_reuse_exactly_once: `${exactlyOnce}/${reuse.length} pairs` };
+  return row;
+}
+
+/**
+ * The relay's cost: the same sign-ins with NATS (relay publishing every event) and without (events
+ * stay in the outbox). Both runs deliver codes through the log (OTP_DELIVERY=log), so the only
+ * difference is the relay and its NATS connection. The auth service is restarted for each, on the
+ * same port, and finally restarted as it was.
+ */
+async function eventsOffVersusOn(ctx: BenchContext): Promise<ScenarioResult> {
+  const name = "otp-sign-in-events-off";
+  const client = ctx.clients[0]!;
+  const inFlight = 16;
+  const restartAuth = async (natsUrl: string | undefined, env: Record<string, string>) => {
+    await ctx.auth.stop();
+    ctx.auth = await startAuthProcess({
+      databaseUrl: ctx.databases.auth.url,
+      natsUrl,
+      port: ctx.auth.port,
+      nodeFlags: ctx.serviceNodeFlags,
+      env,
+    });
+  };
+  const runs: RunRow[] = [];
+  try {
+    ctx.log(`${name}: relay on (NATS, codes through the log)`);
+    await restartAuth(ctx.infra.natsUrl, { OTP_DELIVERY: "log" });
+    let inbox = logFileInbox(ctx.auth.logFile);
+    const pair = await signInPair(ctx, [ctx.auth], client, inbox, inFlight, "events", () => undefined);
+    const on = { ...(await pair.returning()), note: "relay on (returning users)" };
+    await inbox.close();
+    ctx.log(`${name}: relay off (no NATS_URL)`);
+    await restartAuth(undefined, { OTP_DELIVERY: "log" });
+    inbox = logFileInbox(ctx.auth.logFile);
+    const accounts = pair.accounts;
+    const off = await measuredLoad(
+      ctx,
+      [ctx.auth],
+      client.kind,
+      inFlight,
+      {
+        durationMs: runSeconds(ctx, "flow") * 2000,
+        maxOps: accounts.length,
+        async op(index) {
+          await signIn(client, inbox, accounts[index]!);
+        },
+      },
+      "relay off (the same returning users)",
+    );
+    await inbox.close();
+    runs.push(off, on);
+    const row = scenarioFromRuns(name, [off]);
+    const cpuOn = 1 / on.ops_per_service_cpu_s;
+    const cpuOff = 1 / off.ops_per_service_cpu_s;
+    const extraCpu = round(cpuOn / cpuOff - 1, 3);
+    return {
+      ...row,
+      runs,
+      baseline: "the same sign-ins with the relay on (runs[1])",
+      ratio_to_baseline: round(on.ops_per_service_cpu_s > 0 ? off.ops_per_service_cpu_s / on.ops_per_service_cpu_s : Number.NaN, 2),
+      ratio_meaning: "ops per auth-CPU-second, relay off / relay on = CPU per sign-in with the relay on / off",
+      target: "relay on costs <= 10% more CPU per sign-in than off",
+      met: Number.isFinite(extraCpu) ? extraCpu <= 0.1 : null,
+      extra: { relay_extra_cpu_fraction: extraCpu },
+      notes: ["auth CPU only; codes through OTP_DELIVERY=log in both runs so that only the relay differs"],
+    };
+  } catch (error) {
+    return skipped(name, `failed: ${messageOf(error)}`, { runs });
+  } finally {
+    await restartAuth(ctx.infra.natsUrl, {}).catch((error: unknown) => ctx.log(`auth restart failed: ${messageOf(error)}`));
+  }
+}

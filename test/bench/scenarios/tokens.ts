@@ -1,0 +1,97 @@
+// Scenario 2: ValidateToken (AuthService) and GetMe (UserService) for a valid token of an active
+// session, against the empty RPC. The targets (0.85x and 0.7x of the empty RPC) need both to answer
+// without a database round trip in the common case; commits_per_op shows writes, and the CPU per
+// call shows the rest.
+import { create, toBinary } from "@bufbuild/protobuf";
+import { ValidateTokenRequestSchema } from "../../../gen/mintcoin/auth/v1/auth_pb.js";
+import { GetMeRequestSchema } from "../../../gen/mintcoin/user/v1/user_pb.js";
+import { isUnimplemented, type BenchClient } from "../clients.js";
+import { jetStreamInbox } from "../code-inbox.js";
+import { h2loadConcurrencies, measuredH2load, measuredLoad, nodeConcurrencies, runSeconds, type BenchContext } from "../context.js";
+import { probeSignIn } from "../flows.js";
+import { grpcFrame } from "../h2load.js";
+import { sameRunRatio, scenarioFromRuns, skipped, type RunRow, type ScenarioResult } from "../report.js";
+
+export async function tokenScenarios(ctx: BenchContext, emptyRpc: ScenarioResult | undefined): Promise<ScenarioResult[]> {
+  const inbox = await jetStreamInbox(ctx.infra.natsUrl);
+  const client = ctx.clients[0]!;
+  let session;
+  try {
+    session = await probeSignIn(client, inbox, "token");
+  } catch (error) {
+    const reason = isUnimplemented(error) ? `needs a signed-in user, and sign-in is not implemented yet (${messageOf(error)})` : `sign-in failed: ${messageOf(error)}`;
+    return [skipped("validate-token", reason), skipped("get-me", reason)];
+  } finally {
+    await inbox.close();
+  }
+  const token = session.accessToken;
+  return [await validateToken(ctx, token, emptyRpc), await getMe(ctx, token, emptyRpc)];
+}
+
+async function validateToken(ctx: BenchContext, token: string, emptyRpc: ScenarioResult | undefined): Promise<ScenarioResult> {
+  const name = "validate-token";
+  ctx.log(`${name}: AuthService.ValidateToken of a valid access token`);
+  for (const client of ctx.clients) {
+    try {
+      if (!(await client.validateToken(token))) return skipped(name, "ValidateToken answered valid=false for a fresh token");
+    } catch (error) {
+      return skipped(name, isUnimplemented(error) ? "AuthService.ValidateToken is not implemented yet" : `ValidateToken failed: ${messageOf(error)}`);
+    }
+  }
+  const body = grpcFrame(toBinary(ValidateTokenRequestSchema, create(ValidateTokenRequestSchema, { accessToken: token })));
+  const url = `${ctx.auth.baseUrl}/mintcoin.auth.v1.AuthService/ValidateToken`;
+  const runs = await cheapRuns(ctx, [ctx.auth], url, body, {}, (client) => client.validateToken(token).then(() => undefined));
+  return compareWithEmpty(name, runs, emptyRpc, 0.85);
+}
+
+async function getMe(ctx: BenchContext, token: string, emptyRpc: ScenarioResult | undefined): Promise<ScenarioResult> {
+  const name = "get-me";
+  ctx.log(`${name}: UserService.GetMe with a valid access token`);
+  if (!ctx.user) return skipped(name, ctx.userFailure ?? "no user service");
+  const user = ctx.user;
+  try {
+    await ctx.clients[0]!.createUser(token, `bench_${Date.now().toString(36)}`, "Bench User");
+    for (const client of ctx.clients) await client.getMe(token);
+  } catch (error) {
+    return skipped(name, isUnimplemented(error) ? "UserService.CreateUser/GetMe is not implemented yet" : `CreateUser/GetMe failed: ${messageOf(error)}`);
+  }
+  const body = grpcFrame(toBinary(GetMeRequestSchema, create(GetMeRequestSchema, {})));
+  const url = `${user.baseUrl}/mintcoin.user.v1.UserService/GetMe`;
+  const runs = await cheapRuns(ctx, [user, ctx.auth], url, body, { authorization: `Bearer ${token}` }, (client) =>
+    client.getMe(token).then(() => undefined),
+  );
+  return compareWithEmpty(name, runs, emptyRpc, 0.7);
+}
+
+async function cheapRuns(
+  ctx: BenchContext,
+  processes: Parameters<typeof measuredLoad>[1],
+  url: string,
+  body: Uint8Array,
+  headers: Record<string, string>,
+  call: (client: BenchClient) => Promise<void>,
+): Promise<RunRow[]> {
+  const runs: RunRow[] = [];
+  if (ctx.h2load) {
+    for (const inFlight of h2loadConcurrencies()) runs.push(await measuredH2load(ctx, processes, inFlight, { url, body, headers }));
+  }
+  for (const client of ctx.clients) {
+    for (const inFlight of nodeConcurrencies(ctx)) {
+      runs.push(await measuredLoad(ctx, processes, client.kind, inFlight, { durationMs: runSeconds(ctx, "cheap") * 1000, op: () => call(client) }));
+    }
+  }
+  return runs;
+}
+
+/** Like with like: this scenario's headline run against the empty RPC's run with the same client and in-flight count. */
+export function compareWithEmpty(name: string, runs: RunRow[], emptyRpc: ScenarioResult | undefined, target: number): ScenarioResult {
+  const row = scenarioFromRuns(name, runs);
+  const fields = { baseline: "empty-rpc-connect", target: `>= ${target}x of the empty RPC` };
+  if (row.skipped || !emptyRpc) return { ...row, ...fields };
+  const { ratio, meaning } = sameRunRatio(row, emptyRpc);
+  return { ...row, ...fields, ratio_to_baseline: ratio, ratio_meaning: meaning, met: ratio === null ? null : ratio >= target };
+}
+
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
