@@ -127,7 +127,8 @@ export function startDurableConsumer(options: DurableConsumerOptions): DurableCo
       event = fromBinary(eventCatalog[subject] as DescMessage, message.data) as EventMessage<EventSubject>;
     } catch (error) {
       logger.error({ err: error, ...delivery, consumer: options.name }, "event does not decode; dropping it");
-      message.term("undecodable payload");
+      // No reason text: nats-server 2.9 does not understand "+TERM <reason>" and would redeliver.
+      message.term();
       return;
     }
     try {

@@ -42,7 +42,8 @@ export interface ProfileWriterDeps {
 /** Another write changed the record between our read and our write. */
 class VersionConflict extends Error {}
 
-const maxAttempts = 8;
+/** Enough for a burst of concurrent writers on one profile; each retry waits a little longer. */
+const maxAttempts = 20;
 
 export type ProfileWriter = ReturnType<typeof createProfileWriter>;
 
@@ -103,6 +104,8 @@ export function createProfileWriter(deps: ProfileWriterDeps) {
         if (count >= maxAttempts) {
           throw new UnavailableError("the profile is being changed by other requests; retry", "PROFILE_CONTENDED");
         }
+        // Jitter, so writers that collided do not collide again in lockstep.
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 * count, 20)));
       }
     }
   }

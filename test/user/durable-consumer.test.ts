@@ -1,0 +1,163 @@
+import { randomUUID } from "node:crypto";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import type { Kysely } from "kysely";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { IdentifierType } from "../../gen/mintcoin/auth/v1/auth_pb.js";
+import { createDatabase, type DatabaseHandle } from "../../services/shared/database/create-database.js";
+import { migrateToLatest } from "../../services/shared/database/migrate.js";
+import {
+  durableNameFor,
+  markEventProcessed,
+  processedEventsMigrations,
+  startDurableConsumer,
+  type Delivery,
+  type EventMessage,
+  type ProcessedEventsDatabase,
+} from "../../services/shared/events/durable-consumer.js";
+import { createNatsLink, type NatsLink } from "../../services/shared/events/nats-link.js";
+import { streams } from "../../services/shared/events/streams.js";
+import { createLogger } from "../../services/shared/logging.js";
+import { connectEventPublisher, type EventPublisher } from "../fixtures/publish-event.js";
+import { createTestDatabase, startNats, waitFor, type NatsInstance, type TestDatabase } from "../support/index.js";
+
+// The shared durable-consumer helper on its own: redelivery after a failing handler, poison
+// messages, resuming where it stopped, recreating a deleted consumer, and the processed_events
+// mark that makes a handler apply an event once.
+
+const logger = createLogger("test", process.env.TEST_LOG_LEVEL ?? "silent");
+
+describe("startDurableConsumer and markEventProcessed", () => {
+  let nats: NatsInstance;
+  let link: NatsLink;
+  let publisher: EventPublisher;
+  let raw: NatsConnection;
+  let testDatabase: TestDatabase;
+  let database: DatabaseHandle<ProcessedEventsDatabase>;
+
+  beforeAll(async () => {
+    [nats, testDatabase] = await Promise.all([startNats(), createTestDatabase()]);
+    link = createNatsLink({ url: nats.url, name: "consumer-test", streams: [streams.auth, streams.user], replicas: 1, logger });
+    await link.ready;
+    publisher = await connectEventPublisher(nats.url);
+    raw = await connect({ servers: nats.url });
+    database = await createDatabase<ProcessedEventsDatabase>({ url: testDatabase.url, dataDir: "", poolSize: 12, logger });
+    await migrateToLatest(database.db as Kysely<unknown>, processedEventsMigrations, logger);
+  });
+  afterAll(async () => {
+    await raw?.close();
+    await publisher?.close();
+    await link?.close();
+    await database?.close();
+    await nats?.stop();
+    await testDatabase?.drop();
+  });
+
+  const linked = (userId: string) => ({ userId, identifierType: IdentifierType.EMAIL, identifier: `${userId}@example.com` });
+
+  it("redelivers an event whose handler threw until the handler succeeds", async () => {
+    const userId = randomUUID();
+    const deliveries: Delivery[] = [];
+    const consumer = startDurableConsumer({
+      nats: link,
+      logger,
+      stream: streams.auth.name,
+      name: `retry-${userId.slice(0, 8)}`,
+      retryDelayMs: () => 20,
+      handlers: {
+        "auth.identifier.linked": async (event, delivery) => {
+          if (event.userId !== userId) return;
+          deliveries.push(delivery);
+          if (deliveries.length < 3) throw new Error("dependency down");
+        },
+      },
+    });
+    await consumer.ready;
+    const eventId = await publisher.publish("auth.identifier.linked", linked(userId));
+    await waitFor(() => deliveries.length === 3);
+    expect(deliveries.map((d) => d.deliveryCount)).toEqual([1, 2, 3]);
+    expect(deliveries.every((d) => d.messageId === eventId)).toBe(true);
+    await consumer.stop();
+  });
+
+  it("terminates a payload that does not decode and goes on with the next", async () => {
+    const name = `poison-${randomUUID().slice(0, 8)}`;
+    const seen: string[] = [];
+    const consumer = startDurableConsumer({
+      nats: link,
+      logger,
+      stream: streams.auth.name,
+      name,
+      handlers: { "auth.logout": async (event) => void seen.push(event.userId) },
+    });
+    await consumer.ready;
+    await jetstream(raw).publish("auth.logout", new Uint8Array([0xff, 0xff, 0xff]));
+    const userId = randomUUID();
+    await publisher.publish("auth.logout", { userId });
+    await waitFor(() => seen.includes(userId));
+    // Both settled for good: nothing left waiting for an ack or a redelivery.
+    const jsm = await jetstreamManager(raw);
+    await waitFor(async () => {
+      const info = await jsm.consumers.info(streams.auth.name, durableNameFor(name, "auth.logout"));
+      return info.num_ack_pending === 0 && info.num_redelivered === 0 && info.num_pending === 0;
+    });
+    await consumer.stop();
+  });
+
+  it("resumes after a stop without handling acknowledged events again, across instances sharing the durable", async () => {
+    const name = `resume-${randomUUID().slice(0, 8)}`;
+    const handled: string[] = [];
+    const handlers = { "auth.device.trusted": async (event: EventMessage<"auth.device.trusted">) => void handled.push(event.deviceId) };
+    const first = startDurableConsumer({ nats: link, logger, stream: streams.auth.name, name, handlers });
+    await first.ready;
+    await publisher.publish("auth.device.trusted", { userId: randomUUID(), deviceId: "d1" });
+    await waitFor(() => handled.includes("d1"));
+    await first.stop();
+
+    await publisher.publish("auth.device.trusted", { userId: randomUUID(), deviceId: "d2" });
+    const second = startDurableConsumer({ nats: link, logger, stream: streams.auth.name, name, handlers });
+    const third = startDurableConsumer({ nats: link, logger, stream: streams.auth.name, name, handlers });
+    await Promise.all([second.ready, third.ready]);
+    await publisher.publish("auth.device.trusted", { userId: randomUUID(), deviceId: "d3" });
+    await waitFor(() => handled.includes("d2") && handled.includes("d3"));
+    expect(handled.filter((id) => id === "d1")).toHaveLength(1);
+    await Promise.all([second.stop(), third.stop()]);
+  });
+
+  it("recreates its durable consumer when it is deleted under it", async () => {
+    const name = `deleted-${randomUUID().slice(0, 8)}`;
+    const handled: string[] = [];
+    const consumer = startDurableConsumer({
+      nats: link,
+      logger,
+      stream: streams.user.name,
+      name,
+      handlers: { "user.banned": async (event) => void handled.push(event.userId) },
+    });
+    await consumer.ready;
+    const before = randomUUID();
+    await publisher.publish("user.banned", { userId: before });
+    await waitFor(() => handled.includes(before));
+    await (await jetstreamManager(raw)).consumers.delete(streams.user.name, durableNameFor(name, "user.banned"));
+    const after = randomUUID();
+    await publisher.publish("user.banned", { userId: after });
+    await waitFor(() => handled.includes(after), { timeoutMs: 15_000 });
+    await consumer.stop();
+  });
+
+  it("marks an event processed once: the second mark and every concurrent duplicate say no", async () => {
+    const eventId = randomUUID();
+    expect(await markEventProcessed(database.db, "tests", eventId)).toBe(true);
+    expect(await markEventProcessed(database.db, "tests", eventId)).toBe(false);
+    // Another consumer may apply the same event for its own purpose.
+    expect(await markEventProcessed(database.db, "other-consumer", eventId)).toBe(true);
+
+    const racing = randomUUID();
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        database.db.transaction().execute(async (trx) => markEventProcessed(trx, "tests", racing)),
+      ),
+    );
+    expect(results.filter(Boolean)).toHaveLength(1);
+  });
+});
