@@ -10,6 +10,7 @@ import { createKeyRing } from "./domain/key-ring.js";
 import { createLoginService } from "./domain/login-service.js";
 import { createOtpService } from "./domain/otp-service.js";
 import { createOtpVerification } from "./domain/otp-verification.js";
+import { createRefreshService } from "./domain/refresh-service.js";
 import { createSessionStarter } from "./domain/session-starter.js";
 import type { AuthDatabase } from "./store/schema.js";
 import { getOrCreateSecret } from "./store/secret-store.js";
@@ -80,6 +81,13 @@ export async function buildAuthDomain(
 
   const sessions = createSessionStarter({ clock, accessTokens, refreshTokenLifetimeMs: config.JWT_REFRESH_EXPIRATION });
   const login = createLoginService({ transact, clock, sessions });
+  const refresh = createRefreshService({
+    transact,
+    clock,
+    accessTokens,
+    refreshTokenLifetimeMs: config.JWT_REFRESH_EXPIRATION,
+    reuseGraceMs: config.REFRESH_TOKEN_REUSE_GRACE,
+  });
 
   return {
     otp,
@@ -88,6 +96,7 @@ export async function buildAuthDomain(
     accessTokens,
     sessions,
     login,
+    refresh,
     /** Stops background work (key reloads). */
     close() {
       keys.close();

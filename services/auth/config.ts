@@ -12,6 +12,9 @@ const authEnv = {
   AUTH_DATABASE_URL: optionalUrl,
   JWT_ACCESS_EXPIRATION: duration("15m"),
   JWT_REFRESH_EXPIRATION: duration("7d"),
+  // A refresh retried this soon with the token it just rotated (a lost response) gets the same new
+  // pair instead of a reuse alarm that signs the session out.
+  REFRESH_TOKEN_REUSE_GRACE: duration("10s"),
   // PKCS#8 PEM of an Ed25519 or P-256 key. Without it, a key is generated once and kept in the database.
   JWT_PRIVATE_KEY: z
     .string()

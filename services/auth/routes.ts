@@ -4,15 +4,18 @@ import type { KeyRing } from "./domain/key-ring.js";
 import type { LoginService } from "./domain/login-service.js";
 import type { OtpService } from "./domain/otp-service.js";
 import type { OtpVerification } from "./domain/otp-verification.js";
+import type { RefreshService } from "./domain/refresh-service.js";
 import { createKeyHandlers } from "./handlers/key-handlers.js";
 import { createLoginHandlers } from "./handlers/login-handlers.js";
 import { createOtpHandlers } from "./handlers/otp-handlers.js";
+import { createSessionHandlers } from "./handlers/session-handlers.js";
 
 export interface AuthHandlerDeps {
   otp: OtpService;
   otpVerification: OtpVerification;
   keys: KeyRing;
   login: LoginService;
+  refresh: RefreshService;
 }
 
 /**
@@ -25,6 +28,7 @@ export function createAuthRoutes(deps: AuthHandlerDeps): (router: ConnectRouter)
       ...createOtpHandlers(deps),
       ...createKeyHandlers(deps),
       ...createLoginHandlers(deps),
+      ...createSessionHandlers(deps),
     });
   };
 }

@@ -1,4 +1,5 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { SessionRevokeReason } from "../../../gen/mintcoin/events/v1/auth_events_pb.js";
 import type { Caller } from "./login-events.js";
 import { outboxRow, type OutboxRow } from "./outbox-rows.js";
 
@@ -19,5 +20,64 @@ export function sessionCreatedEvent(now: Date, facts: SessionFacts & { deviceNam
     ipAddress: facts.ip,
     userAgent: facts.userAgent,
     expiresAt: timestampFromDate(facts.expiresAt),
+  });
+}
+
+export type SessionRevokeReasonName =
+  | "logout"
+  | "user_revoked"
+  | "revoke_all"
+  | "refresh_token_reuse"
+  | "device_blocked"
+  | "password_reset"
+  | "user_suspended"
+  | "user_banned";
+
+const reasonCodes: Record<SessionRevokeReasonName, SessionRevokeReason> = {
+  logout: SessionRevokeReason.LOGOUT,
+  user_revoked: SessionRevokeReason.USER_REVOKED,
+  revoke_all: SessionRevokeReason.REVOKE_ALL,
+  refresh_token_reuse: SessionRevokeReason.REFRESH_TOKEN_REUSE,
+  device_blocked: SessionRevokeReason.DEVICE_BLOCKED,
+  password_reset: SessionRevokeReason.PASSWORD_RESET,
+  user_suspended: SessionRevokeReason.USER_SUSPENDED,
+  user_banned: SessionRevokeReason.USER_BANNED,
+};
+
+export function sessionRevokedEvent(
+  now: Date,
+  facts: SessionFacts & { reason: SessionRevokeReasonName; revokedByUserId: string | null; tokensExpireAt: Date },
+): OutboxRow {
+  return outboxRow(now, "auth.session.revoked", {
+    userId: facts.userId,
+    sessionId: facts.sessionId,
+    deviceId: facts.deviceId,
+    reason: facts.reason,
+    reasonCode: reasonCodes[facts.reason],
+    revokedByUserId: facts.revokedByUserId ?? "",
+    tokensExpireAt: timestampFromDate(facts.tokensExpireAt),
+    ipAddress: facts.ip,
+    userAgent: facts.userAgent,
+  });
+}
+
+export function sessionRefreshedEvent(now: Date, facts: SessionFacts & { expiresAt: Date }): OutboxRow {
+  return outboxRow(now, "auth.session.refreshed", {
+    userId: facts.userId,
+    sessionId: facts.sessionId,
+    deviceId: facts.deviceId,
+    ipAddress: facts.ip,
+    userAgent: facts.userAgent,
+    expiresAt: timestampFromDate(facts.expiresAt),
+  });
+}
+
+export function logoutEvent(now: Date, facts: SessionFacts): OutboxRow {
+  return outboxRow(now, "auth.logout", {
+    userId: facts.userId,
+    sessionId: facts.sessionId,
+    deviceId: facts.deviceId,
+    ipAddress: facts.ip,
+    userAgent: facts.userAgent,
   });
 }

@@ -54,3 +54,38 @@ export async function insertSession(db: Kysely<AuthDatabase>, session: NewSessio
     .values(events)
     .execute();
 }
+
+export interface SessionFilter {
+  userId: string;
+  sessionIds?: string[];
+  exceptSessionId?: string;
+  deviceRecordId?: string;
+}
+
+export interface RevokedSessionRow {
+  sessionId: string;
+  userId: string;
+  deviceId: string;
+  accessExpiresAt: Date;
+}
+
+/** Revokes the user's active sessions matching `filter`; returns those it revoked (not those already ended). */
+export async function revokeActiveSessions(
+  db: Kysely<AuthDatabase>,
+  filter: SessionFilter,
+  reason: string,
+  now: Date,
+): Promise<RevokedSessionRow[]> {
+  if (filter.sessionIds?.length === 0) return [];
+  let query = db
+    .updateTable("sessions")
+    .set({ revoked_at: now, revoke_reason: reason })
+    .where("user_id", "=", filter.userId)
+    .where("revoked_at", "is", null)
+    .where("expires_at", ">", now);
+  if (filter.sessionIds) query = query.where("id", "in", filter.sessionIds);
+  if (filter.exceptSessionId) query = query.where("id", "!=", filter.exceptSessionId);
+  if (filter.deviceRecordId) query = query.where("device_record_id", "=", filter.deviceRecordId);
+  const rows = await query.returning(["id", "user_id", "device_id", "access_expires_at"]).execute();
+  return rows.map((row) => ({ sessionId: row.id, userId: row.user_id, deviceId: row.device_id, accessExpiresAt: row.access_expires_at }));
+}

@@ -1,0 +1,128 @@
+import type { Kysely } from "kysely";
+import type { Clock } from "../../shared/clock.js";
+import { PermissionDeniedError, UnauthenticatedError } from "../../shared/errors/domain-errors.js";
+import type { Transact } from "../../shared/outbox/transact.js";
+import { sessionRefreshedEvent } from "../events/session-events.js";
+import { lockRefreshToken, rotateRefreshToken, type RefreshState } from "../store/refresh-token-store.js";
+import type { AuthDatabase } from "../store/schema.js";
+import type { AccessTokenIssuer, UserIdentifier } from "./access-tokens.js";
+import { hashOpaqueToken, looksLikeToken, newOpaqueToken } from "./opaque-tokens.js";
+import { openTokenPair, sealTokenPair } from "./refresh-grace.js";
+import { revokeSessions } from "./session-revocation.js";
+import type { TokenPair } from "./session-starter.js";
+import { restrictionError } from "./user-restrictions.js";
+
+export interface RefreshInput {
+  refreshToken: string;
+  deviceId: string;
+  ip: string;
+  userAgent: string;
+}
+
+export interface RefreshServiceDeps {
+  transact: Transact<AuthDatabase>;
+  clock: Clock;
+  accessTokens: AccessTokenIssuer;
+  refreshTokenLifetimeMs: number;
+  /** How long after a rotation the old token still gets the same new pair back (a lost response). */
+  reuseGraceMs: number;
+}
+
+type Outcome = { kind: "tokens"; tokens: TokenPair } | { kind: "refused"; error: Error };
+
+const refused = (message: string, reason = "REFRESH_TOKEN_INVALID"): Outcome => ({
+  kind: "refused",
+  error: new UnauthenticatedError(message, reason),
+});
+
+export type RefreshService = ReturnType<typeof createRefreshService>;
+
+/**
+ * RefreshToken (RFC 9700 rotation with reuse detection). One transaction: lock the token and its
+ * session, decide, write. A refusal that must be remembered (the revocation after a reuse) commits
+ * before the error is thrown.
+ */
+export function createRefreshService(deps: RefreshServiceDeps) {
+  const { clock } = deps;
+
+  async function refresh(input: RefreshInput): Promise<TokenPair> {
+    if (!looksLikeToken("refresh", input.refreshToken)) throw unknownToken();
+    const oldHash = hashOpaqueToken(input.refreshToken);
+    const outcome = await deps.transact(async (trx): Promise<Outcome> => {
+      const now = clock.now();
+      const state = await lockRefreshToken(trx, oldHash);
+      if (!state) return { kind: "refused", error: unknownToken() };
+      if (state.sessionRevokedAt) return refused("this session has been signed out; sign in again", "SESSION_REVOKED");
+
+      const replay = state.rotatedAt ? graceReplay(state, input, now) : null;
+      if (state.rotatedAt && !replay) {
+        // A token that was already exchanged is back: one of its two holders is not the user.
+        await revokeSessions(trx, now, { userId: state.userId, sessionIds: [state.sessionId] }, "refresh_token_reuse", {
+          revokedByUserId: null,
+          ip: input.ip,
+          userAgent: input.userAgent,
+        });
+        return refused("this refresh token was already used; the session has been signed out for safety", "REFRESH_TOKEN_REUSED");
+      }
+      if (state.tokenExpiresAt <= now || state.sessionExpiresAt <= now) return refused("the refresh token has expired; sign in again", "REFRESH_TOKEN_EXPIRED");
+      if (state.deviceId !== input.deviceId) return refused("this refresh token belongs to another device");
+      if (state.deviceBlocked) {
+        return { kind: "refused", error: new PermissionDeniedError("this device is blocked for this account", "DEVICE_BLOCKED") };
+      }
+      const restricted = restrictionError(state.restriction, now);
+      if (restricted) return { kind: "refused", error: restricted };
+      if (replay) return { kind: "tokens", tokens: replay };
+
+      return { kind: "tokens", tokens: await rotate(trx, state, input, oldHash, now) };
+    });
+    if (outcome.kind === "refused") throw outcome.error;
+    return outcome.tokens;
+  }
+
+  /** The pair the first rotation returned, if this is a retry of it: soon enough, and nothing happened since. */
+  function graceReplay(state: RefreshState, input: RefreshInput, now: Date): TokenPair | null {
+    const recent = now.getTime() - state.rotatedAt!.getTime() <= deps.reuseGraceMs;
+    const successorIsHead = state.successorHash !== null && Buffer.from(state.successorHash).equals(state.currentTokenHash);
+    if (!recent || !successorIsHead || !state.successorBox || state.deviceId !== input.deviceId) return null;
+    return openTokenPair(input.refreshToken, state.successorBox);
+  }
+
+  async function rotate(
+    trx: Kysely<AuthDatabase>,
+    state: RefreshState,
+    input: RefreshInput,
+    oldHash: Uint8Array,
+    now: Date,
+  ): Promise<TokenPair> {
+    const identifiers = state.identifiers.map(
+      (id): UserIdentifier => ({ type: id.type === "phone" ? "phone" : "email", identifier: id.identifier }),
+    );
+    const access = deps.accessTokens.issue({ userId: state.userId, sessionId: state.sessionId, deviceId: state.deviceId, identifiers }, now);
+    const next = newOpaqueToken("refresh");
+    const tokens: TokenPair = { accessToken: access.token, refreshToken: next.token, tokenType: "Bearer", expiresIn: access.expiresIn };
+    const expiresAt = new Date(now.getTime() + deps.refreshTokenLifetimeMs);
+    await rotateRefreshToken(
+      trx,
+      {
+        oldHash,
+        newHash: next.hash,
+        successorBox: sealTokenPair(input.refreshToken, tokens),
+        sessionId: state.sessionId,
+        deviceRecordId: state.deviceRecordId,
+        now,
+        expiresAt,
+        accessExpiresAt: access.expiresAt,
+        ip: input.ip,
+        userAgent: input.userAgent,
+      },
+      [sessionRefreshedEvent(now, { userId: state.userId, sessionId: state.sessionId, deviceId: state.deviceId, ip: input.ip, userAgent: input.userAgent, expiresAt })],
+    );
+    return tokens;
+  }
+
+  return { refresh };
+}
+
+function unknownToken(): UnauthenticatedError {
+  return new UnauthenticatedError("the refresh token is unknown; sign in again", "REFRESH_TOKEN_INVALID");
+}

@@ -1,0 +1,142 @@
+import { sql, type Kysely } from "kysely";
+import type { OutboxRow } from "../events/outbox-rows.js";
+import type { AuthDatabase } from "./schema.js";
+
+export interface RefreshState {
+  sessionId: string;
+  tokenExpiresAt: Date;
+  rotatedAt: Date | null;
+  successorHash: Uint8Array | null;
+  successorBox: Uint8Array | null;
+  userId: string;
+  deviceId: string;
+  deviceRecordId: string;
+  sessionRevokedAt: Date | null;
+  sessionExpiresAt: Date;
+  currentTokenHash: Uint8Array;
+  deviceBlocked: boolean;
+  restriction: { suspended: boolean; suspendedUntil: Date | null; banned: boolean } | null;
+  identifiers: Array<{ type: string; identifier: string }>;
+}
+
+/**
+ * Finds a refresh token with its session, device, restrictions and identifiers, locking the token
+ * and session rows. Concurrent refreshes with one token queue here; each one after the first reads
+ * the rows as the first left them (rows locked FOR UPDATE are re-read at their latest version).
+ */
+export async function lockRefreshToken(db: Kysely<AuthDatabase>, tokenHash: Uint8Array): Promise<RefreshState | undefined> {
+  const { rows } = await sql<{
+    session_id: string;
+    token_expires_at: Date;
+    rotated_at: Date | null;
+    successor_hash: Uint8Array | null;
+    successor_box: Uint8Array | null;
+    user_id: string;
+    device_id: string;
+    device_record_id: string;
+    revoked_at: Date | null;
+    session_expires_at: Date;
+    current_token_hash: Uint8Array;
+    blocked: boolean;
+    suspended: boolean | null;
+    suspended_until: Date | null;
+    banned: boolean | null;
+    identifiers: Array<{ type: string; identifier: string }>;
+  }>`
+    select rt.session_id, rt.expires_at as token_expires_at, rt.rotated_at, rt.successor_hash, rt.successor_box,
+      s.user_id, s.device_id, s.device_record_id, s.revoked_at, s.expires_at as session_expires_at, s.current_token_hash,
+      d.blocked, r.suspended, r.suspended_until, r.banned,
+      (select coalesce(json_agg(json_build_object('type', i.identifier_type, 'identifier', i.identifier)), '[]'::json)
+        from identities i where i.user_id = s.user_id) as identifiers
+    from refresh_tokens rt
+    join sessions s on s.id = rt.session_id
+    join devices d on d.id = s.device_record_id
+    left join user_restrictions r on r.user_id = s.user_id
+    where rt.token_hash = ${tokenHash}
+    for update of rt, s`.execute(db);
+  const row = rows[0];
+  if (!row) return undefined;
+  return {
+    sessionId: row.session_id,
+    tokenExpiresAt: row.token_expires_at,
+    rotatedAt: row.rotated_at,
+    successorHash: row.successor_hash,
+    successorBox: row.successor_box,
+    userId: row.user_id,
+    deviceId: row.device_id,
+    deviceRecordId: row.device_record_id,
+    sessionRevokedAt: row.revoked_at,
+    sessionExpiresAt: row.session_expires_at,
+    currentTokenHash: row.current_token_hash,
+    deviceBlocked: row.blocked,
+    restriction:
+      row.suspended === null ? null : { suspended: row.suspended, suspendedUntil: row.suspended_until, banned: row.banned ?? false },
+    identifiers: row.identifiers,
+  };
+}
+
+export interface Rotation {
+  oldHash: Uint8Array;
+  newHash: Uint8Array;
+  /** The new pair sealed under the old token, for a retry in the grace window. */
+  successorBox: Uint8Array;
+  sessionId: string;
+  deviceRecordId: string;
+  now: Date;
+  expiresAt: Date;
+  accessExpiresAt: Date;
+  ip: string;
+  userAgent: string;
+}
+
+/**
+ * Rotates in one statement: the old token points at its successor, the new token becomes the
+ * session's head, the session slides its expiry, and the events are recorded. The device's last use
+ * is updated only if no one else holds its row (a BlockDevice in progress): never wait on it, so a
+ * refresh (token, session, device) and a block (device, sessions) cannot deadlock.
+ */
+export async function rotateRefreshToken(db: Kysely<AuthDatabase>, rotation: Rotation, events: OutboxRow[]): Promise<void> {
+  const { now } = rotation;
+  await db
+    .with("old", (qb) =>
+      qb
+        .updateTable("refresh_tokens")
+        .set({ rotated_at: now, successor_hash: rotation.newHash, successor_box: rotation.successorBox })
+        .where("token_hash", "=", rotation.oldHash),
+    )
+    .with("new", (qb) =>
+      qb.insertInto("refresh_tokens").values({
+        token_hash: rotation.newHash,
+        session_id: rotation.sessionId,
+        created_at: now,
+        expires_at: rotation.expiresAt,
+        rotated_at: null,
+        successor_hash: null,
+        successor_box: null,
+      }),
+    )
+    .with("session", (qb) =>
+      qb
+        .updateTable("sessions")
+        .set({
+          current_token_hash: rotation.newHash,
+          last_used_at: now,
+          expires_at: rotation.expiresAt,
+          access_expires_at: rotation.accessExpiresAt,
+          ip_address: rotation.ip,
+          user_agent: rotation.userAgent,
+        })
+        .where("id", "=", rotation.sessionId),
+    )
+    .with("device", (qb) =>
+      qb
+        .updateTable("devices")
+        .set({ last_ip: rotation.ip, last_used_at: now })
+        .where("id", "in", (sub) =>
+          sub.selectFrom("devices").select("id").where("id", "=", rotation.deviceRecordId).forUpdate().skipLocked(),
+        ),
+    )
+    .insertInto("outbox")
+    .values(events)
+    .execute();
+}
