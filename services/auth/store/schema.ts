@@ -15,6 +15,8 @@ export interface AuthDatabase {
   devices: DevicesTable;
   sessions: SessionsTable;
   refresh_tokens: RefreshTokensTable;
+  passwords: PasswordsTable;
+  password_guards: PasswordGuardsTable;
 }
 
 export interface ServerSecretsTable {
@@ -88,6 +90,10 @@ export interface UserRestrictionsTable {
   suspended_until: Date | null;
   banned: Generated<boolean>;
   updated_at: Date;
+  /** Profile version of the newest moderation event applied (int8, read as a string). */
+  event_version: ColumnType<string, string | undefined, string>;
+  /** occurred_at of the newest moderation event applied. */
+  event_at: Date | null;
 }
 
 export interface DevicesTable {
@@ -137,4 +143,20 @@ export interface RefreshTokensTable {
   rotated_at: Date | null;
   successor_hash: Uint8Array | null;
   successor_box: Uint8Array | null;
+}
+
+export interface PasswordsTable {
+  user_id: string;
+  /** argon2id PHC string. */
+  hash: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface PasswordGuardsTable {
+  identifier: string;
+  failures: number;
+  locked_until: Date | null;
+  last_failure_at: Date | null;
+  updated_at: Date;
 }
