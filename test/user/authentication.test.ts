@@ -132,7 +132,7 @@ describe("UserService authentication", () => {
       const refused = await refusal(person.token).catch(() => undefined);
       return refused?.code === Code.Unauthenticated ? refused : undefined;
     }, { timeoutMs: 1_000, intervalMs: 10 });
-    expect(error.findDetails(ErrorInfoSchema)[0]?.reason).toBe("SESSION_REVOKED");
+    expect(error!.findDetails(ErrorInfoSchema)[0]?.reason).toBe("SESSION_REVOKED");
     // The same user's other session is untouched.
     await h.client.getMe({}, bearerOptions(otherSession.token));
   });

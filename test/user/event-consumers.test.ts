@@ -37,8 +37,8 @@ describe("UserService consumers of auth events", () => {
       const current = await profileOf(person.claims.phone!);
       return current.emailVerified ? current : undefined;
     });
-    expect(user.email).toBe("linked@example.com");
-    expect(user.profileCompletionPercent).toBe(person.user.profileCompletionPercent + 10);
+    expect(user!.email).toBe("linked@example.com");
+    expect(user!.profileCompletionPercent).toBe(person.user.profileCompletionPercent + 10);
     const [event] = await h.eventsWhere("user.profile.updated", (e) => e.userId === person.userId);
     // A profile change: the REGISTERED user starts ONBOARDING.
     expect(event!.changedFields).toEqual(["email", "email_verified", "lifecycle_state", "profile_completion_percent"]);
