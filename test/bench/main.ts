@@ -1,7 +1,7 @@
 // `npm run bench [-- --quick] [--out FILE.json] [--only a,b] [--cpu-prof DIR] [--no-build]`
 // Starts Postgres and NATS (throwaway, or BENCH_DATABASE_URL), builds and starts the services as
 // separate processes, runs the issue's scenarios, prints a table and writes the JSON results.
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { ensureBuilt } from "./build.js";
 import { connectClient, grpcJsClient } from "./clients.js";
@@ -13,6 +13,7 @@ import { describeMachine } from "./proc-stats.js";
 import { formatTable, skipped, type ScenarioResult } from "./report.js";
 import { betterAuthScenario } from "./scenarios/better-auth.js";
 import { floorScenarios } from "./scenarios/floor.js";
+import { memoryScenario } from "./scenarios/memory.js";
 import { signInScenarios } from "./scenarios/sign-in.js";
 import { tokenScenarios } from "./scenarios/tokens.js";
 import { startAuthProcess, startUserProcess } from "./services.js";
@@ -27,6 +28,8 @@ const { values } = parseArgs({
   },
 });
 const began = performance.now();
+const loadAverage = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+const loadAtStart = loadAverage();
 const log = (line: string) => process.stdout.write(`[bench ${((performance.now() - began) / 1000).toFixed(1)}s] ${line}\n`);
 const only = values.only ? new Set(values.only.split(",")) : undefined;
 const wanted = (...names: string[]) => !only || names.some((name) => only.has(name));
@@ -83,12 +86,21 @@ try {
   await attempt(["validate-token", "get-me"], (c) => tokenScenarios(c, find("empty-rpc-connect")));
   await attempt(["otp-sign-in", "refresh-rotation", "otp-sign-in-events-off"], signInScenarios);
   await attempt(["better-auth-otp-sign-in"], async (c) => [await betterAuthScenario(c, find("otp-sign-in"))]);
+  // Seeding a million rows takes a while: only in the full run.
+  if (values.quick) {
+    if (wanted("memory-1m")) scenarios.push(skipped("memory-1m", "full run only (npm run bench): seeding 1M users and sessions takes longer than --quick allows"));
+  } else {
+    await attempt(["memory-1m"], async (c) => [await memoryScenario(c, Number(process.env.BENCH_SEED_COUNT ?? 1_000_000))]);
+  }
 
   const result = {
     machine: describeMachine(),
     command: `npm run bench --${values.quick ? " --quick" : ""}${values.out ? ` --out ${values.out}` : ""}`,
     mode: values.quick ? "quick" : "full",
     postgres: infra.postgresLabel,
+    // The benchmark shares the machine with Postgres, NATS and its own load client; anything else
+    // running (other test suites) slows everything down: the load average says whether it was quiet.
+    load_average_1_5_15m: { start: loadAtStart, end: loadAverage() },
     definitions: {
       ops_per_service_cpu_s: "operations / (utime+stime of the measured service processes, from /proc/<pid>/stat, during the run)",
       commits_per_op: "write transactions per operation, from the cluster's transaction-id counter (see test/bench/measure.ts)",
