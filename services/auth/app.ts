@@ -11,6 +11,7 @@ import type { AuthConfig } from "./config.js";
 import { createLogDelivery } from "./delivery/log-delivery.js";
 import { createNatsDelivery } from "./delivery/nats-delivery.js";
 import type { OtpDelivery } from "./delivery/otp-delivery.js";
+import { createAuthServiceAuthentication } from "./handlers/authentication.js";
 import { createJwksRoute } from "./handlers/jwks-route.js";
 import { authMigrations } from "./migrations/index.js";
 import { createAuthRoutes } from "./routes.js";
@@ -65,6 +66,7 @@ export async function startAuthService(
       metrics: runtime.metrics,
       routes: createAuthRoutes(domain),
       httpRoutes: { "/.well-known/jwks.json": createJwksRoute(domain.keys) },
+      interceptors: [createAuthServiceAuthentication(domain)],
       reflectionFiles: [file_mintcoin_events_v1_auth_events, file_mintcoin_events_v1_notify],
       corsOrigins: config.CORS_ORIGINS,
       maxRequestBytes: config.MAX_REQUEST_BYTES,

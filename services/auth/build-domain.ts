@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { createAccessTokenVerifier } from "../shared/auth/access-token.js";
 import type { Clock } from "../shared/clock.js";
 import type { Logger } from "../shared/logging.js";
 import type { Runtime } from "../shared/runtime.js";
@@ -11,6 +12,7 @@ import { createLoginService } from "./domain/login-service.js";
 import { createOtpService } from "./domain/otp-service.js";
 import { createOtpVerification } from "./domain/otp-verification.js";
 import { createRefreshService } from "./domain/refresh-service.js";
+import { createSessionService } from "./domain/session-service.js";
 import { createSessionStarter } from "./domain/session-starter.js";
 import type { AuthDatabase } from "./store/schema.js";
 import { getOrCreateSecret } from "./store/secret-store.js";
@@ -89,6 +91,9 @@ export async function buildAuthDomain(
     reuseGraceMs: config.REFRESH_TOKEN_REUSE_GRACE,
   });
 
+  const verifier = createAccessTokenVerifier({ keys: keys.verificationKey, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE });
+  const sessionService = createSessionService({ db, transact, clock, verifier });
+
   return {
     otp,
     otpVerification,
@@ -97,6 +102,8 @@ export async function buildAuthDomain(
     sessions,
     login,
     refresh,
+    verifier,
+    sessionService,
     /** Stops background work (key reloads). */
     close() {
       keys.close();

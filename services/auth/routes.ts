@@ -5,10 +5,12 @@ import type { LoginService } from "./domain/login-service.js";
 import type { OtpService } from "./domain/otp-service.js";
 import type { OtpVerification } from "./domain/otp-verification.js";
 import type { RefreshService } from "./domain/refresh-service.js";
+import type { SessionService } from "./domain/session-service.js";
 import { createKeyHandlers } from "./handlers/key-handlers.js";
 import { createLoginHandlers } from "./handlers/login-handlers.js";
 import { createOtpHandlers } from "./handlers/otp-handlers.js";
 import { createSessionHandlers } from "./handlers/session-handlers.js";
+import { createTokenHandlers } from "./handlers/token-handlers.js";
 
 export interface AuthHandlerDeps {
   otp: OtpService;
@@ -16,6 +18,7 @@ export interface AuthHandlerDeps {
   keys: KeyRing;
   login: LoginService;
   refresh: RefreshService;
+  sessionService: SessionService;
 }
 
 /**
@@ -29,6 +32,7 @@ export function createAuthRoutes(deps: AuthHandlerDeps): (router: ConnectRouter)
       ...createKeyHandlers(deps),
       ...createLoginHandlers(deps),
       ...createSessionHandlers(deps),
+      ...createTokenHandlers(deps),
     });
   };
 }

@@ -1,7 +1,9 @@
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { InvalidArgumentError } from "../../shared/errors/domain-errors.js";
 import { IdentifierType, OtpPurpose } from "../../../gen/mintcoin/auth/v1/auth_pb.js";
 import type { IdentifierType as DomainIdentifierType } from "../domain/identifiers.js";
 import type { OtpPurpose as DomainOtpPurpose } from "../domain/otp-purpose.js";
+import type { SessionView } from "../domain/session-service.js";
 import type { TokenPair as DomainTokenPair } from "../domain/session-starter.js";
 
 // Conversions between the wire's enums and the domain's words. The .proto rules already refuse
@@ -46,5 +48,19 @@ export function tokenPairToProto(tokens: DomainTokenPair) {
     refreshToken: tokens.refreshToken,
     tokenType: tokens.tokenType,
     expiresIn: BigInt(tokens.expiresIn),
+  };
+}
+
+export function sessionToProto(session: SessionView) {
+  return {
+    id: session.id,
+    deviceId: session.deviceId,
+    deviceName: session.deviceName,
+    ipAddress: session.ip,
+    userAgent: session.userAgent,
+    createdAt: timestampFromDate(session.createdAt),
+    lastUsedAt: timestampFromDate(session.lastUsedAt),
+    expiresAt: timestampFromDate(session.expiresAt),
+    current: session.current,
   };
 }

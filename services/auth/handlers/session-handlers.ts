@@ -1,10 +1,17 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { AuthService } from "../../../gen/mintcoin/auth/v1/auth_pb.js";
+import { requirePrincipal } from "../../shared/auth/principal.js";
 import { requestInfoKey } from "../../shared/server/request-info.js";
 import type { RefreshService } from "../domain/refresh-service.js";
-import { tokenPairToProto } from "./convert.js";
+import type { SessionService } from "../domain/session-service.js";
+import { sessionToProto, tokenPairToProto } from "./convert.js";
 
-export function createSessionHandlers(deps: { refresh: RefreshService }): Pick<ServiceImpl<typeof AuthService>, "refreshToken"> {
+type SessionRpcs = "refreshToken" | "logout" | "revokeSession" | "revokeAllSessions" | "listSessions";
+
+export function createSessionHandlers(deps: {
+  refresh: RefreshService;
+  sessionService: SessionService;
+}): Pick<ServiceImpl<typeof AuthService>, SessionRpcs> {
   return {
     async refreshToken(request, context) {
       const caller = context.values.get(requestInfoKey);
@@ -15,6 +22,26 @@ export function createSessionHandlers(deps: { refresh: RefreshService }): Pick<S
         userAgent: caller.userAgent,
       });
       return { tokens: tokenPairToProto(tokens) };
+    },
+
+    async logout(request, context) {
+      await deps.sessionService.logout(requirePrincipal(context), request.sessionId, context.values.get(requestInfoKey));
+      return {};
+    },
+
+    async revokeSession(request, context) {
+      await deps.sessionService.revokeSession(requirePrincipal(context), request.sessionId, context.values.get(requestInfoKey));
+      return {};
+    },
+
+    async revokeAllSessions(request, context) {
+      const count = await deps.sessionService.revokeAll(requirePrincipal(context), request.keepCurrent, context.values.get(requestInfoKey));
+      return { revokedCount: count };
+    },
+
+    async listSessions(_request, context) {
+      const sessions = await deps.sessionService.list(requirePrincipal(context));
+      return { sessions: sessions.map(sessionToProto) };
     },
   };
 }

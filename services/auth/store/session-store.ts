@@ -89,3 +89,55 @@ export async function revokeActiveSessions(
   const rows = await query.returning(["id", "user_id", "device_id", "access_expires_at"]).execute();
   return rows.map((row) => ({ sessionId: row.id, userId: row.user_id, deviceId: row.device_id, accessExpiresAt: row.access_expires_at }));
 }
+
+export interface ActiveSessionRow {
+  id: string;
+  deviceId: string;
+  deviceName: string;
+  ip: string;
+  userAgent: string;
+  createdAt: Date;
+  lastUsedAt: Date;
+  expiresAt: Date;
+}
+
+/** The user's sessions that are neither revoked nor expired, most recently used first. */
+export async function listActiveSessions(db: Kysely<AuthDatabase>, userId: string, now: Date): Promise<ActiveSessionRow[]> {
+  const rows = await db
+    .selectFrom("sessions")
+    .select(["id", "device_id", "device_name", "ip_address", "user_agent", "created_at", "last_used_at", "expires_at"])
+    .where("user_id", "=", userId)
+    .where("revoked_at", "is", null)
+    .where("expires_at", ">", now)
+    .orderBy("last_used_at", "desc")
+    .orderBy("created_at", "desc")
+    .execute();
+  return rows.map((row) => ({
+    id: row.id,
+    deviceId: row.device_id,
+    deviceName: row.device_name,
+    ip: row.ip_address,
+    userAgent: row.user_agent,
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
+    expiresAt: row.expires_at,
+  }));
+}
+
+/** Whether the session exists, is not revoked and has not expired. */
+export async function isSessionActive(db: Kysely<AuthDatabase>, sessionId: string, now: Date): Promise<boolean> {
+  const row = await db
+    .selectFrom("sessions")
+    .select("id")
+    .where("id", "=", sessionId)
+    .where("revoked_at", "is", null)
+    .where("expires_at", ">", now)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Whether the session (in any state) belongs to the user. */
+export async function sessionBelongsTo(db: Kysely<AuthDatabase>, sessionId: string, userId: string): Promise<boolean> {
+  const row = await db.selectFrom("sessions").select("id").where("id", "=", sessionId).where("user_id", "=", userId).executeTakeFirst();
+  return row !== undefined;
+}

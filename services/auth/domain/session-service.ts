@@ -1,0 +1,98 @@
+import type { Kysely } from "kysely";
+import type { AccessTokenVerifier } from "../../shared/auth/access-token.js";
+import type { Principal } from "../../shared/auth/principal.js";
+import type { Clock } from "../../shared/clock.js";
+import { NotFoundError } from "../../shared/errors/domain-errors.js";
+import type { Transact } from "../../shared/outbox/transact.js";
+import type { Caller } from "../events/login-events.js";
+import type { AuthDatabase } from "../store/schema.js";
+import { isSessionActive, listActiveSessions, sessionBelongsTo, type ActiveSessionRow } from "../store/session-store.js";
+import { revokeSessions } from "./session-revocation.js";
+
+export interface SessionView extends ActiveSessionRow {
+  current: boolean;
+}
+
+export interface TokenValidation {
+  userId: string;
+  sessionId: string;
+  deviceId: string;
+  expiresAt: Date;
+  roles: string[];
+}
+
+export type SessionService = ReturnType<typeof createSessionService>;
+
+/** The authenticated session RPCs (Logout, RevokeSession, RevokeAllSessions, ListSessions) and ValidateToken. */
+export function createSessionService(deps: {
+  db: Kysely<AuthDatabase>;
+  transact: Transact<AuthDatabase>;
+  clock: Clock;
+  verifier: AccessTokenVerifier;
+}) {
+  const { clock } = deps;
+
+  /**
+   * Ends one session of the caller (its own when `sessionId` is empty). Ending the current session is
+   * a logout (auth.logout too); ending another is a revocation from this one. Idempotent: an already
+   * ended session of the caller succeeds; someone else's, or an unknown one, is NOT_FOUND.
+   */
+  async function endSession(me: Principal, sessionId: string, caller: Caller, kind: "logout" | "revoke"): Promise<void> {
+    const target = sessionId || me.sessionId;
+    const reason = kind === "logout" || target === me.sessionId ? "logout" : "user_revoked";
+    await deps.transact(async (trx) => {
+      const revoked = await revokeSessions(trx, clock.now(), { userId: me.userId, sessionIds: [target] }, reason, {
+        revokedByUserId: me.userId,
+        ...caller,
+      });
+      if (revoked.length === 0 && !(await sessionBelongsTo(trx, target, me.userId))) {
+        throw new NotFoundError("no session with this id belongs to you", "SESSION_NOT_FOUND");
+      }
+    });
+  }
+
+  async function revokeAll(me: Principal, keepCurrent: boolean, caller: Caller): Promise<number> {
+    return deps.transact(async (trx) => {
+      const filter = { userId: me.userId, exceptSessionId: keepCurrent ? me.sessionId : undefined };
+      const revoked = await revokeSessions(trx, clock.now(), filter, "revoke_all", { revokedByUserId: me.userId, ...caller });
+      return revoked.length;
+    });
+  }
+
+  async function list(me: Principal): Promise<SessionView[]> {
+    const sessions = await listActiveSessions(deps.db, me.userId, clock.now());
+    return sessions.map((session) => ({ ...session, current: session.id === me.sessionId }));
+  }
+
+  /** Whether the token's session was revoked or has ended (for the authentication interceptor). */
+  async function isSessionRevoked(sessionId: string): Promise<boolean> {
+    return !(await isSessionActive(deps.db, sessionId, clock.now()));
+  }
+
+  /** The token's facts if it is genuine, unexpired, for our audience and its session active; else null. */
+  async function validate(accessToken: string): Promise<TokenValidation | null> {
+    let principal: Principal;
+    try {
+      principal = await deps.verifier.verify(accessToken);
+    } catch {
+      return null;
+    }
+    if (await isSessionRevoked(principal.sessionId)) return null;
+    return {
+      userId: principal.userId,
+      sessionId: principal.sessionId,
+      deviceId: principal.deviceId,
+      expiresAt: principal.expiresAt,
+      roles: principal.roles,
+    };
+  }
+
+  return {
+    logout: (me: Principal, sessionId: string, caller: Caller) => endSession(me, sessionId, caller, "logout"),
+    revokeSession: (me: Principal, sessionId: string, caller: Caller) => endSession(me, sessionId, caller, "revoke"),
+    revokeAll,
+    list,
+    validate,
+    isSessionRevoked,
+  };
+}
