@@ -8,6 +8,7 @@ import { sessionCreatedEvent } from "../events/session-events.js";
 import { registerDeviceForSignIn } from "../store/device-store.js";
 import type { AuthDatabase } from "../store/schema.js";
 import { insertSession } from "../store/session-store.js";
+import { holdUserGate } from "../store/user-gate-store.js";
 import type { AccessTokenIssuer, UserIdentifier } from "./access-tokens.js";
 import type { IdentifierType } from "./identifiers.js";
 import { assessSignIn } from "./login-risk.js";
@@ -66,7 +67,7 @@ export type SessionStarter = ReturnType<typeof createSessionStarter>;
  * password for LoginWithPassword): registers or updates the device, refuses a banned or suspended
  * user and a blocked device, runs the suspicious-login checks, creates the session with its first
  * refresh token and records auth.device.registered, auth.session.created and auth.login. Runs in
- * the caller's transaction in two statements; throwing rolls the whole sign-in back.
+ * the caller's transaction in three statements; throwing rolls the whole sign-in back.
  */
 export function createSessionStarter(deps: SessionStarterDeps) {
   async function startSession(trx: Kysely<AuthDatabase>, input: StartSessionInput): Promise<StartedSession> {
@@ -74,6 +75,9 @@ export function createSessionStarter(deps: SessionStarterDeps) {
     const sessionId = input.sessionId ?? randomUUID();
     const traits = parseUserAgent(input.userAgent);
     const fingerprint = deviceFingerprint(input.deviceId, traits);
+    // Shared with other sign-ins of the user, exclusive against a suspension, ban or password reset
+    // (store/user-gate-store.ts): none of those can miss the session created here.
+    await holdUserGate(trx, input.userId, "shared");
     const facts = await registerDeviceForSignIn(trx, {
       newRecordId: randomUUID(),
       userId: input.userId,
