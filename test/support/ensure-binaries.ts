@@ -1,6 +1,7 @@
 // Finds the Postgres and NATS server binaries the test harness runs, and installs them from Debian's
 // packages when they are absent, so that `npm test` works on a fresh machine that has only Node.
-// Called once per test run from the global setup; workers only use the find* functions.
+// Called once per test run from the global setup; workers only use the find* functions (and the
+// browser test calls ensureChromium itself).
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
@@ -61,28 +62,57 @@ export function ensureBinaries(log: (line: string) => void = console.log): Binar
     if (!isRoot()) {
       log(`[test harness] missing ${packages.join(", ")}; not root, so not installing (install them, or set TEST_DATABASE_URL / NATS_URL)`);
     } else {
-      log(`[test harness] installing ${packages.join(", ")} with apt-get`);
-      // The postgresql package starts a system cluster on port 5432 through invoke-rc.d; the tests
-      // run their own, so forbid service starts during the install (Debian's policy-rc.d hook).
-      const policy = "/usr/sbin/policy-rc.d";
-      const ownPolicy = !existsSync(policy);
-      if (ownPolicy) writeFileSync(policy, "#!/bin/sh\n# test harness: start no services while installing\nexit 101\n", { mode: 0o755 });
-      try {
-        const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-        // Lock timeout: another apt run on the machine (unattended upgrades, a parallel run) waits, not fails.
-        const apt = ["-o", "DPkg::Lock::Timeout=300", "-q"];
-        execFileSync("apt-get", [...apt, "update"], { stdio: "inherit", env });
-        execFileSync("apt-get", [...apt, "install", "-y", "--no-install-recommends", ...packages], { stdio: "inherit", env });
-      } catch (error) {
-        log(`[test harness] apt-get install ${packages.join(" ")} failed: ${(error as Error).message}`);
-      } finally {
-        if (ownPolicy) rmSync(policy, { force: true });
-      }
+      aptGetInstall(packages, log);
     }
   }
   const found = findBinaries();
   if (found.pgBinDir !== null && isRoot()) ensurePostgresUser(log);
   return found;
+}
+
+/**
+ * apt-get install of Debian packages (we run as root in CI). A failed install is logged, not thrown:
+ * callers check for the binary afterwards and decide.
+ */
+function aptGetInstall(packages: string[], log: (line: string) => void): void {
+  log(`[test harness] installing ${packages.join(", ")} with apt-get`);
+  // The postgresql package starts a system cluster on port 5432 through invoke-rc.d; the tests
+  // run their own, so forbid service starts during the install (Debian's policy-rc.d hook).
+  const policy = "/usr/sbin/policy-rc.d";
+  const ownPolicy = !existsSync(policy);
+  if (ownPolicy) writeFileSync(policy, "#!/bin/sh\n# test harness: start no services while installing\nexit 101\n", { mode: 0o755 });
+  try {
+    const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+    // Lock timeout: another apt run on the machine (unattended upgrades, a parallel run) waits, not fails.
+    const apt = ["-o", "DPkg::Lock::Timeout=300", "-q"];
+    execFileSync("apt-get", [...apt, "update"], { stdio: "inherit", env });
+    execFileSync("apt-get", [...apt, "install", "-y", "--no-install-recommends", ...packages], { stdio: "inherit", env });
+  } catch (error) {
+    log(`[test harness] apt-get install ${packages.join(" ")} failed: ${(error as Error).message}`);
+  } finally {
+    if (ownPolicy) rmSync(policy, { force: true });
+  }
+}
+
+/** Debian's Chromium, for the browser test (test/browser/); null when it is not installed. */
+export function findChromium(): string | null {
+  return existsSync("/usr/bin/chromium") ? "/usr/bin/chromium" : onPath("chromium");
+}
+
+/**
+ * Finds Chromium, installing Debian's `chromium` with apt-get when it is absent and we are root.
+ * Called by the browser test only (not the global setup), so that runs without it do not pay for
+ * a 300 MB install. Browser test tools' own downloads do not work here; Debian's package does.
+ */
+export function ensureChromium(log: (line: string) => void = console.log): string | null {
+  if (findChromium() === null) {
+    if (!isRoot()) {
+      log("[test harness] missing chromium; not root, so not installing (apt-get install chromium)");
+    } else {
+      aptGetInstall(["chromium"], log);
+    }
+  }
+  return findChromium();
 }
 
 export function isRoot(): boolean {
