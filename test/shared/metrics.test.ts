@@ -73,6 +73,15 @@ describe("Prometheus metrics", () => {
     expect(sampleValue(samples, "mintcoin_rpc_duration_seconds_bucket", { ...durationLabels, le: "+Inf" })).toBe(6);
   });
 
+  it("does not count an oversized message as a rate-limit refusal", async () => {
+    const client = connectAuthClient(auth.baseUrl);
+    const oversized = { identifier: "x".repeat(100 * 1024), identifierType: IdentifierType.EMAIL, purpose: OtpPurpose.LOGIN, deviceId: "d" };
+    const error = await client.sendOtp(oversized).catch((e: unknown) => ConnectError.from(e));
+    expect((error as ConnectError).code).toBe(Code.ResourceExhausted);
+    const samples = await scrape(metricsPortOf(auth));
+    expect(sampleValue(samples, "mintcoin_rate_limit_refusals_total", { method: "SendOtp" })).toBe(1);
+  });
+
   it("counts the events the relay published, by subject", async () => {
     const published = await waitFor(async () => {
       const samples = await scrape(metricsPortOf(auth));
@@ -86,10 +95,9 @@ describe("Prometheus metrics", () => {
   it("shows an empty outbox once the relay has caught up, and the database and NATS as up", async () => {
     const samples = await waitFor(async () => {
       const current = await scrape(metricsPortOf(auth));
-      return sampleValue(current, "mintcoin_outbox_pending_events") === 0 &&
-        sampleValue(current, "mintcoin_dependency_up", { dependency: "nats" }) === 1
-        ? current
-        : undefined;
+      expect(sampleValue(current, "mintcoin_outbox_pending_events")).toBe(0);
+      expect(sampleValue(current, "mintcoin_dependency_up", { dependency: "nats" })).toBe(1);
+      return current;
     }, { timeoutMs: 15_000 });
     expect(sampleValue(samples, "mintcoin_outbox_oldest_pending_age_seconds")).toBe(0);
     expect(sampleValue(samples, "mintcoin_dependency_up", { dependency: "database" })).toBe(1);
@@ -153,7 +161,8 @@ describe("Prometheus metrics while NATS is down", () => {
     await nats.start();
     const after = await waitFor(async () => {
       const samples = await scrape(metricsPortOf(auth));
-      return sampleValue(samples, "mintcoin_outbox_pending_events") === 0 ? samples : undefined;
+      expect(sampleValue(samples, "mintcoin_outbox_pending_events")).toBe(0);
+      return samples;
     }, { timeoutMs: 20_000 });
     expect(sampleValue(after, "mintcoin_outbox_oldest_pending_age_seconds")).toBe(0);
     expect(sampleValue(after, "mintcoin_events_published_total", { subject: "auth.otp.sent" })).toBe(2);

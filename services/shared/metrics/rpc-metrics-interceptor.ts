@@ -1,8 +1,11 @@
 import { Code, ConnectError, type Interceptor, type StreamResponse } from "@connectrpc/connect";
+import { RetryInfoSchema } from "../../../gen/google/rpc/error_details_pb.js";
 import type { ServiceMetrics } from "./service-metrics.js";
 
 /**
- * Counts every call by method and final gRPC code, times it, and counts rate-limit refusals.
+ * Counts every call by method and final gRPC code, times it, and counts rate-limit refusals: a
+ * RESOURCE_EXHAUSTED that carries RetryInfo (what a RateLimitedError becomes), not one for an
+ * oversized message.
  * It sits outermost in the chain, so it sees the code the client sees (after error mapping) and the
  * whole time spent in the server. A streaming call is recorded when its stream ends.
  */
@@ -10,16 +13,17 @@ export function createRpcMetricsInterceptor(metrics: ServiceMetrics): Intercepto
   return (next) => async (request) => {
     const labels = { service: request.service.typeName, method: request.method.name };
     const stopTimer = metrics.rpcDuration.startTimer(labels);
-    const record = (code: Code | "ok") => {
+    const record = (code: Code | "ok", rateLimited = false) => {
       stopTimer();
       metrics.rpcHandled.inc({ ...labels, code: code === "ok" ? "OK" : grpcCodeName(code) });
-      if (code === Code.ResourceExhausted) metrics.rateLimitRefusals.inc({ method: labels.method });
+      if (rateLimited) metrics.rateLimitRefusals.inc({ method: labels.method });
     };
     let response;
     try {
       response = await next(request);
     } catch (error) {
-      record(ConnectError.from(error).code);
+      const connectError = ConnectError.from(error);
+      record(connectError.code, isRateLimitRefusal(connectError));
       throw error;
     }
     if (!response.stream) {
@@ -41,6 +45,10 @@ async function* recordWhenDone<T>(messages: AsyncIterable<T>, record: (code: Cod
   } finally {
     record(outcome);
   }
+}
+
+function isRateLimitRefusal(error: ConnectError): boolean {
+  return error.code === Code.ResourceExhausted && error.findDetails(RetryInfoSchema).length > 0;
 }
 
 /** Connect's Code.ResourceExhausted as gRPC and Prometheus users know it: RESOURCE_EXHAUSTED. */

@@ -11,7 +11,7 @@ export interface ServiceMetrics {
   readonly rpcHandled: Counter<"service" | "method" | "code">;
   /** Seconds from the call entering the interceptor chain to its last response message. */
   readonly rpcDuration: Histogram<"service" | "method">;
-  /** Calls refused with RESOURCE_EXHAUSTED (rate limits), by method. */
+  /** Calls refused by a rate limit (RESOURCE_EXHAUSTED with RetryInfo), by method. */
   readonly rateLimitRefusals: Counter<"method">;
   /** Events JetStream acknowledged, by subject (a re-publish the stream de-duplicates counts too). */
   readonly eventsPublished: Counter<"subject">;
@@ -49,7 +49,7 @@ export function createServiceMetrics(): ServiceMetrics {
     }),
     rateLimitRefusals: new Counter({
       name: "mintcoin_rate_limit_refusals_total",
-      help: "Calls refused by a rate limit (RESOURCE_EXHAUSTED), by method.",
+      help: "Calls refused by a rate limit (RESOURCE_EXHAUSTED with a retry delay), by method.",
       labelNames: ["method"],
       registers,
     }),
