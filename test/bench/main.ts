@@ -9,7 +9,9 @@ import type { BenchContext } from "./context.js";
 import { ensureH2load } from "./h2load.js";
 import { startInfra } from "./infra.js";
 import { CommitCounter } from "./measure.js";
+import { processNames } from "./processes.js";
 import { describeMachine } from "./proc-stats.js";
+import { formatProfiles, summarizeProfiles, type ProfileSummary } from "./profile-summary.js";
 import { formatTable, skipped, type ScenarioResult } from "./report.js";
 import { betterAuthScenario } from "./scenarios/better-auth.js";
 import { floorScenarios } from "./scenarios/floor.js";
@@ -93,6 +95,13 @@ try {
     await attempt(["memory-1m"], async (c) => [await memoryScenario(c, Number(process.env.BENCH_SEED_COUNT ?? 1_000_000))]);
   }
 
+  // Profiles are written when the services exit: stop them first.
+  let profiles: ProfileSummary[] | undefined;
+  if (values["cpu-prof"]) {
+    await ctx.user?.stop();
+    await ctx.auth.stop();
+    profiles = summarizeProfiles(values["cpu-prof"], processNames);
+  }
   const result = {
     machine: describeMachine(),
     command: `npm run bench --${values.quick ? " --quick" : ""}${values.out ? ` --out ${values.out}` : ""}`,
@@ -108,9 +117,11 @@ try {
       headline: "each scenario's numbers come from its run with the most operations per second; all runs are listed",
     },
     scenarios,
+    ...(profiles ? { profiles } : {}),
     seconds: Math.round((performance.now() - began) / 1000),
   };
-  process.stdout.write(`\n${result.machine}\n${formatTable(scenarios)}\n`);
+  process.stdout.write(`\n${result.machine}; load average ${loadAtStart} at start, ${result.load_average_1_5_15m.end} at end\n${formatTable(scenarios)}\n`);
+  if (profiles) process.stdout.write(`\nCPU profiles (--cpu-prof ${values["cpu-prof"]}):\n${formatProfiles(profiles)}\n`);
   if (values.out) {
     writeFileSync(values.out, `${JSON.stringify(result, null, 2)}\n`);
     log(`wrote ${values.out}`);

@@ -28,6 +28,8 @@ export interface SpawnNodeOptions {
 }
 
 const running = new Set<ChildProcess>();
+/** Every process started, by pid: names the CPU profiles they leave behind. */
+export const processNames = new Map<number, string>();
 process.once("exit", () => {
   for (const child of running) killGroup(child, "SIGKILL");
 });
@@ -61,6 +63,7 @@ export function spawnNode(options: SpawnNodeOptions): NodeProcess {
   running.add(child);
   child.once("exit", () => running.delete(child));
   const pid = child.pid;
+  processNames.set(pid, options.name);
   return {
     name: options.name,
     pid,
