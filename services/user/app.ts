@@ -77,7 +77,7 @@ export async function startUserService(
       extraReservedUsernames: new Set(config.RESERVED_USERNAMES.map(reservedKey)),
       referralSuffix: overrides.referralSuffix,
     });
-    const moderation = createModerationService({ db, clock, writer, defaultPhoneRegion: config.DEFAULT_PHONE_REGION });
+    const moderation = createModerationService({ db, clock, writer, logger, defaultPhoneRegion: config.DEFAULT_PHONE_REGION });
     const activity = createActivityTracker({ db, clock, writer });
 
     if (runtime.nats) {

@@ -1,17 +1,20 @@
 import type { Kysely } from "kysely";
 import type { Clock } from "../../shared/clock.js";
 import { InvalidArgumentError, NotFoundError } from "../../shared/errors/domain-errors.js";
+import type { Logger } from "../../shared/logging.js";
 import type { UserDatabase } from "../store/schema.js";
 import { findUserByEmail, findUserByPhone } from "../store/user-store.js";
 import { normalizeEmail, normalizePhone } from "./contact.js";
 import { ban, moveByAdmin, promoteToCreator, suspend, unsuspend } from "./lifecycle.js";
 import type { LifecycleState, UserProfile } from "./profile.js";
-import type { ProfileWriter } from "./profile-writer.js";
+import type { Decide, ProfileWriter } from "./profile-writer.js";
 
 export interface ModerationServiceDeps {
   db: Kysely<UserDatabase>;
   clock: Clock;
   writer: ProfileWriter;
+  /** Receives one audit line per administrative change, with who, whom, what and why. */
+  logger: Logger;
   defaultPhoneRegion?: string;
 }
 
@@ -24,6 +27,16 @@ export type ModerationService = ReturnType<typeof createModerationService>;
 export function createModerationService(deps: ModerationServiceDeps) {
   const { writer } = deps;
   const noSuchUser = () => new NotFoundError("no such user", "USER_NOT_FOUND");
+
+  /**
+   * Applies an administrative change and writes the audit line: who did what to whom and why (the
+   * reasons of lifecycle moves are in no event, so the log is their trail).
+   */
+  async function administer(action: string, actorUserId: string, userId: string, reason: string, decide: Decide): Promise<UserProfile> {
+    const user = await writer.change(userId, decide, { actorUserId, notFound: noSuchUser });
+    deps.logger.info({ audit: action, actorUserId, userId, reason, lifecycleState: user.lifecycleState, version: user.version }, "admin action");
+    return user;
+  }
 
   async function settled(user: UserProfile | undefined): Promise<UserProfile> {
     const current = user && (await writer.load(user.id));
@@ -39,19 +52,15 @@ export function createModerationService(deps: ModerationServiceDeps) {
     return settled(await findUserByEmail(deps.db, normalizeEmail(email)));
   }
 
-  function moveLifecycle(actorUserId: string, userId: string, target: LifecycleState): Promise<UserProfile> {
-    return writer.change(
-      userId,
-      (current, now) => {
-        const next = moveByAdmin(current, target, now);
-        return next === current ? undefined : { next };
-      },
-      { actorUserId, notFound: noSuchUser },
-    );
+  function moveLifecycle(actorUserId: string, userId: string, target: LifecycleState, reason: string): Promise<UserProfile> {
+    return administer(`move to ${target}`, actorUserId, userId, reason, (current, now) => {
+      const next = moveByAdmin(current, target, now);
+      return next === current ? undefined : { next };
+    });
   }
 
   function promote(actorUserId: string, userId: string): Promise<UserProfile> {
-    return writer.change(userId, (current) => ({ next: promoteToCreator(current) }), { actorUserId, notFound: noSuchUser });
+    return administer("promote to creator", actorUserId, userId, "", (current) => ({ next: promoteToCreator(current) }));
   }
 
   /** Suspends until `until` (null: until lifted). Suspending again replaces reason and end, and announces again. */
@@ -59,33 +68,24 @@ export function createModerationService(deps: ModerationServiceDeps) {
     if (until && until <= deps.clock.now()) {
       throw new InvalidArgumentError("suspended_until", "suspended_until: must be in the future");
     }
-    return writer.change(
-      userId,
-      (current, now) => ({ next: suspend(current, reason, until, now), announce: "suspended" }),
-      { actorUserId, notFound: noSuchUser },
-    );
+    return administer("suspend", actorUserId, userId, reason, (current, now) => ({
+      next: suspend(current, reason, until, now),
+      announce: "suspended",
+    }));
   }
 
   function unsuspendUser(actorUserId: string, userId: string): Promise<UserProfile> {
-    return writer.change(
-      userId,
-      (current) => {
-        const next = unsuspend(current);
-        return next === current ? undefined : { next, announce: "unsuspended" };
-      },
-      { actorUserId, notFound: noSuchUser },
-    );
+    return administer("unsuspend", actorUserId, userId, "", (current) => {
+      const next = unsuspend(current);
+      return next === current ? undefined : { next, announce: "unsuspended" };
+    });
   }
 
   function banUser(actorUserId: string, userId: string, reason: string): Promise<UserProfile> {
-    return writer.change(
-      userId,
-      (current, now) => {
-        const next = ban(current, reason, now);
-        return next === current ? undefined : { next, announce: "banned" };
-      },
-      { actorUserId, notFound: noSuchUser },
-    );
+    return administer("ban", actorUserId, userId, reason, (current, now) => {
+      const next = ban(current, reason, now);
+      return next === current ? undefined : { next, announce: "banned" };
+    });
   }
 
   return { getByPhone, getByEmail, moveLifecycle, promote, suspendUser, unsuspendUser, banUser };
