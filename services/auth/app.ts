@@ -81,12 +81,12 @@ export async function startAuthService(
       domain: started,
       async close() {
         await server.close(config.SHUTDOWN_GRACE_PERIOD);
-        started.close();
+        await started.close();
         await runtime.close();
       },
     };
   } catch (error) {
-    domain?.close();
+    await domain?.close();
     await runtime.close();
     throw error;
   }

@@ -6,6 +6,7 @@ import type { Runtime } from "../shared/runtime.js";
 import type { AuthConfig } from "./config.js";
 import type { OtpDelivery } from "./delivery/otp-delivery.js";
 import { createAccessTokenIssuer } from "./domain/access-tokens.js";
+import { createCleanupJob } from "./domain/cleanup.js";
 import { keyMaterialFromPem } from "./domain/key-material.js";
 import { createKeyRing } from "./domain/key-ring.js";
 import { createLoginService } from "./domain/login-service.js";
@@ -94,6 +95,20 @@ export async function buildAuthDomain(
   const verifier = createAccessTokenVerifier({ keys: keys.verificationKey, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE });
   const sessionService = createSessionService({ db, transact, clock, verifier });
 
+  const cleanup = createCleanupJob({
+    db,
+    clock,
+    logger: options.logger,
+    intervalMs: config.CLEANUP_INTERVAL,
+    batchSize: config.CLEANUP_BATCH_SIZE,
+    rateLimitWindowMs: config.OTP_RATE_LIMIT_WINDOW_MINUTES * 60_000,
+    failureMemoryMs: day,
+    refreshGraceMs: config.REFRESH_TOKEN_REUSE_GRACE,
+    accessTokenLifetimeMs: config.JWT_ACCESS_EXPIRATION,
+    sessionRetentionMs: config.SESSION_RETENTION,
+  });
+  cleanup.start();
+
   return {
     otp,
     otpVerification,
@@ -104,9 +119,11 @@ export async function buildAuthDomain(
     refresh,
     verifier,
     sessionService,
-    /** Stops background work (key reloads). */
-    close() {
+    cleanup,
+    /** Stops background work (key reloads, cleanup), waiting for a cleanup run in progress. */
+    async close() {
       keys.close();
+      await cleanup.stop();
     },
   };
 }

@@ -49,6 +49,11 @@ const authEnv = {
   OTP_LOCKOUT_MAX: duration("1h"),
   // Lifetime of the single-use token VerifyOtp returns.
   VERIFICATION_TOKEN_EXPIRATION: duration("5m"),
+  // Background cleanup of expired codes, tokens, idle limits and long-ended sessions.
+  CLEANUP_INTERVAL: duration("1m"),
+  CLEANUP_BATCH_SIZE: positiveInt(500),
+  // How long ended sessions are kept (the "new IP" sign-in check looks at them).
+  SESSION_RETENTION: duration("30d"),
 };
 
 export type AuthConfig = ReturnType<typeof loadAuthConfig>;

@@ -46,9 +46,3 @@ export async function closeOpenOtpCodes(
     .where("closed_at", "is", null)
     .execute();
 }
-
-/** Deletes codes that expired before `before`; they can no longer be used or counted. */
-export async function deleteExpiredOtpCodes(db: Kysely<AuthDatabase>, before: Date): Promise<number> {
-  const result = await db.deleteFrom("otp_codes").where("expires_at", "<", before).executeTakeFirst();
-  return Number(result.numDeletedRows);
-}

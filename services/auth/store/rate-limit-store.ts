@@ -30,9 +30,3 @@ export async function recordRateLimitHit(
   const row = rows[0]!;
   return { count: Number(row.count), oldest: new Date(row.oldest) };
 }
-
-/** Deletes rate-limit rows untouched for longer than the longest window. */
-export async function deleteIdleRateLimits(db: Kysely<AuthDatabase>, idleSince: Date): Promise<number> {
-  const result = await db.deleteFrom("rate_limits").where("updated_at", "<", idleSince).executeTakeFirst();
-  return Number(result.numDeletedRows);
-}
