@@ -18,7 +18,7 @@ import { createTestDatabase, startNats, waitFor, type NatsInstance, type TestDat
 
 // The whole sign-up through both real services, each on its own database, joined only by the
 // JWKS and JetStream: SendOtp, VerifyOtp, Login (new user), CreateUser with the access token,
-// GetMe, UpdateMe, UpdateUsername; the first administrator, made by ADMIN_IDENTIFIERS; and a
+// GetMe, UpdateMe, UpdateUsername, Logout (then GetMe refused within a second); the first administrator, made by ADMIN_IDENTIFIERS; and a
 // session the auth service revokes, refused by the user service within a second.
 
 const adminPhone = "+447911123456";
@@ -103,6 +103,18 @@ describe("sign-up flow across AuthService and UserService", () => {
       return mine.length >= 2 ? mine : undefined;
     });
     expect(updates!.map((e) => e.changedFields[0])).toEqual(["bio", "username"]);
+
+    // Logout: the access token still has minutes to live, but the user service refuses it
+    // within a second, having learnt the revocation from auth.session.revoked.
+    await connectAuthClient(auth.baseUrl).logout({}, login.as);
+    const refused = await waitFor(
+      async () => {
+        const error = await client.getMe({}, login.as).then(() => undefined, (e: unknown) => ConnectError.from(e));
+        return error?.code === Code.Unauthenticated ? error : undefined;
+      },
+      { timeoutMs: 1_000, intervalMs: 10 },
+    );
+    expect(refused!.rawMessage).toContain("signed out");
   });
 
   it("lets a returning person in with the same user id, and the token works over grpc-js too", async () => {
