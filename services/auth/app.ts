@@ -1,3 +1,4 @@
+import { AuthService } from "../../gen/mintcoin/auth/v1/auth_pb.js";
 import { file_mintcoin_events_v1_auth_events } from "../../gen/mintcoin/events/v1/auth_events_pb.js";
 import { file_mintcoin_events_v1_notify } from "../../gen/mintcoin/events/v1/notify_pb.js";
 import { systemClock, type Clock } from "../shared/clock.js";
@@ -41,6 +42,7 @@ export async function startAuthService(
   const clock = overrides.clock ?? systemClock;
   const runtime = await openRuntime<AuthDatabase>({
     service: "auth",
+    serviceTypeName: AuthService.typeName,
     config,
     migrations: authMigrations,
     streams: [streams.auth, streams.notify, streams.user],
