@@ -4,6 +4,8 @@ import * as oneTimeCodes from "./2026-11-26T01-00-00_one-time-codes.js";
 import * as otpVerification from "./2026-11-26T03-00-00_otp-verification.js";
 import * as signingKeys from "./2026-11-26T03-10-00_signing-keys.js";
 import * as identitiesSessions from "./2026-11-26T03-20-00_identities-sessions.js";
+import * as passwords from "./2026-11-26T05-00-00_passwords.js";
+import * as restrictionOrder from "./2026-11-26T05-10-00_restriction-order.js";
 import * as cleanupIndexes from "./2026-11-26T06-00-00_cleanup-indexes.js";
 
 /** Every migration of the auth database, by name; names sort in the order they were written. */
@@ -13,5 +15,7 @@ export const authMigrations: Record<string, Migration> = {
   "2026-11-26T03-00-00_otp-verification": otpVerification,
   "2026-11-26T03-10-00_signing-keys": signingKeys,
   "2026-11-26T03-20-00_identities-sessions": identitiesSessions,
+  "2026-11-26T05-00-00_passwords": passwords,
+  "2026-11-26T05-10-00_restriction-order": restrictionOrder,
   "2026-11-26T06-00-00_cleanup-indexes": cleanupIndexes,
 };
