@@ -2,6 +2,7 @@ import { AuthService } from "../../gen/mintcoin/auth/v1/auth_pb.js";
 import { file_mintcoin_events_v1_auth_events } from "../../gen/mintcoin/events/v1/auth_events_pb.js";
 import { file_mintcoin_events_v1_notify } from "../../gen/mintcoin/events/v1/notify_pb.js";
 import { systemClock, type Clock } from "../shared/clock.js";
+import type { DurableConsumer } from "../shared/events/durable-consumer.js";
 import { streams } from "../shared/events/streams.js";
 import type { Logger } from "../shared/logging.js";
 import { countOtpSends } from "../shared/metrics/otp-sends.js";
@@ -12,6 +13,7 @@ import type { AuthConfig } from "./config.js";
 import { createLogDelivery } from "./delivery/log-delivery.js";
 import { createNatsDelivery } from "./delivery/nats-delivery.js";
 import type { OtpDelivery } from "./delivery/otp-delivery.js";
+import { startModerationConsumer } from "./events/moderation-consumer.js";
 import { createAuthServiceAuthentication } from "./handlers/authentication.js";
 import { createJwksRoute } from "./handlers/jwks-route.js";
 import { authMigrations } from "./migrations/index.js";
@@ -23,6 +25,8 @@ export interface AuthServiceHandle {
   runtime: Runtime<AuthDatabase>;
   /** The domain services behind the RPCs (key ring, cleanup, ...), for operations and tests. */
   domain: AuthDomain;
+  /** The consumer of the user service's moderation events (undefined without NATS). */
+  moderationConsumer: DurableConsumer | undefined;
   /** Graceful stop: stop accepting, finish in-flight calls, flush the outbox, close pools. */
   close(): Promise<void>;
 }
@@ -50,6 +54,7 @@ export async function startAuthService(
     metricsPort: config.AUTH_METRICS_PORT,
   });
   let domain: AuthDomain | undefined;
+  let moderationConsumer: DurableConsumer | undefined;
   try {
     const delivery =
       overrides.delivery ??
@@ -59,6 +64,12 @@ export async function startAuthService(
       delivery: countOtpSends(delivery, runtime.metrics),
       logger,
     });
+
+    if (runtime.nats) {
+      moderationConsumer = startModerationConsumer({ nats: runtime.nats, logger, reaction: domain.moderation });
+    } else {
+      logger.warn("without NATS_URL, suspensions and bans from the user service do not reach sign-in");
+    }
 
     const server = await serve({
       host: config.HOST,
@@ -81,13 +92,16 @@ export async function startAuthService(
       port: server.port,
       runtime,
       domain: started,
+      moderationConsumer,
       async close() {
         await server.close(config.SHUTDOWN_GRACE_PERIOD);
+        await moderationConsumer?.stop();
         await started.close();
         await runtime.close();
       },
     };
   } catch (error) {
+    await moderationConsumer?.stop();
     await domain?.close();
     await runtime.close();
     throw error;

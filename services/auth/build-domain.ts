@@ -7,11 +7,17 @@ import type { AuthConfig } from "./config.js";
 import type { OtpDelivery } from "./delivery/otp-delivery.js";
 import { createAccessTokenIssuer } from "./domain/access-tokens.js";
 import { createCleanupJob } from "./domain/cleanup.js";
+import { createDeviceService } from "./domain/device-service.js";
+import { createIdentifierLinking } from "./domain/identifier-linking.js";
 import { keyMaterialFromPem } from "./domain/key-material.js";
 import { createKeyRing } from "./domain/key-ring.js";
 import { createLoginService } from "./domain/login-service.js";
+import { createModerationReaction } from "./domain/moderation-reaction.js";
 import { createOtpService } from "./domain/otp-service.js";
 import { createOtpVerification } from "./domain/otp-verification.js";
+import { createArgon2Hasher } from "./domain/password-hasher.js";
+import { createPasswordLogin } from "./domain/password-login.js";
+import { createPasswordService } from "./domain/password-service.js";
 import { createRefreshService } from "./domain/refresh-service.js";
 import { createSessionService } from "./domain/session-service.js";
 import { createSessionStarter } from "./domain/session-starter.js";
@@ -92,6 +98,27 @@ export async function buildAuthDomain(
     reuseGraceMs: config.REFRESH_TOKEN_REUSE_GRACE,
   });
 
+  // Passwords, devices, identifiers and the reaction to moderation (issue 3 devices/passwords, issue 4).
+  const hasher = await createArgon2Hasher();
+  const passwords = createPasswordService({ db, transact, clock, hasher });
+  const passwordLogin = createPasswordLogin({
+    transact,
+    clock,
+    hasher,
+    sessions,
+    lockout: {
+      threshold: config.PASSWORD_LOCKOUT_THRESHOLD,
+      baseDelayMs: config.PASSWORD_LOCKOUT_BASE,
+      maxDelayMs: config.PASSWORD_LOCKOUT_MAX,
+      forgetAfterMs: day,
+    },
+    ipLimit: { windowMs: config.PASSWORD_IP_WINDOW, maxFailures: config.PASSWORD_IP_MAX_FAILURES },
+    defaultPhoneRegion: config.DEFAULT_PHONE_REGION,
+  });
+  const devices = createDeviceService({ db, transact, clock });
+  const identifierLinking = createIdentifierLinking({ transact, clock });
+  const moderation = createModerationReaction({ transact, clock, logger: options.logger });
+
   const verifier = createAccessTokenVerifier({ keys: keys.verificationKey, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE });
   const sessionService = createSessionService({ db, transact, clock, verifier });
 
@@ -120,6 +147,11 @@ export async function buildAuthDomain(
     verifier,
     sessionService,
     cleanup,
+    passwords,
+    passwordLogin,
+    devices,
+    identifierLinking,
+    moderation,
     /** Stops background work (key reloads, cleanup), waiting for a cleanup run in progress. */
     async close() {
       keys.close();

@@ -49,6 +49,15 @@ const authEnv = {
   OTP_LOCKOUT_MAX: duration("1h"),
   // Lifetime of the single-use token VerifyOtp returns.
   VERIFICATION_TOKEN_EXPIRATION: duration("5m"),
+  // Wrong passwords per identifier (known or not) before LoginWithPassword locks it; each further
+  // wrong password doubles the lock, from PASSWORD_LOCKOUT_BASE up to PASSWORD_LOCKOUT_MAX. Kept
+  // apart from the code lockout, so password guessing never blocks signing in with a code.
+  PASSWORD_LOCKOUT_THRESHOLD: positiveInt(5),
+  PASSWORD_LOCKOUT_BASE: duration("1m"),
+  PASSWORD_LOCKOUT_MAX: duration("1h"),
+  // Wrong passwords per client IP, across identifiers, within a sliding PASSWORD_IP_WINDOW.
+  PASSWORD_IP_MAX_FAILURES: positiveInt(50),
+  PASSWORD_IP_WINDOW: duration("15m"),
   // Background cleanup of expired codes, tokens, idle limits and long-ended sessions.
   CLEANUP_INTERVAL: duration("1m"),
   CLEANUP_BATCH_SIZE: positiveInt(500),

@@ -1,0 +1,94 @@
+import type { Kysely } from "kysely";
+import type { Clock } from "../../shared/clock.js";
+import { FailedPreconditionError, NotFoundError } from "../../shared/errors/domain-errors.js";
+import type { Transact } from "../../shared/outbox/transact.js";
+import { deviceBlockedEvent, deviceTrustedEvent, deviceUnblockedEvent } from "../events/device-events.js";
+import type { Caller } from "../events/login-events.js";
+import { lockUserDevice, listUserDevices, setDeviceFlags } from "../store/device-management-store.js";
+import { insertOutboxRows } from "../store/outbox-store.js";
+import type { AuthDatabase } from "../store/schema.js";
+import type { DeviceFlags, UserDevice } from "./devices.js";
+import { revokeSessions } from "./session-revocation.js";
+
+/** The signed-in caller of a device RPC: whose devices, and which one the call comes from. */
+export interface DeviceCaller extends Caller {
+  userId: string;
+  /** Device id of the calling session (the access token's `did`). */
+  deviceId: string;
+}
+
+export interface BlockDeviceResult {
+  device: UserDevice;
+  revokedSessionCount: number;
+}
+
+export type DeviceService = ReturnType<typeof createDeviceService>;
+
+const notFound = () => new NotFoundError("you have no device with this id", "DEVICE_NOT_FOUND");
+
+/**
+ * The user's own device management. Each change locks the device row first (as sign-in's device
+ * upsert does) and then, for a block, the device's sessions: the same order as every other writer,
+ * so a block and a sign-in or refresh on the device never deadlock, and a sign-in that waited on the
+ * lock sees the block. A call that changes nothing records nothing.
+ */
+export function createDeviceService(deps: { db: Kysely<AuthDatabase>; transact: Transact<AuthDatabase>; clock: Clock }) {
+  function list(userId: string): Promise<UserDevice[]> {
+    return listUserDevices(deps.db, userId);
+  }
+
+  function trust(caller: DeviceCaller, deviceId: string): Promise<UserDevice> {
+    return deps.transact(async (trx) => {
+      const device = await lockUserDevice(trx, caller.userId, deviceId);
+      if (!device) throw notFound();
+      if (device.blocked) throw new FailedPreconditionError("this device is blocked; unblock it before trusting it", "DEVICE_BLOCKED");
+      if (device.trusted) return device;
+      const now = deps.clock.now();
+      const flags: DeviceFlags = { trusted: true, blocked: false, blockedReason: "", blockedAt: null };
+      await setDeviceFlags(trx, device.id, flags);
+      await insertOutboxRows(trx, [deviceTrustedEvent(now, { ...caller, deviceId })]);
+      return { ...device, ...flags };
+    });
+  }
+
+  /** Blocks a device and revokes its sessions; an already blocked device keeps its first reason. */
+  function block(caller: DeviceCaller, deviceId: string, reason: string): Promise<BlockDeviceResult> {
+    return deps.transact(async (trx) => {
+      const device = await lockUserDevice(trx, caller.userId, deviceId);
+      if (!device) throw notFound();
+      if (device.deviceId === caller.deviceId) {
+        throw new FailedPreconditionError("this is the device of the calling session; block it from another device, or log out", "DEVICE_IS_CURRENT");
+      }
+      if (device.blocked) return { device, revokedSessionCount: 0 };
+      const now = deps.clock.now();
+      // A blocked device loses its trust too: unblocking brings it back as a stranger.
+      const flags: DeviceFlags = { trusted: false, blocked: true, blockedReason: reason, blockedAt: now };
+      await setDeviceFlags(trx, device.id, flags);
+      const revoked = await revokeSessions(trx, now, { userId: caller.userId, deviceRecordId: device.id }, "device_blocked", {
+        revokedByUserId: caller.userId,
+        ip: caller.ip,
+        userAgent: caller.userAgent,
+      });
+      await insertOutboxRows(trx, [
+        deviceBlockedEvent(now, { ...caller, deviceId, reason, revokedSessionIds: revoked.map((session) => session.sessionId) }),
+      ]);
+      return { device: { ...device, ...flags }, revokedSessionCount: revoked.length };
+    });
+  }
+
+  /** Unblocks a device; it comes back untrusted. */
+  function unblock(caller: DeviceCaller, deviceId: string): Promise<UserDevice> {
+    return deps.transact(async (trx) => {
+      const device = await lockUserDevice(trx, caller.userId, deviceId);
+      if (!device) throw notFound();
+      if (!device.blocked) return device;
+      const now = deps.clock.now();
+      const flags: DeviceFlags = { trusted: false, blocked: false, blockedReason: "", blockedAt: null };
+      await setDeviceFlags(trx, device.id, flags);
+      await insertOutboxRows(trx, [deviceUnblockedEvent(now, { ...caller, deviceId })]);
+      return { ...device, ...flags };
+    });
+  }
+
+  return { list, trust, block, unblock };
+}

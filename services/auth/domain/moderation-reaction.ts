@@ -1,0 +1,80 @@
+import type { Clock } from "../../shared/clock.js";
+import type { Logger } from "../../shared/logging.js";
+import type { Transact } from "../../shared/outbox/transact.js";
+import { activeSessionIdsCreatedBy, lockRestriction, writeRestriction, type RestrictionRecord } from "../store/restriction-store.js";
+import type { AuthDatabase } from "../store/schema.js";
+import { holdUserGate } from "../store/user-gate-store.js";
+import { revokeSessions } from "./session-revocation.js";
+
+/** A moderation event of the user service, as far as the auth service cares. */
+export interface ModerationFact {
+  eventId: string;
+  userId: string;
+  /** The profile's version after the change: orders one user's events. */
+  version: bigint;
+  occurredAt: Date;
+}
+
+export type ModerationChange = { kind: "suspended"; until: Date | null } | { kind: "unsuspended" } | { kind: "banned" };
+
+export type ModerationReaction = ReturnType<typeof createModerationReaction>;
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const system = { revokedByUserId: null, ip: "", userAgent: "" };
+
+/** Whether the event is newer than the one the row reflects: profile version first, then time. */
+function isNewer(fact: ModerationFact, current: RestrictionRecord): boolean {
+  if (fact.version !== current.eventVersion) return fact.version > current.eventVersion;
+  return current.eventAt === null || fact.occurredAt > current.eventAt;
+}
+
+/**
+ * The auth side of moderation (user.suspended, user.unsuspended, user.banned): keep the user's
+ * restriction, which sign-in and refresh read, and revoke the user's sessions at once.
+ *
+ * Idempotent and order-proof, so redeliveries and events of different subjects arriving in any
+ * order leave the state that applying them in order would have left:
+ * - the restriction follows only an event newer than the one it reflects (profile version, then
+ *   occurred_at); a ban sticks whatever comes after it (BANNED is terminal);
+ * - a suspension that is new and still running, or any ban, revokes every active session of the
+ *   user (including one created while the event was on its way); a late or repeated suspension
+ *   revokes only sessions created up to its occurred_at, which an in-order run would have revoked,
+ *   and leaves alone those created after the suspension was lifted.
+ * The user's gate is held exclusively, so a sign-in in flight either commits first (and its session
+ * is revoked here) or waits and then sees the restriction.
+ */
+export function createModerationReaction(deps: { transact: Transact<AuthDatabase>; clock: Clock; logger: Logger }) {
+  async function apply(fact: ModerationFact, change: ModerationChange): Promise<void> {
+    if (!uuidPattern.test(fact.userId)) {
+      deps.logger.warn({ eventId: fact.eventId, userId: fact.userId, change: change.kind }, "moderation event without a valid user id; ignored");
+      return;
+    }
+    await deps.transact(async (trx) => {
+      const now = deps.clock.now();
+      await holdUserGate(trx, fact.userId, "exclusive");
+      const current = await lockRestriction(trx, fact.userId, now);
+      const newer = isNewer(fact, current);
+      const next: RestrictionRecord = { ...current };
+      if (newer) {
+        next.eventVersion = fact.version;
+        next.eventAt = fact.occurredAt;
+        if (change.kind === "suspended") Object.assign(next, { suspended: true, suspendedUntil: change.until });
+        if (change.kind === "unsuspended") Object.assign(next, { suspended: false, suspendedUntil: null });
+      }
+      if (change.kind === "banned") next.banned = true;
+      await writeRestriction(trx, fact.userId, next, now);
+
+      if (change.kind === "unsuspended") return;
+      const reason = change.kind === "banned" ? "user_banned" : "user_suspended";
+      const inForce = change.kind === "banned" || (newer && (change.until === null || change.until > now));
+      if (inForce) {
+        await revokeSessions(trx, now, { userId: fact.userId }, reason, system);
+        return;
+      }
+      const sessionIds = await activeSessionIdsCreatedBy(trx, fact.userId, fact.occurredAt, now);
+      if (sessionIds.length > 0) await revokeSessions(trx, now, { userId: fact.userId, sessionIds }, reason, system);
+    });
+  }
+
+  return { apply };
+}

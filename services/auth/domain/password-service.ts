@@ -1,0 +1,92 @@
+import type { Kysely } from "kysely";
+import type { Clock } from "../../shared/clock.js";
+import { NotFoundError, PermissionDeniedError, UnauthenticatedError } from "../../shared/errors/domain-errors.js";
+import type { Transact } from "../../shared/outbox/transact.js";
+import type { Caller } from "../events/login-events.js";
+import { clearUserPasswordGuards, upsertPassword } from "../store/password-store.js";
+import type { AuthDatabase } from "../store/schema.js";
+import { holdUserGate } from "../store/user-gate-store.js";
+import { consumeVerificationProof, peekVerificationToken } from "../store/verification-proof-store.js";
+import { hashOpaqueToken, looksLikeToken } from "./opaque-tokens.js";
+import type { PasswordHasher } from "./password-hasher.js";
+import { revokeSessions } from "./session-revocation.js";
+
+export interface PasswordServiceDeps {
+  db: Kysely<AuthDatabase>;
+  transact: Transact<AuthDatabase>;
+  clock: Clock;
+  hasher: PasswordHasher;
+}
+
+/** Purposes whose verification token proves, to SetPassword, that the caller holds the identifier now. */
+const setPasswordPurposes = ["login", "phone_verification", "email_verification"] as const;
+const resetPurposes = ["password_reset"] as const;
+
+const setPasswordRefused = () =>
+  new PermissionDeniedError(
+    "setting a password needs a fresh verification token (login, phone or email verification) for one of your identifiers; verify a code again",
+    "VERIFICATION_TOKEN_INVALID",
+  );
+const resetTokenInvalid = () =>
+  new UnauthenticatedError(
+    "the verification token is unknown, expired, already used or not for a password reset; verify a code again",
+    "VERIFICATION_TOKEN_INVALID",
+  );
+const noAccount = () => new NotFoundError("no account holds this identifier", "ACCOUNT_NOT_FOUND");
+
+export type PasswordService = ReturnType<typeof createPasswordService>;
+
+/**
+ * SetPassword and ResetPassword. Both look at the verification token before hashing, so a made-up
+ * token costs a lookup, not an argon2 hash; then hash outside any transaction; then use the token up
+ * and store the hash in one transaction (a refusal leaves the token usable).
+ */
+export function createPasswordService(deps: PasswordServiceDeps) {
+  const { clock } = deps;
+
+  /** The signed-in user sets or replaces their password; their sessions are kept. */
+  async function setPassword(caller: Caller & { userId: string }, verificationToken: string, password: string): Promise<void> {
+    if (!looksLikeToken("verification", verificationToken)) throw setPasswordRefused();
+    const tokenHash = hashOpaqueToken(verificationToken);
+    const seen = await peekVerificationToken(deps.db, tokenHash, setPasswordPurposes, clock.now());
+    if (!seen || seen.holderUserId !== caller.userId) throw setPasswordRefused();
+
+    const hash = await deps.hasher.hash(password);
+    await deps.transact(async (trx) => {
+      const now = clock.now();
+      const proof = await consumeVerificationProof(trx, tokenHash, setPasswordPurposes, now);
+      if (!proof || proof.holderUserId !== caller.userId) throw setPasswordRefused();
+      await upsertPassword(trx, caller.userId, hash, now);
+      await clearUserPasswordGuards(trx, caller.userId);
+    });
+  }
+
+  /**
+   * Someone who proved an identifier with a PASSWORD_RESET code replaces its account's password;
+   * every session of the account is revoked (whoever knew the old password is signed out).
+   */
+  async function resetPassword(caller: Caller, verificationToken: string, newPassword: string): Promise<void> {
+    if (!looksLikeToken("verification", verificationToken)) throw resetTokenInvalid();
+    const tokenHash = hashOpaqueToken(verificationToken);
+    const seen = await peekVerificationToken(deps.db, tokenHash, resetPurposes, clock.now());
+    if (!seen) throw resetTokenInvalid();
+    if (!seen.holderUserId) throw noAccount();
+
+    const hash = await deps.hasher.hash(newPassword);
+    await deps.transact(async (trx) => {
+      const now = clock.now();
+      const proof = await consumeVerificationProof(trx, tokenHash, resetPurposes, now);
+      if (!proof) throw resetTokenInvalid();
+      const userId = proof.holderUserId;
+      if (!userId) throw noAccount();
+      // Exclusive: a password sign-in in flight finishes first (and its session is revoked below);
+      // one that starts later sees the new hash and is refused.
+      await holdUserGate(trx, userId, "exclusive");
+      await upsertPassword(trx, userId, hash, now);
+      await clearUserPasswordGuards(trx, userId);
+      await revokeSessions(trx, now, { userId }, "password_reset", { revokedByUserId: userId, ip: caller.ip, userAgent: caller.userAgent });
+    });
+  }
+
+  return { setPassword, resetPassword };
+}
