@@ -4,8 +4,8 @@ import type { Clock } from "../../shared/clock.js";
 import { RateLimitedError } from "../../shared/errors/domain-errors.js";
 import type { Transact } from "../../shared/outbox/transact.js";
 import type { OtpDelivery } from "../delivery/otp-delivery.js";
-import { recordOtpSent } from "../events/auth-events.js";
-import { closeOpenOtpCodes, insertOtpCode } from "../store/otp-store.js";
+import { otpSentEvent } from "../events/auth-events.js";
+import { closeOpenCodesAndFindHolder, insertOtpCode } from "../store/otp-store.js";
 import { recordRateLimitHit } from "../store/rate-limit-store.js";
 import type { AuthDatabase } from "../store/schema.js";
 import { normalizeIdentifier, type IdentifierType } from "./identifiers.js";
@@ -52,8 +52,9 @@ export function createOtpService(deps: OtpServiceDeps) {
   const { clock, limits } = deps;
 
   /**
-   * Issues a code. Never looks at whether an account exists: the answer is the same for every
-   * identifier, so SendOtp cannot be used to find out who is a customer.
+   * Issues a code. The answer never depends on whether an account exists (the holder is looked up
+   * for every identifier, only to name it in auth.otp.sent), so SendOtp cannot be used to find out
+   * who is a customer.
    */
   async function send(input: SendOtpInput): Promise<SendOtpResult> {
     const identifier = normalizeIdentifier(input.identifierType, input.identifier, deps.defaultPhoneRegion);
@@ -74,28 +75,34 @@ export function createOtpService(deps: OtpServiceDeps) {
       const id = randomUUID();
       const code = generateOtpCode();
       const expiresAt = new Date(now.getTime() + limits.codeLifetimeMs);
-      await closeOpenOtpCodes(trx, identifier, input.purpose, now);
-      await insertOtpCode(trx, {
-        id,
-        identifier,
-        identifierType: input.identifierType,
-        purpose: input.purpose,
-        codeHash: hashOtpCode(deps.hashKey, identifier, input.purpose, code),
-        createdAt: now,
-        expiresAt,
-        deviceId: input.deviceId || null,
-        ipAddress: input.ip || null,
-      });
-      await recordOtpSent(trx, clock, {
-        otpId: id,
-        identifierType: input.identifierType,
-        identifier,
-        purpose: input.purpose,
-        deviceId: input.deviceId,
-        ip: input.ip,
-        userAgent: input.userAgent,
-        expiresAt,
-      });
+      const holderUserId = await closeOpenCodesAndFindHolder(trx, identifier, input.purpose, now);
+      await insertOtpCode(
+        trx,
+        {
+          id,
+          identifier,
+          identifierType: input.identifierType,
+          purpose: input.purpose,
+          codeHash: hashOtpCode(deps.hashKey, identifier, input.purpose, code),
+          createdAt: now,
+          expiresAt,
+          deviceId: input.deviceId || null,
+          ipAddress: input.ip || null,
+        },
+        [
+          otpSentEvent(now, {
+            otpId: id,
+            userId: holderUserId,
+            identifierType: input.identifierType,
+            identifier,
+            purpose: input.purpose,
+            deviceId: input.deviceId,
+            ip: input.ip,
+            userAgent: input.userAgent,
+            expiresAt,
+          }),
+        ],
+      );
       await deps.delivery.deliver({ otpId: id, identifierType: input.identifierType, identifier, code, purpose: input.purpose, expiresAt });
 
       const resendAvailableAt =
