@@ -2,6 +2,7 @@
 // Starts Postgres and NATS (throwaway, or BENCH_DATABASE_URL), builds and starts the services as
 // separate processes, runs the issue's scenarios, prints a table and writes the JSON results.
 import { readFileSync, writeFileSync } from "node:fs";
+import { setPriority } from "node:os";
 import { parseArgs } from "node:util";
 import { ensureBuilt } from "./build.js";
 import { connectClient, grpcJsClient } from "./clients.js";
@@ -13,12 +14,13 @@ import { processNames } from "./processes.js";
 import { describeMachine } from "./proc-stats.js";
 import { formatProfiles, summarizeProfiles, type ProfileSummary } from "./profile-summary.js";
 import { formatTable, skipped, type ScenarioResult } from "./report.js";
-import { betterAuthScenario } from "./scenarios/better-auth.js";
-import { floorScenarios } from "./scenarios/floor.js";
+import { betterAuthScenario, startBetterAuth } from "./scenarios/better-auth.js";
+import { floorScenarios, startFloorServers } from "./scenarios/floor.js";
 import { memoryScenario } from "./scenarios/memory.js";
 import { signInScenarios } from "./scenarios/sign-in.js";
 import { tokenScenarios } from "./scenarios/tokens.js";
 import { startAuthProcess, startUserProcess } from "./services.js";
+import { freePort } from "../support/server-process.js";
 
 const { values } = parseArgs({
   options: {
@@ -37,6 +39,12 @@ const only = values.only ? new Set(values.only.split(",")) : undefined;
 const wanted = (...names: string[]) => !only || names.some((name) => only.has(name));
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
+// Other work on the machine (a test suite, an editor's type checker) takes CPU from the processes
+// under measurement and inflates their CPU per operation: as root, run everything we start (they
+// inherit it) at a higher priority. BENCH_NICE=0 leaves the priority alone.
+const niceness = Number(process.env.BENCH_NICE ?? -10);
+if (niceness !== 0 && process.getuid?.() === 0) setPriority(niceness);
+
 ensureBuilt(log, values["no-build"]);
 const infra = await startInfra(log);
 const counter = await CommitCounter.open(infra.adminUrl);
@@ -45,18 +53,25 @@ let ctx: BenchContext | undefined;
 try {
   const h2load = ensureH2load(log);
   const databases = { auth: await infra.createDatabase("auth"), user: await infra.createDatabase("user") };
+  // Everything that only idles until its scenario starts now, in parallel.
+  const floorServers = wanted("empty-rpc-connect", "empty-rpc-grpc-js") ? startFloorServers() : undefined;
+  const betterAuth = wanted("better-auth-otp-sign-in") ? startBetterAuth({ infra }) : undefined;
+  betterAuth?.catch(() => undefined);
   const serviceNodeFlags = values["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${values["cpu-prof"]}`] : [];
-  const auth = await startAuthProcess({ databaseUrl: databases.auth.url, natsUrl: infra.natsUrl, nodeFlags: serviceNodeFlags });
-  // Without a working user service the scenarios that need it are skipped, not the whole run.
-  const user = await startUserProcess({
-    databaseUrl: databases.user.url,
-    natsUrl: infra.natsUrl,
-    authBaseUrl: auth.baseUrl,
-    nodeFlags: serviceNodeFlags,
-  }).catch((error: unknown) => {
-    log(`user service did not start: ${message(error).split("\n").slice(0, 8).join("\n")}`);
-    return undefined;
-  });
+  const authPort = await freePort();
+  const [auth, user] = await Promise.all([
+    startAuthProcess({ databaseUrl: databases.auth.url, natsUrl: infra.natsUrl, nodeFlags: serviceNodeFlags, port: authPort }),
+    // Without a working user service the scenarios that need it are skipped, not the whole run.
+    startUserProcess({
+      databaseUrl: databases.user.url,
+      natsUrl: infra.natsUrl,
+      authBaseUrl: `http://127.0.0.1:${authPort}`,
+      nodeFlags: serviceNodeFlags,
+    }).catch((error: unknown) => {
+      log(`user service did not start: ${message(error).split("\n").slice(0, 8).join("\n")}`);
+      return undefined;
+    }),
+  ]);
   log(`${infra.postgresLabel}; NATS ${infra.natsUrl}; auth pid ${auth.pid} port ${auth.port}; user ${user ? `pid ${user.pid} port ${user.port}` : "not running"}`);
   ctx = {
     quick: values.quick,
@@ -84,10 +99,10 @@ try {
     }
   };
   const find = (name: string) => scenarios.find((scenario) => scenario.name === name);
-  await attempt(["empty-rpc-connect", "empty-rpc-grpc-js"], floorScenarios);
+  if (floorServers) await attempt(["empty-rpc-connect", "empty-rpc-grpc-js"], (c) => floorScenarios(c, floorServers));
   await attempt(["validate-token", "get-me"], (c) => tokenScenarios(c, find("empty-rpc-connect")));
   await attempt(["otp-sign-in", "refresh-rotation", "otp-sign-in-events-off"], signInScenarios);
-  await attempt(["better-auth-otp-sign-in"], async (c) => [await betterAuthScenario(c, find("otp-sign-in"))]);
+  if (betterAuth) await attempt(["better-auth-otp-sign-in"], async (c) => [await betterAuthScenario(c, await betterAuth, find("otp-sign-in"))]);
   // Seeding a million rows takes a while: only in the full run.
   if (values.quick) {
     if (wanted("memory-1m")) scenarios.push(skipped("memory-1m", "full run only (npm run bench): seeding 1M users and sessions takes longer than --quick allows"));

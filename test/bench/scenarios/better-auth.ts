@@ -4,14 +4,21 @@
 import { fileURLToPath } from "node:url";
 import { freePort } from "../../support/server-process.js";
 import { freshEmail, measuredLoad, nodeConcurrencies, runSeconds, type BenchContext } from "../context.js";
-import { spawnNode, waitUntilUp } from "../processes.js";
+import { spawnNode, waitUntilUp, type NodeProcess } from "../processes.js";
 import { round, sameRunRatio, scenarioFromRuns, skipped, type RunRow, type ScenarioResult } from "../report.js";
 import { messageOf } from "./tokens.js";
 
 const serverScript = fileURLToPath(new URL("../better-auth-server.ts", import.meta.url));
 
-export async function betterAuthScenario(ctx: BenchContext, ours: ScenarioResult | undefined): Promise<ScenarioResult> {
-  const name = "better-auth-otp-sign-in";
+export interface BetterAuthServer {
+  proc: NodeProcess;
+  baseUrl: string;
+  /** The next code sent to this email. */
+  code(email: string): Promise<string>;
+}
+
+/** Starts better-auth (migrations included) in its own process; in parallel with the rest of the start. */
+export async function startBetterAuth(ctx: Pick<BenchContext, "infra">): Promise<BetterAuthServer> {
   const database = await ctx.infra.createDatabase("better_auth");
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
@@ -50,6 +57,13 @@ export async function betterAuthScenario(ctx: BenchContext, ours: ScenarioResult
       });
     });
   };
+  await waitUntilUp(proc, async () => ready);
+  return { proc, baseUrl, code };
+}
+
+export async function betterAuthScenario(ctx: BenchContext, server: BetterAuthServer, ours: ScenarioResult | undefined): Promise<ScenarioResult> {
+  const name = "better-auth-otp-sign-in";
+  const { proc, baseUrl, code } = server;
   const post = async (path: string, body: unknown) => {
     const response = await fetch(`${baseUrl}/api/auth${path}`, {
       method: "POST",
@@ -71,7 +85,6 @@ export async function betterAuthScenario(ctx: BenchContext, ours: ScenarioResult
 
   const runs: RunRow[] = [];
   try {
-    await waitUntilUp(proc, async () => ready);
     await flow(freshEmail("ba-probe"));
     for (const inFlight of ctx.quick ? [16] : nodeConcurrencies(ctx)) {
       const durationMs = runSeconds(ctx, "flow") * 1000;

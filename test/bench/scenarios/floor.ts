@@ -14,39 +14,65 @@ const floorServerScript = fileURLToPath(new URL("../floor-server.ts", import.met
 const healthPath = "/grpc.health.v1.Health/Check";
 const emptyCheck = grpcFrame(new Uint8Array(0));
 
-export async function floorScenarios(ctx: BenchContext): Promise<ScenarioResult[]> {
-  ctx.log("empty-rpc-connect: Health/Check on the auth service's port");
-  const ours = await emptyRpcRuns(ctx, [ctx.auth], `${ctx.auth.baseUrl}${healthPath}`, ctx.clients);
-  ctx.log("empty-rpc-grpc-js: Health/Check on a bare @grpc/grpc-js server");
-  const bare = await withFloorServer("grpc-js-bare", (proc, url) => emptyRpcRuns(ctx, [proc], url, []));
-  ctx.log("prototype: our health routes and interceptors served by @grpc/grpc-js (second listener)");
-  const bridge = await withFloorServer("grpc-js-bridge", (proc, url) => emptyRpcRuns(ctx, [proc], url, [], [64]));
-  ctx.log("reference: connect-node with no interceptors");
-  const connectBare = await withFloorServer("connect-bare", (proc, url) => emptyRpcRuns(ctx, [proc], url, [], [64]));
+export interface FloorServer {
+  proc: NodeProcess;
+  url: string;
+}
 
-  const baseline = scenarioFromRuns("empty-rpc-grpc-js", bare, {
-    notes: ["the baseline: @grpc/grpc-js 1.14.7 with a hand-written Check, protobuf-es encoding, no interceptors"],
-  });
-  const compare = (name: string, runs: RunRow[], fields: Partial<ScenarioResult>) => {
-    const row = scenarioFromRuns(name, runs, fields);
-    const { ratio, meaning } = sameRunRatio(row, baseline);
-    return { ...row, baseline: "empty-rpc-grpc-js", ratio_to_baseline: ratio, ratio_meaning: meaning };
+export type FloorServers = Record<"grpc-js-bare" | "grpc-js-bridge" | "connect-bare", Promise<FloorServer>>;
+
+/** Starts the comparison servers at once (in parallel with everything else that starts); they idle until measured. */
+export function startFloorServers(): FloorServers {
+  const start = async (mode: string): Promise<FloorServer> => {
+    const port = await freePort();
+    const proc = spawnNode({ name: mode, script: floorServerScript, args: [mode, String(port)], env: { PATH: process.env.PATH, NODE_ENV: "production" } });
+    await waitUntilUp(proc, () => canConnect(port));
+    return { proc, url: `http://127.0.0.1:${port}${healthPath}` };
   };
-  return [
-    compare("empty-rpc-connect", ours, {
-      notes: [
-        "our full stack: one-port server (h1/h2 sniffing), CORS, connect-node 2.1.2 gRPC protocol, interceptors (metrics, logging, errors, protovalidate)",
-        "h2load is the main client: a Node gRPC or Connect client saturates its own core near 3k calls/s",
-      ],
-    }),
-    baseline,
-    compare("empty-rpc-grpc-js-bridge", bridge, {
-      notes: ["prototype (test/bench/grpc-js-bridge.ts): the same health handlers and interceptor chain served by @grpc/grpc-js"],
-    }),
-    compare("empty-rpc-connect-no-interceptors", connectBare, {
-      notes: ["reference: connect-node on plain node:http2 with the health routes only: the framework's own cost"],
-    }),
-  ];
+  return { "grpc-js-bare": start("grpc-js-bare"), "grpc-js-bridge": start("grpc-js-bridge"), "connect-bare": start("connect-bare") };
+}
+
+export async function floorScenarios(ctx: BenchContext, servers: FloorServers): Promise<ScenarioResult[]> {
+  const mainInFlight = ctx.quick ? [64] : h2loadConcurrencies();
+  try {
+    ctx.log("empty-rpc-connect: Health/Check on the auth service's port");
+    const ours = await emptyRpcRuns(ctx, [ctx.auth], `${ctx.auth.baseUrl}${healthPath}`, ctx.clients, mainInFlight);
+    ctx.log("empty-rpc-grpc-js: Health/Check on a bare @grpc/grpc-js server");
+    const bareServer = await servers["grpc-js-bare"];
+    const bare = await emptyRpcRuns(ctx, [bareServer.proc], bareServer.url, [], mainInFlight);
+    ctx.log("prototype: our health routes and interceptors served by @grpc/grpc-js (second listener)");
+    const bridgeServer = await servers["grpc-js-bridge"];
+    const bridge = await emptyRpcRuns(ctx, [bridgeServer.proc], bridgeServer.url, [], [64]);
+    ctx.log("reference: connect-node with no interceptors");
+    const connectServer = await servers["connect-bare"];
+    const connectBare = await emptyRpcRuns(ctx, [connectServer.proc], connectServer.url, [], [64]);
+
+    const baseline = scenarioFromRuns("empty-rpc-grpc-js", bare, {
+      notes: ["the baseline: @grpc/grpc-js 1.14.7 with a hand-written Check, protobuf-es encoding, no interceptors"],
+    });
+    const compare = (name: string, runs: RunRow[], fields: Partial<ScenarioResult>) => {
+      const row = scenarioFromRuns(name, runs, fields);
+      const { ratio, meaning } = sameRunRatio(row, baseline);
+      return { ...row, baseline: "empty-rpc-grpc-js", ratio_to_baseline: ratio, ratio_meaning: meaning };
+    };
+    return [
+      compare("empty-rpc-connect", ours, {
+        notes: [
+          "our full stack: one-port server (h1/h2 sniffing), CORS, connect-node 2.1.2 gRPC protocol, interceptors (metrics, logging, errors, protovalidate)",
+          "h2load is the main client: a Node gRPC or Connect client saturates its own core near 3k calls/s",
+        ],
+      }),
+      baseline,
+      compare("empty-rpc-grpc-js-bridge", bridge, {
+        notes: ["prototype (test/bench/grpc-js-bridge.ts): the same health handlers and interceptor chain served by @grpc/grpc-js"],
+      }),
+      compare("empty-rpc-connect-no-interceptors", connectBare, {
+        notes: ["reference: connect-node on plain node:http2 with the health routes only: the framework's own cost"],
+      }),
+    ];
+  } finally {
+    await Promise.all(Object.values(servers).map((server) => server.then((s) => s.proc.stop(), () => undefined)));
+  }
 }
 
 async function emptyRpcRuns(
@@ -54,7 +80,7 @@ async function emptyRpcRuns(
   processes: NodeProcess[],
   url: string,
   clients: BenchClient[],
-  h2loadInFlight = h2loadConcurrencies(),
+  h2loadInFlight: number[],
 ): Promise<RunRow[]> {
   const runs: RunRow[] = [];
   if (ctx.h2load) {
@@ -67,20 +93,6 @@ async function emptyRpcRuns(
     }
   }
   return runs;
-}
-
-async function withFloorServer(
-  mode: string,
-  run: (proc: NodeProcess, url: string) => Promise<RunRow[]>,
-): Promise<RunRow[]> {
-  const port = await freePort();
-  const proc = spawnNode({ name: mode, script: floorServerScript, args: [mode, String(port)], env: { PATH: process.env.PATH, NODE_ENV: "production" } });
-  try {
-    await waitUntilUp(proc, () => canConnect(port));
-    return await run(proc, `http://127.0.0.1:${port}${healthPath}`);
-  } finally {
-    await proc.stop();
-  }
 }
 
 function canConnect(port: number): Promise<boolean> {

@@ -73,7 +73,7 @@ async function cheapRuns(
 ): Promise<RunRow[]> {
   const runs: RunRow[] = [];
   if (ctx.h2load) {
-    for (const inFlight of h2loadConcurrencies()) runs.push(await measuredH2load(ctx, processes, inFlight, { url, body, headers }));
+    for (const inFlight of ctx.quick ? [64] : h2loadConcurrencies()) runs.push(await measuredH2load(ctx, processes, inFlight, { url, body, headers }));
   }
   for (const client of ctx.clients) {
     for (const inFlight of nodeConcurrencies(ctx)) {
