@@ -32,7 +32,7 @@ export function describeError(error: unknown, step: Step): string {
       return e.rawMessage;
     case Code.PermissionDenied:
       // The server's message says why (blocked device, suspended until when, banned).
-      return step === "sign-in" ? `You can't sign in: ${e.rawMessage}.` : `Not allowed: ${e.rawMessage}.`;
+      return step === "sign-in" ? `You can't sign in: ${sentence(e.rawMessage)}` : `Not allowed: ${sentence(e.rawMessage)}`;
     case Code.Unavailable:
       return "The service is not available right now. Try again in a moment.";
     case Code.Unknown:
@@ -68,6 +68,11 @@ function fieldOf(e: ConnectError): string | undefined {
   const badRequest = e.findDetails(BadRequestSchema)[0]?.fieldViolations[0]?.field;
   if (badRequest) return badRequest;
   return e.findDetails(ViolationsSchema)[0]?.violations[0]?.field?.elements[0]?.fieldName;
+}
+
+/** A server message as the end of a sentence: one full stop, whatever the message ended with. */
+function sentence(message: string): string {
+  return `${message.replace(/[.\s]+$/, "")}.`;
 }
 
 /** From google.rpc.RetryInfo, or the Retry-After header the services also send (exposed by CORS). */
