@@ -9,6 +9,7 @@ import type { ServiceMetrics } from "../metrics/service-metrics.js";
 import { createErrorInterceptor, createLoggingInterceptor } from "./interceptors.js";
 import type { NodeServerRequest, NodeServerResponse, RequestHandler } from "./one-port-server.js";
 import { readRequestInfo, requestInfoKey } from "./request-info.js";
+import { answerUndecodableRequestsAsInvalid } from "./undecodable-requests.js";
 
 /** A plain HTTP endpoint served beside the RPCs, e.g. GET /.well-known/jwks.json. */
 export type HttpRoute = (request: NodeServerRequest, response: NodeServerResponse) => void | Promise<void>;
@@ -37,7 +38,10 @@ export function createRpcHandler(options: RpcHandlerOptions): RequestHandler {
   const { logger } = options;
   const httpRoutes = options.httpRoutes ?? {};
   const connectHandler = connectNodeAdapter({
-    routes: options.routes,
+    routes(router) {
+      options.routes(router);
+      answerUndecodableRequestsAsInvalid(router);
+    },
     readMaxBytes: options.maxRequestBytes,
     interceptors: [
       ...(options.metrics ? [createRpcMetricsInterceptor(options.metrics)] : []),
