@@ -1,0 +1,204 @@
+import { create, fromBinary, toBinary, toJsonString, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
+import { Code } from "@connectrpc/connect";
+import fc from "fast-check";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AuthService } from "../../gen/mintcoin/auth/v1/auth_pb.js";
+import { UserService } from "../../gen/mintcoin/user/v1/user_pb.js";
+import { eventCatalog, type EventSubject } from "../../services/shared/events/catalog.js";
+import { capturingDelivery, connectAuthClient, connectUserClient } from "../fixtures/services.js";
+import { malformedBodyArbitrary, malformedJsonArbitrary } from "./helpers/malformed-bodies.js";
+import { messageArbitrary } from "./helpers/message-arbitrary.js";
+import {
+  clientErrorCodes,
+  connectCaller,
+  describeOutcome,
+  grpcRawCaller,
+  healthStatuses,
+  postConnect,
+  postGrpcWeb,
+  type GrpcRawCaller,
+  type Outcome,
+} from "./helpers/rpc-callers.js";
+import { isUnimplemented, signUp } from "./helpers/sign-in.js";
+import { generousLimits, startStack, type Stack } from "./helpers/stack.js";
+
+// Thousands of random, boundary and malformed requests to every RPC of both services, through real
+// clients (Connect over HTTP/1.1 in binary and JSON, fetch with hand-built bodies, grpc-js over
+// HTTP/2). Every answer must be one a client can act on, never INTERNAL; afterwards both services
+// are healthy and their databases hold no half-written change.
+
+const maxRequestBytes = 64 * 1024;
+/**
+ * Requests go out in concurrent batches (as from many clients at once, and faster than one by one):
+ * per RPC 6 batches of typed and 4 of malformed requests, so with 33 RPCs about 1,800 calls a run.
+ */
+const batchSize = 6;
+const typedBatches = 6;
+const malformedBatches = 4;
+
+const notImplemented = (method: DescMethod) => `${method.parent.typeName}.${method.name} is not implemented`;
+
+/**
+ * A client error, or UNIMPLEMENTED from connect-node's stand-in for an RPC nobody has built yet
+ * (recognised by its exact message, which no handler of ours produces).
+ */
+function acceptable(method: DescMethod, outcome: Outcome): boolean {
+  if (clientErrorCodes.has(outcome.code)) return true;
+  return outcome.code === Code.Unimplemented && outcome.message === notImplemented(method);
+}
+
+function encodesToJson(desc: DescMessage, message: Parameters<typeof toJsonString>[1]): boolean {
+  try {
+    toJsonString(desc, message);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("hostile input to every RPC", () => {
+  let stack: Stack;
+  const delivery = capturingDelivery();
+  /** Bearer tokens the fuzzer picks from: none, junk, and (once sign-in works) a user's and an admin's. */
+  const tokens: Array<string | undefined> = [undefined, "junk", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."];
+  const unimplemented = new Set<string>();
+  let grpcAuth: GrpcRawCaller;
+  let grpcUser: GrpcRawCaller;
+
+  beforeAll(async () => {
+    stack = await startStack({
+      authEnv: { ...generousLimits, ADMIN_IDENTIFIERS: "admin@fuzz.example" },
+      authOverrides: { delivery },
+    });
+    grpcAuth = grpcRawCaller(stack.auth.address);
+    grpcUser = grpcRawCaller(stack.user.address);
+    const auth = connectAuthClient(stack.auth.baseUrl);
+    const users = connectUserClient(stack.user.baseUrl);
+    for (const [identifier, username] of [
+      ["person@fuzz.example", "fuzz_person"],
+      ["admin@fuzz.example", "fuzz_admin"],
+    ] as const) {
+      try {
+        tokens.push((await signUp(auth, users, delivery, identifier, username)).accessToken);
+      } catch (error) {
+        // Until VerifyOtp, Login and CreateUser land, the fuzzer can reach only public RPCs' handlers.
+        if (!isUnimplemented(error)) throw error;
+      }
+    }
+  });
+
+  afterAll(async () => {
+    grpcAuth?.close();
+    grpcUser?.close();
+    if (unimplemented.size > 0) console.info(`[hostile input] not built yet (answered UNIMPLEMENTED): ${[...unimplemented].sort().join(", ")}`);
+    await stack?.close();
+  });
+
+  const services: Array<[DescService, () => string, () => GrpcRawCaller]> = [
+    [AuthService, () => stack.auth.baseUrl, () => grpcAuth],
+    [UserService, () => stack.user.baseUrl, () => grpcUser],
+  ];
+
+  for (const [service, baseUrl, grpcCaller] of services) {
+    describe(service.name, () => {
+      for (const method of service.methods) {
+        it(`${method.name}: random and boundary messages from Connect (binary, JSON) and grpc-js get client error codes`, async () => {
+          const callers = {
+            connectBinary: connectCaller(baseUrl(), service, true),
+            connectJson: connectCaller(baseUrl(), service, false),
+            grpc: (m: DescMethod, message: Parameters<GrpcRawCaller["callMessage"]>[1], token?: string) =>
+              grpcCaller().callMessage(m, message, token),
+          };
+          const call = fc.record({
+            message: messageArbitrary(method.input),
+            transport: fc.constantFrom("connectBinary", "connectJson", "grpc") as fc.Arbitrary<keyof typeof callers>,
+            token: fc.constantFrom(...tokens),
+          });
+          await fc.assert(
+            fc.asyncProperty(fc.array(call, { minLength: batchSize, maxLength: batchSize }), async (calls) => {
+              const outcomes = await Promise.all(
+                calls.map(async ({ message, transport, token }) => {
+                  // Connect's client cannot put some values in JSON (e.g. a Timestamp with nanos > 999999999):
+                  // that fails in the client, before anything is sent.
+                  const via = transport === "connectJson" && !encodesToJson(method.input, message) ? "grpc" : transport;
+                  return { via, outcome: await callers[via](method, message, token) };
+                }),
+              );
+              for (const { via, outcome } of outcomes) {
+                if (outcome.code === Code.Unimplemented) unimplemented.add(`${service.name}.${method.name}`);
+                expect(acceptable(method, outcome), `${via} ${describeOutcome(outcome)}`).toBe(true);
+              }
+            }),
+            { numRuns: typedBatches, examples: [[[{ message: create(method.input), transport: "grpc", token: undefined }]]] },
+          );
+        });
+
+        it(`${method.name}: malformed bodies (invalid UTF-8, wrong wire types, truncation, over the size limit) get client error codes`, async () => {
+          const valid = messageArbitrary(method.input).map((message) => toBinary(method.input as DescMessage, message));
+          const call = fc.record({
+            body: fc.oneof(
+              { weight: 4, arbitrary: malformedBodyArbitrary(method.input, valid, maxRequestBytes).map((b) => ({ ...b, json: false })) },
+              { weight: 1, arbitrary: malformedJsonArbitrary().map((b) => ({ ...b, json: true })) },
+            ),
+            protocol: fc.constantFrom("connect", "grpc", "grpcWeb"),
+            token: fc.constantFrom(...tokens),
+          });
+          await fc.assert(
+            fc.asyncProperty(fc.array(call, { minLength: batchSize, maxLength: batchSize }), async (calls) => {
+              const outcomes = await Promise.all(
+                calls.map(async ({ body: { label, body: bytes, json }, protocol, token }) => {
+                  const via = json ? "connect" : protocol;
+                  const outcome =
+                    via === "grpc"
+                      ? await grpcCaller().call(method, bytes, token)
+                      : via === "grpcWeb"
+                        ? await postGrpcWeb(baseUrl(), method, bytes, token)
+                        : await postConnect(baseUrl(), method, bytes, { contentType: json ? "application/json" : "application/proto", token });
+                  return { label: `${via} ${label}`, outcome };
+                }),
+              );
+              for (const { label, outcome } of outcomes) {
+                expect(acceptable(method, outcome), `${label} -> ${describeOutcome(outcome)}`).toBe(true);
+              }
+            }),
+            { numRuns: malformedBatches },
+          );
+        });
+      }
+
+      it("is still SERVING afterwards, for the server and for the service", async () => {
+        expect(await healthStatuses(baseUrl(), service)).toEqual(["SERVING", "SERVING"]);
+      });
+    });
+  }
+
+  it("leaves no half-written change: every issued code has its auth.otp.sent event, every outbox row decodes", async () => {
+    for (const url of [stack.authDatabase.url, stack.userDatabase.url]) {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ id: string; subject: string; event_type: string; payload: Buffer }>(
+          "select id, subject, event_type, payload from outbox",
+        );
+        for (const row of rows) {
+          const schema = eventCatalog[row.subject as EventSubject] as DescMessage | undefined;
+          expect(schema, `outbox row ${row.id} has an unknown subject ${row.subject}`).toBeDefined();
+          expect(row.event_type).toBe(schema!.typeName);
+          // Strict decoding: a string that is not UTF-8 would throw here.
+          expect(() => fromBinary(schema!, row.payload)).not.toThrow();
+        }
+        if (url === stack.authDatabase.url) {
+          const codes = await client.query<{ id: string }>("select id from otp_codes");
+          const sent = rows
+            .filter((row) => row.subject === "auth.otp.sent")
+            .map((row) => (fromBinary(eventCatalog["auth.otp.sent"], row.payload) as { otpId: string }).otpId);
+          expect(new Set(sent)).toEqual(new Set(codes.rows.map((row) => row.id)));
+          expect(codes.rows.length).toBeGreaterThan(0);
+        }
+      } finally {
+        await client.end();
+      }
+    }
+  });
+});
