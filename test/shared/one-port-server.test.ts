@@ -5,6 +5,7 @@ import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } f
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus, HealthCheckResponseSchema } from "../../gen/grpc/health/v1/health_pb.js";
 import { createLogger } from "../../services/shared/logging.js";
+import { waitFor } from "../support/index.js";
 import { listenOnePort, type OnePortServer } from "../../services/shared/server/one-port-server.js";
 import { createRpcHandler } from "../../services/shared/server/rpc-handler.js";
 
@@ -14,11 +15,15 @@ import { createRpcHandler } from "../../services/shared/server/rpc-handler.js";
 const logger = createLogger("test", "silent");
 const allowedOrigin = "http://app.example.test";
 
+/** Calls that have reached the handler, so a test knows when they are in flight. */
+let callsInHandler = 0;
+
 /** A health service whose Check takes `delayMs`, so a call can be in flight during shutdown. */
 function slowHealth(delayMs: number) {
   return (router: Parameters<Parameters<typeof createRpcHandler>[0]["routes"]>[0]) => {
     router.service(Health, {
       async check() {
+        callsInHandler++;
         await new Promise((resolve) => setTimeout(resolve, delayMs));
         return create(HealthCheckResponseSchema, { status: HealthCheckResponse_ServingStatus.SERVING });
       },
@@ -94,11 +99,12 @@ describe("one-port server", () => {
 
 describe("graceful close", () => {
   it("lets calls in flight finish, then stops accepting connections", async () => {
-    const server = await startServer(300);
+    const server = await startServer(1_000);
+    callsInHandler = 0;
     const baseUrl = `http://127.0.0.1:${server.port}`;
     const overHttp2 = createClient(Health, createGrpcTransport({ baseUrl })).check({});
     const overHttp1 = createClient(Health, createConnectTransport({ baseUrl, httpVersion: "1.1" })).check({});
-    await new Promise((resolve) => setTimeout(resolve, 50)); // both calls are now inside the handler
+    await waitFor(() => callsInHandler === 2); // both calls are now inside the handler
     const closed = server.close(5_000);
     const [first, second] = await Promise.all([overHttp2, overHttp1]);
     expect(first.status).toBe(HealthCheckResponse_ServingStatus.SERVING);

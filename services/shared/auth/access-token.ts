@@ -1,5 +1,5 @@
 import { errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
-import { UnauthenticatedError } from "../errors/domain-errors.js";
+import { UnauthenticatedError, UnavailableError } from "../errors/domain-errors.js";
 import type { Principal, VerifiedIdentifier } from "./principal.js";
 
 /**
@@ -50,6 +50,9 @@ export function createAccessTokenVerifier(options: {
           typ: "at+jwt",
         }));
       } catch (error) {
+        if (isKeySetUnreachable(error)) {
+          throw new UnavailableError("token keys cannot be fetched right now; retry shortly", "JWKS_UNAVAILABLE", { cause: error });
+        }
         throw new UnauthenticatedError(describeFailure(error), "ACCESS_TOKEN_INVALID");
       }
       return principalFromClaims(payload as AccessTokenClaims, token);
@@ -74,6 +77,16 @@ function principalFromClaims(claims: AccessTokenClaims, token: string): Principa
     expiresAt: new Date(claims.exp! * 1000),
     token,
   };
+}
+
+/**
+ * A failure to reach the key set (auth service down, timeout, non-200) is the server's problem, not
+ * the token's: the client should retry (UNAVAILABLE), not sign in again (UNAUTHENTICATED).
+ */
+function isKeySetUnreachable(error: unknown): boolean {
+  if (error instanceof errors.JWKSTimeout) return true;
+  if (!(error instanceof errors.JOSEError)) return true;
+  return error.code === "ERR_JOSE_GENERIC" && /JSON Web Key Set HTTP response/.test(error.message);
 }
 
 function describeFailure(error: unknown): string {

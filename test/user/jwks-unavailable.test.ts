@@ -1,0 +1,24 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { expect, it } from "vitest";
+import { startTokenIssuer } from "../fixtures/tokens.js";
+import { connectUserClient, startUser } from "../fixtures/services.js";
+import { createTestDatabase } from "../support/index.js";
+
+it("answers UNAVAILABLE, not UNAUTHENTICATED, while the auth service's JWKS cannot be fetched", async () => {
+  const issuer = await startTokenIssuer();
+  const { token } = await issuer.user();
+  const jwksUrl = issuer.jwksUrl;
+  await issuer.close(); // the auth service is down: its key set is unreachable
+  const database = await createTestDatabase();
+  const user = await startUser({ USER_DATABASE_URL: database.url, AUTH_JWKS_URL: jwksUrl });
+  try {
+    const error = await connectUserClient(user.baseUrl)
+      .getMe({}, { headers: { authorization: `Bearer ${token}` } })
+      .then(() => undefined, (e: unknown) => ConnectError.from(e));
+    // A client told UNAUTHENTICATED would throw the person out; UNAVAILABLE says: retry shortly.
+    expect(error?.code).toBe(Code.Unavailable);
+  } finally {
+    await user.close();
+    await database.drop();
+  }
+});
