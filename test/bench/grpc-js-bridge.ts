@@ -3,7 +3,7 @@
 // run against a router that only records the implementations; each unary method becomes a grpc-js
 // handler that decodes with protobuf-es, runs the interceptor chain around the implementation, and
 // maps a ConnectError to the gRPC status, message and google.rpc.Status details (as connect-node does).
-import { fromBinary, toBinary, type DescMessage, type DescMethodUnary, type DescService } from "@bufbuild/protobuf";
+import { create, fromBinary, isMessage, toBinary, type DescMessage, type DescMethodUnary, type DescService } from "@bufbuild/protobuf";
 import {
   ConnectError,
   createHandlerContext,
@@ -100,7 +100,9 @@ function unaryHandler(
       contextValues: options.contextValues(call),
     });
     const inner: AnyUnary = async (request) => {
-      const message = await impl(request.message, context);
+      const init = await impl(request.message, context);
+      // Handlers return init objects; connect-node completes them with create(), and so must we.
+      const message = isMessage(init, method.output) ? init : create(method.output, init as never);
       return {
         stream: false,
         service: method.parent,

@@ -17,6 +17,7 @@ import { formatTable, skipped, type ScenarioResult } from "./report.js";
 import { betterAuthScenario, startBetterAuth } from "./scenarios/better-auth.js";
 import { floorScenarios, startFloorServers } from "./scenarios/floor.js";
 import { memoryScenario } from "./scenarios/memory.js";
+import { secondListenerScenario } from "./scenarios/second-listener.js";
 import { signInScenarios } from "./scenarios/sign-in.js";
 import { tokenScenarios } from "./scenarios/tokens.js";
 import { startAuthProcess, startUserProcess } from "./services.js";
@@ -101,6 +102,7 @@ try {
   const find = (name: string) => scenarios.find((scenario) => scenario.name === name);
   if (floorServers) await attempt(["empty-rpc-connect", "empty-rpc-grpc-js"], (c) => floorScenarios(c, floorServers));
   await attempt(["validate-token", "get-me"], (c) => tokenScenarios(c, find("empty-rpc-connect")));
+  await attempt(["validate-token-grpc-js-listener"], async (c) => [await secondListenerScenario(c)]);
   await attempt(["otp-sign-in", "refresh-rotation", "otp-sign-in-events-off"], signInScenarios);
   if (betterAuth) await attempt(["better-auth-otp-sign-in"], async (c) => [await betterAuthScenario(c, await betterAuth, find("otp-sign-in"))]);
   // Seeding a million rows takes a while: only in the full run.
