@@ -128,7 +128,7 @@ export async function buildAuthDomain(
     logger: options.logger,
     intervalMs: config.CLEANUP_INTERVAL,
     batchSize: config.CLEANUP_BATCH_SIZE,
-    rateLimitWindowMs: config.OTP_RATE_LIMIT_WINDOW_MINUTES * 60_000,
+    rateLimitWindowMs: Math.max(config.OTP_RATE_LIMIT_WINDOW_MINUTES * 60_000, config.PASSWORD_IP_WINDOW),
     failureMemoryMs: day,
     refreshGraceMs: config.REFRESH_TOKEN_REUSE_GRACE,
     accessTokenLifetimeMs: config.JWT_ACCESS_EXPIRATION,

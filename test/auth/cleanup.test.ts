@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Kysely } from "kysely";
 import type { AuthDatabase } from "../../services/auth/store/schema.js";
+import { IdentifierType } from "../../gen/mintcoin/auth/v1/auth_pb.js";
 import { startAuth } from "../fixtures/services.js";
 import { waitFor } from "../support/index.js";
 import { sendCode, signIn, startAuthHarness, uniqueEmail, verificationToken, verifyRequest, wrongCode, type AuthHarness } from "./auth-harness.js";
@@ -36,6 +37,11 @@ describe("background cleanup", () => {
     for (let i = 0; i < 3; i++) await verificationToken(h, uniqueEmail("token"));
     const guarded = uniqueEmail("guard");
     await h.client.verifyOtp(verifyRequest(guarded, wrongCode(await sendCode(h, guarded)))).catch(() => undefined);
+    const passwordGuessed = uniqueEmail("password-guess");
+    await h.client
+      .loginWithPassword({ identifier: passwordGuessed, identifierType: IdentifierType.EMAIL, password: "not-the-password", deviceId: "device-1" })
+      .catch(() => undefined);
+    expect(await count(db, "password_guards")).toBe(1);
     const session = await signIn(h, uniqueEmail("session"));
     await h.client.refreshToken({ refreshToken: session.tokens!.refreshToken, deviceId: "device-1" });
 
@@ -59,6 +65,7 @@ describe("background cleanup", () => {
     h.clock.advance(day);
     await h.auth.handle.domain.cleanup.runOnce();
     expect(await count(db, "otp_guards")).toBe(0);
+    expect(await count(db, "password_guards")).toBe(0);
     expect(await count(db, "rate_limits")).toBe(0);
 
     // A session past its expiry loses its refresh tokens at once and itself after the retention.

@@ -15,9 +15,9 @@ export interface CleanupOptions {
   batchSize: number;
   /** Statements per kind of row per run, so one run never hogs the database. */
   maxBatchesPerRun?: number;
-  /** The longest OTP send window: older rate-limit hits no longer count. */
+  /** The longest rate-limit window (OTP sends, password failures per IP): older hits no longer count. */
   rateLimitWindowMs: number;
-  /** How long failed OTP guesses are remembered. */
+  /** How long failed OTP and password guesses are remembered. */
   failureMemoryMs: number;
   refreshGraceMs: number;
   accessTokenLifetimeMs: number;
@@ -61,6 +61,7 @@ export function createCleanupJob(options: CleanupOptions) {
       verificationTokens: await drain(() => cleanupBatches.expiredVerificationTokens(db, now, limit)),
       rateLimits: await drain(() => cleanupBatches.idleRateLimits(db, ago(options.rateLimitWindowMs), limit)),
       otpGuards: await drain(() => cleanupBatches.idleOtpGuards(db, ago(options.failureMemoryMs), now, limit)),
+      passwordGuards: await drain(() => cleanupBatches.idlePasswordGuards(db, ago(options.failureMemoryMs), now, limit)),
       sealedPairs: await drain(() => clearSealedPairs(db, ago(options.refreshGraceMs), limit)),
       refreshTokens: await drain(() => cleanupBatches.expiredRefreshTokens(db, now, limit)),
       sessions: await drain(() => cleanupBatches.endedSessions(db, ago(options.sessionRetentionMs), limit)),

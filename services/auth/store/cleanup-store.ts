@@ -28,6 +28,10 @@ export const cleanupBatches = {
   idleOtpGuards: (db: Kysely<AuthDatabase>, idleSince: Date, now: Date, limit: number) =>
     deleteBatch(db, "otp_guards", "identifier", sql`updated_at < ${idleSince} and (locked_until is null or locked_until < ${now})`, limit),
 
+  /** Password guards (one per identifier anyone tried, known or not), on the same rule as OTP guards. */
+  idlePasswordGuards: (db: Kysely<AuthDatabase>, idleSince: Date, now: Date, limit: number) =>
+    deleteBatch(db, "password_guards", "identifier", sql`updated_at < ${idleSince} and (locked_until is null or locked_until < ${now})`, limit),
+
   /** Refresh tokens past their expiry, current or rotated (a session's expiry is its token's). */
   expiredRefreshTokens: (db: Kysely<AuthDatabase>, now: Date, limit: number) =>
     deleteBatch(db, "refresh_tokens", "token_hash", sql`expires_at < ${now}`, limit),
