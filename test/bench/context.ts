@@ -29,7 +29,7 @@ export interface BenchContext {
 
 /** Seconds per measured run. */
 export function runSeconds(ctx: BenchContext, kind: "cheap" | "flow"): number {
-  if (ctx.quick) return kind === "cheap" ? 1.2 : 2.5;
+  if (ctx.quick) return kind === "cheap" ? 1 : 2;
   return kind === "cheap" ? 5 : 8;
 }
 

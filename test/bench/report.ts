@@ -67,10 +67,22 @@ export function runRow(client: string, inFlight: number, load: LoadResult, costs
   };
 }
 
-/** The scenario row from its best run (most operations per second). */
-export function scenarioFromRuns(name: string, runs: RunRow[], fields: Partial<ScenarioResult> = {}): ScenarioResult {
+/** Cheap RPCs are compared on h2load at 64 in flight, the load the issue quotes its floor at. */
+export const h2load64 = { client: "h2load", in_flight: 64 } as const;
+
+/**
+ * The scenario row from one of its runs: the preferred client and in-flight count when given and
+ * present, else the run with the most operations per second.
+ */
+export function scenarioFromRuns(
+  name: string,
+  runs: RunRow[],
+  fields: Partial<ScenarioResult> = {},
+  prefer?: { client: string; in_flight: number },
+): ScenarioResult {
   const usable = runs.filter((run) => run.ops > 0);
-  const best = usable.reduce<RunRow | undefined>((a, b) => (a === undefined || b.ops_per_s > a.ops_per_s ? b : a), undefined);
+  const preferred = prefer && usable.find((run) => run.client === prefer.client && run.in_flight === prefer.in_flight);
+  const best = preferred ?? usable.reduce<RunRow | undefined>((a, b) => (a === undefined || b.ops_per_s > a.ops_per_s ? b : a), undefined);
   if (!best) {
     return skipped(name, `no run completed an operation: ${runs.map((run) => run.first_error).find(Boolean) ?? "no runs"}`, { runs, ...fields });
   }

@@ -7,7 +7,7 @@ import type { BenchClient } from "../clients.js";
 import { h2loadConcurrencies, measuredH2load, measuredLoad, nodeConcurrencies, runSeconds, type BenchContext } from "../context.js";
 import { grpcFrame } from "../h2load.js";
 import { spawnNode, waitUntilUp, type NodeProcess } from "../processes.js";
-import { sameRunRatio, scenarioFromRuns, type RunRow, type ScenarioResult } from "../report.js";
+import { h2load64, sameRunRatio, scenarioFromRuns, type RunRow, type ScenarioResult } from "../report.js";
 import { connect as tcpConnect } from "node:net";
 
 const floorServerScript = fileURLToPath(new URL("../floor-server.ts", import.meta.url));
@@ -47,11 +47,14 @@ export async function floorScenarios(ctx: BenchContext, servers: FloorServers): 
     const connectServer = await servers["connect-bare"];
     const connectBare = await emptyRpcRuns(ctx, [connectServer.proc], connectServer.url, [], [64]);
 
-    const baseline = scenarioFromRuns("empty-rpc-grpc-js", bare, {
-      notes: ["the baseline: @grpc/grpc-js 1.14.7 with a hand-written Check, protobuf-es encoding, no interceptors"],
-    });
+    const baseline = scenarioFromRuns(
+      "empty-rpc-grpc-js",
+      bare,
+      { notes: ["the baseline: @grpc/grpc-js 1.14.7 with a hand-written Check, protobuf-es encoding, no interceptors"] },
+      h2load64,
+    );
     const compare = (name: string, runs: RunRow[], fields: Partial<ScenarioResult>) => {
-      const row = scenarioFromRuns(name, runs, fields);
+      const row = scenarioFromRuns(name, runs, fields, h2load64);
       const { ratio, meaning } = sameRunRatio(row, baseline);
       return { ...row, baseline: "empty-rpc-grpc-js", ratio_to_baseline: ratio, ratio_meaning: meaning };
     };

@@ -11,7 +11,7 @@ import { measuredH2load, measuredLoad, runSeconds, type BenchContext } from "../
 import { probeSignIn } from "../flows.js";
 import { grpcFrame } from "../h2load.js";
 import { healthServing, spawnNode, waitUntilUp } from "../processes.js";
-import { sameRunRatio, scenarioFromRuns, skipped, type RunRow, type ScenarioResult } from "../report.js";
+import { h2load64, sameRunRatio, scenarioFromRuns, skipped, type RunRow, type ScenarioResult } from "../report.js";
 import { benchAuthEnv } from "../services.js";
 import { messageOf } from "./tokens.js";
 
@@ -62,13 +62,13 @@ export async function secondListenerScenario(ctx: BenchContext): Promise<Scenari
     grpcJsRuns.push(
       await measuredLoad(ctx, [proc], "grpc-js", 16, { durationMs: cheap, op: () => client.validateToken(token).then(() => undefined) }, "grpc-js listener"),
     );
-    const baseline = scenarioFromRuns("validate-token (Connect listener of the same process)", connectRuns);
+    const baseline = scenarioFromRuns("validate-token (Connect listener of the same process)", connectRuns, {}, h2load64);
     const row = scenarioFromRuns(name, grpcJsRuns, {
       notes: [
         "prototype: test/bench/auth-second-listener.ts serves the same routes, handlers and interceptor chain on a second, @grpc/grpc-js port",
         "baseline: h2load on the same process's Connect port, in the same run",
       ],
-    });
+    }, h2load64);
     const { ratio, meaning } = sameRunRatio(row, baseline);
     return { ...row, runs: [...connectRuns, ...grpcJsRuns], baseline: "validate-token on the Connect listener of the same process", ratio_to_baseline: ratio, ratio_meaning: meaning };
   } catch (error) {

@@ -174,11 +174,17 @@ async function refreshRotation(ctx: BenchContext, processes: NodeProcess[], sess
       );
     }
   }
-  // Concurrent reuse: the same refresh token presented twice at once must rotate exactly once.
+  // Concurrent reuse: the same refresh token presented twice at once must rotate exactly once. The
+  // service may answer the second presentation within its grace window with the same new pair (a
+  // retry), so "exactly once" is: every success carries the same new refresh token, and that token
+  // rotates again afterwards (the chain was not forked or revoked).
   let exactlyOnce = 0;
   for (const session of reuse) {
     const results = await Promise.allSettled([client.refresh(session.refreshToken, session.deviceId), client.refresh(session.refreshToken, session.deviceId)]);
-    if (results.filter((result) => result.status === "fulfilled").length === 1) exactlyOnce++;
+    const successes = results.flatMap((result) => (result.status === "fulfilled" ? [result.value.refreshToken] : []));
+    if (successes.length === 0 || new Set(successes).size !== 1) continue;
+    const next = await client.refresh(successes[0]!, session.deviceId).then(() => true, () => false);
+    if (next) exactlyOnce++;
   }
   const row = withPublishedRatio(
     scenarioFromRuns(name, runs, {
@@ -188,7 +194,7 @@ async function refreshRotation(ctx: BenchContext, processes: NodeProcess[], sess
     keycloakRefreshesPerVcpu,
     (r) => (r.ops_per_service_cpu_s === null ? null : r.ops_per_service_cpu_s >= 600 && exactlyOnce === reuse.length),
   );
-  row.extra = { concurrent_reuse_exactly_once: `${exactlyOnce}/${reuse.length} pairs` };
+  row.extra = { concurrent_reuse_exactly_once: `${exactlyOnce}/${reuse.length} pairs (one new token for both presentations, and it rotates again)` };
   return row;
 }
 

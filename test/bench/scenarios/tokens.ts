@@ -10,7 +10,7 @@ import { jetStreamInbox } from "../code-inbox.js";
 import { h2loadConcurrencies, measuredH2load, measuredLoad, nodeConcurrencies, runSeconds, type BenchContext } from "../context.js";
 import { probeSignIn } from "../flows.js";
 import { grpcFrame } from "../h2load.js";
-import { sameRunRatio, scenarioFromRuns, skipped, type RunRow, type ScenarioResult } from "../report.js";
+import { h2load64, sameRunRatio, scenarioFromRuns, skipped, type RunRow, type ScenarioResult } from "../report.js";
 
 export async function tokenScenarios(ctx: BenchContext, emptyRpc: ScenarioResult | undefined): Promise<ScenarioResult[]> {
   const inbox = await jetStreamInbox(ctx.infra.natsUrl);
@@ -85,7 +85,7 @@ async function cheapRuns(
 
 /** Like with like: this scenario's headline run against the empty RPC's run with the same client and in-flight count. */
 export function compareWithEmpty(name: string, runs: RunRow[], emptyRpc: ScenarioResult | undefined, target: number): ScenarioResult {
-  const row = scenarioFromRuns(name, runs);
+  const row = scenarioFromRuns(name, runs, {}, h2load64);
   const fields = { baseline: "empty-rpc-connect", target: `>= ${target}x of the empty RPC` };
   if (row.skipped || !emptyRpc) return { ...row, ...fields };
   const { ratio, meaning } = sameRunRatio(row, emptyRpc);
