@@ -4,7 +4,7 @@ import { InvalidArgumentError, NotFoundError } from "../../shared/errors/domain-
 import type { Logger } from "../../shared/logging.js";
 import type { UserDatabase } from "../store/schema.js";
 import { findUserByEmail, findUserByPhone } from "../store/user-store.js";
-import { normalizeEmail, normalizePhone } from "./contact.js";
+import { normalizeEmail, normalizePhone } from "../../shared/identifiers.js";
 import { ban, moveByAdmin, promoteToCreator, suspend, unsuspend } from "./lifecycle.js";
 import type { LifecycleState, UserProfile } from "./profile.js";
 import type { Decide, ProfileWriter } from "./profile-writer.js";
