@@ -173,7 +173,7 @@ describe("hostile input to every RPC", () => {
     });
   }
 
-  it("leaves no half-written change: every issued code has its auth.otp.sent event, every outbox row decodes", async () => {
+  it("leaves no half-written change: every outbox row decodes, every issued code has its auth.otp.sent, every profile its user.profile.created and a valid unique username", async () => {
     for (const url of [stack.authDatabase.url, stack.userDatabase.url]) {
       const client = new pg.Client({ connectionString: url });
       await client.connect();
@@ -195,6 +195,15 @@ describe("hostile input to every RPC", () => {
             .map((row) => (fromBinary(eventCatalog["auth.otp.sent"], row.payload) as { otpId: string }).otpId);
           expect(new Set(sent)).toEqual(new Set(codes.rows.map((row) => row.id)));
           expect(codes.rows.length).toBeGreaterThan(0);
+        } else {
+          // Every profile was created with its event, under a valid name no other profile holds in any case.
+          const users = await client.query<{ id: string; username: string }>("select id, username from users");
+          const created = rows
+            .filter((row) => row.subject === "user.profile.created")
+            .map((row) => (fromBinary(eventCatalog["user.profile.created"], row.payload) as { userId: string }).userId);
+          expect(new Set(created)).toEqual(new Set(users.rows.map((row) => row.id)));
+          for (const { username } of users.rows) expect(username).toMatch(/^[A-Za-z0-9_.]{3,30}$/);
+          expect(new Set(users.rows.map((row) => row.username.toLowerCase())).size).toBe(users.rows.length);
         }
       } finally {
         await client.end();
