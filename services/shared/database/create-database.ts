@@ -36,6 +36,13 @@ export async function createDatabase<DB>(options: DatabaseOptions): Promise<Data
     // An idle client losing its connection (Postgres restarting) must not crash the process:
     // the pool drops the client and the next query opens a fresh connection.
     pool.on("error", (error) => options.logger.warn({ err: error }, "idle database connection lost"));
+    // The pool stops listening to a client while it is checked out. If the connection dies between two
+    // statements of a transaction (Postgres restarting while a relay waits on NATS, say), pg emits
+    // 'error' on the client, and an 'error' event nobody listens to ends the whole process. The next
+    // statement fails by itself (the RPC answers UNAVAILABLE) and the pool discards the dead client.
+    pool.on("connect", (client) => {
+      client.on("error", (error) => options.logger.debug({ err: error }, "database connection lost while in use"));
+    });
     const location = redactUrl(options.url);
     return fromDialect<DB>(new PostgresDialect({ pool }), "postgres", location);
   }
