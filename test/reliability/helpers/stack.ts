@@ -24,6 +24,8 @@ export interface StackOptions {
   authOverrides?: AuthServiceOverrides;
   /** An already running NATS (e.g. one the test stops and starts); otherwise one is started. */
   nats?: NatsInstance;
+  /** Databases elsewhere (e.g. on a Postgres the test restarts); otherwise new ones on the run's cluster. */
+  databases?: { auth: TestDatabase; user: TestDatabase };
 }
 
 /** Limits high enough that a fuzz or race test measures the behaviour under test, not the send limit. */
@@ -34,9 +36,9 @@ export const generousLimits: Env = {
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const [authDatabase, userDatabase, nats] = await Promise.all([
-    createTestDatabase(),
-    createTestDatabase(),
-    options.nats ? Promise.resolve(options.nats) : startNats(),
+    options.databases?.auth ?? createTestDatabase(),
+    options.databases?.user ?? createTestDatabase(),
+    options.nats ?? startNats(),
   ]);
   const authEnv: Env = { AUTH_DATABASE_URL: authDatabase.url, NATS_URL: nats.url, OTP_DELIVERY: "nats", ...options.authEnv };
   const auth = await startAuth(authEnv, options.authOverrides);
