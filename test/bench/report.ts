@@ -67,6 +67,11 @@ export function runRow(client: string, inFlight: number, load: LoadResult, costs
   };
 }
 
+/** How a run is named in a scenario's `headline`. */
+export function runLabel(run: RunRow): string {
+  return `${run.client}, ${run.in_flight} in flight${run.note ? ` (${run.note})` : ""}`;
+}
+
 /** Cheap RPCs are compared on h2load at 64 in flight, the load the issue quotes its floor at. */
 export const h2load64 = { client: "h2load", in_flight: 64 } as const;
 
@@ -96,7 +101,7 @@ export function scenarioFromRuns(
     commits_per_op: best.commits_per_op,
     baseline: null,
     ratio_to_baseline: null,
-    headline: `${best.client}, ${best.in_flight} in flight`,
+    headline: runLabel(best),
     runs,
     ...fields,
   };
@@ -172,9 +177,9 @@ function fmt(value: number | null | undefined): string {
  * run with the same client and in-flight count (or the baseline's headline when it has none).
  */
 export function sameRunRatio(row: ScenarioResult, baseline: ScenarioResult): { ratio: number | null; meaning: string } {
-  const best = row.runs?.find((run) => `${run.client}, ${run.in_flight} in flight` === row.headline);
+  const best = row.runs?.find((run) => runLabel(run) === row.headline);
   if (!best || baseline.skipped || baseline.ops_per_service_cpu_s === null) return { ratio: null, meaning: "no comparable runs" };
-  const same = baseline.runs?.find((run) => run.client === best.client && run.in_flight === best.in_flight);
+  const same = baseline.runs?.find((run) => run.client === best.client && run.in_flight === best.in_flight && run.note === best.note);
   const other = same?.ops_per_service_cpu_s ?? baseline.ops_per_service_cpu_s;
   return {
     ratio: round(best.ops_per_service_cpu_s / other, 2),

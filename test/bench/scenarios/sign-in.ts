@@ -71,7 +71,8 @@ function measuredProcesses(ctx: BenchContext): NodeProcess[] {
 }
 
 function signInConcurrencies(ctx: BenchContext, client: BenchClient): number[] {
-  if (ctx.quick) return client.kind === "grpc-js" ? [16] : [];
+  // Quick: the Connect client, the browser's protocol, as better-auth is driven over plain HTTP.
+  if (ctx.quick) return client.kind === "connect" ? [16] : [];
   return client.kind === "grpc-js" ? nodeConcurrencies(ctx) : [16, 64];
 }
 
@@ -159,7 +160,7 @@ async function refreshRotation(ctx: BenchContext, processes: NodeProcess[], sess
   }
   const runs: RunRow[] = [];
   for (const c of ctx.clients) {
-    for (const inFlight of ctx.quick ? (c.kind === "grpc-js" ? [16] : []) : nodeConcurrencies(ctx)) {
+    for (const inFlight of ctx.quick ? (c.kind === "connect" ? [16] : []) : nodeConcurrencies(ctx)) {
       const chains = sessions.splice(0, inFlight);
       if (chains.length < inFlight) break;
       runs.push(
