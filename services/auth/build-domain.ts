@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { createAccessTokenVerifier } from "../shared/auth/access-token.js";
-import type { Clock } from "../shared/clock.js";
+import { createRevocationList } from "../shared/auth/revocation-list.js";
+import { systemClock, type Clock } from "../shared/clock.js";
 import type { Logger } from "../shared/logging.js";
 import type { Runtime } from "../shared/runtime.js";
 import type { AuthConfig } from "./config.js";
@@ -19,12 +20,21 @@ import { createArgon2Hasher } from "./domain/password-hasher.js";
 import { createPasswordLogin } from "./domain/password-login.js";
 import { createPasswordService } from "./domain/password-service.js";
 import { createRefreshService } from "./domain/refresh-service.js";
+import { createRevocationAwareness } from "./domain/revocation-awareness.js";
 import { createSessionService } from "./domain/session-service.js";
+import { createSessionRevoker } from "./domain/session-revocation.js";
 import { createSessionStarter } from "./domain/session-starter.js";
 import type { AuthDatabase } from "./store/schema.js";
 import { getOrCreateSecret } from "./store/secret-store.js";
 
 const day = 86_400_000;
+/** The verifier's default clock tolerance: it accepts a token this long after its expiry. */
+const verifierToleranceMs = 5_000;
+/**
+ * How long an RPC that revoked sessions waits for its auth.session.revoked to come back through the
+ * stream (then every instance following it has been sent it); the SPEC's "within a second".
+ */
+const revocationPropagationWaitMs = 1_000;
 
 /**
  * Builds the auth service's domain services from its configuration: the one place that turns
@@ -88,10 +98,37 @@ export async function buildAuthDomain(
     adminIdentifiers: config.adminIdentifiers,
   });
 
+  // Which sessions are revoked, known from auth.session.revoked (see revocation-awareness.ts). The
+  // list runs on the system clock, as the verifier does: an entry lives exactly as long as a token
+  // of its session can still verify. Sessions outlive their access tokens unless the refresh
+  // lifetime is configured shorter than the access lifetime; then only the database knows.
+  const sessionsOutliveTokens = config.JWT_REFRESH_EXPIRATION >= config.JWT_ACCESS_EXPIRATION;
+  const revocationFeed =
+    runtime.nats && sessionsOutliveTokens
+      ? createRevocationList({
+          nats: runtime.nats,
+          logger: options.logger,
+          lookbackMs: config.JWT_ACCESS_EXPIRATION + verifierToleranceMs,
+          retainAfterExpiryMs: verifierToleranceMs,
+          clock: systemClock,
+        })
+      : undefined;
+  const nats = runtime.nats;
+  const revocations = createRevocationAwareness({
+    db,
+    clock,
+    logger: options.logger,
+    feed: revocationFeed,
+    feedConnected: () => nats?.isConnected() ?? false,
+    propagationWaitMs: revocationPropagationWaitMs,
+  });
+  const revoker = createSessionRevoker({ afterCommit: revocations.afterRevoked });
+
   const sessions = createSessionStarter({ clock, accessTokens, refreshTokenLifetimeMs: config.JWT_REFRESH_EXPIRATION });
   const login = createLoginService({ transact, clock, sessions });
   const refresh = createRefreshService({
     transact,
+    revoker,
     clock,
     accessTokens,
     refreshTokenLifetimeMs: config.JWT_REFRESH_EXPIRATION,
@@ -100,7 +137,7 @@ export async function buildAuthDomain(
 
   // Passwords, devices, identifiers and the reaction to moderation (issue 3 devices/passwords, issue 4).
   const hasher = await createArgon2Hasher();
-  const passwords = createPasswordService({ db, transact, clock, hasher });
+  const passwords = createPasswordService({ db, transact, revoker, clock, hasher });
   const passwordLogin = createPasswordLogin({
     transact,
     clock,
@@ -115,12 +152,12 @@ export async function buildAuthDomain(
     ipLimit: { windowMs: config.PASSWORD_IP_WINDOW, maxFailures: config.PASSWORD_IP_MAX_FAILURES },
     defaultPhoneRegion: config.DEFAULT_PHONE_REGION,
   });
-  const devices = createDeviceService({ db, transact, clock });
+  const devices = createDeviceService({ db, transact, revoker, clock });
   const identifierLinking = createIdentifierLinking({ transact, clock });
-  const moderation = createModerationReaction({ transact, clock, logger: options.logger });
+  const moderation = createModerationReaction({ transact, revoker, clock, logger: options.logger });
 
   const verifier = createAccessTokenVerifier({ keys: keys.verificationKey, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE });
-  const sessionService = createSessionService({ db, transact, clock, verifier });
+  const sessionService = createSessionService({ db, transact, clock, verifier, revoker, isSessionRevoked: revocations.isSessionRevoked });
 
   const cleanup = createCleanupJob({
     db,
@@ -152,10 +189,13 @@ export async function buildAuthDomain(
     devices,
     identifierLinking,
     moderation,
-    /** Stops background work (key reloads, cleanup), waiting for a cleanup run in progress. */
+    /** The revocations this instance follows (undefined without NATS): for operations and tests. */
+    revocationFeed,
+    /** Stops background work (key reloads, cleanup, the revocation feed), waiting for a cleanup run in progress. */
     async close() {
       keys.close();
       await cleanup.stop();
+      await revocationFeed?.close();
     },
   };
 }

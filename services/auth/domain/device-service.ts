@@ -8,7 +8,7 @@ import { lockUserDevice, listUserDevices, setDeviceFlags } from "../store/device
 import { insertOutboxRows } from "../store/outbox-store.js";
 import type { AuthDatabase } from "../store/schema.js";
 import type { DeviceFlags, UserDevice } from "./devices.js";
-import { revokeSessions } from "./session-revocation.js";
+import type { SessionRevoker } from "./session-revocation.js";
 
 /** The signed-in caller of a device RPC: whose devices, and which one the call comes from. */
 export interface DeviceCaller extends Caller {
@@ -32,7 +32,7 @@ const notFound = () => new NotFoundError("you have no device with this id", "DEV
  * so a block and a sign-in or refresh on the device never deadlock, and a sign-in that waited on the
  * lock sees the block. A call that changes nothing records nothing.
  */
-export function createDeviceService(deps: { db: Kysely<AuthDatabase>; transact: Transact<AuthDatabase>; clock: Clock }) {
+export function createDeviceService(deps: { db: Kysely<AuthDatabase>; transact: Transact<AuthDatabase>; revoker: SessionRevoker; clock: Clock }) {
   function list(userId: string): Promise<UserDevice[]> {
     return listUserDevices(deps.db, userId);
   }
@@ -64,7 +64,7 @@ export function createDeviceService(deps: { db: Kysely<AuthDatabase>; transact: 
       // A blocked device loses its trust too: unblocking brings it back as a stranger.
       const flags: DeviceFlags = { trusted: false, blocked: true, blockedReason: reason, blockedAt: now };
       await setDeviceFlags(trx, device.id, flags);
-      const revoked = await revokeSessions(trx, now, { userId: caller.userId, deviceRecordId: device.id }, "device_blocked", {
+      const revoked = await deps.revoker.revokeSessions(trx, now, { userId: caller.userId, deviceRecordId: device.id }, "device_blocked", {
         revokedByUserId: caller.userId,
         ip: caller.ip,
         userAgent: caller.userAgent,

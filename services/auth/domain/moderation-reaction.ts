@@ -4,7 +4,7 @@ import type { Transact } from "../../shared/outbox/transact.js";
 import { activeSessionIdsCreatedBy, lockRestriction, writeRestriction, type RestrictionRecord } from "../store/restriction-store.js";
 import type { AuthDatabase } from "../store/schema.js";
 import { holdUserGate } from "../store/user-gate-store.js";
-import { revokeSessions } from "./session-revocation.js";
+import type { SessionRevoker } from "./session-revocation.js";
 
 /** A moderation event of the user service, as far as the auth service cares. */
 export interface ModerationFact {
@@ -43,7 +43,7 @@ function isNewer(fact: ModerationFact, current: RestrictionRecord): boolean {
  * The user's gate is held exclusively, so a sign-in in flight either commits first (and its session
  * is revoked here) or waits and then sees the restriction.
  */
-export function createModerationReaction(deps: { transact: Transact<AuthDatabase>; clock: Clock; logger: Logger }) {
+export function createModerationReaction(deps: { transact: Transact<AuthDatabase>; revoker: SessionRevoker; clock: Clock; logger: Logger }) {
   async function apply(fact: ModerationFact, change: ModerationChange): Promise<void> {
     if (!uuidPattern.test(fact.userId)) {
       deps.logger.warn({ eventId: fact.eventId, userId: fact.userId, change: change.kind }, "moderation event without a valid user id; ignored");
@@ -68,11 +68,11 @@ export function createModerationReaction(deps: { transact: Transact<AuthDatabase
       const reason = change.kind === "banned" ? "user_banned" : "user_suspended";
       const inForce = change.kind === "banned" || (newer && (change.until === null || change.until > now));
       if (inForce) {
-        await revokeSessions(trx, now, { userId: fact.userId }, reason, system);
+        await deps.revoker.revokeSessions(trx, now, { userId: fact.userId }, reason, system);
         return;
       }
       const sessionIds = await activeSessionIdsCreatedBy(trx, fact.userId, fact.occurredAt, now);
-      if (sessionIds.length > 0) await revokeSessions(trx, now, { userId: fact.userId, sessionIds }, reason, system);
+      if (sessionIds.length > 0) await deps.revoker.revokeSessions(trx, now, { userId: fact.userId, sessionIds }, reason, system);
     });
   }
 

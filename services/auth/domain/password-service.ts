@@ -9,11 +9,12 @@ import { holdUserGate } from "../store/user-gate-store.js";
 import { consumeVerificationProof, peekVerificationToken } from "../store/verification-proof-store.js";
 import { hashOpaqueToken, looksLikeToken } from "./opaque-tokens.js";
 import type { PasswordHasher } from "./password-hasher.js";
-import { revokeSessions } from "./session-revocation.js";
+import type { SessionRevoker } from "./session-revocation.js";
 
 export interface PasswordServiceDeps {
   db: Kysely<AuthDatabase>;
   transact: Transact<AuthDatabase>;
+  revoker: SessionRevoker;
   clock: Clock;
   hasher: PasswordHasher;
 }
@@ -84,7 +85,7 @@ export function createPasswordService(deps: PasswordServiceDeps) {
       await holdUserGate(trx, userId, "exclusive");
       await upsertPassword(trx, userId, hash, now);
       await clearUserPasswordGuards(trx, userId);
-      await revokeSessions(trx, now, { userId }, "password_reset", { revokedByUserId: userId, ip: caller.ip, userAgent: caller.userAgent });
+      await deps.revoker.revokeSessions(trx, now, { userId }, "password_reset", { revokedByUserId: userId, ip: caller.ip, userAgent: caller.userAgent });
     });
   }
 

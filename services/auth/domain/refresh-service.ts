@@ -8,7 +8,7 @@ import type { AuthDatabase } from "../store/schema.js";
 import type { AccessTokenIssuer, UserIdentifier } from "./access-tokens.js";
 import { hashOpaqueToken, looksLikeToken, newOpaqueToken } from "./opaque-tokens.js";
 import { openTokenPair, sealTokenPair } from "./refresh-grace.js";
-import { revokeSessions } from "./session-revocation.js";
+import type { SessionRevoker } from "./session-revocation.js";
 import type { TokenPair } from "./session-starter.js";
 import { restrictionError } from "./user-restrictions.js";
 
@@ -21,6 +21,7 @@ export interface RefreshInput {
 
 export interface RefreshServiceDeps {
   transact: Transact<AuthDatabase>;
+  revoker: SessionRevoker;
   clock: Clock;
   accessTokens: AccessTokenIssuer;
   refreshTokenLifetimeMs: number;
@@ -57,7 +58,7 @@ export function createRefreshService(deps: RefreshServiceDeps) {
       const replay = state.rotatedAt ? graceReplay(state, input, now) : null;
       if (state.rotatedAt && !replay) {
         // A token that was already exchanged is back: one of its two holders is not the user.
-        await revokeSessions(trx, now, { userId: state.userId, sessionIds: [state.sessionId] }, "refresh_token_reuse", {
+        await deps.revoker.revokeSessions(trx, now, { userId: state.userId, sessionIds: [state.sessionId] }, "refresh_token_reuse", {
           revokedByUserId: null,
           ip: input.ip,
           userAgent: input.userAgent,

@@ -1,4 +1,5 @@
 import type { Kysely } from "kysely";
+import { onCommit } from "../../shared/outbox/transact.js";
 import type { Caller } from "../events/login-events.js";
 import { logoutEvent, sessionRevokedEvent, type SessionRevokeReasonName } from "../events/session-events.js";
 import { insertOutboxRows } from "../store/outbox-store.js";
@@ -15,6 +16,37 @@ export interface RevocationActor extends Caller {
 export type RevokedSession = RevokedSessionRow;
 
 /**
+ * What happens once a revocation has committed: this process's revocation list learns it (see
+ * revocation-awareness.ts). Awaited before the RPC that revoked answers.
+ */
+export type RevocationListener = (revoked: readonly RevokedSession[]) => void | Promise<void>;
+
+export type SessionRevoker = ReturnType<typeof createSessionRevoker>;
+
+/** Every revocation path goes through one revoker, so none can forget to tell the listener. */
+export function createSessionRevoker(deps: { afterCommit?: RevocationListener } = {}) {
+  return {
+    /**
+     * Revokes the user's active sessions that match `filter` inside the caller's transaction (a
+     * Transact's: see revokeAndRecord), and hands the sessions it revoked to the listener after that
+     * transaction commits.
+     */
+    async revokeSessions(
+      trx: Kysely<AuthDatabase>,
+      now: Date,
+      filter: SessionFilter,
+      reason: SessionRevokeReasonName,
+      actor: RevocationActor,
+    ): Promise<RevokedSession[]> {
+      const revoked = await revokeAndRecord(trx, now, filter, reason, actor);
+      const listener = deps.afterCommit;
+      if (listener && revoked.length > 0) onCommit(trx, () => listener(revoked));
+      return revoked;
+    },
+  };
+}
+
+/**
  * Revokes the user's active sessions that match `filter` (all of them, some ids, all but one, or
  * those of one device), inside the caller's transaction, and records one auth.session.revoked per
  * session it revoked (plus auth.logout when the reason is "logout"). Sessions already ended are
@@ -23,7 +55,7 @@ export type RevokedSession = RevokedSessionRow;
  * Lock order: this locks session rows. Code that also changes a device (BlockDevice) should lock the
  * device first and the sessions second, as sign-in does.
  */
-export async function revokeSessions(
+async function revokeAndRecord(
   trx: Kysely<AuthDatabase>,
   now: Date,
   filter: SessionFilter,

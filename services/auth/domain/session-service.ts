@@ -6,8 +6,8 @@ import { NotFoundError } from "../../shared/errors/domain-errors.js";
 import type { Transact } from "../../shared/outbox/transact.js";
 import type { Caller } from "../events/login-events.js";
 import type { AuthDatabase } from "../store/schema.js";
-import { isSessionActive, listActiveSessions, sessionBelongsTo, type ActiveSessionRow } from "../store/session-store.js";
-import { revokeSessions } from "./session-revocation.js";
+import { listActiveSessions, sessionBelongsTo, type ActiveSessionRow } from "../store/session-store.js";
+import type { SessionRevoker } from "./session-revocation.js";
 
 export interface SessionView extends ActiveSessionRow {
   current: boolean;
@@ -29,6 +29,9 @@ export function createSessionService(deps: {
   transact: Transact<AuthDatabase>;
   clock: Clock;
   verifier: AccessTokenVerifier;
+  revoker: SessionRevoker;
+  /** Whether a token's session was revoked or has ended (revocation-awareness.ts). */
+  isSessionRevoked: (sessionId: string) => boolean | Promise<boolean>;
 }) {
   const { clock } = deps;
 
@@ -41,7 +44,7 @@ export function createSessionService(deps: {
     const target = sessionId || me.sessionId;
     const reason = kind === "logout" || target === me.sessionId ? "logout" : "user_revoked";
     await deps.transact(async (trx) => {
-      const revoked = await revokeSessions(trx, clock.now(), { userId: me.userId, sessionIds: [target] }, reason, {
+      const revoked = await deps.revoker.revokeSessions(trx, clock.now(), { userId: me.userId, sessionIds: [target] }, reason, {
         revokedByUserId: me.userId,
         ...caller,
       });
@@ -54,7 +57,7 @@ export function createSessionService(deps: {
   async function revokeAll(me: Principal, keepCurrent: boolean, caller: Caller): Promise<number> {
     return deps.transact(async (trx) => {
       const filter = { userId: me.userId, exceptSessionId: keepCurrent ? me.sessionId : undefined };
-      const revoked = await revokeSessions(trx, clock.now(), filter, "revoke_all", { revokedByUserId: me.userId, ...caller });
+      const revoked = await deps.revoker.revokeSessions(trx, clock.now(), filter, "revoke_all", { revokedByUserId: me.userId, ...caller });
       return revoked.length;
     });
   }
@@ -62,11 +65,6 @@ export function createSessionService(deps: {
   async function list(me: Principal): Promise<SessionView[]> {
     const sessions = await listActiveSessions(deps.db, me.userId, clock.now());
     return sessions.map((session) => ({ ...session, current: session.id === me.sessionId }));
-  }
-
-  /** Whether the token's session was revoked or has ended (for the authentication interceptor). */
-  async function isSessionRevoked(sessionId: string): Promise<boolean> {
-    return !(await isSessionActive(deps.db, sessionId, clock.now()));
   }
 
   /** The token's facts if it is genuine, unexpired, for our audience and its session active; else null. */
@@ -77,7 +75,7 @@ export function createSessionService(deps: {
     } catch {
       return null;
     }
-    if (await isSessionRevoked(principal.sessionId)) return null;
+    if (await deps.isSessionRevoked(principal.sessionId)) return null;
     return {
       userId: principal.userId,
       sessionId: principal.sessionId,
@@ -93,6 +91,6 @@ export function createSessionService(deps: {
     revokeAll,
     list,
     validate,
-    isSessionRevoked,
+    isSessionRevoked: deps.isSessionRevoked,
   };
 }

@@ -12,9 +12,10 @@ export const publicAuthMethods: ReadonlySet<string> = new Set(
 );
 
 /**
- * The shared bearer-token interceptor with the auth service's own keys. Revocation is checked in
- * the database (one indexed read per authenticated call): the auth service owns sessions, and
- * authenticated auth RPCs are rare next to sign-ins and refreshes. See the report/README for caching.
+ * The shared bearer-token interceptor with the auth service's own keys. Revocation is known from
+ * the auth.session.revoked feed this instance follows, with no database round trip, and read from
+ * the database while that feed is not caught up or NATS is not configured
+ * (domain/revocation-awareness.ts).
  */
 export function createAuthServiceAuthentication(deps: { verifier: AccessTokenVerifier; sessionService: SessionService }): Interceptor {
   return createAuthenticationInterceptor({

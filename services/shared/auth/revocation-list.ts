@@ -15,7 +15,13 @@
  *
  * While NATS is unreachable the list keeps what it knew and learns the rest when NATS is back
  * (resuming after the last event it saw); tokens are accepted meanwhile (availability over a
- * revocation delay that outage makes unavoidable).
+ * revocation delay that outage makes unavoidable). A service that can check elsewhere (the auth
+ * service owns the sessions table) asks `isCurrent()` and falls back while it is false.
+ *
+ * The auth service also tells the list about its own revocations as soon as they commit
+ * (`markRevoked`), so its next call sees them before the event has made the round trip, and can
+ * wait (`seenOnFeed`) until the event has come back through the stream, i.e. until every other
+ * instance following the stream has been sent it.
  */
 import { fromBinary } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
@@ -36,11 +42,28 @@ export interface RevocationListOptions {
   stream?: string;
   /** How often expired entries are swept (default 60 s). */
   sweepIntervalMs?: number;
+  /**
+   * How long an entry outlives its tokens' expiry: the verifier's clock tolerance, during which it
+   * still accepts an expired token (default 0).
+   */
+  retainAfterExpiryMs?: number;
 }
 
 export interface RevocationList {
   /** Whether a session's tokens must be refused. Synchronous and O(1): call it on every request. */
   isRevoked(sessionId: string): boolean;
+  /**
+   * True while the feed is caught up: the look-back window (or the gap since a restart of the
+   * consumer) has been read and the consumer is running. False before `ready` and while resuming.
+   */
+  isCurrent(): boolean;
+  /** Records a revocation this process committed itself, before its event comes back from the stream. */
+  markRevoked(sessionId: string, tokensExpireAt: Date): void;
+  /**
+   * Resolves true once the stream has delivered the revocation of every given session to this
+   * list (so the stream holds them and every follower has been sent them), false after `timeoutMs`.
+   */
+  seenOnFeed(sessionIds: readonly string[], timeoutMs: number): Promise<boolean>;
   /** Revocations held now. */
   size(): number;
   /** Resolves once the revocations of the look-back window have been read (the first time). */
@@ -54,22 +77,59 @@ export function createRevocationList(options: RevocationListOptions): Revocation
   const { logger } = options;
   const clock = options.clock ?? systemClock;
   const stream = options.stream ?? streams.auth.name;
-  /** session id -> when its last access token expires (ms since epoch). */
+  const retainMs = options.retainAfterExpiryMs ?? 0;
+  /** session id -> when its last access token expires (ms since epoch, retention included). */
   const revoked = new Map<string, number>();
+  /** Sessions whose revocation the stream has delivered (kept as long as their entry in `revoked`). */
+  const fromFeed = new Set<string>();
+  /** Waiters for `seenOnFeed`, by session id. */
+  const waiters = new Map<string, Set<() => void>>();
   let lastSequence = 0;
+  let current = false;
   let closed = false;
-  let current: ConsumerMessages | undefined;
+  let messagesNow: ConsumerMessages | undefined;
   let wakeSleeper: (() => void) | undefined;
   let markReady!: () => void;
   const ready = new Promise<void>((resolve) => (markReady = resolve));
+  let markClosed!: () => void;
+  /** Resolves on close, so that a loop still waiting for a first NATS connection ends too. */
+  const closing = new Promise<undefined>((resolve) => (markClosed = () => resolve(undefined)));
+
+  function hold(sessionId: string, expiresAt: number): boolean {
+    if (!sessionId || expiresAt <= clock.now().getTime()) return false;
+    revoked.set(sessionId, Math.max(expiresAt, revoked.get(sessionId) ?? 0));
+    return true;
+  }
 
   function remember(data: Uint8Array): void {
     const event = fromBinary(SessionRevokedSchema, data);
     const occurredAt = event.occurredAt ? timestampDate(event.occurredAt).getTime() : clock.now().getTime();
     const expiresAt = event.tokensExpireAt ? timestampDate(event.tokensExpireAt).getTime() : occurredAt + options.lookbackMs;
-    if (event.sessionId && expiresAt > clock.now().getTime()) {
-      revoked.set(event.sessionId, Math.max(expiresAt, revoked.get(event.sessionId) ?? 0));
+    if (hold(event.sessionId, expiresAt + retainMs)) fromFeed.add(event.sessionId);
+    const waiting = waiters.get(event.sessionId);
+    if (waiting) {
+      waiters.delete(event.sessionId);
+      for (const wake of waiting) wake();
     }
+  }
+
+  function forget(sessionId: string): void {
+    revoked.delete(sessionId);
+    fromFeed.delete(sessionId);
+  }
+
+  /** Resolves when the feed delivers `sessionId` (at once if it already has), or never. */
+  function delivered(sessionId: string, cancels: Array<() => void>): Promise<void> {
+    if (fromFeed.has(sessionId)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const waiting = waiters.get(sessionId) ?? new Set();
+      waiters.set(sessionId, waiting);
+      waiting.add(resolve);
+      cancels.push(() => {
+        waiting.delete(resolve);
+        if (waiting.size === 0 && waiters.get(sessionId) === waiting) waiters.delete(sessionId);
+      });
+    });
   }
 
   /** Resumes after the last event seen, or starts at the look-back window. */
@@ -85,13 +145,19 @@ export function createRevocationList(options: RevocationListOptions): Revocation
     let backoffMs = 250;
     while (!closed) {
       try {
-        const { js } = await options.nats.ready;
+        const link = await Promise.race([options.nats.ready, closing]);
+        if (!link) break;
+        const { js } = link;
         const consumer = await js.consumers.get(stream, consumerOptions());
         const pending = (await consumer.info(true)).num_pending;
         let received = 0;
-        if (pending === 0) markReady();
+        const caughtUp = () => {
+          current = true;
+          markReady();
+        };
+        if (pending === 0) caughtUp();
         const messages = await consumer.consume({ abort_on_missing_resource: true });
-        current = messages;
+        messagesNow = messages;
         void restartWhenStuck(messages);
         if (closed) messages.stop();
         for await (const message of messages) {
@@ -101,14 +167,15 @@ export function createRevocationList(options: RevocationListOptions): Revocation
           } catch (error) {
             logger.error({ err: error, sequence: message.seq }, "auth.session.revoked does not decode; skipped");
           }
-          if (++received >= pending) markReady();
+          if (++received >= pending) caughtUp();
           backoffMs = 250;
         }
       } catch (error) {
         if (closed) break;
         logger.warn({ err: error }, "revocation feed interrupted; resuming");
       }
-      current = undefined;
+      current = false;
+      messagesNow = undefined;
       if (!closed) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, backoffMs);
@@ -142,7 +209,7 @@ export function createRevocationList(options: RevocationListOptions): Revocation
 
   function sweep(): void {
     const now = clock.now().getTime();
-    for (const [sessionId, expiresAt] of revoked) if (expiresAt <= now) revoked.delete(sessionId);
+    for (const [sessionId, expiresAt] of revoked) if (expiresAt <= now) forget(sessionId);
   }
 
   const sweeper = setInterval(sweep, options.sweepIntervalMs ?? 60_000);
@@ -154,15 +221,31 @@ export function createRevocationList(options: RevocationListOptions): Revocation
       const expiresAt = revoked.get(sessionId);
       if (expiresAt === undefined) return false;
       if (expiresAt > clock.now().getTime()) return true;
-      revoked.delete(sessionId);
+      forget(sessionId);
       return false;
+    },
+    isCurrent: () => current && !closed,
+    markRevoked(sessionId, tokensExpireAt) {
+      hold(sessionId, tokensExpireAt.getTime() + retainMs);
+    },
+    async seenOnFeed(sessionIds, timeoutMs) {
+      const cancels: Array<() => void> = [];
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+      try {
+        return await Promise.race([Promise.all(sessionIds.map((id) => delivered(id, cancels))).then(() => true), timedOut]);
+      } finally {
+        clearTimeout(timer);
+        for (const cancel of cancels) cancel();
+      }
     },
     size: () => revoked.size,
     ready,
     async close() {
       closed = true;
+      markClosed();
       clearInterval(sweeper);
-      current?.stop();
+      messagesNow?.stop();
       wakeSleeper?.();
       await loop;
     },
