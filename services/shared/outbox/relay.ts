@@ -22,6 +22,11 @@ export interface OutboxRelayOptions {
   batchSize?: number;
   /** How often to look for rows written by other instances when nothing woke us. */
   pollIntervalMs?: number;
+  /**
+   * How long to wait after a wake-up before draining, so that the commits of the next few
+   * milliseconds ride in the same relay transaction instead of one each (default 10 ms).
+   */
+  lingerMs?: number;
   /** Longest wait between retries while publishing fails. */
   maxBackoffMs?: number;
   /** How long sent rows are kept (for audits and replays) before they are purged. */
@@ -49,12 +54,14 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const { db, publisher, logger } = options;
   const batchSize = options.batchSize ?? 200;
   const pollIntervalMs = options.pollIntervalMs ?? 500;
+  const lingerMs = options.lingerMs ?? 10;
   const maxBackoffMs = options.maxBackoffMs ?? 5_000;
   const retentionMs = options.retentionMs ?? 24 * 3_600_000;
 
   let running: Promise<void> | undefined;
   let stopping = false;
   let wakeUp: (() => void) | undefined;
+  let endLinger: (() => void) | undefined;
   let woken = false;
   let lastPurge = 0;
 
@@ -76,37 +83,43 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     });
   }
 
+  /** Waits `lingerMs` after a wake-up (cut short only by stop()). */
+  function linger(): Promise<void> {
+    if (lingerMs <= 0 || stopping) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, lingerMs);
+      function done() {
+        clearTimeout(timer);
+        endLinger = undefined;
+        resolve();
+      }
+      endLinger = done;
+    });
+  }
+
+  /**
+   * One transaction: claim and mark a batch in one statement (the rows stay locked, and their
+   * sent_at invisible to others, until commit), publish, put back the rows that failed (counting
+   * the attempt), commit. Three round trips whatever the batch size.
+   */
   async function drainOnce(): Promise<number> {
-    return db.transaction().execute(async (trx) => {
-      const rows = await trx
-        .selectFrom("outbox")
-        .select(["id", "subject", "event_type", "payload"])
-        .where("sent_at", "is", null)
-        .orderBy("created_at")
-        .orderBy("id")
-        .limit(batchSize)
-        .forUpdate()
-        .skipLocked()
-        .execute();
-      if (rows.length === 0) return 0;
+    const outcome = await db.transaction().execute(async (trx) => {
+      const { rows } = await claimBatch(batchSize).execute(trx);
+      if (rows.length === 0) return { sent: 0 };
       // Publishes start in row order on one connection, so the stream keeps that order.
       const results = await Promise.allSettled(rows.map((row) => publisher.publish(row)));
-      const sent = rows.filter((_, index) => results[index]!.status === "fulfilled").map((row) => row.id);
+      const failed = rows.filter((_, index) => results[index]!.status === "rejected").map((row) => row.id);
       const failure = results.find((result) => result.status === "rejected");
-      if (sent.length > 0) {
-        await trx.updateTable("outbox").set({ sent_at: sql<Date>`now()` }).where("id", "in", sent).execute();
-      }
-      if (failure) {
-        const failed = rows.filter((_, index) => results[index]!.status === "rejected").map((row) => row.id);
-        await trx
-          .updateTable("outbox")
-          .set((eb) => ({ attempts: eb("attempts", "+", 1), last_error: String(failure.reason).slice(0, 500) }))
-          .where("id", "in", failed)
-          .execute();
-        throw new PublishFailed(failed.length, failure.reason);
-      }
-      return sent.length;
+      if (!failure) return { sent: rows.length };
+      await trx
+        .updateTable("outbox")
+        .set((eb) => ({ sent_at: null, attempts: eb("attempts", "+", 1), last_error: String(failure.reason).slice(0, 500) }))
+        .where("id", "in", failed)
+        .execute();
+      return { sent: rows.length - failed.length, error: new PublishFailed(failed.length, failure.reason) };
     });
+    if (outcome.error) throw outcome.error;
+    return outcome.sent;
   }
 
   async function purgeSent(): Promise<void> {
@@ -134,6 +147,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         if (published === batchSize) continue;
         await purgeSent();
         await sleep(pollIntervalMs);
+        // Woken by a commit: the next ones are probably milliseconds away; let them join.
+        if (woken) await linger();
       } catch (error) {
         if (failingSince === undefined) {
           failingSince = Date.now();
@@ -156,6 +171,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     async stop() {
       stopping = true;
       wakeUp?.();
+      endLinger?.();
       await running;
       running = undefined;
       try {
@@ -165,6 +181,21 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       }
     },
   };
+}
+
+/**
+ * Claims the oldest unsent rows and marks them sent, in one statement: `FOR UPDATE SKIP LOCKED`
+ * lets other relays pass them by; the outer select restores creation order (RETURNING has none).
+ */
+function claimBatch(limit: number) {
+  return sql<OutboxMessage>`
+    with claimed as (
+      select id from outbox where sent_at is null order by created_at, id limit ${limit} for update skip locked
+    ), marked as (
+      update outbox set sent_at = now() from claimed where outbox.id = claimed.id
+      returning outbox.id, outbox.subject, outbox.event_type, outbox.payload, outbox.created_at
+    )
+    select id, subject, event_type, payload from marked order by created_at, id`;
 }
 
 class PublishFailed extends Error {
