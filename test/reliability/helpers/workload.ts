@@ -54,6 +54,11 @@ export interface WorkloadOptions {
   pauseMs?: number | (() => number);
 }
 
+/** Every call gives up after 15 s (DEADLINE_EXCEEDED in the ledger), so a stuck call cannot stall a test. */
+function deadline(): { timeoutMs: number } {
+  return { timeoutMs: 15_000 };
+}
+
 export function emptyLedger(): Ledger {
   return { calls: [], flowsStarted: 0, flowsCompleted: 0 };
 }
@@ -66,8 +71,11 @@ export async function runWorkload(options: WorkloadOptions, ledger: Ledger = emp
     while (!options.stop() && next < maxFlows) {
       const flow = next++;
       ledger.flowsStarted++;
-      if (await signUpFlow(options.target(flow), `${options.tag}${flow}`, ledger)) ledger.flowsCompleted++;
-      const pause = typeof options.pauseMs === "function" ? options.pauseMs() : (options.pauseMs ?? 0);
+      const completed = await signUpFlow(options.target(flow), `${options.tag}${flow}`, ledger);
+      if (completed) ledger.flowsCompleted++;
+      // After a failure a client backs off, as real ones do; without it, a worker facing a refused
+      // connection would burn through thousands of instant failures while a service restarts.
+      const pause = !completed ? 50 : typeof options.pauseMs === "function" ? options.pauseMs() : (options.pauseMs ?? 0);
       if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
     }
   };
@@ -95,26 +103,26 @@ export async function signUpFlow(target: WorkloadTarget, key: string, ledger: Le
   };
 
   const request = { identifier, identifierType: IdentifierType.EMAIL, purpose: OtpPurpose.LOGIN };
-  if (!(await call({ rpc: "SendOtp", identifier }, () => auth.sendOtp({ ...request, deviceId })))) return false;
+  if (!(await call({ rpc: "SendOtp", identifier }, () => auth.sendOtp({ ...request, deviceId }, deadline())))) return false;
   const code = await target.codeFor(identifier).catch(() => undefined);
   if (code === undefined) return false;
-  const verified = await call({ rpc: "VerifyOtp", identifier }, () => auth.verifyOtp({ ...request, code }));
+  const verified = await call({ rpc: "VerifyOtp", identifier }, () => auth.verifyOtp({ ...request, code }, deadline()));
   if (!verified) return false;
   const loginStep: Step = { rpc: "Login", identifier };
-  const login = await call(loginStep, () => auth.login({ verificationToken: verified.verificationToken, deviceId, deviceName: "load" }));
+  const login = await call(loginStep, () => auth.login({ verificationToken: verified.verificationToken, deviceId, deviceName: "load" }, deadline()));
   if (!login) return false;
   Object.assign(loginStep, { sessionId: login.sessionId, userId: login.userId });
   const access = login.tokens!.accessToken;
   const username = `u_${key}`.replace(/[^a-z0-9_.]/gi, "_").slice(0, 30);
-  if (login.newUser && !(await call({ rpc: "CreateUser", userId: login.userId, username }, () => users.createUser({ username, name: "Load" }, bearer(access))))) {
+  if (login.newUser && !(await call({ rpc: "CreateUser", userId: login.userId, username }, () => users.createUser({ username, name: "Load" }, { ...bearer(access), ...deadline() })))) {
     return false;
   }
   for (const round of [1, 2]) {
     const name = `Name ${key} ${round}`;
-    if (!(await call({ rpc: "UpdateMe", userId: login.userId, name }, () => users.updateMe({ name }, bearer(access))))) return false;
+    if (!(await call({ rpc: "UpdateMe", userId: login.userId, name }, () => users.updateMe({ name }, { ...bearer(access), ...deadline() })))) return false;
   }
   const refreshed = await call({ rpc: "RefreshToken", userId: login.userId, sessionId: login.sessionId }, () =>
-    auth.refreshToken({ refreshToken: login.tokens!.refreshToken, deviceId }),
+    auth.refreshToken({ refreshToken: login.tokens!.refreshToken, deviceId }, deadline()),
   );
   return refreshed !== undefined;
 }
