@@ -1,6 +1,8 @@
 import { errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
+import { systemClock, type Clock } from "../clock.js";
 import { UnauthenticatedError, UnavailableError } from "../errors/domain-errors.js";
 import type { Principal, VerifiedIdentifier } from "./principal.js";
+import { createVerifiedTokenCache } from "./verified-token-cache.js";
 
 /**
  * The access token's claims beyond the registered ones (iss, aud, sub, exp, iat, jti):
@@ -28,24 +30,47 @@ export interface AccessTokenVerifier {
 }
 
 /**
+ * Tokens remembered after a successful verification. A client presents the same access token on
+ * every call for its whole life (15 minutes), and the ECDSA verify is most of the CPU of a cheap
+ * authenticated call; 10,000 entries hold about 10 MB.
+ */
+export const defaultVerifiedTokenCacheSize = 10_000;
+
+/**
  * Verifies access tokens locally against a key set: the auth service's own keys, or its JWKS fetched
- * over HTTP (jose's createRemoteJWKSet caches it and refetches on an unknown `kid`).
+ * over HTTP (jose's createRemoteJWKSet caches it and refetches on an unknown `kid`). A token verified
+ * once is served from a bounded cache until its `exp` (verified-token-cache.ts): only successes are
+ * cached, keyed by the whole token, so any other token, a re-signed copy included, is verified in
+ * full. Revocation is not this function's business (see the authentication interceptor); keys stay
+ * published until their last token has expired (key-rotation.ts), so a cached token never outlives
+ * the key that signed it.
  */
 export function createAccessTokenVerifier(options: {
   keys: JWTVerifyGetKey;
   issuer: string;
   audience: string;
   clockToleranceSeconds?: number;
+  /** The time tokens are checked against; the system clock unless a test injects one. */
+  clock?: Clock;
+  /** Verified tokens remembered (least recently used goes first); 0 turns the cache off. */
+  cacheSize?: number;
 }): AccessTokenVerifier {
+  const clock = options.clock ?? systemClock;
+  const clockTolerance = options.clockToleranceSeconds ?? 5;
+  const cache = createVerifiedTokenCache({ maxEntries: options.cacheSize ?? defaultVerifiedTokenCacheSize, clockToleranceSeconds: clockTolerance });
   return {
     async verify(token) {
+      const now = clock.now();
+      const cached = cache.get(token, now);
+      if (cached) return cached;
       let payload: JWTPayload;
       try {
         ({ payload } = await jwtVerify(token, options.keys, {
           issuer: options.issuer,
           audience: options.audience,
           algorithms: accessTokenAlgorithms,
-          clockTolerance: options.clockToleranceSeconds ?? 5,
+          clockTolerance,
+          currentDate: now,
           requiredClaims: ["sub", "sid", "did", "jti", "exp", "iat"],
           typ: "at+jwt",
         }));
@@ -55,7 +80,9 @@ export function createAccessTokenVerifier(options: {
         }
         throw new UnauthenticatedError(describeFailure(error), "ACCESS_TOKEN_INVALID");
       }
-      return principalFromClaims(payload as AccessTokenClaims, token);
+      const principal = principalFromClaims(payload as AccessTokenClaims, token);
+      cache.set(token, principal, { exp: payload.exp!, nbf: payload.nbf });
+      return principal;
     },
   };
 }
