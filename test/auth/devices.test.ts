@@ -99,12 +99,13 @@ describe("devices: ListDevices, TrustDevice, BlockDevice, UnblockDevice", () => 
   it("answers NOT_FOUND for a device the caller does not have, even when another user has it", async () => {
     const mine = await signIn(h, uniqueEmail(), { deviceId: "mine" });
     await signIn(h, uniqueEmail(), { deviceId: "theirs" });
+    // One call at a time: promises made up front could reject before the loop awaits them (an unhandled rejection).
     for (const call of [
-      h.client.trustDevice({ deviceId: "theirs" }, as(mine.tokens!.accessToken)),
-      h.client.blockDevice({ deviceId: "theirs" }, as(mine.tokens!.accessToken)),
-      h.client.unblockDevice({ deviceId: "nowhere" }, as(mine.tokens!.accessToken)),
+      () => h.client.trustDevice({ deviceId: "theirs" }, as(mine.tokens!.accessToken)),
+      () => h.client.blockDevice({ deviceId: "theirs" }, as(mine.tokens!.accessToken)),
+      () => h.client.unblockDevice({ deviceId: "nowhere" }, as(mine.tokens!.accessToken)),
     ]) {
-      const error = await failure(call);
+      const error = await failure(call());
       expect(error.code).toBe(Code.NotFound);
       expect(reasonOf(error)).toBe("DEVICE_NOT_FOUND");
     }
