@@ -6,7 +6,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { OtpDeliveryRequestSchema } from "../../../gen/mintcoin/events/v1/notify_pb.js";
 import { ensureStreams, streams } from "../../../services/shared/events/streams.js";
-import { waitFor } from "../../support/index.js";
+import { waitFor } from "../../support/wait-for.js";
 
 export interface CodeReader {
   /** The latest code delivered for `identifier`, waiting up to 10 s for it to arrive. */

@@ -9,7 +9,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { Health, HealthCheckResponse_ServingStatus } from "../../../gen/grpc/health/v1/health_pb.js";
-import { waitFor } from "../../support/index.js";
+import { waitFor } from "../../support/wait-for.js";
 import { freePort, logTail, makeTempDir, stopServer } from "../../support/server-process.js";
 
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));

@@ -83,6 +83,43 @@ export async function runWorkload(options: WorkloadOptions, ledger: Ledger = emp
   return ledger;
 }
 
+export interface PacedOptions {
+  target: (flow: number) => WorkloadTarget;
+  /** Flows started per second (open loop: a slow service does not slow the arrivals). */
+  ratePerSecond: number;
+  /** Flows in progress at most; arrivals beyond it are counted as dropped, not queued. */
+  maxInFlight: number;
+  tag: string;
+  stop: () => boolean;
+}
+
+/** Starts flows at a fixed rate until `stop()`; resolves when the last one has finished. */
+export async function runAtRate(options: PacedOptions, ledger: Ledger = emptyLedger()): Promise<Ledger & { dropped: number }> {
+  const running = new Set<Promise<void>>();
+  let dropped = 0;
+  let flow = 0;
+  const started = performance.now();
+  while (!options.stop()) {
+    const due = Math.floor(((performance.now() - started) / 1000) * options.ratePerSecond);
+    while (flow < due) {
+      const index = flow++;
+      if (running.size >= options.maxInFlight) {
+        dropped++;
+        continue;
+      }
+      ledger.flowsStarted++;
+      const task: Promise<void> = signUpFlow(options.target(index), `${options.tag}${index}`, ledger).then((completed) => {
+        if (completed) ledger.flowsCompleted++;
+        running.delete(task);
+      });
+      running.add(task);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  await Promise.all(running);
+  return Object.assign(ledger, { dropped });
+}
+
 /** One sign-up; stops at the first failed call. Returns whether every call succeeded. */
 export async function signUpFlow(target: WorkloadTarget, key: string, ledger: Ledger): Promise<boolean> {
   const { auth, users } = target;
