@@ -9,6 +9,7 @@ import type { ServiceMetrics } from "../metrics/service-metrics.js";
 import { createErrorInterceptor, createLoggingInterceptor } from "./interceptors.js";
 import type { NodeServerRequest, NodeServerResponse, RequestHandler } from "./one-port-server.js";
 import { readRequestInfo, requestInfoKey } from "./request-info.js";
+import { createTextSafetyInterceptor } from "./text-safety.js";
 import { answerUndecodableRequestsAsInvalid } from "./undecodable-requests.js";
 
 /** A plain HTTP endpoint served beside the RPCs, e.g. GET /.well-known/jwks.json. */
@@ -48,6 +49,7 @@ export function createRpcHandler(options: RpcHandlerOptions): RequestHandler {
       createLoggingInterceptor(logger),
       createErrorInterceptor(logger),
       createValidateInterceptor(),
+      createTextSafetyInterceptor(),
       ...(options.interceptors ?? []),
     ],
     contextValues: (request) =>

@@ -1,0 +1,76 @@
+import type { DescField, DescMessage } from "@bufbuild/protobuf";
+import type { Interceptor } from "@connectrpc/connect";
+import { InvalidArgumentError } from "../errors/domain-errors.js";
+
+// Postgres `text` cannot hold U+0000: a NUL in any string a request carries into the database fails
+// the statement (SQLSTATE 22021), which would reach the client as INTERNAL. Protobuf strings may
+// hold it, so every request is checked here, at the edge, once for all RPCs, and the client gets
+// INVALID_ARGUMENT naming the field (SPEC section 6). No field of ours has a use for NUL.
+
+const nul = "\u0000";
+
+/** Refuses any request with a NUL character in a string field (at any depth, in lists and maps too). */
+export function createTextSafetyInterceptor(): Interceptor {
+  return (next) => async (request) => {
+    if (!request.stream) {
+      const field = fieldWithNul(request.method.input, request.message as unknown as Record<string, unknown>, "");
+      if (field !== undefined) {
+        throw new InvalidArgumentError(field, `${field}: must not contain the NUL character (U+0000)`, "NUL_CHARACTER");
+      }
+    }
+    return next(request);
+  };
+}
+
+/** The path of the first string field holding a NUL, e.g. "interests.values[2]". */
+function fieldWithNul(desc: DescMessage, message: Record<string, unknown>, prefix: string): string | undefined {
+  for (const field of desc.fields) {
+    const value = valueOf(field, message);
+    if (value === undefined) continue;
+    const path = `${prefix}${field.name}`;
+    const found = check(field, value, path);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+function valueOf(field: DescField, message: Record<string, unknown>): unknown {
+  if (!field.oneof) return message[field.localName];
+  const group = message[field.oneof.localName] as { case?: string; value?: unknown } | undefined;
+  return group?.case === field.localName ? group.value : undefined;
+}
+
+function check(field: DescField, value: unknown, path: string): string | undefined {
+  switch (field.fieldKind) {
+    case "scalar":
+      return typeof value === "string" && value.includes(nul) ? path : undefined;
+    case "message":
+      return fieldWithNul(field.message, value as Record<string, unknown>, `${path}.`);
+    case "enum":
+      return undefined;
+    case "list": {
+      const items = value as unknown[];
+      for (const [index, item] of items.entries()) {
+        const itemPath = `${path}[${index}]`;
+        if (field.listKind === "scalar" && typeof item === "string" && item.includes(nul)) return itemPath;
+        if (field.listKind === "message") {
+          const found = fieldWithNul(field.message, item as Record<string, unknown>, `${itemPath}.`);
+          if (found !== undefined) return found;
+        }
+      }
+      return undefined;
+    }
+    case "map": {
+      for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
+        const itemPath = `${path}[${JSON.stringify(key)}]`;
+        if (key.includes(nul)) return path;
+        if (field.mapKind === "scalar" && typeof item === "string" && item.includes(nul)) return itemPath;
+        if (field.mapKind === "message") {
+          const found = fieldWithNul(field.message, item as Record<string, unknown>, `${itemPath}.`);
+          if (found !== undefined) return found;
+        }
+      }
+      return undefined;
+    }
+  }
+}
