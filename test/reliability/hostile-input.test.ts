@@ -7,7 +7,7 @@ import { AuthService } from "../../gen/mintcoin/auth/v1/auth_pb.js";
 import { UserService } from "../../gen/mintcoin/user/v1/user_pb.js";
 import { eventCatalog, type EventSubject } from "../../services/shared/events/catalog.js";
 import { capturingDelivery, connectAuthClient, connectUserClient } from "../fixtures/services.js";
-import { malformedBodyArbitrary, malformedJsonArbitrary } from "./helpers/malformed-bodies.js";
+import { malformedBodyArbitrary, malformedJsonArbitrary, stringFieldPaths, withString } from "./helpers/malformed-bodies.js";
 import { messageArbitrary } from "./helpers/message-arbitrary.js";
 import {
   clientErrorCodes,
@@ -20,7 +20,7 @@ import {
   type GrpcRawCaller,
   type Outcome,
 } from "./helpers/rpc-callers.js";
-import { isUnimplemented, signUp } from "./helpers/sign-in.js";
+import { isUnimplemented, signIn, signUp } from "./helpers/sign-in.js";
 import { generousLimits, startStack, type Stack } from "./helpers/stack.js";
 
 // Thousands of random, boundary and malformed requests to every RPC of both services, through real
@@ -47,6 +47,37 @@ function acceptable(method: DescMethod, outcome: Outcome): boolean {
   if (clientErrorCodes.has(outcome.code)) return true;
   return outcome.code === Code.Unimplemented && outcome.message === notImplemented(method);
 }
+
+const someUuid = "0b6f4a4e-9a5e-4d8e-9d3c-3f1f2a6b7c8d";
+const email = { identifier: "nul@fuzz.example", identifierType: 2 };
+/** A valid request per RPC, so that a single bad field is what the service sees (and it gets past validation). */
+const validBase: Record<string, Record<string, unknown>> = {
+  SendOtp: { ...email, purpose: 1, deviceId: "d" },
+  VerifyOtp: { ...email, purpose: 1, code: "123456" },
+  Login: { verificationToken: "x", deviceId: "d" },
+  RefreshToken: { refreshToken: "x", deviceId: "d" },
+  RevokeSession: { sessionId: someUuid },
+  ValidateToken: { accessToken: "x" },
+  SetPassword: { verificationToken: "x", password: "0123456789" },
+  LoginWithPassword: { ...email, password: "x", deviceId: "d" },
+  ResetPassword: { verificationToken: "x", newPassword: "0123456789" },
+  LinkIdentifier: { verificationToken: "x" },
+  TrustDevice: { deviceId: "d" },
+  BlockDevice: { deviceId: "d" },
+  UnblockDevice: { deviceId: "d" },
+  CreateUser: { username: "nul_newcomer", name: "N" },
+  UpdateUsername: { username: "nul_name" },
+  CheckUsernameAvailability: { username: "abc" },
+  GetUser: { userId: someUuid },
+  GetUserByUsername: { username: "abc" },
+  GetUserByPhone: { phone: "+447911123456" },
+  GetUserByEmail: { email: "a@b.example" },
+  UpdateLifecycleState: { userId: someUuid, state: 3 },
+  PromoteToCreator: { userId: someUuid },
+  SuspendUser: { userId: someUuid, reason: "r" },
+  UnsuspendUser: { userId: someUuid },
+  BanUser: { userId: someUuid, reason: "r" },
+};
 
 function encodesToJson(desc: DescMessage, message: Parameters<typeof toJsonString>[1]): boolean {
   try {
@@ -172,6 +203,29 @@ describe("hostile input to every RPC", () => {
       });
     });
   }
+
+  it("answers a NUL character in any string field of any RPC with a client error, with a valid admin token", async () => {
+    // Postgres text cannot hold U+0000: every string field of every request, one at a time.
+    const admin = tokens.at(-1);
+    expect(admin, "the admin signed in").toBeDefined();
+    // CreateUser needs a caller without a profile to get as far as the database.
+    const newcomer = (await signIn(connectAuthClient(stack.auth.baseUrl), delivery, "newcomer@fuzz.example")).accessToken;
+    const refused: string[] = [];
+    for (const [service, baseUrl] of [
+      [AuthService, stack.auth.baseUrl],
+      [UserService, stack.user.baseUrl],
+    ] as const) {
+      const call = connectCaller(baseUrl, service, true);
+      for (const method of service.methods) {
+        for (const path of stringFieldPaths(method.input)) {
+          const message = withString(method.input, path, "a\u0000b", validBase[method.name]);
+          const outcome = await call(method, message, method.name === "CreateUser" ? newcomer : admin);
+          if (!acceptable(method, outcome)) refused.push(`${service.name}.${method.name} ${path.map((f) => f.name).join(".")}: ${describeOutcome(outcome)}`);
+        }
+      }
+    }
+    expect(refused).toEqual([]);
+  });
 
   it("leaves no half-written change: every outbox row decodes, every issued code has its auth.otp.sent, every profile its user.profile.created and a valid unique username", async () => {
     for (const url of [stack.authDatabase.url, stack.userDatabase.url]) {

@@ -1,7 +1,7 @@
 // Request bodies no well-behaved protobuf library would produce: invalid UTF-8 in string fields,
 // wrong wire types, truncation, impossible lengths, runaway nesting, bodies over the size limit.
 // Built by hand on the wire, because a typed client refuses to encode them.
-import { ScalarType, type DescField, type DescMessage } from "@bufbuild/protobuf";
+import { create, ScalarType, type DescField, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import fc from "fast-check";
 
@@ -27,7 +27,7 @@ export interface MalformedBody {
 }
 
 /** String fields at the top level of a message, or one level down (e.g. UpdateMe's interests list). */
-function stringFieldPaths(desc: DescMessage): Array<DescField[]> {
+export function stringFieldPaths(desc: DescMessage): Array<DescField[]> {
   const paths: Array<DescField[]> = [];
   for (const field of desc.fields) {
     if (isString(field)) paths.push([field]);
@@ -135,4 +135,13 @@ export function malformedJsonArbitrary(): fc.Arbitrary<MalformedBody> {
       body: concat(new TextEncoder().encode("{\"identifier\": \""), bad, new TextEncoder().encode("\"}")),
     })),
   );
+}
+
+/** A message of type `desc` from `base`, with its string field at `path` (from stringFieldPaths) set to `value`. */
+export function withString(desc: DescMessage, path: DescField[], value: string, base: Record<string, unknown> = {}): MessageShape<DescMessage> {
+  const [field, inner] = path;
+  const wrap = (f: DescField, v: unknown) => (f.fieldKind === "list" ? [v] : v);
+  if (!inner) return create(desc, { ...base, [field!.localName]: wrap(field!, value) } as never);
+  const nested = create(field!.message!, { [inner.localName]: wrap(inner, value) } as never);
+  return create(desc, { ...base, [field!.localName]: wrap(field!, nested) } as never);
 }
