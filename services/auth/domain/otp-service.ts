@@ -5,8 +5,7 @@ import { RateLimitedError } from "../../shared/errors/domain-errors.js";
 import type { Transact } from "../../shared/outbox/transact.js";
 import type { OtpDelivery } from "../delivery/otp-delivery.js";
 import { otpSentEvent } from "../events/auth-events.js";
-import { closeOpenCodesAndFindHolder, insertOtpCode } from "../store/otp-store.js";
-import { recordRateLimitHit } from "../store/rate-limit-store.js";
+import { insertOtpCode, startOtpSend } from "../store/otp-store.js";
 import type { AuthDatabase } from "../store/schema.js";
 import { normalizeIdentifier, type IdentifierType } from "./identifiers.js";
 import { generateOtpCode, hashOtpCode } from "./otp-codes.js";
@@ -60,22 +59,26 @@ export function createOtpService(deps: OtpServiceDeps) {
     const identifier = normalizeIdentifier(input.identifierType, input.identifier, deps.defaultPhoneRegion);
     const now = clock.now();
     return deps.transact(async (trx) => {
-      // Identifier first, then IP: every transaction takes the two row locks in the same order.
-      const byIdentifier = await recordRateLimitHit(trx, `otp-send:identifier:${identifier}`, now, limits.sendWindowMs);
+      // One statement counts the send on the identifier and the IP (in that order, in every
+      // transaction), closes the open codes and finds the holder; a refusal rolls all of it back.
+      const { byIdentifier, byIp, holderUserId } = await startOtpSend(trx, {
+        identifier,
+        purpose: input.purpose,
+        identifierKey: `otp-send:identifier:${identifier}`,
+        ipKey: input.ip ? `otp-send:ip:${input.ip}` : undefined,
+        now,
+        windowMs: limits.sendWindowMs,
+      });
       if (byIdentifier.count > limits.maxSendsPerIdentifier) {
         throw rateLimited(byIdentifier.oldest, now, "too many codes were requested for this identifier");
       }
-      if (input.ip) {
-        const byIp = await recordRateLimitHit(trx, `otp-send:ip:${input.ip}`, now, limits.sendWindowMs);
-        if (byIp.count > limits.maxSendsPerIp) {
-          throw rateLimited(byIp.oldest, now, "too many codes were requested from this network");
-        }
+      if (byIp && byIp.count > limits.maxSendsPerIp) {
+        throw rateLimited(byIp.oldest, now, "too many codes were requested from this network");
       }
 
       const id = randomUUID();
       const code = generateOtpCode();
       const expiresAt = new Date(now.getTime() + limits.codeLifetimeMs);
-      const holderUserId = await closeOpenCodesAndFindHolder(trx, identifier, input.purpose, now);
       await insertOtpCode(
         trx,
         {

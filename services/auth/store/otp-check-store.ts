@@ -1,5 +1,6 @@
 import { sql, type Kysely } from "kysely";
 import type { OutboxRow } from "../events/outbox-rows.js";
+import { insertOutboxFragment } from "./outbox-store.js";
 import type { AuthDatabase } from "./schema.js";
 
 // The queries of VerifyOtp. One statement locks and reads, one statement writes the outcome, so a
@@ -109,32 +110,16 @@ export async function recordOtpVerified(
   events: OutboxRow[],
 ): Promise<void> {
   const now = token.createdAt;
-  await db
-    .with("code", (qb) =>
-      qb
-        .updateTable("otp_codes")
-        .set((eb) => ({ attempts: eb("attempts", "+", 1), closed_at: now }))
-        .where("id", "=", token.otpId),
+  await sql`
+    with code as (
+      update otp_codes set attempts = attempts + 1, closed_at = ${now} where id = ${token.otpId}
+    ), guard as (
+      update otp_guards set failures = 0, locked_until = null, last_failure_at = null, updated_at = ${now}
+      where identifier = ${token.identifier}
+    ), token as (
+      insert into verification_tokens (token_hash, otp_id, identifier, identifier_type, purpose, prior_failures, created_at, expires_at)
+      values (${token.tokenHash}, ${token.otpId}, ${token.identifier}, ${token.identifierType}, ${token.purpose},
+        ${token.priorFailures}, ${token.createdAt}, ${token.expiresAt})
     )
-    .with("guard", (qb) =>
-      qb
-        .updateTable("otp_guards")
-        .set({ failures: 0, locked_until: null, last_failure_at: null, updated_at: now })
-        .where("identifier", "=", token.identifier),
-    )
-    .with("token", (qb) =>
-      qb.insertInto("verification_tokens").values({
-        token_hash: token.tokenHash,
-        otp_id: token.otpId,
-        identifier: token.identifier,
-        identifier_type: token.identifierType,
-        purpose: token.purpose,
-        prior_failures: token.priorFailures,
-        created_at: token.createdAt,
-        expires_at: token.expiresAt,
-      }),
-    )
-    .insertInto("outbox")
-    .values(events)
-    .execute();
+    ${insertOutboxFragment(events)}`.execute(db);
 }

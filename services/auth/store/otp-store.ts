@@ -1,5 +1,7 @@
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import type { OutboxRow } from "../events/outbox-rows.js";
+import { insertOutboxFragment } from "./outbox-store.js";
+import { rateLimitHitFromRow, rateLimitHits, type RateLimitHit, type RateLimitHitRow } from "./rate-limit-store.js";
 import type { AuthDatabase } from "./schema.js";
 
 export interface NewOtpCode {
@@ -16,46 +18,49 @@ export interface NewOtpCode {
 
 /** Stores a code and its events in one statement. */
 export async function insertOtpCode(db: Kysely<AuthDatabase>, code: NewOtpCode, events: OutboxRow[]): Promise<void> {
-  await db
-    .with("code", (qb) =>
-      qb.insertInto("otp_codes").values({
-        id: code.id,
-        identifier: code.identifier,
-        identifier_type: code.identifierType,
-        purpose: code.purpose,
-        code_hash: code.codeHash,
-        created_at: code.createdAt,
-        expires_at: code.expiresAt,
-        closed_at: null,
-        device_id: code.deviceId,
-        ip_address: code.ipAddress,
-      }),
+  await sql`
+    with code as (
+      insert into otp_codes (id, identifier, identifier_type, purpose, code_hash, created_at, expires_at, closed_at, device_id, ip_address)
+      values (${code.id}, ${code.identifier}, ${code.identifierType}, ${code.purpose}, ${code.codeHash}, ${code.createdAt},
+        ${code.expiresAt}, null, ${code.deviceId}, ${code.ipAddress})
     )
-    .insertInto("outbox")
-    .values(events)
-    .execute();
+    ${insertOutboxFragment(events)}`.execute(db);
+}
+
+export interface OtpSendStart {
+  byIdentifier: RateLimitHit;
+  /** Undefined when the request had no client IP. */
+  byIp: RateLimitHit | undefined;
+  /** The user holding the identifier, if anyone does (for auth.otp.sent). */
+  holderUserId: string | null;
 }
 
 /**
- * Closes every open code for this identifier and purpose (only the newest code works) and, in the
- * same round trip, returns the user holding the identifier, if anyone does (for auth.otp.sent).
+ * SendOtp's first statement: counts the send against the identifier's and the IP's sliding windows
+ * (rate-limit-store.ts; identifier row first, then IP row, in every transaction), closes every
+ * open code for this identifier and purpose (only the newest code works), and finds the user
+ * holding the identifier. The caller refuses over-limit sends by rolling the transaction back,
+ * which undoes all three. The codes are closed only after the limits are counted (the `exists`
+ * makes the rate-limit upsert run first), so concurrent sends lock rows in one order.
  */
-export async function closeOpenCodesAndFindHolder(
+export async function startOtpSend(
   db: Kysely<AuthDatabase>,
-  identifier: string,
-  purpose: string,
-  now: Date,
-): Promise<string | null> {
-  const row = await db
-    .with("closed", (qb) =>
-      qb
-        .updateTable("otp_codes")
-        .set({ closed_at: now })
-        .where("identifier", "=", identifier)
-        .where("purpose", "=", purpose)
-        .where("closed_at", "is", null),
+  send: { identifier: string; purpose: string; identifierKey: string; ipKey: string | undefined; now: Date; windowMs: number },
+): Promise<OtpSendStart> {
+  const keys = send.ipKey === undefined ? [send.identifierKey] : [send.identifierKey, send.ipKey];
+  const { rows } = await sql<RateLimitHitRow & { holder: string | null }>`
+    with hits as (${rateLimitHits(keys, send.now, send.windowMs)}),
+    closed as (
+      update otp_codes set closed_at = ${send.now}
+      where identifier = ${send.identifier} and purpose = ${send.purpose} and closed_at is null
+        and exists (select 1 from hits)
     )
-    .selectNoFrom((eb) => eb.selectFrom("identities").select("user_id").where("identifier", "=", identifier).as("user_id"))
-    .executeTakeFirst();
-  return row?.user_id ?? null;
+    select hits.key, hits.count, hits.oldest,
+      (select user_id from identities where identifier = ${send.identifier}) as holder
+    from hits`.execute(db);
+  const hit = (key: string | undefined) => {
+    const row = rows.find((candidate) => candidate.key === key);
+    return row && rateLimitHitFromRow(row);
+  };
+  return { byIdentifier: hit(send.identifierKey)!, byIp: hit(send.ipKey), holderUserId: rows[0]?.holder ?? null };
 }

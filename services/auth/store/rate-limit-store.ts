@@ -1,4 +1,4 @@
-import { sql, type Kysely } from "kysely";
+import { sql, type Kysely, type RawBuilder } from "kysely";
 import type { AuthDatabase } from "./schema.js";
 
 export interface RateLimitHit {
@@ -19,14 +19,33 @@ export async function recordRateLimitHit(
   now: Date,
   windowMs: number,
 ): Promise<RateLimitHit> {
+  const { rows } = await rateLimitHits([key], now, windowMs).execute(db);
+  return rateLimitHitFromRow(rows[0]!);
+}
+
+export interface RateLimitHitRow {
+  key: string;
+  count: number;
+  oldest: Date;
+}
+
+/**
+ * The upsert behind recordRateLimitHit for several keys at once, as a statement fragment returning
+ * (key, count, oldest) per key: for a CTE of a larger statement. Rows are locked in the order of
+ * `keys`, so callers that always list them in the same order never deadlock each other.
+ */
+export function rateLimitHits(keys: readonly string[], now: Date, windowMs: number): RawBuilder<RateLimitHitRow> {
   const windowStart = new Date(now.getTime() - windowMs);
-  const { rows } = await sql<{ count: number; oldest: Date }>`
+  const values = keys.map((key) => sql`(${key}, array[${now}::timestamptz], ${now})`);
+  return sql<RateLimitHitRow>`
     insert into rate_limits as r (key, hits, updated_at)
-    values (${key}, array[${now}::timestamptz], ${now})
+    values ${sql.join(values)}
     on conflict (key) do update set
       hits = array(select h from unnest(r.hits) as h where h > ${windowStart} order by h) || ${now}::timestamptz,
       updated_at = ${now}
-    returning cardinality(hits) as count, hits[1] as oldest`.execute(db);
-  const row = rows[0]!;
+    returning r.key, cardinality(r.hits) as count, r.hits[1] as oldest`;
+}
+
+export function rateLimitHitFromRow(row: RateLimitHitRow): RateLimitHit {
   return { count: Number(row.count), oldest: new Date(row.oldest) };
 }

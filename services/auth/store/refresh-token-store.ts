@@ -1,5 +1,6 @@
 import { sql, type Kysely } from "kysely";
 import type { OutboxRow } from "../events/outbox-rows.js";
+import { insertOutboxFragment } from "./outbox-store.js";
 import type { AuthDatabase } from "./schema.js";
 
 export interface RefreshState {
@@ -97,46 +98,20 @@ export interface Rotation {
  */
 export async function rotateRefreshToken(db: Kysely<AuthDatabase>, rotation: Rotation, events: OutboxRow[]): Promise<void> {
   const { now } = rotation;
-  await db
-    .with("old", (qb) =>
-      qb
-        .updateTable("refresh_tokens")
-        .set({ rotated_at: now, successor_hash: rotation.newHash, successor_box: rotation.successorBox })
-        .where("token_hash", "=", rotation.oldHash),
+  await sql`
+    with old as (
+      update refresh_tokens set rotated_at = ${now}, successor_hash = ${rotation.newHash}, successor_box = ${rotation.successorBox}
+      where token_hash = ${rotation.oldHash}
+    ), new as (
+      insert into refresh_tokens (token_hash, session_id, created_at, expires_at, rotated_at, successor_hash, successor_box)
+      values (${rotation.newHash}, ${rotation.sessionId}, ${now}, ${rotation.expiresAt}, null, null, null)
+    ), session as (
+      update sessions set current_token_hash = ${rotation.newHash}, last_used_at = ${now}, expires_at = ${rotation.expiresAt},
+        access_expires_at = ${rotation.accessExpiresAt}, ip_address = ${rotation.ip}, user_agent = ${rotation.userAgent}
+      where id = ${rotation.sessionId}
+    ), device as (
+      update devices set last_ip = ${rotation.ip}, last_used_at = ${now}
+      where id in (select id from devices where id = ${rotation.deviceRecordId} for update skip locked)
     )
-    .with("new", (qb) =>
-      qb.insertInto("refresh_tokens").values({
-        token_hash: rotation.newHash,
-        session_id: rotation.sessionId,
-        created_at: now,
-        expires_at: rotation.expiresAt,
-        rotated_at: null,
-        successor_hash: null,
-        successor_box: null,
-      }),
-    )
-    .with("session", (qb) =>
-      qb
-        .updateTable("sessions")
-        .set({
-          current_token_hash: rotation.newHash,
-          last_used_at: now,
-          expires_at: rotation.expiresAt,
-          access_expires_at: rotation.accessExpiresAt,
-          ip_address: rotation.ip,
-          user_agent: rotation.userAgent,
-        })
-        .where("id", "=", rotation.sessionId),
-    )
-    .with("device", (qb) =>
-      qb
-        .updateTable("devices")
-        .set({ last_ip: rotation.ip, last_used_at: now })
-        .where("id", "in", (sub) =>
-          sub.selectFrom("devices").select("id").where("id", "=", rotation.deviceRecordId).forUpdate().skipLocked(),
-        ),
-    )
-    .insertInto("outbox")
-    .values(events)
-    .execute();
+    ${insertOutboxFragment(events)}`.execute(db);
 }

@@ -1,5 +1,6 @@
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import type { OutboxRow } from "../events/outbox-rows.js";
+import { insertOutboxFragment } from "./outbox-store.js";
 import type { AuthDatabase } from "./schema.js";
 
 export interface NewSession {
@@ -19,40 +20,18 @@ export interface NewSession {
 
 /** Creates a session with its first refresh token and records its events, in one statement. */
 export async function insertSession(db: Kysely<AuthDatabase>, session: NewSession, events: OutboxRow[]): Promise<void> {
-  await db
-    .with("session", (qb) =>
-      qb.insertInto("sessions").values({
-        id: session.id,
-        user_id: session.userId,
-        device_record_id: session.deviceRecordId,
-        device_id: session.deviceId,
-        device_name: session.deviceName,
-        method: session.method,
-        ip_address: session.ip,
-        user_agent: session.userAgent,
-        created_at: session.now,
-        last_used_at: session.now,
-        expires_at: session.expiresAt,
-        access_expires_at: session.accessExpiresAt,
-        current_token_hash: session.refreshTokenHash,
-        revoked_at: null,
-        revoke_reason: null,
-      }),
+  await sql`
+    with session as (
+      insert into sessions (id, user_id, device_record_id, device_id, device_name, method, ip_address, user_agent,
+        created_at, last_used_at, expires_at, access_expires_at, current_token_hash, revoked_at, revoke_reason)
+      values (${session.id}, ${session.userId}, ${session.deviceRecordId}, ${session.deviceId}, ${session.deviceName},
+        ${session.method}, ${session.ip}, ${session.userAgent}, ${session.now}, ${session.now}, ${session.expiresAt},
+        ${session.accessExpiresAt}, ${session.refreshTokenHash}, null, null)
+    ), token as (
+      insert into refresh_tokens (token_hash, session_id, created_at, expires_at, rotated_at, successor_hash, successor_box)
+      values (${session.refreshTokenHash}, ${session.id}, ${session.now}, ${session.expiresAt}, null, null, null)
     )
-    .with("token", (qb) =>
-      qb.insertInto("refresh_tokens").values({
-        token_hash: session.refreshTokenHash,
-        session_id: session.id,
-        created_at: session.now,
-        expires_at: session.expiresAt,
-        rotated_at: null,
-        successor_hash: null,
-        successor_box: null,
-      }),
-    )
-    .insertInto("outbox")
-    .values(events)
-    .execute();
+    ${insertOutboxFragment(events)}`.execute(db);
 }
 
 export interface SessionFilter {
