@@ -2,13 +2,13 @@ import { create, fromBinary, toBinary, toJsonString, type DescMessage, type Desc
 import { Code } from "@connectrpc/connect";
 import fc from "fast-check";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { AuthService } from "../../gen/mintcoin/auth/v1/auth_pb.js";
 import { UserService } from "../../gen/mintcoin/user/v1/user_pb.js";
 import { eventCatalog, type EventSubject } from "../../services/shared/events/catalog.js";
 import { capturingDelivery, connectAuthClient, connectUserClient } from "../fixtures/services.js";
 import { malformedBodyArbitrary, malformedJsonArbitrary, stringFieldPaths, withString } from "./helpers/malformed-bodies.js";
-import { messageArbitrary } from "./helpers/message-arbitrary.js";
+import { messageArbitrary, mutatedMessageArbitrary } from "./helpers/message-arbitrary.js";
 import {
   clientErrorCodes,
   connectCaller,
@@ -20,7 +20,7 @@ import {
   type GrpcRawCaller,
   type Outcome,
 } from "./helpers/rpc-callers.js";
-import { isUnimplemented, signIn, signUp } from "./helpers/sign-in.js";
+import { signIn, signUp } from "./helpers/sign-in.js";
 import { generousLimits, startStack, type Stack } from "./helpers/stack.js";
 
 // Thousands of random, boundary and malformed requests to every RPC of both services, through real
@@ -91,8 +91,14 @@ function encodesToJson(desc: DescMessage, message: Parameters<typeof toJsonStrin
 describe("hostile input to every RPC", () => {
   let stack: Stack;
   const delivery = capturingDelivery();
-  /** Bearer tokens the fuzzer picks from: none, junk, and (once sign-in works) a user's and an admin's. */
+  /** Bearer tokens the fuzzer picks from: none, junk, an unsigned one, a user's and an admin's. */
   const tokens: Array<string | undefined> = [undefined, "junk", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."];
+  const anonymousTokens = tokens.length;
+  /** A person and an admin (ADMIN_IDENTIFIERS), signed up; their access tokens follow the anonymous ones. */
+  const signedIn = [
+    ["person@fuzz.example", "fuzz_person"],
+    ["admin@fuzz.example", "fuzz_admin"],
+  ] as const;
   const unimplemented = new Set<string>();
   let grpcAuth: GrpcRawCaller;
   let grpcUser: GrpcRawCaller;
@@ -106,15 +112,17 @@ describe("hostile input to every RPC", () => {
     grpcUser = grpcRawCaller(stack.user.address);
     const auth = connectAuthClient(stack.auth.baseUrl);
     const users = connectUserClient(stack.user.baseUrl);
-    for (const [identifier, username] of [
-      ["person@fuzz.example", "fuzz_person"],
-      ["admin@fuzz.example", "fuzz_admin"],
-    ] as const) {
-      try {
-        tokens.push((await signUp(auth, users, delivery, identifier, username)).accessToken);
-      } catch (error) {
-        // Until VerifyOtp, Login and CreateUser land, the fuzzer can reach only public RPCs' handlers.
-        if (!isUnimplemented(error)) throw error;
+    for (const [identifier, username] of signedIn) tokens.push((await signUp(auth, users, delivery, identifier, username)).accessToken);
+  });
+
+  // The fuzzer may sign its own callers out (Logout, RevokeAllSessions, BlockDevice...): each test
+  // starts with sessions that are valid, so the handlers behind authentication get their share.
+  beforeEach(async () => {
+    const auth = connectAuthClient(stack.auth.baseUrl);
+    for (const [index, [identifier]] of signedIn.entries()) {
+      const slot = anonymousTokens + index;
+      if (!(await auth.validateToken({ accessToken: tokens[slot]! })).valid) {
+        tokens[slot] = (await signIn(auth, delivery, identifier, `fuzz-device-${Date.now()}`)).accessToken;
       }
     }
   });
@@ -142,7 +150,7 @@ describe("hostile input to every RPC", () => {
               grpcCaller().callMessage(m, message, token),
           };
           const call = fc.record({
-            message: messageArbitrary(method.input),
+            message: fc.oneof(messageArbitrary(method.input), mutatedMessageArbitrary(method.input, validBase[method.name] ?? {})),
             transport: fc.constantFrom("connectBinary", "connectJson", "grpc") as fc.Arbitrary<keyof typeof callers>,
             token: fc.constantFrom(...tokens),
           });
@@ -206,7 +214,7 @@ describe("hostile input to every RPC", () => {
 
   it("answers a NUL character in any string field of any RPC with a client error, with a valid admin token", async () => {
     // Postgres text cannot hold U+0000: every string field of every request, one at a time.
-    const admin = tokens.at(-1);
+    const admin = tokens[anonymousTokens + 1];
     expect(admin, "the admin signed in").toBeDefined();
     // CreateUser needs a caller without a profile to get as far as the database.
     const newcomer = (await signIn(connectAuthClient(stack.auth.baseUrl), delivery, "newcomer@fuzz.example")).accessToken;

@@ -20,6 +20,18 @@ export function messageArbitrary<Desc extends DescMessage>(desc: Desc): fc.Arbit
   return initArbitrary(desc, 0).map((init) => create(desc, init as MessageInitShape<Desc>));
 }
 
+/**
+ * A valid request (`base`) with one field replaced by a hostile value: past validation more often than
+ * a wholly random message, so the handlers, the domain and the database see the hostile value.
+ */
+export function mutatedMessageArbitrary<Desc extends DescMessage>(desc: Desc, base: Record<string, unknown>): fc.Arbitrary<MessageShape<Desc>> {
+  const fields = desc.fields.filter((field) => !field.oneof);
+  if (fields.length === 0) return messageArbitrary(desc);
+  return fc
+    .constantFrom(...fields)
+    .chain((field) => fieldArbitrary(field, 0).map((value) => create(desc, { ...base, [field.localName]: value } as MessageInitShape<Desc>)));
+}
+
 function initArbitrary(desc: DescMessage, depth: number): fc.Arbitrary<Record<string, unknown>> {
   if (depth >= maxDepth) return fc.constant({});
   const model: Record<string, fc.Arbitrary<unknown>> = {};

@@ -1,6 +1,6 @@
 // The sign-in flow of SPEC section 2, as a client runs it: SendOtp, read the code from the captured
 // delivery, VerifyOtp, Login, and (for a new user) CreateUser with the access token.
-import { Code, ConnectError, type Client } from "@connectrpc/connect";
+import type { Client } from "@connectrpc/connect";
 import { IdentifierType, OtpPurpose, type AuthService } from "../../../gen/mintcoin/auth/v1/auth_pb.js";
 import type { UserService } from "../../../gen/mintcoin/user/v1/user_pb.js";
 import type { capturingDelivery } from "../../fixtures/services.js";
@@ -74,11 +74,6 @@ export async function signUp(
 /** Identifiers as the service normalises them (tests use E.164 phones and lower-case emails). */
 function normalized(identifier: string): string {
   return identifier.includes("@") ? identifier.trim().toLowerCase() : identifier.replace(/[^+\d]/g, "");
-}
-
-/** Whether an RPC is still unbuilt (connect-node answers UNIMPLEMENTED for a method without a handler). */
-export function isUnimplemented(error: unknown): boolean {
-  return error instanceof ConnectError && error.code === Code.Unimplemented;
 }
 
 export function bearer(token: string): { headers: { authorization: string } } {
