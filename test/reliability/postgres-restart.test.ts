@@ -56,12 +56,12 @@ describe("Postgres restarted and crashed under load", () => {
       await waitFor(() => ledger.flowsCompleted >= goal, { timeoutMs: 45_000 });
     };
 
-    await completedAfter(15);
+    await completedAfter(10);
     await postgres.restart();
-    await completedAfter(30); // the services found the new Postgres by themselves
+    await completedAfter(15); // the services found the new Postgres by themselves
     await postgres.kill();
     await postgres.start();
-    await completedAfter(30);
+    await completedAfter(15);
     stopping = true;
     await load;
 
