@@ -80,11 +80,6 @@ export function createAccessTokenVerifier(options: {
         }
         throw new UnauthenticatedError(describeFailure(error), "ACCESS_TOKEN_INVALID");
       }
-      // jose checks exp and nbf but accepts an iat in the future; a token "issued" later than now was
-      // not issued by a clock we trust (or was minted to outlive a key), so refuse it.
-      if (payload.iat! > now.getTime() / 1000 + clockTolerance) {
-        throw new UnauthenticatedError("the access token is not valid yet (issued in the future)", "ACCESS_TOKEN_INVALID");
-      }
       const principal = principalFromClaims(payload as AccessTokenClaims, token);
       cache.set(token, principal, { exp: payload.exp!, nbf: payload.nbf });
       return principal;
