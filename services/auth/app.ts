@@ -22,6 +22,8 @@ import type { AuthDatabase } from "./store/schema.js";
 
 export interface AuthServiceHandle {
   port: number;
+  /** The grpc-js port for internal gRPC callers (AUTH_GRPC_JS_PORT), undefined when off. */
+  grpcJsPort: number | undefined;
   runtime: Runtime<AuthDatabase>;
   /** The domain services behind the RPCs (key ring, cleanup, ...), for operations and tests. */
   domain: AuthDomain;
@@ -84,12 +86,17 @@ export async function startAuthService(
       corsOrigins: config.CORS_ORIGINS,
       maxRequestBytes: config.MAX_REQUEST_BYTES,
       trustedProxies: config.TRUSTED_PROXIES,
+      grpcJsPort: config.AUTH_GRPC_JS_PORT,
     });
-    logger.info({ host: config.HOST, port: server.port, otpDelivery: delivery.channelName }, "AuthService listening");
+    logger.info(
+      { host: config.HOST, port: server.port, grpcJsPort: server.grpcJsPort, otpDelivery: delivery.channelName },
+      "AuthService listening",
+    );
 
     const started = domain;
     return {
       port: server.port,
+      grpcJsPort: server.grpcJsPort,
       runtime,
       domain: started,
       moderationConsumer,

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { databaseUrlFor, commonEnv } from "../shared/config/common.js";
-import { duration, list, optionalUrl, parseEnv, port, positiveInt } from "../shared/config/env.js";
+import { duration, list, optionalPort, optionalUrl, parseEnv, port, positiveInt } from "../shared/config/env.js";
 import { metricsPort } from "../shared/metrics/metrics-port.js";
 import { adminIdentifiersFrom } from "./domain/admin-identifiers.js";
 import { keyMaterialFromPem } from "./domain/key-material.js";
@@ -8,6 +8,9 @@ import { keyMaterialFromPem } from "./domain/key-material.js";
 const authEnv = {
   ...commonEnv,
   AUTH_PORT: port(50051),
+  // A second port for internal gRPC callers, served by @grpc/grpc-js (same RPCs, checks and errors,
+  // a fraction of the CPU per call; no Connect, gRPC-Web, CORS or streaming). Unset: off.
+  AUTH_GRPC_JS_PORT: optionalPort(),
   AUTH_METRICS_PORT: metricsPort(9464),
   AUTH_DATABASE_URL: optionalUrl,
   JWT_ACCESS_EXPIRATION: duration("15m"),

@@ -26,6 +26,8 @@ import type { UserDatabase } from "./store/schema.js";
 
 export interface UserServiceHandle {
   port: number;
+  /** The grpc-js port for internal gRPC callers (USER_GRPC_JS_PORT), undefined when off. */
+  grpcJsPort: number | undefined;
   runtime: Runtime<UserDatabase>;
   /** The revocations this instance knows (undefined without NATS). */
   revocations: RevocationList | undefined;
@@ -125,10 +127,12 @@ export async function startUserService(
       corsOrigins: config.CORS_ORIGINS,
       maxRequestBytes: config.MAX_REQUEST_BYTES,
       trustedProxies: config.TRUSTED_PROXIES,
+      grpcJsPort: config.USER_GRPC_JS_PORT,
     });
-    logger.info({ host: config.HOST, port: server.port }, "UserService listening");
+    logger.info({ host: config.HOST, port: server.port, grpcJsPort: server.grpcJsPort }, "UserService listening");
     return {
       port: server.port,
+      grpcJsPort: server.grpcJsPort,
       runtime,
       revocations,
       consumers,

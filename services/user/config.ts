@@ -1,11 +1,13 @@
 import { z } from "zod";
 import { databaseUrlFor, commonEnv } from "../shared/config/common.js";
-import { duration, list, optionalUrl, parseEnv, port } from "../shared/config/env.js";
+import { duration, list, optionalPort, optionalUrl, parseEnv, port } from "../shared/config/env.js";
 import { metricsPort } from "../shared/metrics/metrics-port.js";
 
 const userEnv = {
   ...commonEnv,
   USER_PORT: port(50052),
+  // A second port for internal gRPC callers, served by @grpc/grpc-js (see AUTH_GRPC_JS_PORT). Unset: off.
+  USER_GRPC_JS_PORT: optionalPort(),
   USER_METRICS_PORT: metricsPort(9465),
   USER_DATABASE_URL: optionalUrl,
   // Where the auth service publishes its JWKS; the user service verifies access tokens locally with it.

@@ -48,6 +48,15 @@ export function port(defaultValue: number) {
   return z.coerce.number().int().min(0).max(65_535).default(defaultValue);
 }
 
+/** A port that is off unless set (unset or empty: undefined; 0 picks a free port). */
+export function optionalPort() {
+  return z
+    .string()
+    .optional()
+    .transform((text) => (text === undefined || text.trim() === "" ? undefined : Number(text)))
+    .pipe(z.number().int().min(0).max(65_535).optional());
+}
+
 /** "true"/"false"/"1"/"0"/"yes"/"no"; anything else is an error rather than a silent false. */
 export function flag(defaultValue: boolean) {
   return z

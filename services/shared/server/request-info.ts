@@ -30,10 +30,19 @@ export function readRequestInfo(
     const value = request.headers[name];
     return Array.isArray(value) ? value[0] : value;
   };
+  return requestInfoFrom(request.socket?.remoteAddress ?? "", header, trustedProxies);
+}
+
+/** The same facts from any transport: the peer's address and a header reader (grpc-js metadata). */
+export function requestInfoFrom(
+  peerAddress: string,
+  header: (name: string) => string | undefined,
+  trustedProxies: ReadonlySet<string>,
+): RequestInfo {
   const suppliedId = header("x-request-id");
   return {
     requestId: suppliedId && requestIdPattern.test(suppliedId) ? suppliedId : randomUUID(),
-    ip: clientIp(normalizeIp(request.socket?.remoteAddress ?? ""), header("x-forwarded-for"), trustedProxies),
+    ip: clientIp(normalizeIp(peerAddress), header("x-forwarded-for"), trustedProxies),
     userAgent: (header("user-agent") ?? "").slice(0, 512),
   };
 }

@@ -30,6 +30,22 @@ export interface RpcHandlerOptions {
 }
 
 /**
+ * The interceptor chain every listener of a service runs (this Connect one and the optional
+ * @grpc/grpc-js one, grpc-js-listener.ts), outermost first: metrics and logging see the final code
+ * and the whole time, errors are mapped inside them, and validation runs before anything else.
+ */
+export function rpcInterceptors(options: Pick<RpcHandlerOptions, "logger" | "metrics" | "interceptors">): Interceptor[] {
+  return [
+    ...(options.metrics ? [createRpcMetricsInterceptor(options.metrics)] : []),
+    createLoggingInterceptor(options.logger),
+    createErrorInterceptor(options.logger),
+    createValidateInterceptor(),
+    createTextSafetyInterceptor(),
+    ...(options.interceptors ?? []),
+  ];
+}
+
+/**
  * The request handler of one service: CORS for the configured origins, then Connect (Connect, gRPC
  * and gRPC-Web protocols) with the interceptor chain every service shares, then plain HTTP routes.
  * Interceptor order: the first is the outermost, so metrics and logging see the final code and the
@@ -44,14 +60,7 @@ export function createRpcHandler(options: RpcHandlerOptions): RequestHandler {
       answerUndecodableRequestsAsInvalid(router);
     },
     readMaxBytes: options.maxRequestBytes,
-    interceptors: [
-      ...(options.metrics ? [createRpcMetricsInterceptor(options.metrics)] : []),
-      createLoggingInterceptor(logger),
-      createErrorInterceptor(logger),
-      createValidateInterceptor(),
-      createTextSafetyInterceptor(),
-      ...(options.interceptors ?? []),
-    ],
+    interceptors: rpcInterceptors(options),
     contextValues: (request) =>
       createContextValues().set(requestInfoKey, readRequestInfo(request, options.trustedProxies)),
     fallback(request, response) {

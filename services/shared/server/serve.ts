@@ -2,10 +2,11 @@ import type { DescFile } from "@bufbuild/protobuf";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import type { Logger } from "../logging.js";
 import type { ServiceMetrics } from "../metrics/service-metrics.js";
+import { listenGrpcJs, type GrpcJsListener } from "./grpc-js-listener.js";
 import { registerHealthService, type HealthStatus } from "./health.js";
 import { listenOnePort, type OnePortServer } from "./one-port-server.js";
 import { registerReflectionService } from "./reflection.js";
-import { createRpcHandler, type HttpRoute } from "./rpc-handler.js";
+import { createRpcHandler, rpcInterceptors, type HttpRoute } from "./rpc-handler.js";
 
 export interface ServeOptions {
   host: string;
@@ -23,23 +24,62 @@ export interface ServeOptions {
   corsOrigins: string[];
   maxRequestBytes: number;
   trustedProxies: string[];
+  /**
+   * A second port for internal gRPC callers, served by @grpc/grpc-js with the same routes and
+   * interceptors (grpc-js-listener.ts); undefined: none. 0 picks a free port.
+   */
+  grpcJsPort?: number | undefined;
 }
 
-/** Serves one service on one port: its RPCs, grpc.health.v1, gRPC reflection, plain HTTP routes. */
-export function serve(options: ServeOptions): Promise<OnePortServer> {
+export interface ServiceServer extends OnePortServer {
+  /** The grpc-js listener's port, when one was asked for. */
+  grpcJsPort: number | undefined;
+}
+
+/**
+ * Serves one service on one port: its RPCs, grpc.health.v1, gRPC reflection, plain HTTP routes; and,
+ * when asked, its unary RPCs and health checks again on a grpc-js port.
+ */
+export async function serve(options: ServeOptions): Promise<ServiceServer> {
+  const trustedProxies = new Set(options.trustedProxies);
+  const routes = (router: ConnectRouter) => {
+    options.routes(router);
+    registerHealthService(router, options.health);
+    registerReflectionService(router, { files: options.reflectionFiles ?? [] });
+  };
   const handler = createRpcHandler({
-    routes(router) {
-      options.routes(router);
-      registerHealthService(router, options.health);
-      registerReflectionService(router, { files: options.reflectionFiles ?? [] });
-    },
+    routes,
     logger: options.logger,
     corsOrigins: options.corsOrigins,
     maxRequestBytes: options.maxRequestBytes,
-    trustedProxies: new Set(options.trustedProxies),
+    trustedProxies,
     metrics: options.metrics,
     interceptors: options.interceptors,
     httpRoutes: options.httpRoutes,
   });
-  return listenOnePort({ host: options.host, port: options.port, handler, logger: options.logger });
+  const main = await listenOnePort({ host: options.host, port: options.port, handler, logger: options.logger });
+  let grpcJs: GrpcJsListener | undefined;
+  if (options.grpcJsPort !== undefined) {
+    try {
+      grpcJs = await listenGrpcJs({
+        host: options.host,
+        port: options.grpcJsPort,
+        logger: options.logger,
+        routes,
+        interceptors: rpcInterceptors(options),
+        maxRequestBytes: options.maxRequestBytes,
+        trustedProxies,
+      });
+    } catch (error) {
+      await main.close(0);
+      throw new Error(`cannot serve gRPC (grpc-js) on ${options.host}:${options.grpcJsPort}: ${String(error)}`, { cause: error });
+    }
+  }
+  return {
+    port: main.port,
+    grpcJsPort: grpcJs?.port,
+    async close(graceMs) {
+      await Promise.all([main.close(graceMs), grpcJs?.close(graceMs)]);
+    },
+  };
 }
