@@ -61,7 +61,13 @@ describe("revocation known from the auth.session.revoked feed", () => {
     } finally {
       await h.nats.start();
     }
-    await waitFor(() => h.auth.handle.runtime.nats!.isConnected() && h.auth.handle.domain.revocationFeed?.isCurrent(), { timeoutMs: 15_000 });
+    // Back in business once the feed delivers a revocation made after the restart.
+    const marker = await signIn(h, uniqueEmail());
+    await h.client.logout({}, as(marker.tokens!.accessToken));
+    const feed = h.auth.handle.domain.revocationFeed!;
+    await waitFor(async () => h.auth.handle.runtime.nats!.isConnected() && feed.isCurrent() && (await feed.seenOnFeed([marker.sessionId], 200)), {
+      timeoutMs: 15_000,
+    });
     const after = await signIn(h, uniqueEmail());
     await revokeBehindTheServicesBack(h.auth, after.sessionId);
     expect((await h.client.validateToken({ accessToken: after.tokens!.accessToken })).valid).toBe(true);
