@@ -218,12 +218,15 @@ describe("moderation reaction in the auth service", () => {
       expect(reasonOf(refused)).toBe("USER_SUSPENDED");
 
       await users.unsuspendUser({ userId: member.userId }, as(moderator.tokens!.accessToken));
-      const back = await waitFor(() => signInAgain(email, "phone").catch(() => undefined));
-      await expect(users.getMe({}, as(back!.tokens!.accessToken))).resolves.toMatchObject({ user: { id: member.userId } });
+      // Wait for the event to arrive rather than retrying sign-in: every try sends a code, and the
+      // third send within the window would be rate limited however soon the suspension lifts.
+      await waitFor(async () => (await restrictionOf(member.userId))?.suspended === false);
+      const back = await signInAgain(email, "phone");
+      await expect(users.getMe({}, as(back.tokens!.accessToken))).resolves.toMatchObject({ user: { id: member.userId } });
 
       await users.banUser({ userId: member.userId, reason: "for good" }, as(moderator.tokens!.accessToken));
       await waitFor(
-        async () => (await users.getMe({}, as(back!.tokens!.accessToken)).then(() => undefined, (e: unknown) => ConnectError.from(e)))?.code === Code.Unauthenticated,
+        async () => (await users.getMe({}, as(back.tokens!.accessToken)).then(() => undefined, (e: unknown) => ConnectError.from(e)))?.code === Code.Unauthenticated,
         { timeoutMs: 1_000, intervalMs: 10 },
       );
       h.clock.advance(15 * 60_000);
