@@ -104,6 +104,7 @@ export async function startUserService(
       issuer: config.JWT_ISSUER,
       audience: config.JWT_AUDIENCE,
       clockToleranceSeconds,
+      clock,
     });
     const known = revocations;
 

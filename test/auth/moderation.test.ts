@@ -187,7 +187,7 @@ describe("moderation reaction in the auth service", () => {
 
     beforeAll(async () => {
       userDb = await createTestDatabase();
-      user = await startUser({ USER_DATABASE_URL: userDb.url, NATS_URL: h.nats.url, AUTH_JWKS_URL: `${h.auth.baseUrl}/.well-known/jwks.json` });
+      user = await startUser({ USER_DATABASE_URL: userDb.url, NATS_URL: h.nats.url, AUTH_JWKS_URL: `${h.auth.baseUrl}/.well-known/jwks.json` }, { clock: h.clock });
       await Promise.all([user.handle.revocations?.ready, user.handle.consumers?.ready]);
     });
     afterAll(async () => {

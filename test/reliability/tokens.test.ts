@@ -63,9 +63,7 @@ const attacks: Array<[string, (c: Context) => Promise<string> | string]> = [
   ["the real key, expired an hour ago", (c) => signEs256(c.key.privateKey, c.header, { ...c.claims, iat: now() - 7_200, exp: now() - 3_600 })],
   ["the real key, expired a minute ago (past the clock tolerance)", (c) => signEs256(c.key.privateKey, c.header, { ...c.claims, exp: now() - 60 })],
   ["the real key, not valid before an hour from now (nbf)", (c) => signEs256(c.key.privateKey, c.header, { ...c.claims, nbf: now() + 3_600 })],
-  // Not refused yet: a token with the real key and an `iat` in the future (jose checks exp and nbf,
-  // not iat). Refusing it collides with the tests that run the auth service on a clock ahead of the
-  // user service's; see the README's known gaps.
+  ["the real key, issued an hour in the future (iat)", (c) => signEs256(c.key.privateKey, c.header, { ...c.claims, iat: now() + 3_600, exp: now() + 4_000 })],
   ["the real key, no sid", (c) => signEs256(c.key.privateKey, c.header, { ...c.claims, sid: undefined })],
   ["the real key, no exp", (c) => signEs256(c.key.privateKey, c.header, { ...c.claims, exp: undefined })],
   ["the real key, roles as a string", (c) => signEs256(c.key.privateKey, c.header, { ...c.claims, roles: "admin" })],

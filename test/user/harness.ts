@@ -97,7 +97,7 @@ async function eventsWhere<S extends EventSubject>(
 }
 
 export async function startUserHarness(options: { clock?: Clock; env?: Record<string, string> } = {}): Promise<UserHarness> {
-  const [database, nats, tokens] = await Promise.all([createTestDatabase(), startNats(), startTokenIssuer()]);
+  const [database, nats, tokens] = await Promise.all([createTestDatabase(), startNats(), startTokenIssuer({ clock: options.clock })]);
   const env = {
     USER_DATABASE_URL: database.url,
     NATS_URL: nats.url,

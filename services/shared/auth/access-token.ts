@@ -80,6 +80,11 @@ export function createAccessTokenVerifier(options: {
         }
         throw new UnauthenticatedError(describeFailure(error), "ACCESS_TOKEN_INVALID");
       }
+      // jose checks iat only together with maxTokenAge. A token "issued" later than now plus the
+      // tolerance was not issued by a clock we agree with: a forged or mis-signed token, refused.
+      if (payload.iat! > Math.floor(now.getTime() / 1000) + clockTolerance) {
+        throw new UnauthenticatedError("the access token was issued in the future; check the issuer's clock", "ACCESS_TOKEN_INVALID");
+      }
       const principal = principalFromClaims(payload as AccessTokenClaims, token);
       cache.set(token, principal, { exp: payload.exp!, nbf: payload.nbf });
       return principal;
