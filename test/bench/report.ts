@@ -19,6 +19,8 @@ export interface RunRow {
   peak_rss_mb: Record<string, number>;
   commits_per_op: number;
   note?: string;
+  /** Sign-in runs: event occurred_at to receipt by the benchmark's JetStream consumer. */
+  relay_lag_ms?: { p50: number; p99: number };
 }
 
 export interface ScenarioResult {
@@ -159,7 +161,7 @@ export function formatTable(scenarios: ScenarioResult[]): string {
       const cpu = Object.entries(run.cpu_ms_per_op).map(([name, ms]) => `${name} ${fmt(ms)}`).join(", ");
       const errors = run.errors > 0 ? `, ${run.errors} errors (${run.first_error ?? ""})` : "";
       out.push(
-        `  ${s.name.padEnd(24)} ${`${run.client} x${run.in_flight}`.padEnd(18)} ${fmt(run.ops_per_s).padStart(8)}/s  ${fmt(run.ops_per_service_cpu_s).padStart(8)}/cpu-s  ${fmt(run.p50_ms)}/${fmt(run.p99_ms)} ms  [${cpu}]${run.note ? ` ${run.note}` : ""}${errors}`,
+        `  ${s.name.padEnd(24)} ${`${run.client} x${run.in_flight}`.padEnd(18)} ${fmt(run.ops_per_s).padStart(8)}/s  ${fmt(run.ops_per_service_cpu_s).padStart(8)}/cpu-s  ${fmt(run.p50_ms)}/${fmt(run.p99_ms)} ms  [${cpu}]${run.note ? ` ${run.note}` : ""}${run.relay_lag_ms ? `, relay lag p50/p99 ${run.relay_lag_ms.p50}/${run.relay_lag_ms.p99} ms` : ""}${errors}`,
       );
     }
   }

@@ -1,5 +1,7 @@
 // Our two services as separate processes, built (`npm run build`) and configured by environment
-// exactly as in production; only LOG_LEVEL and the per-IP OTP send limit differ (see authEnv).
+// exactly as in production (the node flags of `npm run start:auth` / `start:user` included); only
+// LOG_LEVEL and the per-IP OTP send limit differ (see benchAuthEnv).
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../support/server-process.js";
 import { healthServing, spawnNode, waitUntilUp, type NodeProcess } from "./processes.js";
@@ -23,6 +25,18 @@ export interface ServiceOptions {
   port?: number;
 }
 
+/**
+ * The node flags production runs each service with: those of `npm run start:auth` / `start:user`
+ * in package.json (the heap cap), so that what is measured is what is deployed.
+ */
+export function productionNodeFlags(service: "auth" | "user"): string[] {
+  const packageJson = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { scripts: Record<string, string> };
+  const script = packageJson.scripts[`start:${service}`] ?? "";
+  const flags = /^node((?: --[\w-]+(?:=\S+)?)*) dist\//.exec(script);
+  if (!flags) throw new Error(`package.json start:${service} is not "node [--flags] dist/...": the benchmark cannot tell its node flags`);
+  return flags[1]!.split(" ").filter(Boolean);
+}
+
 /** Everything the child needs from our environment (PATH, HOME), nothing that configures the services. */
 function baseEnv(): Record<string, string | undefined> {
   return { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: "production", LOG_LEVEL: "warn", HOST: "127.0.0.1" };
@@ -40,7 +54,7 @@ export async function startAuthProcess(options: ServiceOptions): Promise<Service
   const proc = spawnNode({
     name: "auth",
     script: `${distRoot}auth/main.js`,
-    nodeFlags: options.nodeFlags,
+    nodeFlags: [...productionNodeFlags("auth"), ...(options.nodeFlags ?? [])],
     env: {
       ...baseEnv(),
       ...benchAuthEnv,
@@ -60,7 +74,7 @@ export async function startUserProcess(options: ServiceOptions & { authBaseUrl: 
   const proc = spawnNode({
     name: "user",
     script: `${distRoot}user/main.js`,
-    nodeFlags: options.nodeFlags,
+    nodeFlags: [...productionNodeFlags("user"), ...(options.nodeFlags ?? [])],
     env: {
       ...baseEnv(),
       USER_PORT: String(port),

@@ -7,7 +7,7 @@ import { measuredLoad, nodeConcurrencies, runSeconds, type BenchContext } from "
 import { freshAccount, probeSignIn, signIn, type Account, type Session } from "../flows.js";
 import { percentile } from "../load.js";
 import type { NodeProcess } from "../processes.js";
-import { round, scenarioFromRuns, skipped, type RunRow, type ScenarioResult } from "../report.js";
+import { round, runLabel, scenarioFromRuns, skipped, type RunRow, type ScenarioResult } from "../report.js";
 import { startAuthProcess } from "../services.js";
 import { messageOf } from "./tokens.js";
 
@@ -27,22 +27,25 @@ export async function signInScenarios(ctx: BenchContext): Promise<ScenarioResult
   const measured = measuredProcesses(ctx);
   const signInRuns: RunRow[] = [];
   const sessions: Session[] = [];
-  let lags: number[] = [];
+  /** Relay lag of each returning-users run, sorted: the target is about the run at peak throughput. */
+  const lagsByRun = new Map<RunRow, number[]>();
   try {
     for (const client of ctx.clients) {
       for (const inFlight of signInConcurrencies(ctx, client)) {
         const { newUsers, returning } = await signInPair(ctx, measured, client, inbox, inFlight, "signin", (session) => sessions.push(session));
         signInRuns.push(newUsers);
         probe.reset();
-        signInRuns.push(await returning());
-        lags.push(...(await settledLags(probe)));
+        const run = await returning();
+        const lags = (await settledLags(probe)).sort((a, b) => a - b);
+        lagsByRun.set(run, lags);
+        run.relay_lag_ms = { p50: round(percentile(lags, 0.5), 1), p99: round(percentile(lags, 0.99), 1) };
+        signInRuns.push(run);
       }
     }
   } finally {
     await inbox.close();
     await probe.close();
   }
-  lags = lags.sort((a, b) => a - b);
   const returningRuns = signInRuns.filter((run) => !run.note?.startsWith("new users"));
   const signInRow = scenarioFromRuns("otp-sign-in", returningRuns, {
     baseline: "keycloak-published",
@@ -56,8 +59,18 @@ export async function signInScenarios(ctx: BenchContext): Promise<ScenarioResult
     row.ops_per_service_cpu_s !== null && row.commits_per_op !== null ? row.ops_per_service_cpu_s >= 150 && row.commits_per_op <= 6 : null,
   );
   withRatio.runs = signInRuns;
+  // At peak: the headline run, the one with the most sign-ins per second.
+  const peak = signInRuns.find((run) => lagsByRun.has(run) && runLabel(run) === withRatio.headline);
+  const lags = (peak && lagsByRun.get(peak)) ?? [];
   withRatio.extra = {
-    relay_lag_ms: { p50: round(percentile(lags, 0.5), 1), p99: round(percentile(lags, 0.99), 1), events: lags.length, target_p99: "<= 100 ms" },
+    relay_lag_ms: {
+      p50: round(percentile(lags, 0.5), 1),
+      p99: round(percentile(lags, 0.99), 1),
+      events: lags.length,
+      at: withRatio.headline,
+      target_p99: "<= 100 ms at peak",
+      note: "occurred_at (set before the transaction commits) to receipt by a JetStream consumer in the benchmark process, whose event loop also drives the load",
+    },
     commits_per_rpc: withRatio.commits_per_op === null ? null : round(withRatio.commits_per_op / 3, 2),
   };
 
