@@ -103,7 +103,7 @@ describe("npm run events", () => {
     const id = randomUUID();
     const occurredAt = new Date();
     const message = create(schema, { ...data, eventId: id, occurredAt: timestampFromDate(occurredAt) } as unknown as MessageInitShape<Desc>);
-    await publisher.publish({ id, subject, event_type: schema.typeName, payload: toBinary(schema, message) });
+    await publisher.publish({ id, subject, event_type: schema.typeName, payload: toBinary(schema, message), created_at: occurredAt });
     return { id, time: occurredAt.toISOString() };
   }
 

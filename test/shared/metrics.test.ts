@@ -82,14 +82,18 @@ describe("Prometheus metrics", () => {
     expect(sampleValue(samples, "mintcoin_rate_limit_refusals_total", { method: "SendOtp" })).toBe(1);
   });
 
-  it("counts the events the relay published, by subject", async () => {
-    const published = await waitFor(async () => {
-      const samples = await scrape(metricsPortOf(auth));
-      const count = sampleValue(samples, "mintcoin_events_published_total", { subject: "auth.otp.sent" }) ?? 0;
-      return count >= 4 ? count : undefined;
+  it("counts the events the relay published, by subject, and times each from its transaction", async () => {
+    const samples = await waitFor(async () => {
+      const current = await scrape(metricsPortOf(auth));
+      return (sampleValue(current, "mintcoin_events_published_total", { subject: "auth.otp.sent" }) ?? 0) >= 4 ? current : undefined;
     });
     // Four codes were issued above; refused and invalid calls commit no event.
-    expect(published).toBe(4);
+    expect(sampleValue(samples!, "mintcoin_events_published_total", { subject: "auth.otp.sent" })).toBe(4);
+    const allPublished = samples!.filter((s) => s.name === "mintcoin_events_published_total").reduce((sum, s) => sum + s.value, 0);
+    expect(sampleValue(samples!, "mintcoin_outbox_relay_lag_seconds_count")).toBe(allPublished);
+    const lagSeconds = sampleValue(samples!, "mintcoin_outbox_relay_lag_seconds_sum")!;
+    expect(lagSeconds).toBeGreaterThan(0);
+    expect(lagSeconds / allPublished).toBeLessThan(10);
   });
 
   it("shows an empty outbox once the relay has caught up, and the database and NATS as up", async () => {

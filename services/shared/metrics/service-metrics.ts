@@ -16,6 +16,8 @@ export interface ServiceMetrics {
   /** Events JetStream acknowledged, by subject (a re-publish the stream de-duplicates counts too). */
   readonly eventsPublished: Counter<"subject">;
   readonly eventPublishFailures: Counter<"subject">;
+  /** Seconds from an event's transaction to JetStream's acknowledgement of it. */
+  readonly relayLag: Histogram;
   /** One-time codes handed to the delivery, by channel: sms (phone) or email. */
   readonly otpSent: Counter<"channel">;
   /** 1 when the readiness check last reached the dependency, 0 when it did not. */
@@ -63,6 +65,12 @@ export function createServiceMetrics(): ServiceMetrics {
       name: "mintcoin_event_publish_failures_total",
       help: "Failed attempts to publish an outbox event (it stays in the outbox and is retried), by subject.",
       labelNames: ["subject"],
+      registers,
+    }),
+    relayLag: new Histogram({
+      name: "mintcoin_outbox_relay_lag_seconds",
+      help: "Seconds from the transaction that recorded an event to JetStream acknowledging it (outbox wait, relay batching, publish).",
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
     }),
     otpSent: new Counter({

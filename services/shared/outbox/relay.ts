@@ -7,6 +7,8 @@ export interface OutboxMessage {
   subject: string;
   event_type: string;
   payload: Uint8Array;
+  /** When the row was recorded (its transaction's time): the relay's lag is measured from it. */
+  created_at: Date;
 }
 
 /** Where the relay sends events. JetStream in production (events/jetstream-publisher.ts). */
@@ -195,7 +197,7 @@ function claimBatch(limit: number) {
       update outbox set sent_at = now() from claimed where outbox.id = claimed.id
       returning outbox.id, outbox.subject, outbox.event_type, outbox.payload, outbox.created_at
     )
-    select id, subject, event_type, payload from marked order by created_at, id`;
+    select id, subject, event_type, payload, created_at from marked order by created_at, id`;
 }
 
 class PublishFailed extends Error {
