@@ -7,7 +7,7 @@ export interface OutboxMessage {
   subject: string;
   event_type: string;
   payload: Uint8Array;
-  /** When the row was recorded (its transaction's time): the relay's lag is measured from it. */
+  /** The event's occurred_at, the time of the transaction that recorded it: the relay's lag is measured from it. */
   created_at: Date;
 }
 
