@@ -25,11 +25,12 @@
  */
 import { fromBinary } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { DeliverPolicy, type ConsumerMessages, type OrderedConsumerOptions } from "@nats-io/jetstream";
+import { DeliverPolicy } from "@nats-io/jetstream";
 import { SessionRevokedSchema } from "../../../gen/mintcoin/events/v1/auth_events_pb.js";
 import { systemClock, type Clock } from "../clock.js";
 import { streams } from "../events/streams.js";
 import type { NatsLink } from "../events/nats-link.js";
+import { followStream } from "../events/stream-follower.js";
 import type { Logger } from "../logging.js";
 
 export interface RevocationListOptions {
@@ -84,16 +85,6 @@ export function createRevocationList(options: RevocationListOptions): Revocation
   const fromFeed = new Set<string>();
   /** Waiters for `seenOnFeed`, by session id. */
   const waiters = new Map<string, Set<() => void>>();
-  let lastSequence = 0;
-  let current = false;
-  let closed = false;
-  let messagesNow: ConsumerMessages | undefined;
-  let wakeSleeper: (() => void) | undefined;
-  let markReady!: () => void;
-  const ready = new Promise<void>((resolve) => (markReady = resolve));
-  let markClosed!: () => void;
-  /** Resolves on close, so that a loop still waiting for a first NATS connection ends too. */
-  const closing = new Promise<undefined>((resolve) => (markClosed = () => resolve(undefined)));
 
   function hold(sessionId: string, expiresAt: number): boolean {
     if (!sessionId || expiresAt <= clock.now().getTime()) return false;
@@ -132,80 +123,16 @@ export function createRevocationList(options: RevocationListOptions): Revocation
     });
   }
 
-  /** Resumes after the last event seen, or starts at the look-back window. */
-  function consumerOptions(): Partial<OrderedConsumerOptions> {
-    if (lastSequence > 0) {
-      return { filter_subjects: subject, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: lastSequence + 1 };
-    }
-    const start = new Date(clock.now().getTime() - options.lookbackMs);
-    return { filter_subjects: subject, deliver_policy: DeliverPolicy.StartTime, opt_start_time: start.toISOString() };
-  }
-
-  async function run(): Promise<void> {
-    let backoffMs = 250;
-    while (!closed) {
-      try {
-        const link = await Promise.race([options.nats.ready, closing]);
-        if (!link) break;
-        const { js } = link;
-        const consumer = await js.consumers.get(stream, consumerOptions());
-        const pending = (await consumer.info(true)).num_pending;
-        let received = 0;
-        const caughtUp = () => {
-          current = true;
-          markReady();
-        };
-        if (pending === 0) caughtUp();
-        const messages = await consumer.consume({ abort_on_missing_resource: true });
-        messagesNow = messages;
-        void restartWhenStuck(messages);
-        if (closed) messages.stop();
-        for await (const message of messages) {
-          lastSequence = message.seq;
-          try {
-            remember(message.data);
-          } catch (error) {
-            logger.error({ err: error, sequence: message.seq }, "auth.session.revoked does not decode; skipped");
-          }
-          if (++received >= pending) caughtUp();
-          backoffMs = 250;
-        }
-      } catch (error) {
-        if (closed) break;
-        logger.warn({ err: error }, "revocation feed interrupted; resuming");
-      }
-      current = false;
-      messagesNow = undefined;
-      if (!closed) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, backoffMs);
-          wakeSleeper = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        backoffMs = Math.min(backoffMs * 2, 5_000);
-      }
-    }
-  }
-
-  /**
-   * The library recreates an ordered consumer by itself after a gap or missed heartbeats, but
-   * from its first configuration; when that keeps failing (NATS restarted without the in-memory
-   * consumer), we start a fresh one from the last sequence we saw.
-   */
-  async function restartWhenStuck(messages: ConsumerMessages): Promise<void> {
-    let resets = 0;
-    for await (const status of messages.status()) {
-      if (status.type === "ordered_consumer_recreated") resets = 0;
-      if (status.type === "reset" || status.type === "stream_not_found" || status.type === "consumer_not_found") {
-        if (++resets >= 3) {
-          messages.stop();
-          return;
-        }
-      }
-    }
-  }
+  const follower = followStream({
+    nats: options.nats,
+    logger,
+    stream,
+    subject,
+    name: "revocation feed",
+    // From the look-back window: the revocations whose tokens could still be presented.
+    startAt: () => ({ deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(clock.now().getTime() - options.lookbackMs).toISOString() }),
+    onMessage: (message) => remember(message.data),
+  });
 
   function sweep(): void {
     const now = clock.now().getTime();
@@ -214,7 +141,6 @@ export function createRevocationList(options: RevocationListOptions): Revocation
 
   const sweeper = setInterval(sweep, options.sweepIntervalMs ?? 60_000);
   sweeper.unref();
-  const loop = run();
 
   return {
     isRevoked(sessionId) {
@@ -224,7 +150,7 @@ export function createRevocationList(options: RevocationListOptions): Revocation
       forget(sessionId);
       return false;
     },
-    isCurrent: () => current && !closed,
+    isCurrent: () => follower.isCurrent(),
     markRevoked(sessionId, tokensExpireAt) {
       hold(sessionId, tokensExpireAt.getTime() + retainMs);
     },
@@ -240,14 +166,10 @@ export function createRevocationList(options: RevocationListOptions): Revocation
       }
     },
     size: () => revoked.size,
-    ready,
+    ready: follower.ready,
     async close() {
-      closed = true;
-      markClosed();
       clearInterval(sweeper);
-      messagesNow?.stop();
-      wakeSleeper?.();
-      await loop;
+      await follower.close();
     },
   };
 }

@@ -1,0 +1,173 @@
+/**
+ * Follows a JetStream stream with an ordered (ephemeral, in-memory) consumer of this process's own:
+ * for state every instance must hold in memory (the revocation list, the profile cache's
+ * invalidations), as opposed to work shared between instances (durable-consumer.ts).
+ *
+ *     const follower = followStream({ nats, logger, stream: "AUTH_EVENTS", subject: "auth.session.revoked",
+ *       startAt: () => ({ deliver_policy: DeliverPolicy.New }), onMessage: (message) => ... });
+ *     follower.isCurrent();   // caught up and running
+ *     await follower.close();
+ *
+ * When NATS drops the connection, or is unreachable, the follower keeps retrying with backoff and
+ * resumes after the last message it handed over, so nothing the stream still holds is skipped;
+ * `isCurrent()` is false from the disconnect until it has caught up again.
+ */
+import { type ConsumerMessages, type JsMsg, DeliverPolicy, type OrderedConsumerOptions } from "@nats-io/jetstream";
+import type { NatsConnection, Status } from "@nats-io/transport-node";
+import type { Logger } from "../logging.js";
+import type { NatsLink } from "./nats-link.js";
+
+export interface StreamFollowerOptions {
+  nats: NatsLink;
+  logger: Logger;
+  stream: string;
+  /** Subject filter (wildcards allowed). */
+  subject: string;
+  /** Where the first consumer starts (later ones resume after the last message seen). */
+  startAt: () => Partial<OrderedConsumerOptions>;
+  /** Called for every message, in stream order; a throw is logged and the message skipped. */
+  onMessage: (message: JsMsg) => void;
+  /** Called when the follower stops being current (the feed was interrupted). */
+  onInterrupted?: () => void;
+  /** Called when the library reports its consumer reset or recreated (messages may be replayed). */
+  onReset?: () => void;
+  /** Names the feed in logs. */
+  name: string;
+}
+
+export interface StreamFollower {
+  /** True while caught up and running; false before `ready` and from an interruption until caught up again. */
+  isCurrent(): boolean;
+  /** Resolves once the first consumer has caught up with what the stream held when it started. */
+  ready: Promise<void>;
+  close(): Promise<void>;
+}
+
+export function followStream(options: StreamFollowerOptions): StreamFollower {
+  const { logger } = options;
+  let lastSequence = 0;
+  let current = false;
+  let closed = false;
+  let messagesNow: ConsumerMessages | undefined;
+  let wakeSleeper: (() => void) | undefined;
+  let markReady!: () => void;
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
+  let markClosed!: () => void;
+  /** Resolves on close, so that a loop still waiting for a first NATS connection ends too. */
+  const closing = new Promise<undefined>((resolve) => (markClosed = () => resolve(undefined)));
+
+  function consumerOptions(): Partial<OrderedConsumerOptions> {
+    if (lastSequence > 0) {
+      return { filter_subjects: options.subject, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: lastSequence + 1 };
+    }
+    return { filter_subjects: options.subject, ...options.startAt() };
+  }
+
+  function interrupted(): void {
+    if (current) options.onInterrupted?.();
+    current = false;
+  }
+
+  async function run(): Promise<void> {
+    let backoffMs = 250;
+    while (!closed) {
+      try {
+        const link = await Promise.race([options.nats.ready, closing]);
+        if (!link) break;
+        const consumer = await link.js.consumers.get(options.stream, consumerOptions());
+        const pending = (await consumer.info(true)).num_pending;
+        let received = 0;
+        const caughtUp = () => {
+          current = true;
+          markReady();
+        };
+        if (pending === 0) caughtUp();
+        const messages = await consumer.consume({ abort_on_missing_resource: true });
+        messagesNow = messages;
+        void restartWhenStuck(messages);
+        void stopOnDisconnect(link.connection, messages);
+        if (closed) messages.stop();
+        for await (const message of messages) {
+          lastSequence = message.seq;
+          try {
+            options.onMessage(message);
+          } catch (error) {
+            logger.error({ err: error, sequence: message.seq, subject: message.subject }, `${options.name}: a message does not decode; skipped`);
+          }
+          if (++received >= pending) caughtUp();
+          backoffMs = 250;
+        }
+      } catch (error) {
+        if (closed) break;
+        logger.warn({ err: error }, `${options.name} interrupted; resuming`);
+      }
+      interrupted();
+      messagesNow = undefined;
+      if (!closed) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, backoffMs);
+          wakeSleeper = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        backoffMs = Math.min(backoffMs * 2, 5_000);
+      }
+    }
+  }
+
+  /**
+   * The library recreates an ordered consumer by itself after a gap or missed heartbeats, but
+   * from its first configuration; when that keeps failing (NATS restarted without the in-memory
+   * consumer), we start a fresh one from the last sequence we saw.
+   */
+  async function restartWhenStuck(messages: ConsumerMessages): Promise<void> {
+    let resets = 0;
+    for await (const status of messages.status()) {
+      if (status.type === "ordered_consumer_recreated") {
+        resets = 0;
+        options.onReset?.();
+      }
+      if (status.type === "reset" || status.type === "stream_not_found" || status.type === "consumer_not_found") {
+        options.onReset?.();
+        if (++resets >= 3) {
+          messages.stop();
+          return;
+        }
+      }
+    }
+  }
+
+  /**
+   * The library keeps an ordered consumer waiting through a disconnect, and says nothing: while
+   * disconnected we would call ourselves current and hear of nothing. Stopping it on disconnect
+   * makes the loop resume after the last message once NATS is back, and be current only when it
+   * has caught up again.
+   */
+  async function stopOnDisconnect(connection: NatsConnection, messages: ConsumerMessages): Promise<void> {
+    // Typed as a plain AsyncIterable, it is nats.js's QueuedIterator, which stop() ends at once
+    // (a `break` would wait for the next status): no listener outlives its consumer.
+    const statuses = connection.status() as AsyncIterable<Status> & { stop?: () => void };
+    void messages.closed().then(() => statuses.stop?.());
+    for await (const status of statuses) {
+      if (status.type === "disconnect") {
+        messages.stop();
+        return;
+      }
+    }
+  }
+
+  const loop = run();
+
+  return {
+    isCurrent: () => current && !closed,
+    ready,
+    async close() {
+      closed = true;
+      markClosed();
+      messagesNow?.stop();
+      wakeSleeper?.();
+      await loop;
+    },
+  };
+}
