@@ -6,6 +6,7 @@ import { createAuthenticationInterceptor } from "../shared/auth/authentication-i
 import { createRevocationList, type RevocationList } from "../shared/auth/revocation-list.js";
 import { systemClock, type Clock } from "../shared/clock.js";
 import type { DurableConsumer } from "../shared/events/durable-consumer.js";
+import type { StreamFollower } from "../shared/events/stream-follower.js";
 import { streams } from "../shared/events/streams.js";
 import type { Logger } from "../shared/logging.js";
 import { openRuntime, type Runtime } from "../shared/runtime.js";
@@ -14,11 +15,13 @@ import type { UserConfig } from "./config.js";
 import { createActivityTracker } from "./domain/activity.js";
 import { createIdentitySync } from "./domain/identity-sync.js";
 import { createModerationService } from "./domain/moderation-service.js";
+import { createProfileCache, type ProfileCache } from "./domain/profile-cache.js";
 import { createProfileService } from "./domain/profile-service.js";
 import { createProfileWriter } from "./domain/profile-writer.js";
 import type { ReferralSuffixSource } from "./domain/referral-codes.js";
 import { reservedKey } from "./domain/usernames.js";
 import { startAuthEventConsumers } from "./events/auth-event-consumers.js";
+import { followProfileChanges } from "./events/profile-change-feed.js";
 import { createActivityInterceptor } from "./handlers/activity-interceptor.js";
 import { userMigrations } from "./migrations/index.js";
 import { createUserRoutes } from "./routes.js";
@@ -33,6 +36,8 @@ export interface UserServiceHandle {
   revocations: RevocationList | undefined;
   /** The consumers of the auth service's events (undefined without NATS). */
   consumers: DurableConsumer | undefined;
+  /** GetMe's profile cache and the feed that keeps it true (undefined without NATS or with PROFILE_CACHE_SIZE=0). */
+  profileCache: { cache: ProfileCache; changes: StreamFollower } | undefined;
   /** Graceful stop: stop accepting, finish in-flight calls, stop consuming, flush the outbox, close pools. */
   close(): Promise<void>;
 }
@@ -64,13 +69,26 @@ export async function startUserService(
   });
   let revocations: RevocationList | undefined;
   let consumers: DurableConsumer | undefined;
+  let profileChanges: StreamFollower | undefined;
   const stopBackground = async () => {
     await consumers?.stop();
     await revocations?.close();
+    await profileChanges?.close();
   };
   try {
     const { db, transact } = runtime;
-    const writer = createProfileWriter({ db, transact, clock });
+    // Without NATS no instance would hear of another's changes: no cache then.
+    const cache =
+      runtime.nats && config.PROFILE_CACHE_SIZE > 0
+        ? createProfileCache({
+            clock,
+            maxEntries: config.PROFILE_CACHE_SIZE,
+            ttlMs: config.PROFILE_CACHE_TTL,
+            isCurrent: () => profileChanges?.isCurrent() ?? false,
+          })
+        : undefined;
+    if (runtime.nats && cache) profileChanges = followProfileChanges({ nats: runtime.nats, logger, cache });
+    const writer = createProfileWriter({ db, transact, clock, cache });
     const profiles = createProfileService({
       db,
       transact,
@@ -80,7 +98,7 @@ export async function startUserService(
       referralSuffix: overrides.referralSuffix,
     });
     const moderation = createModerationService({ db, clock, writer, logger, defaultPhoneRegion: config.DEFAULT_PHONE_REGION });
-    const activity = createActivityTracker({ db, clock, writer });
+    const activity = createActivityTracker({ db, clock, writer, cache });
 
     if (runtime.nats) {
       revocations = createRevocationList({
@@ -137,6 +155,7 @@ export async function startUserService(
       runtime,
       revocations,
       consumers,
+      profileCache: cache && profileChanges ? { cache, changes: profileChanges } : undefined,
       async close() {
         await server.close(config.SHUTDOWN_GRACE_PERIOD);
         await stopBackground();

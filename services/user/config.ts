@@ -22,6 +22,10 @@ const userEnv = {
   DEFAULT_PHONE_REGION: z.string().length(2).toUpperCase().optional(),
   // Usernames to reserve besides the built-in list (comma-separated).
   RESERVED_USERNAMES: list(),
+  // Profiles each instance keeps for GetMe (0 = no cache), and the longest one is served. Needs
+  // NATS: changes made through other instances reach the cache as user.* events.
+  PROFILE_CACHE_SIZE: z.coerce.number().int().min(0).default(10_000),
+  PROFILE_CACHE_TTL: duration("60s"),
 };
 
 export type UserConfig = ReturnType<typeof loadUserConfig>;

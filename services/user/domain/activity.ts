@@ -3,6 +3,7 @@ import type { Clock } from "../../shared/clock.js";
 import type { UserDatabase } from "../store/schema.js";
 import { touchLastActive } from "../store/user-store.js";
 import { isUserId } from "./profile.js";
+import type { ProfileCache } from "./profile-cache.js";
 import type { ProfileWriter } from "./profile-writer.js";
 
 export interface ActivityTrackerDeps {
@@ -13,6 +14,8 @@ export interface ActivityTrackerDeps {
   minIntervalMs?: number;
   /** Users remembered by the in-memory throttle before old entries are dropped. */
   maxTracked?: number;
+  /** Told when last_active_at was written (no event announces it). */
+  cache?: ProfileCache;
 }
 
 export type ActivityTracker = ReturnType<typeof createActivityTracker>;
@@ -43,6 +46,7 @@ export function createActivityTracker(deps: ActivityTrackerDeps) {
     if (last !== undefined && at.getTime() - last < minIntervalMs) return;
     remember(userId, Math.max(at.getTime(), last ?? 0));
     const state = await touchLastActive(deps.db, userId, at, minIntervalMs);
+    if (state !== undefined) deps.cache?.invalidate(userId);
     if (state === "dormant") await deps.writer.load(userId, { wakeDormant: true });
   }
 

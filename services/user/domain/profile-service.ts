@@ -163,7 +163,7 @@ export function createProfileService(deps: ProfileServiceDeps) {
   }
 
   async function getMe(userId: string): Promise<UserProfile> {
-    const user = await writer.load(userId, { wakeDormant: true });
+    const user = await writer.load(userId, { wakeDormant: true, cached: true });
     if (!user) throw noProfile();
     return user;
   }

@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 import type { Clock } from "../../shared/clock.js";
 import { UnavailableError, type DomainError } from "../../shared/errors/domain-errors.js";
-import type { Transact } from "../../shared/outbox/transact.js";
+import { onCommit, type Transact } from "../../shared/outbox/transact.js";
 import {
   recordProfileUpdated,
   recordUserBanned,
@@ -11,6 +11,7 @@ import {
 import type { UserDatabase } from "../store/schema.js";
 import { findUserById, updateUserIfVersion } from "../store/user-store.js";
 import { suspensionExpired, unsuspend, wake } from "./lifecycle.js";
+import type { ProfileCache } from "./profile-cache.js";
 import { changedFields, isUserId, type UserProfile } from "./profile.js";
 
 /** A moderation event that goes out besides user.profile.updated. */
@@ -37,6 +38,8 @@ export interface ProfileWriterDeps {
   db: Kysely<UserDatabase>;
   transact: Transact<UserDatabase>;
   clock: Clock;
+  /** Told of every committed change, so that no read is served from before it. */
+  cache?: ProfileCache;
 }
 
 /** Another write changed the record between our read and our write. */
@@ -72,8 +75,13 @@ export function createProfileWriter(deps: ProfileWriterDeps) {
     let written = current;
     if (changed.length > 0) {
       written = { ...decision.next, version: current.version + 1, updatedAt: now };
-      if (!(await updateUserIfVersion(trx, written, current.version))) throw new VersionConflict();
+      if (!(await updateUserIfVersion(trx, written, current.version))) {
+        // What we read (perhaps from the cache) is not the row any more.
+        deps.cache?.invalidate(current.id);
+        throw new VersionConflict();
+      }
       await recordProfileUpdated(trx, clock, written, changed, actorUserId);
+      onCommit(trx, () => deps.cache?.invalidate(written.id));
     }
     if (decision.announce === "suspended") await recordUserSuspended(trx, clock, written, actorUserId);
     if (decision.announce === "unsuspended") await recordUserUnsuspended(trx, clock, written, actorUserId);
@@ -123,10 +131,15 @@ export function createProfileWriter(deps: ProfileWriterDeps) {
     });
   }
 
-  /** A read that first makes the automatic moves that are due. Undefined when there is no profile. */
-  function load(userId: string, options: { wakeDormant?: boolean } = {}): Promise<UserProfile | undefined> {
+  /**
+   * A read that first makes the automatic moves that are due. Undefined when there is no profile.
+   * `cached`: the record may come from the profile cache (the caller's own reads).
+   */
+  function load(userId: string, options: { wakeDormant?: boolean; cached?: boolean } = {}): Promise<UserProfile | undefined> {
     return withRetries(async () => {
-      const current = isUserId(userId) ? await findUserById(deps.db, userId) : undefined;
+      if (!isUserId(userId)) return undefined;
+      const read = () => findUserById(deps.db, userId);
+      const current = options.cached && deps.cache ? await deps.cache.read(userId, read) : await read();
       return current && settle(current, clock.now(), options.wakeDormant ?? false);
     });
   }
