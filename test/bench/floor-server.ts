@@ -1,15 +1,13 @@
 // The empty-RPC servers of the framework floor, each run as its own process so that its CPU is
 // measured alone (`node --import tsx floor-server.ts MODE PORT`). All answer grpc.health.v1.Health/Check:
 // - grpc-js-bare:   @grpc/grpc-js and a hand-written Check, nothing else (the issue's baseline);
-// - grpc-js-bridge: @grpc/grpc-js serving our health routes through our interceptor chain
-//                   (metrics, logging, errors, protovalidate), i.e. the "second listener" prototype;
+// - grpc-js-bridge: our health routes through our interceptor chain (rpcInterceptors) on the
+//                   services' optional @grpc/grpc-js listener (grpc-js-listener.ts);
 // - connect-bare:   connect-node on node:http2 with our health routes and no interceptors, to tell
 //                   the framework's cost from our interceptors'.
 import http2 from "node:http2";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { createValidateInterceptor } from "@connectrpc/validate";
 import * as grpc from "@grpc/grpc-js";
 import {
   HealthCheckRequestSchema,
@@ -17,18 +15,16 @@ import {
   HealthCheckResponseSchema,
 } from "../../gen/grpc/health/v1/health_pb.js";
 import { createLogger } from "../../services/shared/logging.js";
-import { createRpcMetricsInterceptor } from "../../services/shared/metrics/rpc-metrics-interceptor.js";
 import { createServiceMetrics } from "../../services/shared/metrics/service-metrics.js";
+import { listenGrpcJs } from "../../services/shared/server/grpc-js-listener.js";
 import { createHealthStatus, registerHealthService } from "../../services/shared/server/health.js";
-import { createErrorInterceptor, createLoggingInterceptor } from "../../services/shared/server/interceptors.js";
-import { requestInfoKey } from "../../services/shared/server/request-info.js";
-import { addRoutesToGrpcJs } from "./grpc-js-bridge.js";
+import { rpcInterceptors } from "../../services/shared/server/rpc-handler.js";
 
 const [mode, portText] = process.argv.slice(2);
 const port = Number(portText);
 const health = createHealthStatus({ "": "SERVING" });
 
-async function listenGrpcJs(server: grpc.Server): Promise<void> {
+async function bindGrpcJs(server: grpc.Server): Promise<void> {
   await new Promise<void>((resolve, reject) =>
     server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())),
   );
@@ -51,26 +47,18 @@ if (mode === "grpc-js-bare") {
     },
     { check: (_call: unknown, callback: grpc.sendUnaryData<Buffer>) => callback(null, response) },
   );
-  await listenGrpcJs(server);
+  await bindGrpcJs(server);
 } else if (mode === "grpc-js-bridge") {
   const logger = createLogger("bench", "warn");
-  const server = new grpc.Server();
-  addRoutesToGrpcJs(server, {
+  await listenGrpcJs({
+    host: "127.0.0.1",
+    port,
+    logger,
     routes: (router) => registerHealthService(router, health),
-    interceptors: [
-      createRpcMetricsInterceptor(createServiceMetrics()),
-      createLoggingInterceptor(logger),
-      createErrorInterceptor(logger),
-      createValidateInterceptor(),
-    ],
-    contextValues: (call) =>
-      createContextValues().set(requestInfoKey, {
-        requestId: crypto.randomUUID(),
-        ip: call.getPeer().replace(/:\d+$/, ""),
-        userAgent: String(call.metadata.get("user-agent")[0] ?? ""),
-      }),
+    interceptors: rpcInterceptors({ logger, metrics: createServiceMetrics() }),
+    maxRequestBytes: 65_536,
+    trustedProxies: new Set(),
   });
-  await listenGrpcJs(server);
 } else if (mode === "connect-bare") {
   const server = http2.createServer(connectNodeAdapter({ routes: (router) => registerHealthService(router, health) }));
   await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));

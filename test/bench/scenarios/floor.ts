@@ -40,7 +40,7 @@ export async function floorScenarios(ctx: BenchContext, servers: FloorServers): 
     ctx.log("empty-rpc-grpc-js: Health/Check on a bare @grpc/grpc-js server");
     const bareServer = await servers["grpc-js-bare"];
     const bare = await emptyRpcRuns(ctx, [bareServer.proc], bareServer.url, [], mainInFlight);
-    ctx.log("prototype: our health routes and interceptors served by @grpc/grpc-js (second listener)");
+    ctx.log("our health routes and interceptors on the services' optional @grpc/grpc-js listener");
     const bridgeServer = await servers["grpc-js-bridge"];
     const bridge = await emptyRpcRuns(ctx, [bridgeServer.proc], bridgeServer.url, [], [64]);
     ctx.log("reference: connect-node with no interceptors");
@@ -67,7 +67,7 @@ export async function floorScenarios(ctx: BenchContext, servers: FloorServers): 
       }),
       baseline,
       compare("empty-rpc-grpc-js-bridge", bridge, {
-        notes: ["prototype (test/bench/grpc-js-bridge.ts): the same health handlers and interceptor chain served by @grpc/grpc-js"],
+        notes: ["the services' optional grpc-js listener (services/shared/server/grpc-js-listener.ts): the same health handlers and interceptor chain served by @grpc/grpc-js"],
       }),
       compare("empty-rpc-connect-no-interceptors", connectBare, {
         notes: ["reference: connect-node on plain node:http2 with the health routes only: the framework's own cost"],

@@ -1,8 +1,7 @@
-// The second-listener prototype measured on the real thing: one AuthService process
-// (auth-second-listener.ts, a second instance on the same database) serving ValidateToken on its
-// Connect port and, through the same handlers and interceptors, on a @grpc/grpc-js port.
+// The optional grpc-js listener measured on the real thing: one more AuthService process (the
+// built service, a second instance on the same database) with AUTH_GRPC_JS_PORT set, serving
+// ValidateToken on its Connect port and, through the same handlers and interceptors, on that port.
 import { create, toBinary } from "@bufbuild/protobuf";
-import { fileURLToPath } from "node:url";
 import { ValidateTokenRequestSchema } from "../../../gen/mintcoin/auth/v1/auth_pb.js";
 import { freePort } from "../../support/server-process.js";
 import { grpcJsClient } from "../clients.js";
@@ -10,12 +9,9 @@ import { jetStreamInbox } from "../code-inbox.js";
 import { measuredH2load, measuredLoad, runSeconds, type BenchContext } from "../context.js";
 import { probeSignIn } from "../flows.js";
 import { grpcFrame } from "../h2load.js";
-import { healthServing, spawnNode, waitUntilUp } from "../processes.js";
 import { h2load64, sameRunRatio, scenarioFromRuns, skipped, type RunRow, type ScenarioResult } from "../report.js";
-import { benchAuthEnv } from "../services.js";
+import { startAuthProcess, type ServiceProcess } from "../services.js";
 import { messageOf } from "./tokens.js";
-
-const script = fileURLToPath(new URL("../auth-second-listener.ts", import.meta.url));
 
 export async function secondListenerScenario(ctx: BenchContext): Promise<ScenarioResult> {
   const name = "validate-token-grpc-js-listener";
@@ -29,27 +25,17 @@ export async function secondListenerScenario(ctx: BenchContext): Promise<Scenari
   } finally {
     await inbox.close();
   }
-  const [connectPort, grpcJsPort] = [await freePort(), await freePort()];
-  const proc = spawnNode({
-    name: "auth-2-listeners",
-    script,
-    env: {
-      PATH: process.env.PATH,
-      NODE_ENV: "production",
-      LOG_LEVEL: "warn",
-      HOST: "127.0.0.1",
-      ...benchAuthEnv,
-      AUTH_PORT: String(connectPort),
-      AUTH_METRICS_PORT: "off",
-      AUTH_DATABASE_URL: ctx.databases.auth.url,
-      NATS_URL: ctx.infra.natsUrl,
-      GRPC_JS_PORT: String(grpcJsPort),
-    },
-  });
+  const grpcJsPort = await freePort();
+  let proc: ServiceProcess;
+  try {
+    proc = await startAuthProcess({ databaseUrl: ctx.databases.auth.url, natsUrl: ctx.infra.natsUrl, env: { AUTH_GRPC_JS_PORT: String(grpcJsPort) } });
+  } catch (error) {
+    return skipped(name, `the AuthService with AUTH_GRPC_JS_PORT did not start: ${messageOf(error)}`);
+  }
+  const connectPort = proc.port;
   const client = grpcJsClient(`127.0.0.1:${grpcJsPort}`, "127.0.0.1:1");
   const viaConnectPort = grpcJsClient(`127.0.0.1:${connectPort}`, "127.0.0.1:1");
   try {
-    await waitUntilUp(proc, () => healthServing(`http://127.0.0.1:${connectPort}`));
     if (!(await client.validateToken(token))) return skipped(name, "ValidateToken through the grpc-js listener said valid=false");
     const body = grpcFrame(toBinary(ValidateTokenRequestSchema, create(ValidateTokenRequestSchema, { accessToken: token })));
     const path = "/mintcoin.auth.v1.AuthService/ValidateToken";
@@ -65,7 +51,7 @@ export async function secondListenerScenario(ctx: BenchContext): Promise<Scenari
     const baseline = scenarioFromRuns("validate-token (Connect listener of the same process)", connectRuns, {}, h2load64);
     const row = scenarioFromRuns(name, grpcJsRuns, {
       notes: [
-        "prototype: test/bench/auth-second-listener.ts serves the same routes, handlers and interceptor chain on a second, @grpc/grpc-js port",
+        "the AuthService with AUTH_GRPC_JS_PORT: the same routes, handlers and interceptor chain on a second, @grpc/grpc-js port (services/shared/server/grpc-js-listener.ts)",
         "baseline: h2load on the same process's Connect port, in the same run",
       ],
     }, h2load64);
