@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { collectEvents, type EventCollector } from "../fixtures/events.js";
-import { capturingDelivery, connectAuthClient, connectUserClient } from "../fixtures/services.js";
+import { capturingDelivery } from "../fixtures/services.js";
 import { startNats, waitFor, type NatsInstance } from "../support/index.js";
-import { auditEvents, allDelivered } from "./helpers/event-oracle.js";
+import { auditOnceDelivered } from "./helpers/event-oracle.js";
 import { recordSurvival } from "./helpers/survival-log.js";
-import { generousLimits, startStack, type Stack } from "./helpers/stack.js";
-import { emptyLedger, failures, runWorkload, summarize, type WorkloadTarget } from "./helpers/workload.js";
+import { generousLimits, startStack, workloadTarget, type Stack } from "./helpers/stack.js";
+import { emptyLedger, failures, runWorkload, summarize } from "./helpers/workload.js";
 
 // NATS goes away for a few seconds in the middle of a stream of sign-ups and profile updates (codes
 // go through a captured delivery, as an SMS provider would take them, so sign-ins need no NATS).
@@ -30,11 +30,7 @@ describe("NATS down during sign-ups and profile updates", () => {
   });
 
   it("fails no call while NATS is down, and delivers every event exactly once after it returns", async () => {
-    const target: WorkloadTarget = {
-      auth: connectAuthClient(stack.auth.baseUrl),
-      users: connectUserClient(stack.user.baseUrl),
-      codeFor: async (identifier) => delivery.lastCode(identifier),
-    };
+    const target = workloadTarget(stack, async (identifier) => delivery.lastCode(identifier));
     let stopping = false;
     const ledger = emptyLedger();
     const load = runWorkload({ target: () => target, concurrency: 6, tag: "nats", stop: () => stopping, maxFlows: 2_000 }, ledger);
@@ -56,8 +52,7 @@ describe("NATS down during sign-ups and profile updates", () => {
     expect(failures(ledger), summarize(ledger)).toEqual([]);
 
     events = await collectEvents(nats.url);
-    await waitFor(() => allDelivered(ledger, events!), { timeoutMs: 45_000, intervalMs: 250 });
-    const audit = auditEvents(ledger, events);
+    const audit = await auditOnceDelivered(ledger, events);
     expect(audit.checked).toBe(ledger.calls.length);
     expect(audit.missing).toEqual([]);
     expect(audit.doubled).toEqual([]);

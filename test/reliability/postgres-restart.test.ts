@@ -3,15 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthService } from "../../gen/mintcoin/auth/v1/auth_pb.js";
 import { UserService } from "../../gen/mintcoin/user/v1/user_pb.js";
 import { collectEvents, type EventCollector } from "../fixtures/events.js";
-import { capturingDelivery, connectAuthClient, connectUserClient } from "../fixtures/services.js";
+import { capturingDelivery } from "../fixtures/services.js";
 import { startPostgres, waitFor, type PgInstance } from "../support/index.js";
 import { adminQuery } from "../support/postgres.js";
-import { missingCommittedChanges, unsentOutboxRows } from "./helpers/committed-state.js";
-import { allDelivered, auditEvents } from "./helpers/event-oracle.js";
+import { missingCommittedChanges } from "./helpers/committed-state.js";
+import { auditOnceDelivered } from "./helpers/event-oracle.js";
 import { healthStatuses } from "./helpers/rpc-callers.js";
-import { generousLimits, startStack, type Stack } from "./helpers/stack.js";
+import { generousLimits, startStack, workloadTarget, type Stack } from "./helpers/stack.js";
 import { recordSurvival } from "./helpers/survival-log.js";
-import { emptyLedger, failures, runWorkload, summarize, type WorkloadTarget } from "./helpers/workload.js";
+import { emptyLedger, failures, runWorkload, summarize } from "./helpers/workload.js";
 
 // Postgres is restarted (fast shutdown) and then crashed (SIGKILL of every Postgres process, crash
 // recovery at start) under a stream of sign-ups and profile updates. Calls caught by it must fail
@@ -43,11 +43,7 @@ describe("Postgres restarted and crashed under load", () => {
   });
 
   it("answers UNAVAILABLE while it is gone, reconnects by itself, and loses no acknowledged change or event", async () => {
-    const target: WorkloadTarget = {
-      auth: connectAuthClient(stack.auth.baseUrl),
-      users: connectUserClient(stack.user.baseUrl),
-      codeFor: async (identifier) => delivery.lastCode(identifier),
-    };
+    const target = workloadTarget(stack, async (identifier) => delivery.lastCode(identifier));
     let stopping = false;
     const ledger = emptyLedger();
     const load = runWorkload({ target: () => target, concurrency: 8, tag: "pg", stop: () => stopping, maxFlows: 3_000 }, ledger);
@@ -75,12 +71,7 @@ describe("Postgres restarted and crashed under load", () => {
     expect(await missingCommittedChanges(ledger, postgres.url("auth"), postgres.url("users"))).toEqual([]);
 
     events = await collectEvents(stack.nats.url);
-    await waitFor(() => allDelivered(ledger, events!), { timeoutMs: 45_000, intervalMs: 250 });
-    await waitFor(async () => (await unsentOutboxRows(postgres.url("auth"))) + (await unsentOutboxRows(postgres.url("users"))) === 0, {
-      timeoutMs: 30_000,
-      intervalMs: 250,
-    });
-    const audit = auditEvents(ledger, events);
+    const audit = await auditOnceDelivered(ledger, events, [postgres.url("auth"), postgres.url("users")]);
     expect(audit.missing).toEqual([]);
     expect(audit.doubled).toEqual([]);
     expect(audit.duplicateIds).toEqual([]);

@@ -7,8 +7,8 @@ import { AuthService, IdentifierType, OtpPurpose } from "../../gen/mintcoin/auth
 import { collectEvents, type EventCollector } from "../fixtures/events.js";
 import { connectAuthClient, connectUserClient } from "../fixtures/services.js";
 import { createTestDatabase, startNats, waitFor, type NatsInstance, type TestDatabase } from "../support/index.js";
-import { missingCommittedChanges, unsentOutboxRows } from "./helpers/committed-state.js";
-import { allDelivered, auditEvents } from "./helpers/event-oracle.js";
+import { missingCommittedChanges } from "./helpers/committed-state.js";
+import { auditOnceDelivered } from "./helpers/event-oracle.js";
 import { readCodesFromNats, type CodeReader } from "./helpers/nats-codes.js";
 import { serviceProcess, type ServiceProcess } from "./helpers/service-process.js";
 import { recordSurvival } from "./helpers/survival-log.js";
@@ -92,12 +92,7 @@ describe("service processes killed and stopped", () => {
     expect(serverInternal.map((call) => `${call.step.rpc}: ${call.message}`)).toEqual([]);
     expect(await missingCommittedChanges(ledger, authDatabase.url, userDatabase.url)).toEqual([]);
     events = await collectEvents(nats.url);
-    await waitFor(() => allDelivered(ledger, events!), { timeoutMs: 45_000, intervalMs: 250 });
-    await waitFor(async () => (await unsentOutboxRows(authDatabase.url)) + (await unsentOutboxRows(userDatabase.url)) === 0, {
-      timeoutMs: 30_000,
-      intervalMs: 250,
-    });
-    const audit = auditEvents(ledger, events);
+    const audit = await auditOnceDelivered(ledger, events, [authDatabase.url, userDatabase.url]);
     expect(audit.missing).toEqual([]);
     expect(audit.doubled).toEqual([]);
     expect(audit.duplicateIds).toEqual([]);

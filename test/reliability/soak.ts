@@ -12,15 +12,15 @@
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import pg from "pg";
-import { connectAuthClient, connectUserClient } from "../fixtures/services.js";
 import { ensureBinaries } from "../support/ensure-binaries.js";
 import { startNats } from "../support/nats.js";
 import { adminQuery, startPostgres } from "../support/postgres.js";
 import { TEST_ROOT_ENV, TEST_ROOT_PREFIX } from "../support/server-process.js";
+import { unsentOutboxRows } from "./helpers/committed-state.js";
 import { readCodesFromNats } from "./helpers/nats-codes.js";
 import { serviceProcess, type ServiceProcess } from "./helpers/service-process.js";
-import { emptyLedger, runAtRate, runWorkload, type Call, type Ledger, type WorkloadTarget } from "./helpers/workload.js";
+import { workloadTarget } from "./helpers/stack.js";
+import { emptyLedger, runAtRate, runWorkload, type Call, type Ledger } from "./helpers/workload.js";
 
 const soakSeconds = Number(process.env.SOAK_SECONDS ?? 180);
 const intervalSeconds = Number(process.env.SOAK_INTERVAL_SECONDS ?? 15);
@@ -64,13 +64,8 @@ async function main(): Promise<number> {
   });
   const user = await serviceProcess("user", { ...common, USER_DATABASE_URL: postgres.url("soak_user"), AUTH_JWKS_URL: `${auth.baseUrl}/.well-known/jwks.json` });
   const codes = await readCodesFromNats(nats.url);
-  const outbox = [new pg.Pool({ connectionString: postgres.url("soak_auth"), max: 1 }), new pg.Pool({ connectionString: postgres.url("soak_user"), max: 1 })];
-  const backlog = async () => {
-    let total = 0;
-    for (const pool of outbox) total += Number((await pool.query<{ count: string }>("select count(*) from outbox where sent_at is null")).rows[0]!.count);
-    return total;
-  };
-  const target: WorkloadTarget = { auth: connectAuthClient(auth.baseUrl), users: connectUserClient(user.baseUrl), codeFor: (identifier) => codes.codeFor(identifier) };
+  const backlog = async () => (await Promise.all([postgres.url("soak_auth"), postgres.url("soak_user")].map(unsentOutboxRows))).reduce((sum, count) => sum + count, 0);
+  const target = workloadTarget({ auth, user }, (identifier) => codes.codeFor(identifier));
 
   try {
     // 1. Peak: closed loop at rising concurrency until throughput stops rising.
@@ -162,7 +157,6 @@ async function main(): Promise<number> {
     return verdicts.every((verdict) => verdict.ok) ? 0 : 1;
   } finally {
     await codes.close();
-    await Promise.all(outbox.map((pool) => pool.end()));
     await user.stop();
     await auth.stop();
     await nats.stop();

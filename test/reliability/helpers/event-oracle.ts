@@ -2,6 +2,8 @@
 // exactly one event, a failed call at most one (its transaction may have committed before the
 // answer was lost), and no event id was delivered twice.
 import type { EventCollector } from "../../fixtures/events.js";
+import { waitFor } from "../../support/index.js";
+import { unsentOutboxRows } from "./committed-state.js";
 import type { Ledger, Step } from "./workload.js";
 
 export interface EventAudit {
@@ -83,4 +85,17 @@ export function auditEvents(ledger: Ledger, events: EventCollector): EventAudit 
 /** True once every successful call's events have arrived (for waitFor). */
 export function allDelivered(ledger: Ledger, events: EventCollector): boolean {
   return auditEvents(ledger, events).missing.length === 0;
+}
+
+/**
+ * Waits until every successful call's events have arrived and the outboxes of the databases at
+ * `outboxUrls` hold nothing unsent (the late copies of failed calls included), then audits.
+ */
+export async function auditOnceDelivered(ledger: Ledger, events: EventCollector, outboxUrls: readonly string[] = []): Promise<EventAudit> {
+  await waitFor(() => allDelivered(ledger, events), { timeoutMs: 45_000, intervalMs: 250 });
+  await waitFor(async () => (await Promise.all(outboxUrls.map(unsentOutboxRows))).every((count) => count === 0), {
+    timeoutMs: 30_000,
+    intervalMs: 250,
+  });
+  return auditEvents(ledger, events);
 }

@@ -2,8 +2,9 @@
 // identity core as a client meets it. The user service verifies tokens with the auth service's JWKS.
 import type { AuthServiceHandle, AuthServiceOverrides } from "../../../services/auth/app.js";
 import type { UserServiceHandle } from "../../../services/user/app.js";
-import { startAuth, startUser, type RunningService } from "../../fixtures/services.js";
+import { connectAuthClient, connectUserClient, startAuth, startUser, type RunningService } from "../../fixtures/services.js";
 import { createTestDatabase, startNats, type NatsInstance, type TestDatabase } from "../../support/index.js";
+import type { WorkloadTarget } from "./workload.js";
 
 type Env = Record<string, string | undefined>;
 
@@ -33,6 +34,11 @@ export const generousLimits: Env = {
   OTP_RATE_LIMIT_MAX_REQUESTS: "1000000",
   OTP_IP_RATE_LIMIT_MAX_REQUESTS: "1000000",
 };
+
+/** The workload's view of a stack: Connect clients of both services, and where codes are read. */
+export function workloadTarget(stack: { auth: { baseUrl: string }; user: { baseUrl: string } }, codeFor: WorkloadTarget["codeFor"]): WorkloadTarget {
+  return { auth: connectAuthClient(stack.auth.baseUrl), users: connectUserClient(stack.user.baseUrl), codeFor };
+}
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const [authDatabase, userDatabase, nats] = await Promise.all([
