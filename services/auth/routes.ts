@@ -32,10 +32,7 @@ export interface AuthHandlerDeps {
   identifierLinking: IdentifierLinking;
 }
 
-/**
- * Every AuthService RPC, by area. An RPC without a handler answers UNIMPLEMENTED (connect-node does
- * that for methods missing from the implementation).
- */
+/** Every AuthService RPC, by area (the hostile-input suite calls each one and accepts no UNIMPLEMENTED). */
 export function createAuthRoutes(deps: AuthHandlerDeps): (router: ConnectRouter) => void {
   return (router) => {
     router.service(AuthService, {

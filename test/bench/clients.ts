@@ -1,7 +1,7 @@
 // The two kinds of client the issue names, behind one small interface so every scenario runs with
 // either: @grpc/grpc-js (gRPC, .proto loaded at run time, as another team's service would) and
 // Connect's own Node client (Connect protocol, binary, over HTTP/2).
-import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
+import { createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { AuthService, IdentifierType, OtpPurpose } from "../../gen/mintcoin/auth/v1/auth_pb.js";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
@@ -32,12 +32,6 @@ export interface BenchClient {
   createUser(accessToken: string, username: string, name: string): Promise<void>;
   getMe(accessToken: string): Promise<string>;
   close(): void;
-}
-
-/** True when the error says the RPC has no implementation yet (the scenario is then skipped). */
-export function isUnimplemented(error: unknown): boolean {
-  if (error instanceof ConnectError) return error.code === Code.Unimplemented;
-  return (error as { code?: unknown }).code === grpc.status.UNIMPLEMENTED;
 }
 
 export function connectClient(authBaseUrl: string, userBaseUrl: string): BenchClient {

@@ -25,10 +25,7 @@ export function freshAccount(label: string): Account {
   return { email, deviceId: `bench-device-${email.split("@")[0]}` };
 }
 
-/**
- * Signs one new account in and proves every RPC the sign-in scenarios use answers; an RPC that is
- * not implemented yet surfaces here as UNIMPLEMENTED, which the caller turns into a skip.
- */
+/** Signs one new account in, proving every RPC the sign-in scenarios use answers (a failure skips them). */
 export async function probeSignIn(client: BenchClient, inbox: CodeInbox, label: string): Promise<Session> {
   return signIn(client, inbox, freshAccount(label));
 }

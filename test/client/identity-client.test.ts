@@ -68,9 +68,9 @@ describe("createIdentityClients", () => {
   it.each(["grpc", "connect"] as const)("reaches the UserService over the %s protocol", async (protocol) => {
     const { identity } = clients(protocol);
     const error = await identity.user.getMe({}).catch((e: unknown) => ConnectError.from(e));
-    // An answer from the user service itself: no token is UNAUTHENTICATED (UNIMPLEMENTED until GetMe exists).
+    // An answer from the user service itself: no token is UNAUTHENTICATED.
     expect(error).toBeInstanceOf(ConnectError);
-    expect([Code.Unauthenticated, Code.Unimplemented]).toContain((error as ConnectError).code);
+    expect((error as ConnectError).code).toBe(Code.Unauthenticated);
   });
 
   it("refuses a garbage token from the auth service's JWKS with UNAUTHENTICATED", async () => {

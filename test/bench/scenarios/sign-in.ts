@@ -1,7 +1,7 @@
 // Scenarios 3-5: the full OTP sign-in of a returning user (SendOtp, code read from JetStream as the
 // notification service reads it, VerifyOtp, Login), refresh-token rotation on the sessions it made
 // (with the concurrent-reuse check), and sign-in with the outbox relay off versus on.
-import { isUnimplemented, type BenchClient } from "../clients.js";
+import type { BenchClient } from "../clients.js";
 import { eventLagProbe, jetStreamInbox, logFileInbox, type CodeInbox } from "../code-inbox.js";
 import { measuredLoad, nodeConcurrencies, runSeconds, type BenchContext } from "../context.js";
 import { freshAccount, probeSignIn, signIn, type Account, type Session } from "../flows.js";
@@ -20,7 +20,7 @@ export async function signInScenarios(ctx: BenchContext): Promise<ScenarioResult
     await probeSignIn(ctx.clients[0]!, inbox, "probe");
   } catch (error) {
     await inbox.close();
-    const reason = isUnimplemented(error) ? `sign-in is not implemented yet (${messageOf(error)})` : `sign-in failed: ${messageOf(error)}`;
+    const reason = `sign-in failed: ${messageOf(error)}`;
     return ["otp-sign-in", "refresh-rotation", "otp-sign-in-events-off"].map((name) => skipped(name, reason));
   }
   const probe = await eventLagProbe(ctx.infra.natsUrl);
@@ -169,7 +169,7 @@ async function refreshRotation(ctx: BenchContext, processes: NodeProcess[], sess
     if (!first) return skipped(name, "no sessions from the sign-in runs");
     await client.refresh(first.refreshToken, first.deviceId);
   } catch (error) {
-    return skipped(name, isUnimplemented(error) ? "AuthService.RefreshToken is not implemented yet" : `RefreshToken failed: ${messageOf(error)}`);
+    return skipped(name, `RefreshToken failed: ${messageOf(error)}`);
   }
   const runs: RunRow[] = [];
   for (const c of ctx.clients) {
