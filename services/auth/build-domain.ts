@@ -156,8 +156,20 @@ export async function buildAuthDomain(
   const identifierLinking = createIdentifierLinking({ transact, clock });
   const moderation = createModerationReaction({ transact, revoker, clock, logger: options.logger });
 
-  const verifier = createAccessTokenVerifier({ keys: keys.verificationKey, issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, clock });
-  const sessionService = createSessionService({ db, transact, clock, verifier, revoker, isSessionRevoked: revocations.isSessionRevoked });
+  const verifier = createAccessTokenVerifier({
+    keys: keys.verificationKey,
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+    clock,
+  });
+  const sessionService = createSessionService({
+    db,
+    transact,
+    clock,
+    verifier,
+    revoker,
+    isSessionRevoked: revocations.isSessionRevoked,
+  });
 
   const cleanup = createCleanupJob({
     db,

@@ -11,7 +11,9 @@ import type { AuthDatabase } from "./store/schema.js";
 const config = loadAuthConfig();
 const logger = createLogger("auth", config.LOG_LEVEL);
 if (config.JWT_PRIVATE_KEY) {
-  logger.error("JWT_PRIVATE_KEY is set: rotate by deploying a new JWT_PRIVATE_KEY (the old public key stays published)");
+  logger.error(
+    "JWT_PRIVATE_KEY is set: rotate by deploying a new JWT_PRIVATE_KEY (the old public key stays published)",
+  );
   process.exit(2);
 }
 const argument = process.argv.find((arg) => arg.startsWith("--activate-after="))?.split("=")[1] ?? "10m";

@@ -100,7 +100,8 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
         return await verifier.verify(accessToken);
       } catch (error) {
         // A Connect error, so that a Connect or gRPC handler can let it through as it is.
-        if (error instanceof DomainError) throw new ConnectError(error.message, Code.Unauthenticated, undefined, undefined, error);
+        if (error instanceof DomainError)
+          throw new ConnectError(error.message, Code.Unauthenticated, undefined, undefined, error);
         throw error;
       }
     },

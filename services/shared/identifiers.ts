@@ -23,10 +23,16 @@ export function normalizePhone(raw: string, defaultRegion?: string, field = "pho
 
 export function normalizeEmail(raw: string, field = "email"): string {
   const email = raw.trim().toLowerCase();
-  if (!emailSchema.safeParse(email).success) throw new InvalidArgumentError(field, `${field}: not a valid email address`);
+  if (!emailSchema.safeParse(email).success)
+    throw new InvalidArgumentError(field, `${field}: not a valid email address`);
   return email;
 }
 
-export function normalizeIdentifier(type: IdentifierType, raw: string, defaultRegion?: string, field = "identifier"): string {
+export function normalizeIdentifier(
+  type: IdentifierType,
+  raw: string,
+  defaultRegion?: string,
+  field = "identifier",
+): string {
   return type === "email" ? normalizeEmail(raw, field) : normalizePhone(raw, defaultRegion, field);
 }

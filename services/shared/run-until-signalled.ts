@@ -9,7 +9,11 @@ interface Closable {
  * takes too long, ends the process at once. A configuration error prints its message and exits 78
  * (EX_CONFIG) without a stack trace: it is the operator's to fix, not a crash.
  */
-export async function runUntilSignalled(name: string, start: () => Promise<Closable>, hardStopMs = 30_000): Promise<void> {
+export async function runUntilSignalled(
+  name: string,
+  start: () => Promise<Closable>,
+  hardStopMs = 30_000,
+): Promise<void> {
   let service: Closable;
   try {
     service = await start();

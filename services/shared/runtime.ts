@@ -79,9 +79,12 @@ export async function openRuntime<DB extends OutboxDatabase>(options: RuntimeOpt
       metricsServer = await startMetricsServer({ host: config.HOST, port: options.metricsPort, metrics, logger }).catch(
         (error: unknown) => {
           const variable = `${options.service.toUpperCase()}_METRICS_PORT`;
-          throw new Error(`cannot serve metrics on ${config.HOST}:${options.metricsPort} (${variable}): ${String(error)}`, {
-            cause: error,
-          });
+          throw new Error(
+            `cannot serve metrics on ${config.HOST}:${options.metricsPort} (${variable}): ${String(error)}`,
+            {
+              cause: error,
+            },
+          );
         },
       );
     }

@@ -97,7 +97,13 @@ export async function startUserService(
       extraReservedUsernames: new Set(config.RESERVED_USERNAMES.map(reservedKey)),
       referralSuffix: overrides.referralSuffix,
     });
-    const moderation = createModerationService({ db, clock, writer, logger, defaultPhoneRegion: config.DEFAULT_PHONE_REGION });
+    const moderation = createModerationService({
+      db,
+      clock,
+      writer,
+      logger,
+      defaultPhoneRegion: config.DEFAULT_PHONE_REGION,
+    });
     const activity = createActivityTracker({ db, clock, writer, cache });
 
     if (runtime.nats) {

@@ -4,13 +4,22 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IdentifierType, OtpPurpose } from "../../gen/mintcoin/auth/v1/auth_pb.js";
 import { hashOpaqueToken } from "../../services/auth/domain/opaque-tokens.js";
 import { eventCatalog, type EventSubject } from "../../services/shared/events/catalog.js";
-import { callHeaders, sendCode, startAuthHarness, uniqueEmail, verifyRequest, wrongCode, type AuthHarness } from "./auth-harness.js";
+import {
+  callHeaders,
+  sendCode,
+  startAuthHarness,
+  uniqueEmail,
+  verifyRequest,
+  wrongCode,
+  type AuthHarness,
+} from "./auth-harness.js";
 
 // Every event of the OTP sign-in and session life, on its subject, with the fields a consumer acts
 // on, and not one byte of a code, a token or a hash of either in any auth.* message.
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const ua = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36";
+const ua =
+  "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36";
 const ip = "198.51.100.23";
 
 describe("auth events", () => {
@@ -58,10 +67,15 @@ describe("auth events", () => {
     userId = first.userId;
 
     // Refresh, then a reuse after the grace window: the session is revoked.
-    const rotated = await h.client.refreshToken({ refreshToken: first.tokens!.refreshToken, deviceId: "laptop" }, headers());
+    const rotated = await h.client.refreshToken(
+      { refreshToken: first.tokens!.refreshToken, deviceId: "laptop" },
+      headers(),
+    );
     keep(rotated.tokens!.accessToken, rotated.tokens!.refreshToken);
     h.clock.advance(11_000);
-    await h.client.refreshToken({ refreshToken: first.tokens!.refreshToken, deviceId: "laptop" }, headers()).catch((e: unknown) => ConnectError.from(e));
+    await h.client
+      .refreshToken({ refreshToken: first.tokens!.refreshToken, deviceId: "laptop" }, headers())
+      .catch((e: unknown) => ConnectError.from(e));
 
     // Three more sessions: logout, revoke one, revoke all but the current.
     const second = await signIn("laptop");
@@ -73,13 +87,19 @@ describe("auth events", () => {
     await h.client.revokeAllSessions({ keepCurrent: false }, headers(fourth.tokens!.accessToken));
 
     // A code sent to an identifier nobody holds.
-    await h.client.sendOtp({ identifier: uniqueEmail("nobody"), identifierType: IdentifierType.EMAIL, purpose: OtpPurpose.LOGIN, deviceId: "x" });
+    await h.client.sendOtp({
+      identifier: uniqueEmail("nobody"),
+      identifierType: IdentifierType.EMAIL,
+      purpose: OtpPurpose.LOGIN,
+      deviceId: "x",
+    });
 
     const codes = h.capture.sent.map((sent) => sent.code);
     const codeHashes = await h.auth.handle.runtime.db.selectFrom("otp_codes").select("code_hash").execute();
     secrets.push(...codes);
     secretBytes.push(...codeHashes.map((row) => Buffer.from(row.code_hash)));
-    for (const [subject, count] of Object.entries(expected)) await h.events.waitForEvents(subject as EventSubject, count);
+    for (const [subject, count] of Object.entries(expected))
+      await h.events.waitForEvents(subject as EventSubject, count);
   });
   afterAll(async () => {
     await h?.close();
@@ -88,7 +108,10 @@ describe("auth events", () => {
   it("publishes each event on its subject with id, time and type headers", () => {
     const auth = h.events.events.filter((e) => e.subject.startsWith("auth."));
     for (const [subject, count] of Object.entries(expected)) {
-      expect(auth.filter((e) => e.subject === subject), subject).toHaveLength(count);
+      expect(
+        auth.filter((e) => e.subject === subject),
+        subject,
+      ).toHaveLength(count);
     }
     for (const event of auth) {
       const decoded = h.events.decoded(event.subject as EventSubject).find((d) => d.eventId === event.msgId);
@@ -101,7 +124,15 @@ describe("auth events", () => {
   });
 
   it("carries the user, the session, the device and the caller in every event about them", () => {
-    for (const subject of ["auth.user.registered", "auth.device.registered", "auth.session.created", "auth.login", "auth.session.refreshed", "auth.session.revoked", "auth.logout"] as const) {
+    for (const subject of [
+      "auth.user.registered",
+      "auth.device.registered",
+      "auth.session.created",
+      "auth.login",
+      "auth.session.refreshed",
+      "auth.session.revoked",
+      "auth.logout",
+    ] as const) {
       for (const event of h.events.decoded(subject)) {
         expect(event.userId, subject).toBe(userId);
         expect(event.ipAddress, subject).toBe(ip);
@@ -113,20 +144,39 @@ describe("auth events", () => {
     const verified = h.events.decoded("auth.otp.verified");
     expect(verified[0]).toMatchObject({ userId: "", identifier: email, attempts: 2, ipAddress: ip });
     expect(verified.slice(1).every((e) => e.userId === userId)).toBe(true);
-    expect(h.events.decoded("auth.device.registered").map((e) => [e.deviceId, e.osName, e.browserName, e.deviceType])).toEqual([
+    expect(
+      h.events.decoded("auth.device.registered").map((e) => [e.deviceId, e.osName, e.browserName, e.deviceType]),
+    ).toEqual([
       ["laptop", "Windows", "Chrome", "desktop"],
       ["phone", "Windows", "Chrome", "desktop"],
     ]);
     const sent = h.events.decoded("auth.otp.sent");
     expect(sent.filter((e) => e.identifier === email).map((e) => e.userId)).toEqual(["", userId, userId, userId]);
-    expect(sent.find((e) => e.identifier.startsWith("nobody"))).toMatchObject({ userId: "", purpose: OtpPurpose.LOGIN, deviceId: "x" });
-    expect(h.events.decoded("auth.session.revoked").map((e) => e.reason).sort()).toEqual(["logout", "refresh_token_reuse", "revoke_all", "user_revoked"]);
+    expect(sent.find((e) => e.identifier.startsWith("nobody"))).toMatchObject({
+      userId: "",
+      purpose: OtpPurpose.LOGIN,
+      deviceId: "x",
+    });
+    expect(
+      h.events
+        .decoded("auth.session.revoked")
+        .map((e) => e.reason)
+        .sort(),
+    ).toEqual(["logout", "refresh_token_reuse", "revoke_all", "user_revoked"]);
   });
 
   it("never carries a code, a token, or a hash of one, in any encoding", () => {
     const forms = [
-      ...secrets.flatMap((secret) => [Buffer.from(secret), Buffer.from(createHash("sha256").update(secret).digest("hex"))]),
-      ...secretBytes.flatMap((bytes) => [bytes, Buffer.from(bytes.toString("hex")), Buffer.from(bytes.toString("base64url")), Buffer.from(bytes.toString("base64"))]),
+      ...secrets.flatMap((secret) => [
+        Buffer.from(secret),
+        Buffer.from(createHash("sha256").update(secret).digest("hex")),
+      ]),
+      ...secretBytes.flatMap((bytes) => [
+        bytes,
+        Buffer.from(bytes.toString("hex")),
+        Buffer.from(bytes.toString("base64url")),
+        Buffer.from(bytes.toString("base64")),
+      ]),
     ];
     expect(secrets.filter((s) => s.startsWith("mrt_")).length).toBeGreaterThanOrEqual(5);
     for (const event of h.events.events.filter((e) => e.subject.startsWith("auth."))) {

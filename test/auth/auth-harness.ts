@@ -1,5 +1,5 @@
 import type { Client } from "@connectrpc/connect";
-import { AuthService, IdentifierType, OtpPurpose } from "../../gen/mintcoin/auth/v1/auth_pb.js";
+import { type AuthService, IdentifierType, OtpPurpose } from "../../gen/mintcoin/auth/v1/auth_pb.js";
 import type { AuthServiceHandle, AuthServiceOverrides } from "../../services/auth/app.js";
 import { manualClock } from "../../services/shared/clock.js";
 import { collectEvents, type EventCollector } from "../fixtures/events.js";
@@ -108,7 +108,11 @@ export interface SignInOptions {
   ip?: string;
 }
 
-export function callHeaders(options: { userAgent?: string; ip?: string; accessToken?: string }): Record<string, string> {
+export function callHeaders(options: {
+  userAgent?: string;
+  ip?: string;
+  accessToken?: string;
+}): Record<string, string> {
   const headers: Record<string, string> = {};
   if (options.userAgent) headers["user-agent"] = options.userAgent;
   if (options.ip) headers["x-forwarded-for"] = options.ip;

@@ -4,7 +4,16 @@ import type { AuthDatabase } from "../../services/auth/store/schema.js";
 import { IdentifierType } from "../../gen/mintcoin/auth/v1/auth_pb.js";
 import { startAuth } from "../fixtures/services.js";
 import { waitFor } from "../support/index.js";
-import { sendCode, signIn, startAuthHarness, uniqueEmail, verificationToken, verifyRequest, wrongCode, type AuthHarness } from "./auth-harness.js";
+import {
+  sendCode,
+  signIn,
+  startAuthHarness,
+  uniqueEmail,
+  verificationToken,
+  verifyRequest,
+  wrongCode,
+  type AuthHarness,
+} from "./auth-harness.js";
 
 // The background cleanup: expired codes and verification tokens, idle rate-limit rows and guards,
 // expired refresh tokens, sealed grace copies and long-ended sessions go, in small batches; live
@@ -14,7 +23,10 @@ const minute = 60_000;
 const day = 86_400_000;
 
 async function count(db: Kysely<AuthDatabase>, table: keyof AuthDatabase): Promise<number> {
-  const row = await db.selectFrom(table).select((eb) => eb.fn.countAll<string>().as("n")).executeTakeFirstOrThrow();
+  const row = await db
+    .selectFrom(table)
+    .select((eb) => eb.fn.countAll<string>().as("n"))
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
@@ -39,7 +51,12 @@ describe("background cleanup", () => {
     await h.client.verifyOtp(verifyRequest(guarded, wrongCode(await sendCode(h, guarded)))).catch(() => undefined);
     const passwordGuessed = uniqueEmail("password-guess");
     await h.client
-      .loginWithPassword({ identifier: passwordGuessed, identifierType: IdentifierType.EMAIL, password: "not-the-password", deviceId: "device-1" })
+      .loginWithPassword({
+        identifier: passwordGuessed,
+        identifierType: IdentifierType.EMAIL,
+        password: "not-the-password",
+        deviceId: "device-1",
+      })
       .catch(() => undefined);
     expect(await count(db, "password_guards")).toBe(1);
     const session = await signIn(h, uniqueEmail("session"));
@@ -57,9 +74,13 @@ describe("background cleanup", () => {
     expect(await count(db, "verification_tokens")).toBe(0);
     const keys = (await db.selectFrom("rate_limits").select("key").execute()).map((r) => r.key).sort();
     expect(keys).toEqual([`otp-send:identifier:${live}`, "otp-send:ip:127.0.0.1"]);
-    expect(await db.selectFrom("refresh_tokens").select("successor_box").where("successor_box", "is not", null).execute()).toEqual([]);
+    expect(
+      await db.selectFrom("refresh_tokens").select("successor_box").where("successor_box", "is not", null).execute(),
+    ).toEqual([]);
     // Guards are remembered for a day; sessions live on.
-    expect(await db.selectFrom("otp_guards").select("identifier").where("identifier", "=", guarded).execute()).toHaveLength(1);
+    expect(
+      await db.selectFrom("otp_guards").select("identifier").where("identifier", "=", guarded).execute(),
+    ).toHaveLength(1);
     expect(await count(db, "sessions")).toBe(1);
 
     h.clock.advance(day);

@@ -4,7 +4,14 @@ import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { SessionRevokeReason } from "../../gen/mintcoin/events/v1/auth_events_pb.js";
 import { bearer, grpc } from "../fixtures/grpc-clients.js";
 import { waitFor } from "../support/index.js";
-import { callHeaders, signIn, startAuthHarness, uniqueEmail, verificationToken, type AuthHarness } from "./auth-harness.js";
+import {
+  callHeaders,
+  signIn,
+  startAuthHarness,
+  uniqueEmail,
+  verificationToken,
+  type AuthHarness,
+} from "./auth-harness.js";
 
 // ListDevices, TrustDevice, BlockDevice, UnblockDevice: the caller's own devices only; a block
 // revokes the device's sessions and keeps it from signing in or refreshing until unblocked.
@@ -14,7 +21,10 @@ const iphone =
 const firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:126.0) Gecko/20100101 Firefox/126.0";
 
 async function failure(promise: Promise<unknown>): Promise<ConnectError> {
-  const error = await promise.then(() => undefined, (e: unknown) => ConnectError.from(e));
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => ConnectError.from(e),
+  );
   if (!error) throw new Error("expected the call to fail");
   return error;
 }
@@ -49,9 +59,19 @@ describe("devices: ListDevices, TrustDevice, BlockDevice, UnblockDevice", () => 
 
   it("lists the caller's devices, most recently used first, with parsed traits, and marks the current one", async () => {
     const email = uniqueEmail();
-    const phone = await signIn(h, email, { deviceId: "iphone-1", deviceName: "Ada's iPhone", userAgent: iphone, ip: "198.51.100.10" });
+    const phone = await signIn(h, email, {
+      deviceId: "iphone-1",
+      deviceName: "Ada's iPhone",
+      userAgent: iphone,
+      ip: "198.51.100.10",
+    });
     h.clock.advance(1_000);
-    const laptop = await signIn(h, email, { deviceId: "laptop-1", deviceName: "Work laptop", userAgent: firefox, ip: "198.51.100.11" });
+    const laptop = await signIn(h, email, {
+      deviceId: "laptop-1",
+      deviceName: "Work laptop",
+      userAgent: firefox,
+      ip: "198.51.100.11",
+    });
     await signIn(h, uniqueEmail(), { deviceId: "someone-elses" });
 
     const { devices } = await h.client.listDevices({}, as(phone.tokens!.accessToken));
@@ -68,7 +88,12 @@ describe("devices: ListDevices, TrustDevice, BlockDevice, UnblockDevice", () => 
       blockedReason: "",
       lastIp: "198.51.100.10",
     });
-    expect(devices[0]).toMatchObject({ deviceType: "desktop", osName: "Linux", browserName: "Firefox", lastIp: "198.51.100.11" });
+    expect(devices[0]).toMatchObject({
+      deviceType: "desktop",
+      osName: "Linux",
+      browserName: "Firefox",
+      lastIp: "198.51.100.11",
+    });
     expect(devices[1]!.fingerprint).toMatch(/^[0-9a-f]{64}$/);
     expect(devices[1]!.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(devices[1]!.createdAt).toEqual(devices[1]!.lastUsedAt);
@@ -83,7 +108,10 @@ describe("devices: ListDevices, TrustDevice, BlockDevice, UnblockDevice", () => 
     const phone = await signIn(h, email, { deviceId: "phone", ip: "203.0.113.20" });
     await signIn(h, email, { deviceId: "tablet", ip: "203.0.113.21" });
 
-    const { device } = await h.client.trustDevice({ deviceId: "tablet" }, as(phone.tokens!.accessToken, "203.0.113.20"));
+    const { device } = await h.client.trustDevice(
+      { deviceId: "tablet" },
+      as(phone.tokens!.accessToken, "203.0.113.20"),
+    );
     expect(device).toMatchObject({ deviceId: "tablet", trusted: true, blocked: false, current: false });
     await h.client.trustDevice({ deviceId: "tablet" }, as(phone.tokens!.accessToken));
     const trusted = await waitFor(() => h.events.decoded("auth.device.trusted").find((e) => e.userId === phone.userId));
@@ -91,7 +119,9 @@ describe("devices: ListDevices, TrustDevice, BlockDevice, UnblockDevice", () => 
 
     h.clock.advance(15 * 60_000); // out of the code-send window
     const fromElsewhere = await signIn(h, email, { deviceId: "tablet", ip: "192.0.2.77" });
-    const login = await waitFor(() => h.events.decoded("auth.login").find((e) => e.sessionId === fromElsewhere.sessionId));
+    const login = await waitFor(() =>
+      h.events.decoded("auth.login").find((e) => e.sessionId === fromElsewhere.sessionId),
+    );
     expect(login).toMatchObject({ trustedDevice: true, suspicious: false });
     expect(h.events.decoded("auth.device.trusted").filter((e) => e.userId === phone.userId)).toHaveLength(1);
   });
@@ -109,7 +139,9 @@ describe("devices: ListDevices, TrustDevice, BlockDevice, UnblockDevice", () => 
       expect(error.code).toBe(Code.NotFound);
       expect(reasonOf(error)).toBe("DEVICE_NOT_FOUND");
     }
-    const error = await h.grpc.BlockDevice({ device_id: "theirs" }, bearer(mine.tokens!.accessToken)).catch((e: grpc.ServiceError) => e);
+    const error = await h.grpc
+      .BlockDevice({ device_id: "theirs" }, bearer(mine.tokens!.accessToken))
+      .catch((e: grpc.ServiceError) => e);
     expect((error as grpc.ServiceError).code).toBe(grpc.status.NOT_FOUND);
   });
 
@@ -127,12 +159,22 @@ describe("devices: ListDevices, TrustDevice, BlockDevice, UnblockDevice", () => 
     const lostA = await signIn(h, email, { deviceId: "lost" });
     const lostB = await signIn(h, email, { deviceId: "lost" });
 
-    const answer = await h.client.blockDevice({ deviceId: "lost", reason: "stolen on the train" }, as(keeper.tokens!.accessToken, "198.51.100.30"));
+    const answer = await h.client.blockDevice(
+      { deviceId: "lost", reason: "stolen on the train" },
+      as(keeper.tokens!.accessToken, "198.51.100.30"),
+    );
     expect(answer.revokedSessionCount).toBe(2);
-    expect(answer.device).toMatchObject({ deviceId: "lost", blocked: true, blockedReason: "stolen on the train", trusted: false });
+    expect(answer.device).toMatchObject({
+      deviceId: "lost",
+      blocked: true,
+      blockedReason: "stolen on the train",
+      trusted: false,
+    });
     expect((await activeSessions(keeper.userId)).map((s) => s.id)).toEqual([keeper.sessionId]);
 
-    const blocked = await waitFor(() => h.events.decoded("auth.device.blocked").find((e) => e.userId === keeper.userId));
+    const blocked = await waitFor(() =>
+      h.events.decoded("auth.device.blocked").find((e) => e.userId === keeper.userId),
+    );
     expect(blocked).toMatchObject({ deviceId: "lost", reason: "stolen on the train", ipAddress: "198.51.100.30" });
     expect([...blocked!.revokedSessionIds].sort()).toEqual([lostA.sessionId, lostB.sessionId].sort());
     const revoked = await waitFor(() => {
@@ -140,12 +182,19 @@ describe("devices: ListDevices, TrustDevice, BlockDevice, UnblockDevice", () => 
       return events.length === 2 ? events : undefined;
     });
     for (const event of revoked!) {
-      expect(event).toMatchObject({ reason: "device_blocked", reasonCode: SessionRevokeReason.DEVICE_BLOCKED, deviceId: "lost", revokedByUserId: keeper.userId });
+      expect(event).toMatchObject({
+        reason: "device_blocked",
+        reasonCode: SessionRevokeReason.DEVICE_BLOCKED,
+        deviceId: "lost",
+        revokedByUserId: keeper.userId,
+      });
     }
 
     expect((await failure(h.client.listDevices({}, as(lostA.tokens!.accessToken)))).code).toBe(Code.Unauthenticated);
     expect((await h.client.validateToken({ accessToken: lostB.tokens!.accessToken })).valid).toBe(false);
-    expect((await failure(h.client.refreshToken({ refreshToken: lostA.tokens!.refreshToken, deviceId: "lost" }))).code).toBe(Code.Unauthenticated);
+    expect(
+      (await failure(h.client.refreshToken({ refreshToken: lostA.tokens!.refreshToken, deviceId: "lost" }))).code,
+    ).toBe(Code.Unauthenticated);
     await expect(h.client.listDevices({}, as(keeper.tokens!.accessToken))).resolves.toBeDefined();
   });
 
@@ -171,8 +220,14 @@ describe("devices: ListDevices, TrustDevice, BlockDevice, UnblockDevice", () => 
   it("refuses a refresh from a device that is blocked (RefreshToken reads the flag)", async () => {
     const login = await signIn(h, uniqueEmail(), { deviceId: "flagged" });
     // A session that outlived its device's block (written straight to the table: the RPC revokes them).
-    await h.auth.handle.runtime.db.updateTable("devices").set({ blocked: true }).where("user_id", "=", login.userId).execute();
-    const error = await failure(h.client.refreshToken({ refreshToken: login.tokens!.refreshToken, deviceId: "flagged" }));
+    await h.auth.handle.runtime.db
+      .updateTable("devices")
+      .set({ blocked: true })
+      .where("user_id", "=", login.userId)
+      .execute();
+    const error = await failure(
+      h.client.refreshToken({ refreshToken: login.tokens!.refreshToken, deviceId: "flagged" }),
+    );
     expect(error.code).toBe(Code.PermissionDenied);
     expect(reasonOf(error)).toBe("DEVICE_BLOCKED");
   });
@@ -187,10 +242,15 @@ describe("devices: ListDevices, TrustDevice, BlockDevice, UnblockDevice", () => 
     const error = await failure(h.client.trustDevice({ deviceId: "found" }, as(keeper.tokens!.accessToken)));
     expect(error.code).toBe(Code.FailedPrecondition);
 
-    const { device } = await h.client.unblockDevice({ deviceId: "found" }, as(keeper.tokens!.accessToken, "198.51.100.40"));
+    const { device } = await h.client.unblockDevice(
+      { deviceId: "found" },
+      as(keeper.tokens!.accessToken, "198.51.100.40"),
+    );
     expect(device).toMatchObject({ blocked: false, blockedReason: "", trusted: false });
     await h.client.unblockDevice({ deviceId: "found" }, as(keeper.tokens!.accessToken));
-    const unblocked = await waitFor(() => h.events.decoded("auth.device.unblocked").find((e) => e.userId === keeper.userId));
+    const unblocked = await waitFor(() =>
+      h.events.decoded("auth.device.unblocked").find((e) => e.userId === keeper.userId),
+    );
     expect(unblocked).toMatchObject({ deviceId: "found", ipAddress: "198.51.100.40" });
 
     h.clock.advance(15 * 60_000);
@@ -204,13 +264,23 @@ describe("devices: ListDevices, TrustDevice, BlockDevice, UnblockDevice", () => 
     const email = uniqueEmail();
     const keeper = await signIn(h, email, { deviceId: "keeper" });
     h.clock.advance(15 * 60_000);
-    const tokens = [await verificationToken(h, email), await verificationToken(h, email), await verificationToken(h, email)];
+    const tokens = [
+      await verificationToken(h, email),
+      await verificationToken(h, email),
+      await verificationToken(h, email),
+    ];
 
     const [block, ...logins] = await Promise.allSettled([
       h.client.blockDevice({ deviceId: "contested" }, as(keeper.tokens!.accessToken)).catch(async (error: unknown) => {
         // The device may not exist yet when the block runs first: block it once a sign-in created it.
         if (ConnectError.from(error).code !== Code.NotFound) throw error;
-        await waitFor(() => h.auth.handle.runtime.db.selectFrom("devices").select("id").where("device_id", "=", "contested").executeTakeFirst());
+        await waitFor(() =>
+          h.auth.handle.runtime.db
+            .selectFrom("devices")
+            .select("id")
+            .where("device_id", "=", "contested")
+            .executeTakeFirst(),
+        );
         return h.client.blockDevice({ deviceId: "contested" }, as(keeper.tokens!.accessToken));
       }),
       ...tokens.map((token) => h.client.login({ verificationToken: token, deviceId: "contested" })),

@@ -15,7 +15,9 @@ import { startAuthHarness, type AuthHarness } from "./auth-harness.js";
 
 const minute = 60_000;
 
-async function fetchJwks(service: RunningService<AuthServiceHandle>): Promise<{ body: JSONWebKeySet; headers: Headers }> {
+async function fetchJwks(
+  service: RunningService<AuthServiceHandle>,
+): Promise<{ body: JSONWebKeySet; headers: Headers }> {
   const response = await fetch(`${service.baseUrl}/.well-known/jwks.json`);
   expect(response.status).toBe(200);
   return { body: (await response.json()) as JSONWebKeySet, headers: response.headers };
@@ -41,7 +43,9 @@ describe("signing keys and the JWKS", () => {
   let h: AuthHarness;
 
   beforeAll(async () => {
-    h = await startAuthHarness({ env: { JWT_KEY_REFRESH_INTERVAL: "100ms", ADMIN_IDENTIFIERS: "Boss@Example.com, +44 7911 123456" } });
+    h = await startAuthHarness({
+      env: { JWT_KEY_REFRESH_INTERVAL: "100ms", ADMIN_IDENTIFIERS: "Boss@Example.com, +44 7911 123456" },
+    });
   });
   afterAll(async () => {
     await h?.close();
@@ -70,13 +74,30 @@ describe("signing keys and the JWKS", () => {
   it("signs access tokens that jose verifies against the JWKS fetched over HTTP", async () => {
     const { token } = sampleToken(h.auth);
     const jwks = createRemoteJWKSet(new URL(`${h.auth.baseUrl}/.well-known/jwks.json`));
-    const { payload, protectedHeader } = await jwtVerify(token, jwks, { issuer: "mintcoin-auth", audience: "mintcoin" });
+    const { payload, protectedHeader } = await jwtVerify(token, jwks, {
+      issuer: "mintcoin-auth",
+      audience: "mintcoin",
+    });
     expect(protectedHeader).toMatchObject({ alg: "ES256", typ: "at+jwt" });
-    expect(payload).toMatchObject({ sub: "0f8c9b4e-7d51-4c33-9a4b-6a1f8e2d3c5b", typ: "access", roles: ["user"], email: "someone@example.com", email_verified: true });
+    expect(payload).toMatchObject({
+      sub: "0f8c9b4e-7d51-4c33-9a4b-6a1f8e2d3c5b",
+      typ: "access",
+      roles: ["user"],
+      email: "someone@example.com",
+      email_verified: true,
+    });
     expect(payload.exp! - payload.iat!).toBe(15 * 60);
 
-    const principal = await createAccessTokenVerifier({ keys: jwks, issuer: "mintcoin-auth", audience: "mintcoin" }).verify(token);
-    expect(principal).toMatchObject({ sessionId: "5a7d1c3e-2b4f-4e6a-8c9d-0e1f2a3b4c5d", deviceId: "device-1", roles: ["user"] });
+    const principal = await createAccessTokenVerifier({
+      keys: jwks,
+      issuer: "mintcoin-auth",
+      audience: "mintcoin",
+    }).verify(token);
+    expect(principal).toMatchObject({
+      sessionId: "5a7d1c3e-2b4f-4e6a-8c9d-0e1f2a3b4c5d",
+      deviceId: "device-1",
+      roles: ["user"],
+    });
   });
 
   it("gives the admin role to identifiers listed in ADMIN_IDENTIFIERS, whatever their spelling", async () => {
@@ -98,7 +119,10 @@ describe("signing keys and the JWKS", () => {
   it("rotates: the new key is published first, signs on every instance from its activation, and the old one stays until its tokens expire", async () => {
     const second = await h.startAnother();
     const oldKid = kidOf(sampleToken(h.auth).token);
-    const { kid: newKid } = await rotateSigningKey(h.auth.handle.runtime.db, { now: h.clock.now(), activateAfterMs: 10 * minute });
+    const { kid: newKid } = await rotateSigningKey(h.auth.handle.runtime.db, {
+      now: h.clock.now(),
+      activateAfterMs: 10 * minute,
+    });
 
     // Published at once (both instances re-read keys every 100 ms here), but not signing yet.
     for (const service of [h.auth, second]) {
@@ -139,10 +163,20 @@ describe("a signing key from JWT_PRIVATE_KEY", () => {
       expect(decodeProtectedHeader(token).alg).toBe("EdDSA");
       const { body } = await fetchJwks(withKey);
       expect(body.keys.map((key) => key.kid)).toEqual(expect.arrayContaining([generatedKid, kidOf(token)]));
-      expect(body.keys.find((key) => key.kid === kidOf(token))).toMatchObject({ kty: "OKP", crv: "Ed25519", alg: "EdDSA" });
-      await expect(jwtVerify(token, createRemoteJWKSet(new URL(`${withKey.baseUrl}/.well-known/jwks.json`)))).resolves.toBeDefined();
+      expect(body.keys.find((key) => key.kid === kidOf(token))).toMatchObject({
+        kty: "OKP",
+        crv: "Ed25519",
+        alg: "EdDSA",
+      });
+      await expect(
+        jwtVerify(token, createRemoteJWKSet(new URL(`${withKey.baseUrl}/.well-known/jwks.json`))),
+      ).resolves.toBeDefined();
       // The private half of a configured key is never stored.
-      const row = await h.auth.handle.runtime.db.selectFrom("signing_keys").select("private_key").where("kid", "=", kidOf(token)).executeTakeFirstOrThrow();
+      const row = await h.auth.handle.runtime.db
+        .selectFrom("signing_keys")
+        .select("private_key")
+        .where("kid", "=", kidOf(token))
+        .executeTakeFirstOrThrow();
       expect(row.private_key).toBeNull();
     } finally {
       await withKey.close();
@@ -150,7 +184,9 @@ describe("a signing key from JWT_PRIVATE_KEY", () => {
   });
 
   it("refuses a JWT_PRIVATE_KEY that is not a P-256 or Ed25519 PEM, naming the variable", () => {
-    const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ format: "pem", type: "pkcs8" }).toString();
+    const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 })
+      .privateKey.export({ format: "pem", type: "pkcs8" })
+      .toString();
     expect(() => loadAuthConfig({ JWT_PRIVATE_KEY: rsa })).toThrow(/JWT_PRIVATE_KEY.*P-256/s);
     expect(() => loadAuthConfig({ JWT_PRIVATE_KEY: "not a key" })).toThrow(/JWT_PRIVATE_KEY/);
     expect(() => loadAuthConfig({ ADMIN_IDENTIFIERS: "root" })).toThrow(/ADMIN_IDENTIFIERS/);

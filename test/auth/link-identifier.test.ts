@@ -7,14 +7,24 @@ import type { UserServiceHandle } from "../../services/user/app.js";
 import { bearer, grpc } from "../fixtures/grpc-clients.js";
 import { connectUserClient, startUser, type RunningService } from "../fixtures/services.js";
 import { createTestDatabase, waitFor, type TestDatabase } from "../support/index.js";
-import { callHeaders, signIn, startAuthHarness, uniqueEmail, verificationToken, type AuthHarness } from "./auth-harness.js";
+import {
+  callHeaders,
+  signIn,
+  startAuthHarness,
+  uniqueEmail,
+  verificationToken,
+  type AuthHarness,
+} from "./auth-harness.js";
 
 // LinkIdentifier: a signed-in person proves a second identifier with a PHONE/EMAIL_VERIFICATION
 // code and it becomes theirs (one user per identifier, one phone and one email per user), announced
 // as auth.identifier.linked, which the user service applies to the profile as verified.
 
 async function failure(promise: Promise<unknown>): Promise<ConnectError> {
-  const error = await promise.then(() => undefined, (e: unknown) => ConnectError.from(e));
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => ConnectError.from(e),
+  );
   if (!error) throw new Error("expected the call to fail");
   return error;
 }
@@ -47,7 +57,12 @@ describe("AuthService.LinkIdentifier", () => {
   }
 
   const identitiesOf = (userId: string) =>
-    h.auth.handle.runtime.db.selectFrom("identities").select(["identifier", "identifier_type"]).where("user_id", "=", userId).orderBy("identifier").execute();
+    h.auth.handle.runtime.db
+      .selectFrom("identities")
+      .select(["identifier", "identifier_type"])
+      .where("user_id", "=", userId)
+      .orderBy("identifier")
+      .execute();
 
   it("needs a bearer token", async () => {
     expect((await failure(h.client.linkIdentifier({ verificationToken: "mvt_x" }))).code).toBe(Code.Unauthenticated);
@@ -57,28 +72,45 @@ describe("AuthService.LinkIdentifier", () => {
     const email = uniqueEmail("link");
     const me = await signIn(h, email, { deviceId: "my-phone" });
     const phone = freshPhone();
-    const answer = await h.client.linkIdentifier({ verificationToken: await phoneToken(phone) }, as(me.tokens!.accessToken, "198.51.100.60"));
+    const answer = await h.client.linkIdentifier(
+      { verificationToken: await phoneToken(phone) },
+      as(me.tokens!.accessToken, "198.51.100.60"),
+    );
     expect(answer).toEqual(expect.objectContaining({ identifierType: IdentifierType.PHONE, identifier: phone }));
     expect(await identitiesOf(me.userId)).toEqual(
-      [{ identifier: email, identifier_type: "email" }, { identifier: phone, identifier_type: "phone" }].sort((a, b) => a.identifier.localeCompare(b.identifier)),
+      [
+        { identifier: email, identifier_type: "email" },
+        { identifier: phone, identifier_type: "phone" },
+      ].sort((a, b) => a.identifier.localeCompare(b.identifier)),
     );
 
     const linked = await waitFor(() => h.events.decoded("auth.identifier.linked").find((e) => e.userId === me.userId));
-    expect(linked).toMatchObject({ identifierType: IdentifierType.PHONE, identifier: phone, deviceId: "my-phone", ipAddress: "198.51.100.60" });
+    expect(linked).toMatchObject({
+      identifierType: IdentifierType.PHONE,
+      identifier: phone,
+      deviceId: "my-phone",
+      ipAddress: "198.51.100.60",
+    });
 
     const { tokens } = await h.client.refreshToken({ refreshToken: me.tokens!.refreshToken, deviceId: "my-phone" });
     const jwks = createRemoteJWKSet(new URL(`${h.auth.baseUrl}/.well-known/jwks.json`));
     const { payload } = await jwtVerify(tokens!.accessToken, jwks);
     expect(payload).toMatchObject({ phone, phone_verified: true, email, email_verified: true });
 
-    const byPhone = await h.client.login({ verificationToken: await phoneToken(phone, OtpPurpose.LOGIN), deviceId: "my-phone" });
+    const byPhone = await h.client.login({
+      verificationToken: await phoneToken(phone, OtpPurpose.LOGIN),
+      deviceId: "my-phone",
+    });
     expect(byPhone).toMatchObject({ userId: me.userId, newUser: false });
   });
 
   it("answers a grpc-js client", async () => {
     const me = await signIn(h, uniqueEmail("link"));
     const phone = freshPhone();
-    const answer = await h.grpc.LinkIdentifier({ verification_token: await phoneToken(phone) }, bearer(me.tokens!.accessToken));
+    const answer = await h.grpc.LinkIdentifier(
+      { verification_token: await phoneToken(phone) },
+      bearer(me.tokens!.accessToken),
+    );
     expect(answer).toEqual({ identifier_type: "IDENTIFIER_TYPE_PHONE", identifier: phone });
   });
 
@@ -86,7 +118,9 @@ describe("AuthService.LinkIdentifier", () => {
     const email = uniqueEmail("link");
     const me = await signIn(h, email);
     const token = await verificationToken(h, email, OtpPurpose.EMAIL_VERIFICATION);
-    await expect(h.client.linkIdentifier({ verificationToken: token }, as(me.tokens!.accessToken))).resolves.toMatchObject({ identifier: email });
+    await expect(
+      h.client.linkIdentifier({ verificationToken: token }, as(me.tokens!.accessToken)),
+    ).resolves.toMatchObject({ identifier: email });
     expect(await identitiesOf(me.userId)).toHaveLength(1);
     // Later events of the user are in; an announcement of the no-op link would have come before them.
     await h.client.logout({}, as(me.tokens!.accessToken));
@@ -109,7 +143,9 @@ describe("AuthService.LinkIdentifier", () => {
   it("refuses a second phone with FAILED_PRECONDITION: an account holds one phone and one email", async () => {
     const me = await signIn(h, uniqueEmail("link"));
     await h.client.linkIdentifier({ verificationToken: await phoneToken(freshPhone()) }, as(me.tokens!.accessToken));
-    const error = await failure(h.client.linkIdentifier({ verificationToken: await phoneToken(freshPhone()) }, as(me.tokens!.accessToken)));
+    const error = await failure(
+      h.client.linkIdentifier({ verificationToken: await phoneToken(freshPhone()) }, as(me.tokens!.accessToken)),
+    );
     expect(error.code).toBe(Code.FailedPrecondition);
     expect(reasonOf(error)).toBe("IDENTIFIER_TYPE_TAKEN");
     const grpcError = await h.grpc
@@ -125,7 +161,12 @@ describe("AuthService.LinkIdentifier", () => {
     await h.client.linkIdentifier({ verificationToken: used }, as(me.tokens!.accessToken));
 
     const someone = uniqueEmail("link");
-    const tokens = [used, "mvt_garbled", await verificationToken(h, someone), await verificationToken(h, someone, OtpPurpose.PASSWORD_RESET)];
+    const tokens = [
+      used,
+      "mvt_garbled",
+      await verificationToken(h, someone),
+      await verificationToken(h, someone, OtpPurpose.PASSWORD_RESET),
+    ];
     for (const token of tokens) {
       const error = await failure(h.client.linkIdentifier({ verificationToken: token }, as(me.tokens!.accessToken)));
       expect(error.code).toBe(Code.PermissionDenied);
@@ -134,7 +175,9 @@ describe("AuthService.LinkIdentifier", () => {
     const late = await verificationToken(h, someone, OtpPurpose.EMAIL_VERIFICATION);
     h.clock.advance(5 * 60_000 + 1);
     const other = await signIn(h, uniqueEmail("link"));
-    expect((await failure(h.client.linkIdentifier({ verificationToken: late }, as(other.tokens!.accessToken)))).code).toBe(Code.PermissionDenied);
+    expect(
+      (await failure(h.client.linkIdentifier({ verificationToken: late }, as(other.tokens!.accessToken)))).code,
+    ).toBe(Code.PermissionDenied);
   });
 
   it("gives an identifier to exactly one of two accounts linking it at the same time", async () => {
@@ -149,7 +192,11 @@ describe("AuthService.LinkIdentifier", () => {
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
     const refused = results.find((r) => r.status === "rejected") as PromiseRejectedResult;
     expect(ConnectError.from(refused.reason).code).toBe(Code.AlreadyExists);
-    const holders = await h.auth.handle.runtime.db.selectFrom("identities").select("user_id").where("identifier", "=", contested).execute();
+    const holders = await h.auth.handle.runtime.db
+      .selectFrom("identities")
+      .select("user_id")
+      .where("identifier", "=", contested)
+      .execute();
     expect(holders).toHaveLength(1);
   });
 
@@ -159,7 +206,14 @@ describe("AuthService.LinkIdentifier", () => {
 
     beforeAll(async () => {
       userDb = await createTestDatabase();
-      user = await startUser({ USER_DATABASE_URL: userDb.url, NATS_URL: h.nats.url, AUTH_JWKS_URL: `${h.auth.baseUrl}/.well-known/jwks.json` }, { clock: h.clock });
+      user = await startUser(
+        {
+          USER_DATABASE_URL: userDb.url,
+          NATS_URL: h.nats.url,
+          AUTH_JWKS_URL: `${h.auth.baseUrl}/.well-known/jwks.json`,
+        },
+        { clock: h.clock },
+      );
       await Promise.all([user.handle.revocations?.ready, user.handle.consumers?.ready]);
     });
     afterAll(async () => {
@@ -170,7 +224,10 @@ describe("AuthService.LinkIdentifier", () => {
     it("shows the linked phone as verified on the profile", async () => {
       const me = await signIn(h, uniqueEmail("link"));
       const users = connectUserClient(user.baseUrl);
-      await users.createUser({ username: `link_${process.pid}_${phoneCounter}`, name: "Ada Link" }, as(me.tokens!.accessToken));
+      await users.createUser(
+        { username: `link_${process.pid}_${phoneCounter}`, name: "Ada Link" },
+        as(me.tokens!.accessToken),
+      );
       const phone = freshPhone();
       await h.client.linkIdentifier({ verificationToken: await phoneToken(phone) }, as(me.tokens!.accessToken));
       const profile = await waitFor(async () => {

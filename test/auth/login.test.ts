@@ -4,7 +4,17 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OtpPurpose } from "../../gen/mintcoin/auth/v1/auth_pb.js";
 import { LoginMethod } from "../../gen/mintcoin/events/v1/auth_events_pb.js";
 import { waitFor } from "../support/index.js";
-import { callHeaders, sendCode, signIn, startAuthHarness, uniqueEmail, verificationToken, verifyRequest, wrongCode, type AuthHarness } from "./auth-harness.js";
+import {
+  callHeaders,
+  sendCode,
+  signIn,
+  startAuthHarness,
+  uniqueEmail,
+  verificationToken,
+  verifyRequest,
+  wrongCode,
+  type AuthHarness,
+} from "./auth-harness.js";
 
 // Login: consumes a LOGIN verification token once, finds or mints the user, registers the device,
 // runs the suspicious-login checks, refuses restricted users and blocked devices, creates a session.
@@ -14,7 +24,10 @@ const iphone =
   "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1";
 
 async function failure(promise: Promise<unknown>): Promise<ConnectError> {
-  const error = await promise.then(() => undefined, (e: unknown) => ConnectError.from(e));
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => ConnectError.from(e),
+  );
   if (!error) throw new Error("expected the call to fail");
   return error;
 }
@@ -43,7 +56,10 @@ describe("AuthService.Login", () => {
     expect(response.tokens!.refreshToken).toMatch(/^mrt_[A-Za-z0-9_-]{43}$/);
 
     const jwks = createRemoteJWKSet(new URL(`${h.auth.baseUrl}/.well-known/jwks.json`));
-    const { payload, protectedHeader } = await jwtVerify(response.tokens!.accessToken, jwks, { issuer: "mintcoin-auth", audience: "mintcoin" });
+    const { payload, protectedHeader } = await jwtVerify(response.tokens!.accessToken, jwks, {
+      issuer: "mintcoin-auth",
+      audience: "mintcoin",
+    });
     expect(protectedHeader).toMatchObject({ alg: "ES256", typ: "at+jwt" });
     expect(payload).toMatchObject({
       sub: response.userId,
@@ -78,12 +94,22 @@ describe("AuthService.Login", () => {
     const email = uniqueEmail();
     const token = await verificationToken(h, email);
     await h.client.login({ verificationToken: token, deviceId: "d" });
-    expect((await failure(h.client.login({ verificationToken: token, deviceId: "d" }))).code).toBe(Code.Unauthenticated);
-    expect((await failure(h.client.login({ verificationToken: "mvt_nonsense", deviceId: "d" }))).code).toBe(Code.Unauthenticated);
+    expect((await failure(h.client.login({ verificationToken: token, deviceId: "d" }))).code).toBe(
+      Code.Unauthenticated,
+    );
+    expect((await failure(h.client.login({ verificationToken: "mvt_nonsense", deviceId: "d" }))).code).toBe(
+      Code.Unauthenticated,
+    );
 
     const reset = await verificationToken(h, uniqueEmail(), OtpPurpose.PASSWORD_RESET);
-    expect((await failure(h.client.login({ verificationToken: reset, deviceId: "d" }))).code).toBe(Code.Unauthenticated);
-    const left = await h.auth.handle.runtime.db.selectFrom("verification_tokens").select("purpose").where("purpose", "=", "password_reset").execute();
+    expect((await failure(h.client.login({ verificationToken: reset, deviceId: "d" }))).code).toBe(
+      Code.Unauthenticated,
+    );
+    const left = await h.auth.handle.runtime.db
+      .selectFrom("verification_tokens")
+      .select("purpose")
+      .where("purpose", "=", "password_reset")
+      .execute();
     expect(left.length).toBeGreaterThan(0);
 
     const late = await verificationToken(h, uniqueEmail());
@@ -94,29 +120,48 @@ describe("AuthService.Login", () => {
   it("creates exactly one session from one verification token under 20 concurrent logins", async () => {
     const email = uniqueEmail();
     const token = await verificationToken(h, email);
-    const results = await Promise.allSettled(Array.from({ length: 20 }, () => h.client.login({ verificationToken: token, deviceId: "d" })));
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, () => h.client.login({ verificationToken: token, deviceId: "d" })),
+    );
     const ok = results.filter((r) => r.status === "fulfilled");
     expect(ok).toHaveLength(1);
-    for (const r of results) if (r.status === "rejected") expect(ConnectError.from(r.reason).code).toBe(Code.Unauthenticated);
+    for (const r of results)
+      if (r.status === "rejected") expect(ConnectError.from(r.reason).code).toBe(Code.Unauthenticated);
     const userId = (ok[0] as PromiseFulfilledResult<{ userId: string }>).value.userId;
-    const sessions = await h.auth.handle.runtime.db.selectFrom("sessions").select("id").where("user_id", "=", userId).execute();
+    const sessions = await h.auth.handle.runtime.db
+      .selectFrom("sessions")
+      .select("id")
+      .where("user_id", "=", userId)
+      .execute();
     expect(sessions).toHaveLength(1);
   });
 
   it("mints one user when two first sign-ins of one identifier race", async () => {
     const email = uniqueEmail();
     const tokens = [await verificationToken(h, email), await verificationToken(h, email)];
-    const [a, b] = await Promise.all(tokens.map((token, i) => h.client.login({ verificationToken: token, deviceId: `d${i}` })));
+    const [a, b] = await Promise.all(
+      tokens.map((token, i) => h.client.login({ verificationToken: token, deviceId: `d${i}` })),
+    );
     expect(a!.userId).toBe(b!.userId);
     expect([a!.newUser, b!.newUser].filter(Boolean)).toHaveLength(1);
-    const identities = await h.auth.handle.runtime.db.selectFrom("identities").selectAll().where("identifier", "=", email).execute();
+    const identities = await h.auth.handle.runtime.db
+      .selectFrom("identities")
+      .selectAll()
+      .where("identifier", "=", email)
+      .execute();
     expect(identities).toHaveLength(1);
   });
 
   it("registers the device once per user with its parsed user agent and fingerprint, and updates it on later sign-ins", async () => {
     const email = uniqueEmail();
-    const first = await signIn(h, email, { deviceId: "iphone-1", deviceName: "Ada's iPhone", userAgent: iphone, ip: "198.51.100.4" });
-    const devices = () => h.auth.handle.runtime.db.selectFrom("devices").selectAll().where("user_id", "=", first.userId).execute();
+    const first = await signIn(h, email, {
+      deviceId: "iphone-1",
+      deviceName: "Ada's iPhone",
+      userAgent: iphone,
+      ip: "198.51.100.4",
+    });
+    const devices = () =>
+      h.auth.handle.runtime.db.selectFrom("devices").selectAll().where("user_id", "=", first.userId).execute();
     const [device] = await devices();
     expect(device).toMatchObject({
       device_id: "iphone-1",
@@ -132,8 +177,16 @@ describe("AuthService.Login", () => {
     });
     expect(device!.fingerprint).toMatch(/^[0-9a-f]{64}$/);
 
-    const registered = await waitFor(() => h.events.decoded("auth.device.registered").find((e) => e.userId === first.userId));
-    expect(registered).toMatchObject({ deviceId: "iphone-1", deviceType: "mobile", osName: "iOS", fingerprint: device!.fingerprint, ipAddress: "198.51.100.4" });
+    const registered = await waitFor(() =>
+      h.events.decoded("auth.device.registered").find((e) => e.userId === first.userId),
+    );
+    expect(registered).toMatchObject({
+      deviceId: "iphone-1",
+      deviceType: "mobile",
+      osName: "iOS",
+      fingerprint: device!.fingerprint,
+      ipAddress: "198.51.100.4",
+    });
 
     h.clock.advance(60_000);
     await signIn(h, email, { deviceId: "iphone-1", deviceName: "Renamed", userAgent: iphone, ip: "198.51.100.5" });
@@ -147,43 +200,78 @@ describe("AuthService.Login", () => {
   it("flags new devices, new IPs and recent failures on auth.login, without flagging a first sign-in", async () => {
     const email = uniqueEmail();
     const first = await signIn(h, email, { deviceId: "laptop", ip: "203.0.113.1" });
-    expect(await loginEventFor(first.sessionId)).toMatchObject({ newUser: true, newDevice: true, suspicious: false, suspiciousReasons: [] });
+    expect(await loginEventFor(first.sessionId)).toMatchObject({
+      newUser: true,
+      newDevice: true,
+      suspicious: false,
+      suspiciousReasons: [],
+    });
 
     const newIp = await signIn(h, email, { deviceId: "laptop", ip: "203.0.113.2" });
-    expect(await loginEventFor(newIp.sessionId)).toMatchObject({ newDevice: false, suspicious: true, suspiciousReasons: ["new_ip"] });
+    expect(await loginEventFor(newIp.sessionId)).toMatchObject({
+      newDevice: false,
+      suspicious: true,
+      suspiciousReasons: ["new_ip"],
+    });
 
     const newDevice = await signIn(h, email, { deviceId: "tablet", ip: "203.0.113.2" });
-    expect(await loginEventFor(newDevice.sessionId)).toMatchObject({ newDevice: true, suspiciousReasons: ["new_device"] });
+    expect(await loginEventFor(newDevice.sessionId)).toMatchObject({
+      newDevice: true,
+      suspiciousReasons: ["new_device"],
+    });
 
     h.clock.advance(15 * 60_000);
     const dead = await sendCode(h, email);
     for (let i = 0; i < 3; i++) await failure(h.client.verifyOtp(verifyRequest(email, wrongCode(dead))));
     const afterFailures = await signIn(h, email, { deviceId: "laptop", ip: "203.0.113.2" });
-    expect(await loginEventFor(afterFailures.sessionId)).toMatchObject({ suspicious: true, suspiciousReasons: ["recent_failures"] });
+    expect(await loginEventFor(afterFailures.sessionId)).toMatchObject({
+      suspicious: true,
+      suspiciousReasons: ["recent_failures"],
+    });
 
-    await h.auth.handle.runtime.db.updateTable("devices").set({ trusted: true }).where("user_id", "=", first.userId).where("device_id", "=", "laptop").execute();
+    await h.auth.handle.runtime.db
+      .updateTable("devices")
+      .set({ trusted: true })
+      .where("user_id", "=", first.userId)
+      .where("device_id", "=", "laptop")
+      .execute();
     const trusted = await signIn(h, email, { deviceId: "laptop", ip: "192.0.2.99" });
-    expect(await loginEventFor(trusted.sessionId)).toMatchObject({ trustedDevice: true, suspicious: false, method: LoginMethod.OTP });
+    expect(await loginEventFor(trusted.sessionId)).toMatchObject({
+      trustedDevice: true,
+      suspicious: false,
+      method: LoginMethod.OTP,
+    });
   });
 
   it("refuses a blocked device with PERMISSION_DENIED and leaves the verification token usable elsewhere", async () => {
     const email = uniqueEmail();
     const first = await signIn(h, email, { deviceId: "stolen" });
-    await h.auth.handle.runtime.db.updateTable("devices").set({ blocked: true, blocked_reason: "lost" }).where("user_id", "=", first.userId).execute();
+    await h.auth.handle.runtime.db
+      .updateTable("devices")
+      .set({ blocked: true, blocked_reason: "lost" })
+      .where("user_id", "=", first.userId)
+      .execute();
     const token = await verificationToken(h, email);
     const error = await failure(h.client.login({ verificationToken: token, deviceId: "stolen" }));
     expect(error.code).toBe(Code.PermissionDenied);
     expect(error.rawMessage).toContain("blocked");
-    await expect(h.client.login({ verificationToken: token, deviceId: "new-phone" })).resolves.toMatchObject({ userId: first.userId });
+    await expect(h.client.login({ verificationToken: token, deviceId: "new-phone" })).resolves.toMatchObject({
+      userId: first.userId,
+    });
   });
 
   it("refuses suspended and banned users, saying until when, and lets a finished suspension sign in", async () => {
     const db = h.auth.handle.runtime.db;
-    const restrict = async (userId: string, values: { suspended?: boolean; suspended_until?: Date | null; banned?: boolean }) =>
+    const restrict = async (
+      userId: string,
+      values: { suspended?: boolean; suspended_until?: Date | null; banned?: boolean },
+    ) =>
       db
         .insertInto("user_restrictions")
         .values({ user_id: userId, suspended_until: null, updated_at: h.clock.now(), ...values })
-        .onConflict((oc) => oc.column("user_id").doUpdateSet({ suspended_until: null, suspended: false, banned: false, ...values }))
+        .onConflict((oc) =>
+          oc.column("user_id").doUpdateSet({ suspended_until: null, suspended: false, banned: false, ...values }),
+        )
         .execute();
     const email = uniqueEmail();
     const { userId } = await signIn(h, email);
@@ -220,11 +308,31 @@ describe("AuthService.Login", () => {
       { verificationToken: await verificationToken(h, email), deviceId: "web-1", deviceName: "Firefox" },
       { headers: callHeaders({ ip: "198.51.100.77", userAgent: iphone }) },
     );
-    const registered = await waitFor(() => h.events.decoded("auth.user.registered").find((e) => e.userId === response.userId));
-    expect(registered).toMatchObject({ identifier: email, sessionId: response.sessionId, deviceId: "web-1", ipAddress: "198.51.100.77", userAgent: iphone });
-    const created = await waitFor(() => h.events.decoded("auth.session.created").find((e) => e.sessionId === response.sessionId));
-    expect(created).toMatchObject({ userId: response.userId, deviceId: "web-1", deviceName: "Firefox", ipAddress: "198.51.100.77" });
+    const registered = await waitFor(() =>
+      h.events.decoded("auth.user.registered").find((e) => e.userId === response.userId),
+    );
+    expect(registered).toMatchObject({
+      identifier: email,
+      sessionId: response.sessionId,
+      deviceId: "web-1",
+      ipAddress: "198.51.100.77",
+      userAgent: iphone,
+    });
+    const created = await waitFor(() =>
+      h.events.decoded("auth.session.created").find((e) => e.sessionId === response.sessionId),
+    );
+    expect(created).toMatchObject({
+      userId: response.userId,
+      deviceId: "web-1",
+      deviceName: "Firefox",
+      ipAddress: "198.51.100.77",
+    });
     expect(Number(created!.expiresAt!.seconds)).toBe(Math.floor(h.clock.now().getTime() / 1000) + 7 * 86_400);
-    expect(await loginEventFor(response.sessionId)).toMatchObject({ userId: response.userId, identifier: email, newUser: true, deviceName: "Firefox" });
+    expect(await loginEventFor(response.sessionId)).toMatchObject({
+      userId: response.userId,
+      identifier: email,
+      newUser: true,
+      deviceName: "Firefox",
+    });
   });
 });

@@ -8,7 +8,14 @@ import type { UserServiceHandle } from "../../services/user/app.js";
 import { connectEventPublisher, type EventPublisher } from "../fixtures/publish-event.js";
 import { connectUserClient, startUser, type RunningService } from "../fixtures/services.js";
 import { createTestDatabase, waitFor, type TestDatabase } from "../support/index.js";
-import { callHeaders, signIn, startAuthHarness, uniqueEmail, verificationToken, type AuthHarness } from "./auth-harness.js";
+import {
+  callHeaders,
+  signIn,
+  startAuthHarness,
+  uniqueEmail,
+  verificationToken,
+  type AuthHarness,
+} from "./auth-harness.js";
 
 // The auth side of moderation: user.suspended, user.unsuspended and user.banned (durable consumer)
 // revoke every session of the user at once and make sign-in and refresh refuse until the
@@ -17,7 +24,10 @@ import { callHeaders, signIn, startAuthHarness, uniqueEmail, verificationToken, 
 // them, then through the user service's own SuspendUser/UnsuspendUser/BanUser.
 
 async function failure(promise: Promise<unknown>): Promise<ConnectError> {
-  const error = await promise.then(() => undefined, (e: unknown) => ConnectError.from(e));
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => ConnectError.from(e),
+  );
   if (!error) throw new Error("expected the call to fail");
   return error;
 }
@@ -43,19 +53,37 @@ describe("moderation reaction in the auth service", () => {
 
   const db = () => h.auth.handle.runtime.db;
   const activeSessionIds = async (userId: string) =>
-    (await db().selectFrom("sessions").select("id").where("user_id", "=", userId).where("revoked_at", "is", null).execute()).map((s) => s.id);
-  const restrictionOf = (userId: string) => db().selectFrom("user_restrictions").selectAll().where("user_id", "=", userId).executeTakeFirst();
+    (
+      await db()
+        .selectFrom("sessions")
+        .select("id")
+        .where("user_id", "=", userId)
+        .where("revoked_at", "is", null)
+        .execute()
+    ).map((s) => s.id);
+  const restrictionOf = (userId: string) =>
+    db().selectFrom("user_restrictions").selectAll().where("user_id", "=", userId).executeTakeFirst();
   /** Waits until the consumer applied the event with this profile version for the user. */
-  const applied = (userId: string, version: number) => waitFor(async () => (await restrictionOf(userId))?.event_version === String(version));
+  const applied = (userId: string, version: number) =>
+    waitFor(async () => (await restrictionOf(userId))?.event_version === String(version));
   const at = (offsetMs: number) => timestampFromDate(new Date(h.clock.now().getTime() + offsetMs));
-  const signInAgain = (email: string, deviceId = "device-1") => verificationToken(h, email).then((token) => h.client.login({ verificationToken: token, deviceId }));
+  const signInAgain = (email: string, deviceId = "device-1") =>
+    verificationToken(h, email).then((token) => h.client.login({ verificationToken: token, deviceId }));
   const passwordLogin = (email: string, secret = password) =>
-    h.client.loginWithPassword({ identifier: email, identifierType: IdentifierType.EMAIL, password: secret, deviceId: "pw" });
+    h.client.loginWithPassword({
+      identifier: email,
+      identifierType: IdentifierType.EMAIL,
+      password: secret,
+      deviceId: "pw",
+    });
 
   it("revokes every session of a suspended user at once and refuses Login, LoginWithPassword and RefreshToken until the suspension ends", async () => {
     const email = uniqueEmail("suspended");
     const phone = await signIn(h, email, { deviceId: "phone" });
-    await h.client.setPassword({ verificationToken: await verificationToken(h, email), password }, as(phone.tokens!.accessToken));
+    await h.client.setPassword(
+      { verificationToken: await verificationToken(h, email), password },
+      as(phone.tokens!.accessToken),
+    );
     const laptop = await passwordLogin(email);
 
     const until = new Date(h.clock.now().getTime() + 3_600_000);
@@ -73,13 +101,19 @@ describe("moderation reaction in the auth service", () => {
     });
     expect(revoked!.map((e) => e.sessionId).sort()).toEqual([phone.sessionId, laptop.sessionId].sort());
     for (const event of revoked!) {
-      expect(event).toMatchObject({ reason: "user_suspended", reasonCode: SessionRevokeReason.USER_SUSPENDED, revokedByUserId: "" });
+      expect(event).toMatchObject({
+        reason: "user_suspended",
+        reasonCode: SessionRevokeReason.USER_SUSPENDED,
+        revokedByUserId: "",
+      });
     }
     expect(await activeSessionIds(phone.userId)).toEqual([]);
 
     expect((await h.client.validateToken({ accessToken: phone.tokens!.accessToken })).valid).toBe(false);
     expect((await failure(h.client.listSessions({}, as(laptop.tokens!.accessToken)))).code).toBe(Code.Unauthenticated);
-    expect((await failure(h.client.refreshToken({ refreshToken: phone.tokens!.refreshToken, deviceId: "phone" }))).code).toBe(Code.Unauthenticated);
+    expect(
+      (await failure(h.client.refreshToken({ refreshToken: phone.tokens!.refreshToken, deviceId: "phone" }))).code,
+    ).toBe(Code.Unauthenticated);
     const refused = await failure(signInAgain(email));
     expect(refused.code).toBe(Code.PermissionDenied);
     expect(refused.rawMessage).toContain(until.toISOString());
@@ -105,7 +139,9 @@ describe("moderation reaction in the auth service", () => {
     const back = await signInAgain(email);
 
     await publisher.publish("user.banned", { userId, reason: "fraud", bannedAt: at(0), version: 4n });
-    const banned = await waitFor(() => h.events.decoded("auth.session.revoked").find((e) => e.sessionId === back.sessionId));
+    const banned = await waitFor(() =>
+      h.events.decoded("auth.session.revoked").find((e) => e.sessionId === back.sessionId),
+    );
     expect(banned).toMatchObject({ reason: "user_banned", reasonCode: SessionRevokeReason.USER_BANNED });
     h.clock.advance(15 * 60_000); // out of the code-send window
     const refused = await failure(signInAgain(email));
@@ -120,7 +156,14 @@ describe("moderation reaction in the auth service", () => {
   it("leaves the in-order state when a suspension arrives after its own lifting, and again as a re-published copy", async () => {
     const email = uniqueEmail("late");
     const before = await signIn(h, email, { deviceId: "before" });
-    const suspension = { eventId: crypto.randomUUID(), userId: before.userId, reason: "late", suspendedAt: at(1_000), occurredAt: at(1_000), version: 4n };
+    const suspension = {
+      eventId: crypto.randomUUID(),
+      userId: before.userId,
+      reason: "late",
+      suspendedAt: at(1_000),
+      occurredAt: at(1_000),
+      version: 4n,
+    };
     const lifting = { eventId: crypto.randomUUID(), userId: before.userId, occurredAt: at(2_000), version: 5n };
 
     await publisher.publish("user.unsuspended", lifting);
@@ -156,7 +199,12 @@ describe("moderation reaction in the auth service", () => {
     const marker = await signIn(h, uniqueEmail("marker"));
     await publisher.publish("user.suspended", { userId: marker.userId, reason: "marker", version: 2n });
     await waitFor(() => h.events.decoded("auth.session.revoked").some((e) => e.sessionId === marker.sessionId));
-    expect(h.events.decoded("auth.session.revoked").filter((e) => e.userId === userId).map((e) => e.sessionId)).toEqual([sessionId]);
+    expect(
+      h.events
+        .decoded("auth.session.revoked")
+        .filter((e) => e.userId === userId)
+        .map((e) => e.sessionId),
+    ).toEqual([sessionId]);
   });
 
   it("drops an event without a valid user id and goes on with the next", async () => {
@@ -171,8 +219,14 @@ describe("moderation reaction in the auth service", () => {
     const email = uniqueEmail("racer");
     const { userId } = await signIn(h, email, { deviceId: "first" });
     h.clock.advance(15 * 60_000);
-    const tokens = [await verificationToken(h, email), await verificationToken(h, email), await verificationToken(h, email)];
-    const logins = Promise.allSettled(tokens.map((token, i) => h.client.login({ verificationToken: token, deviceId: `racer-${i}` })));
+    const tokens = [
+      await verificationToken(h, email),
+      await verificationToken(h, email),
+      await verificationToken(h, email),
+    ];
+    const logins = Promise.allSettled(
+      tokens.map((token, i) => h.client.login({ verificationToken: token, deviceId: `racer-${i}` })),
+    );
     await publisher.publish("user.suspended", { userId, reason: "race", version: 3n });
     for (const login of await logins) {
       if (login.status === "rejected") expect(ConnectError.from(login.reason).code).toBe(Code.PermissionDenied);
@@ -187,7 +241,14 @@ describe("moderation reaction in the auth service", () => {
 
     beforeAll(async () => {
       userDb = await createTestDatabase();
-      user = await startUser({ USER_DATABASE_URL: userDb.url, NATS_URL: h.nats.url, AUTH_JWKS_URL: `${h.auth.baseUrl}/.well-known/jwks.json` }, { clock: h.clock });
+      user = await startUser(
+        {
+          USER_DATABASE_URL: userDb.url,
+          NATS_URL: h.nats.url,
+          AUTH_JWKS_URL: `${h.auth.baseUrl}/.well-known/jwks.json`,
+        },
+        { clock: h.clock },
+      );
       await Promise.all([user.handle.revocations?.ready, user.handle.consumers?.ready]);
     });
     afterAll(async () => {
@@ -206,7 +267,10 @@ describe("moderation reaction in the auth service", () => {
       await users.suspendUser({ userId: member.userId, reason: "cooling off" }, as(moderator.tokens!.accessToken));
       const refusedByUsers = await waitFor(
         async () => {
-          const error = await users.getMe({}, as(member.tokens!.accessToken)).then(() => undefined, (e: unknown) => ConnectError.from(e));
+          const error = await users.getMe({}, as(member.tokens!.accessToken)).then(
+            () => undefined,
+            (e: unknown) => ConnectError.from(e),
+          );
           return error?.code === Code.Unauthenticated ? error : undefined;
         },
         { timeoutMs: 1_000, intervalMs: 10 },
@@ -222,11 +286,19 @@ describe("moderation reaction in the auth service", () => {
       // third send within the window would be rate limited however soon the suspension lifts.
       await waitFor(async () => (await restrictionOf(member.userId))?.suspended === false);
       const back = await signInAgain(email, "phone");
-      await expect(users.getMe({}, as(back.tokens!.accessToken))).resolves.toMatchObject({ user: { id: member.userId } });
+      await expect(users.getMe({}, as(back.tokens!.accessToken))).resolves.toMatchObject({
+        user: { id: member.userId },
+      });
 
       await users.banUser({ userId: member.userId, reason: "for good" }, as(moderator.tokens!.accessToken));
       await waitFor(
-        async () => (await users.getMe({}, as(back.tokens!.accessToken)).then(() => undefined, (e: unknown) => ConnectError.from(e)))?.code === Code.Unauthenticated,
+        async () =>
+          (
+            await users.getMe({}, as(back.tokens!.accessToken)).then(
+              () => undefined,
+              (e: unknown) => ConnectError.from(e),
+            )
+          )?.code === Code.Unauthenticated,
         { timeoutMs: 1_000, intervalMs: 10 },
       );
       h.clock.advance(15 * 60_000);

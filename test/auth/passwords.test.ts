@@ -10,14 +10,24 @@ import { createPasswordLogin } from "../../services/auth/domain/password-login.j
 import { grpc } from "../fixtures/grpc-clients.js";
 import { connectAuthClient } from "../fixtures/services.js";
 import { waitFor } from "../support/index.js";
-import { callHeaders, signIn, startAuthHarness, uniqueEmail, verificationToken, type AuthHarness } from "./auth-harness.js";
+import {
+  callHeaders,
+  signIn,
+  startAuthHarness,
+  uniqueEmail,
+  verificationToken,
+  type AuthHarness,
+} from "./auth-harness.js";
 
 // SetPassword, LoginWithPassword, ResetPassword: argon2id with OWASP parameters, one answer and one
 // amount of work for unknown identifiers, accounts without a password and wrong passwords, exact
 // per-identifier and per-IP failure limits, and a reset that revokes every session.
 
 async function failure(promise: Promise<unknown>): Promise<ConnectError> {
-  const error = await promise.then(() => undefined, (e: unknown) => ConnectError.from(e));
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => ConnectError.from(e),
+  );
   if (!error) throw new Error("expected the call to fail");
   return error;
 }
@@ -39,7 +49,9 @@ describe("passwords: SetPassword, LoginWithPassword, ResetPassword", () => {
   const as = (accessToken: string) => ({ headers: callHeaders({ accessToken, ip: freshIp() }) });
 
   beforeAll(async () => {
-    h = await startAuthHarness({ env: { TRUSTED_PROXIES: "127.0.0.1", PASSWORD_IP_MAX_FAILURES: "6", OTP_IP_RATE_LIMIT_MAX_REQUESTS: "1000" } });
+    h = await startAuthHarness({
+      env: { TRUSTED_PROXIES: "127.0.0.1", PASSWORD_IP_MAX_FAILURES: "6", OTP_IP_RATE_LIMIT_MAX_REQUESTS: "1000" },
+    });
   });
   afterAll(async () => {
     await h?.close();
@@ -55,11 +67,18 @@ describe("passwords: SetPassword, LoginWithPassword, ResetPassword", () => {
   async function accountWithPassword(secret = password) {
     const email = uniqueEmail("pw");
     const login = await signIn(h, email, { ip: freshIp() });
-    await h.client.setPassword({ verificationToken: await verificationToken(h, email), password: secret }, as(login.tokens!.accessToken));
+    await h.client.setPassword(
+      { verificationToken: await verificationToken(h, email), password: secret },
+      as(login.tokens!.accessToken),
+    );
     return { email, userId: login.userId, login };
   }
 
-  const passwordLogin = (identifier: string, secret: string, options: { ip?: string; deviceId?: string; client?: typeof h.client } = {}) =>
+  const passwordLogin = (
+    identifier: string,
+    secret: string,
+    options: { ip?: string; deviceId?: string; client?: typeof h.client } = {},
+  ) =>
     (options.client ?? h.client).loginWithPassword(
       { identifier, identifierType: IdentifierType.EMAIL, password: secret, deviceId: options.deviceId ?? "pw-device" },
       { headers: callHeaders({ ip: options.ip ?? freshIp() }) },
@@ -76,14 +95,19 @@ describe("passwords: SetPassword, LoginWithPassword, ResetPassword", () => {
       const hash = await storedHash(userId);
       expect(hash!.startsWith(owaspPrefix)).toBe(true);
       expect(hash).not.toContain(password);
-      await expect(h.client.listSessions({}, as(login.tokens!.accessToken))).resolves.toMatchObject({ sessions: [{ id: login.sessionId }] });
+      await expect(h.client.listSessions({}, as(login.tokens!.accessToken))).resolves.toMatchObject({
+        sessions: [{ id: login.sessionId }],
+      });
       await expect(passwordLogin(email, password)).resolves.toMatchObject({ userId, newUser: false });
     });
 
     it("accepts an email-verification code and replaces an earlier password", async () => {
       const { email, login } = await accountWithPassword();
       const token = await verificationToken(h, email, OtpPurpose.EMAIL_VERIFICATION);
-      await h.client.setPassword({ verificationToken: token, password: "a brand new password" }, as(login.tokens!.accessToken));
+      await h.client.setPassword(
+        { verificationToken: token, password: "a brand new password" },
+        as(login.tokens!.accessToken),
+      );
       expect((await failure(passwordLogin(email, password))).code).toBe(Code.Unauthenticated);
       await expect(passwordLogin(email, "a brand new password")).resolves.toMatchObject({ userId: login.userId });
     });
@@ -99,25 +123,37 @@ describe("passwords: SetPassword, LoginWithPassword, ResetPassword", () => {
       const theirs = await verificationToken(h, otherEmail);
       const reset = await verificationToken(h, otherEmail, OtpPurpose.PASSWORD_RESET);
       for (const token of [mine, "mvt_garbled", theirs, reset]) {
-        const error = await failure(h.client.setPassword({ verificationToken: token, password }, as(me.tokens!.accessToken)));
+        const error = await failure(
+          h.client.setPassword({ verificationToken: token, password }, as(me.tokens!.accessToken)),
+        );
         expect(error.code).toBe(Code.PermissionDenied);
         expect(reasonOf(error)).toBe("VERIFICATION_TOKEN_INVALID");
       }
       // The other person's tokens were not used up by the refused calls.
-      await expect(h.client.login({ verificationToken: theirs, deviceId: "d" })).resolves.toMatchObject({ newUser: false });
+      await expect(h.client.login({ verificationToken: theirs, deviceId: "d" })).resolves.toMatchObject({
+        newUser: false,
+      });
 
       h.clock.advance(15 * 60_000);
       const late = await verificationToken(h, email);
       h.clock.advance(5 * 60_000 + 1);
       // Twenty minutes on, the access token has expired too: a fresh one, so only the code's age counts.
       const renewed = await h.client.refreshToken({ refreshToken: me.tokens!.refreshToken, deviceId: "device-1" });
-      expect((await failure(h.client.setPassword({ verificationToken: late, password }, as(renewed.tokens!.accessToken)))).code).toBe(Code.PermissionDenied);
+      expect(
+        (await failure(h.client.setPassword({ verificationToken: late, password }, as(renewed.tokens!.accessToken))))
+          .code,
+      ).toBe(Code.PermissionDenied);
     });
 
     it("refuses a password shorter than 10 characters with INVALID_ARGUMENT naming the field", async () => {
       const email = uniqueEmail("pw");
       const me = await signIn(h, email);
-      const error = await failure(h.client.setPassword({ verificationToken: await verificationToken(h, email), password: "short" }, as(me.tokens!.accessToken)));
+      const error = await failure(
+        h.client.setPassword(
+          { verificationToken: await verificationToken(h, email), password: "short" },
+          as(me.tokens!.accessToken),
+        ),
+      );
       expect(error.code).toBe(Code.InvalidArgument);
       expect(error.rawMessage).toContain("password");
     });
@@ -128,21 +164,55 @@ describe("passwords: SetPassword, LoginWithPassword, ResetPassword", () => {
       const { email, userId } = await accountWithPassword();
       const ip = freshIp();
       const response = await h.client.loginWithPassword(
-        { identifier: `  ${email.toUpperCase()} `, identifierType: IdentifierType.EMAIL, password, deviceId: "pw-laptop", deviceName: "Laptop" },
-        { headers: callHeaders({ ip, userAgent: "Mozilla/5.0 (X11; Linux x86_64; rv:126.0) Gecko/20100101 Firefox/126.0" }) },
+        {
+          identifier: `  ${email.toUpperCase()} `,
+          identifierType: IdentifierType.EMAIL,
+          password,
+          deviceId: "pw-laptop",
+          deviceName: "Laptop",
+        },
+        {
+          headers: callHeaders({
+            ip,
+            userAgent: "Mozilla/5.0 (X11; Linux x86_64; rv:126.0) Gecko/20100101 Firefox/126.0",
+          }),
+        },
       );
       expect(response).toMatchObject({ userId, newUser: false, tokens: { tokenType: "Bearer", expiresIn: 900n } });
       const jwks = createRemoteJWKSet(new URL(`${h.auth.baseUrl}/.well-known/jwks.json`));
-      const { payload } = await jwtVerify(response.tokens!.accessToken, jwks, { issuer: "mintcoin-auth", audience: "mintcoin" });
-      expect(payload).toMatchObject({ sub: userId, sid: response.sessionId, did: "pw-laptop", email, email_verified: true });
+      const { payload } = await jwtVerify(response.tokens!.accessToken, jwks, {
+        issuer: "mintcoin-auth",
+        audience: "mintcoin",
+      });
+      expect(payload).toMatchObject({
+        sub: userId,
+        sid: response.sessionId,
+        did: "pw-laptop",
+        email,
+        email_verified: true,
+      });
 
       const login = await waitFor(() => h.events.decoded("auth.login").find((e) => e.sessionId === response.sessionId));
-      expect(login).toMatchObject({ method: LoginMethod.PASSWORD, identifier: email, newUser: false, newDevice: true, deviceName: "Laptop", ipAddress: ip });
-      const device = await waitFor(() => h.events.decoded("auth.device.registered").find((e) => e.userId === userId && e.deviceId === "pw-laptop"));
+      expect(login).toMatchObject({
+        method: LoginMethod.PASSWORD,
+        identifier: email,
+        newUser: false,
+        newDevice: true,
+        deviceName: "Laptop",
+        ipAddress: ip,
+      });
+      const device = await waitFor(() =>
+        h.events.decoded("auth.device.registered").find((e) => e.userId === userId && e.deviceId === "pw-laptop"),
+      );
       expect(device).toMatchObject({ osName: "Linux", browserName: "Firefox" });
       await waitFor(() => h.events.decoded("auth.session.created").some((e) => e.sessionId === response.sessionId));
 
-      const grpcAnswer = await h.grpc.LoginWithPassword({ identifier: email, identifier_type: "IDENTIFIER_TYPE_EMAIL", password, device_id: "pw-cli" });
+      const grpcAnswer = await h.grpc.LoginWithPassword({
+        identifier: email,
+        identifier_type: "IDENTIFIER_TYPE_EMAIL",
+        password,
+        device_id: "pw-cli",
+      });
       expect(grpcAnswer).toMatchObject({ user_id: userId, new_user: false, tokens: { token_type: "Bearer" } });
     });
 
@@ -161,7 +231,14 @@ describe("passwords: SetPassword, LoginWithPassword, ResetPassword", () => {
         expect(reasonOf(error)).toBe("CREDENTIALS_INVALID");
         expect(error.details.length).toBe(answers[0]!.details.length);
       }
-      const grpcError = await h.grpc.LoginWithPassword({ identifier: uniqueEmail("nobody"), identifier_type: "IDENTIFIER_TYPE_EMAIL", password, device_id: "d" }).catch((e: grpc.ServiceError) => e);
+      const grpcError = await h.grpc
+        .LoginWithPassword({
+          identifier: uniqueEmail("nobody"),
+          identifier_type: "IDENTIFIER_TYPE_EMAIL",
+          password,
+          device_id: "d",
+        })
+        .catch((e: grpc.ServiceError) => e);
       expect((grpcError as grpc.ServiceError).code).toBe(grpc.status.UNAUTHENTICATED);
     });
 
@@ -171,7 +248,10 @@ describe("passwords: SetPassword, LoginWithPassword, ResetPassword", () => {
       await signIn(h, noPassword);
       const real = await createArgon2Hasher();
       const checked: string[] = [];
-      const spy: PasswordHasher = { ...real, verify: (hash, secret) => (checked.push(hash), real.verify(hash, secret)) };
+      const spy: PasswordHasher = {
+        ...real,
+        verify: (hash, secret) => (checked.push(hash), real.verify(hash, secret)),
+      };
       const service = createPasswordLogin({
         transact: h.auth.handle.runtime.transact,
         clock: h.clock,
@@ -181,8 +261,22 @@ describe("passwords: SetPassword, LoginWithPassword, ResetPassword", () => {
         ipLimit: { windowMs: 900_000, maxFailures: 50 },
       });
       const attempt = (identifier: string, secret: string) =>
-        failure(service.login({ identifierType: "email", identifier, password: secret, deviceId: "d", deviceName: "", ip: freshIp(), userAgent: "" }));
-      const errors = [await attempt(uniqueEmail("nobody"), password), await attempt(noPassword, password), await attempt(email, "wrong password!")];
+        failure(
+          service.login({
+            identifierType: "email",
+            identifier,
+            password: secret,
+            deviceId: "d",
+            deviceName: "",
+            ip: freshIp(),
+            userAgent: "",
+          }),
+        );
+      const errors = [
+        await attempt(uniqueEmail("nobody"), password),
+        await attempt(noPassword, password),
+        await attempt(email, "wrong password!"),
+      ];
       expect(checked).toHaveLength(3);
       for (const hash of checked) expect(hash.startsWith(owaspPrefix)).toBe(true);
       expect(new Set(errors.map((e) => `${e.code}|${e.rawMessage}`)).size).toBe(1);
@@ -191,7 +285,9 @@ describe("passwords: SetPassword, LoginWithPassword, ResetPassword", () => {
     it("counts 20 concurrent wrong passwords exactly: 5 are checked, 15 are refused with RESOURCE_EXHAUSTED, the guard holds 5", async () => {
       const { email } = await accountWithPassword();
       const ip = freshIp();
-      const results = await Promise.allSettled(Array.from({ length: 20 }, () => passwordLogin(email, "wrong password!", { ip })));
+      const results = await Promise.allSettled(
+        Array.from({ length: 20 }, () => passwordLogin(email, "wrong password!", { ip })),
+      );
       const codes = results.map((r) => (r.status === "rejected" ? ConnectError.from(r.reason).code : Code.Unknown));
       expect(codes.filter((c) => c === Code.Unauthenticated)).toHaveLength(5);
       expect(codes.filter((c) => c === Code.ResourceExhausted)).toHaveLength(15);
@@ -205,16 +301,21 @@ describe("passwords: SetPassword, LoginWithPassword, ResetPassword", () => {
       const { email } = await accountWithPassword();
       const other = connectAuthClient((await h.startAnother()).baseUrl);
       const results = await Promise.allSettled(
-        Array.from({ length: 20 }, (_, i) => passwordLogin(email, "wrong password!", { client: i % 2 === 0 ? h.client : other })),
+        Array.from({ length: 20 }, (_, i) =>
+          passwordLogin(email, "wrong password!", { client: i % 2 === 0 ? h.client : other }),
+        ),
       );
-      const refusedAsWrong = results.filter((r) => r.status === "rejected" && ConnectError.from(r.reason).code === Code.Unauthenticated);
+      const refusedAsWrong = results.filter(
+        (r) => r.status === "rejected" && ConnectError.from(r.reason).code === Code.Unauthenticated,
+      );
       expect(refusedAsWrong).toHaveLength(5);
       expect(await guardOf(email)).toMatchObject({ failures: 5 });
     });
 
     it("locks an identifier for a doubling delay from the 5th wrong password, and a right one afterwards signs in, flagged, and resets the count", async () => {
       const { email } = await accountWithPassword();
-      for (let i = 0; i < 4; i++) expect((await failure(passwordLogin(email, `wrong password ${i}`))).code).toBe(Code.Unauthenticated);
+      for (let i = 0; i < 4; i++)
+        expect((await failure(passwordLogin(email, `wrong password ${i}`))).code).toBe(Code.Unauthenticated);
       expect((await failure(passwordLogin(email, "wrong password 4"))).code).toBe(Code.Unauthenticated);
       let locked = await failure(passwordLogin(email, password));
       expect(locked.code).toBe(Code.ResourceExhausted);
@@ -234,7 +335,8 @@ describe("passwords: SetPassword, LoginWithPassword, ResetPassword", () => {
 
     it("locks an unknown identifier exactly like a known one, so the lockout reveals nothing", async () => {
       const nobody = uniqueEmail("nobody");
-      for (let i = 0; i < 5; i++) expect((await failure(passwordLogin(nobody, password))).code).toBe(Code.Unauthenticated);
+      for (let i = 0; i < 5; i++)
+        expect((await failure(passwordLogin(nobody, password))).code).toBe(Code.Unauthenticated);
       const locked = await failure(passwordLogin(nobody, password));
       expect(locked.code).toBe(Code.ResourceExhausted);
       expect(retrySeconds(locked)).toBe(60);
@@ -244,7 +346,8 @@ describe("passwords: SetPassword, LoginWithPassword, ResetPassword", () => {
       const ip = freshIp();
       const { email } = await accountWithPassword();
       for (let i = 0; i < 8; i++) await expect(passwordLogin(email, password, { ip })).resolves.toBeDefined();
-      for (let i = 0; i < 6; i++) expect((await failure(passwordLogin(uniqueEmail("spray"), password, { ip }))).code).toBe(Code.Unauthenticated);
+      for (let i = 0; i < 6; i++)
+        expect((await failure(passwordLogin(uniqueEmail("spray"), password, { ip }))).code).toBe(Code.Unauthenticated);
       const limited = await failure(passwordLogin(email, password, { ip }));
       expect(limited.code).toBe(Code.ResourceExhausted);
       expect(reasonOf(limited)).toBe("PASSWORD_IP_LIMITED");
@@ -256,14 +359,19 @@ describe("passwords: SetPassword, LoginWithPassword, ResetPassword", () => {
       const { email, userId, login } = await accountWithPassword();
       await signIn(h, email, { deviceId: "stolen" });
       await h.client.blockDevice({ deviceId: "stolen" }, as(login.tokens!.accessToken));
-      expect((await failure(passwordLogin(email, "wrong password!", { deviceId: "stolen" }))).code).toBe(Code.Unauthenticated);
+      expect((await failure(passwordLogin(email, "wrong password!", { deviceId: "stolen" }))).code).toBe(
+        Code.Unauthenticated,
+      );
       expect(await guardOf(email)).toMatchObject({ failures: 1 });
       let error = await failure(passwordLogin(email, password, { deviceId: "stolen" }));
       expect(error.code).toBe(Code.PermissionDenied);
       expect(reasonOf(error)).toBe("DEVICE_BLOCKED");
       expect(await guardOf(email)).toMatchObject({ failures: 0 });
 
-      await db().insertInto("user_restrictions").values({ user_id: userId, suspended: true, suspended_until: null, updated_at: h.clock.now(), event_at: null }).execute();
+      await db()
+        .insertInto("user_restrictions")
+        .values({ user_id: userId, suspended: true, suspended_until: null, updated_at: h.clock.now(), event_at: null })
+        .execute();
       expect((await failure(passwordLogin(email, "wrong password!"))).code).toBe(Code.Unauthenticated);
       error = await failure(passwordLogin(email, password));
       expect(error.code).toBe(Code.PermissionDenied);
@@ -293,19 +401,34 @@ describe("passwords: SetPassword, LoginWithPassword, ResetPassword", () => {
       const second = await passwordLogin(email, password, { deviceId: "second" });
       const ip = freshIp();
       await h.client.resetPassword(
-        { verificationToken: await verificationToken(h, email, OtpPurpose.PASSWORD_RESET), newPassword: "the new secret 42" },
+        {
+          verificationToken: await verificationToken(h, email, OtpPurpose.PASSWORD_RESET),
+          newPassword: "the new secret 42",
+        },
         { headers: callHeaders({ ip }) },
       );
-      const active = await db().selectFrom("sessions").select("id").where("user_id", "=", userId).where("revoked_at", "is", null).execute();
+      const active = await db()
+        .selectFrom("sessions")
+        .select("id")
+        .where("user_id", "=", userId)
+        .where("revoked_at", "is", null)
+        .execute();
       expect(active).toEqual([]);
       const revoked = await waitFor(() => {
         const events = h.events.decoded("auth.session.revoked").filter((e) => e.userId === userId);
         return events.length === 2 ? events : undefined;
       });
-      for (const event of revoked!) expect(event).toMatchObject({ reason: "password_reset", reasonCode: SessionRevokeReason.PASSWORD_RESET, ipAddress: ip });
+      for (const event of revoked!)
+        expect(event).toMatchObject({
+          reason: "password_reset",
+          reasonCode: SessionRevokeReason.PASSWORD_RESET,
+          ipAddress: ip,
+        });
 
       expect((await failure(h.client.listSessions({}, as(login.tokens!.accessToken)))).code).toBe(Code.Unauthenticated);
-      expect((await failure(h.client.refreshToken({ refreshToken: second.tokens!.refreshToken, deviceId: "second" }))).code).toBe(Code.Unauthenticated);
+      expect(
+        (await failure(h.client.refreshToken({ refreshToken: second.tokens!.refreshToken, deviceId: "second" }))).code,
+      ).toBe(Code.Unauthenticated);
       expect((await failure(passwordLogin(email, password))).code).toBe(Code.Unauthenticated);
       await expect(passwordLogin(email, "the new secret 42")).resolves.toMatchObject({ userId });
     });
@@ -313,7 +436,10 @@ describe("passwords: SetPassword, LoginWithPassword, ResetPassword", () => {
     it("sets a first password for an account that had none", async () => {
       const email = uniqueEmail("pw");
       const { userId } = await signIn(h, email);
-      await h.client.resetPassword({ verificationToken: await verificationToken(h, email, OtpPurpose.PASSWORD_RESET), newPassword: "first password ever" });
+      await h.client.resetPassword({
+        verificationToken: await verificationToken(h, email, OtpPurpose.PASSWORD_RESET),
+        newPassword: "first password ever",
+      });
       await expect(passwordLogin(email, "first password ever")).resolves.toMatchObject({ userId });
     });
 
@@ -325,20 +451,30 @@ describe("passwords: SetPassword, LoginWithPassword, ResetPassword", () => {
       const loginToken = await verificationToken(h, email);
       const expired = await verificationToken(h, email, OtpPurpose.PASSWORD_RESET);
       for (const token of ["mvt_garbled", used, loginToken]) {
-        const error = await failure(h.client.resetPassword({ verificationToken: token, newPassword: "another password" }));
+        const error = await failure(
+          h.client.resetPassword({ verificationToken: token, newPassword: "another password" }),
+        );
         expect(error.code).toBe(Code.Unauthenticated);
       }
       h.clock.advance(5 * 60_000 + 1);
-      expect((await failure(h.client.resetPassword({ verificationToken: expired, newPassword: "another password" }))).code).toBe(Code.Unauthenticated);
+      expect(
+        (await failure(h.client.resetPassword({ verificationToken: expired, newPassword: "another password" }))).code,
+      ).toBe(Code.Unauthenticated);
 
       const stranger = await verificationToken(h, uniqueEmail("nobody"), OtpPurpose.PASSWORD_RESET);
-      const error = await failure(h.client.resetPassword({ verificationToken: stranger, newPassword: "another password" }));
+      const error = await failure(
+        h.client.resetPassword({ verificationToken: stranger, newPassword: "another password" }),
+      );
       expect(error.code).toBe(Code.NotFound);
     });
 
     it("leaves no live session from the old password when password sign-ins race the reset", async () => {
       const { email, userId } = await accountWithPassword();
-      await db().updateTable("sessions").set({ revoked_at: h.clock.now(), revoke_reason: "test" }).where("user_id", "=", userId).execute();
+      await db()
+        .updateTable("sessions")
+        .set({ revoked_at: h.clock.now(), revoke_reason: "test" })
+        .where("user_id", "=", userId)
+        .execute();
       const token = await verificationToken(h, email, OtpPurpose.PASSWORD_RESET);
       const [reset, ...logins] = await Promise.allSettled([
         h.client.resetPassword({ verificationToken: token, newPassword: "after the race" }),
@@ -346,8 +482,14 @@ describe("passwords: SetPassword, LoginWithPassword, ResetPassword", () => {
         ...Array.from({ length: 4 }, (_, i) => passwordLogin(email, password, { deviceId: `racer-${i}` })),
       ]);
       expect(reset.status).toBe("fulfilled");
-      for (const login of logins) if (login.status === "rejected") expect(ConnectError.from(login.reason).code).toBe(Code.Unauthenticated);
-      const active = await db().selectFrom("sessions").select("id").where("user_id", "=", userId).where("revoked_at", "is", null).execute();
+      for (const login of logins)
+        if (login.status === "rejected") expect(ConnectError.from(login.reason).code).toBe(Code.Unauthenticated);
+      const active = await db()
+        .selectFrom("sessions")
+        .select("id")
+        .where("user_id", "=", userId)
+        .where("revoked_at", "is", null)
+        .execute();
       expect(active).toEqual([]);
     });
   });

@@ -12,7 +12,10 @@ import { callHeaders, signIn, startAuthHarness, uniqueEmail, type AuthHarness } 
 // bindings (device, blocked device, restricted user, expiry).
 
 async function failure(promise: Promise<unknown>): Promise<ConnectError> {
-  const error = await promise.then(() => undefined, (e: unknown) => ConnectError.from(e));
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => ConnectError.from(e),
+  );
   if (!error) throw new Error("expected the call to fail");
   return error;
 }
@@ -56,13 +59,17 @@ describe("AuthService.RefreshToken", () => {
     const { tokens } = await refresh(login.tokens!.refreshToken);
     const rows = await tokensOfSession(login.sessionId);
     expect(rows).toHaveLength(2);
-    const dump = Buffer.from(JSON.stringify(rows) + rows.map((r) => Buffer.from(r.successor_box ?? []).toString("latin1")).join(""));
+    const dump = Buffer.from(
+      JSON.stringify(rows) + rows.map((r) => Buffer.from(r.successor_box ?? []).toString("latin1")).join(""),
+    );
     for (const secret of [login.tokens!.refreshToken, tokens!.refreshToken, tokens!.accessToken]) {
       expect(dump.includes(secret)).toBe(false);
       expect(dump.includes(secret.slice(4, 30))).toBe(false);
     }
     expect(rows.map((r) => Buffer.from(r.token_hash).toString("hex")).sort()).toEqual(
-      [login.tokens!.refreshToken, tokens!.refreshToken].map((t) => Buffer.from(hashOpaqueToken(t)).toString("hex")).sort(),
+      [login.tokens!.refreshToken, tokens!.refreshToken]
+        .map((t) => Buffer.from(hashOpaqueToken(t)).toString("hex"))
+        .sort(),
     );
   });
 
@@ -88,7 +95,9 @@ describe("AuthService.RefreshToken", () => {
     expect(after.code).toBe(Code.Unauthenticated);
     expect(reasonOf(after)).toBe("SESSION_REVOKED");
 
-    const event = (await waitFor(() => h.events.decoded("auth.session.revoked").find((e) => e.sessionId === login.sessionId)))!;
+    const event = (await waitFor(() =>
+      h.events.decoded("auth.session.revoked").find((e) => e.sessionId === login.sessionId),
+    ))!;
     expect(event).toMatchObject({
       userId: login.userId,
       deviceId: "device-1",
@@ -140,7 +149,10 @@ describe("AuthService.RefreshToken", () => {
     expect(reasonOf(error)).toBe("DEVICE_BLOCKED");
 
     const suspended = await signIn(h, uniqueEmail());
-    await db.insertInto("user_restrictions").values({ user_id: suspended.userId, suspended: true, suspended_until: null, updated_at: h.clock.now() }).execute();
+    await db
+      .insertInto("user_restrictions")
+      .values({ user_id: suspended.userId, suspended: true, suspended_until: null, updated_at: h.clock.now() })
+      .execute();
     const refusal = await failure(refresh(suspended.tokens!.refreshToken));
     expect(refusal.code).toBe(Code.PermissionDenied);
     expect(reasonOf(refusal)).toBe("USER_SUSPENDED");
@@ -150,11 +162,26 @@ describe("AuthService.RefreshToken", () => {
     const login = await signIn(h, uniqueEmail());
     h.clock.advance(86_400_000);
     const ua = "MintCoin-iOS/3.2 (iPhone)";
-    const rotated = await refresh(login.tokens!.refreshToken, "device-1", callHeaders({ ip: "198.51.100.9", userAgent: ua }));
-    const event = (await waitFor(() => h.events.decoded("auth.session.refreshed").find((e) => e.sessionId === login.sessionId)))!;
-    expect(event).toMatchObject({ userId: login.userId, deviceId: "device-1", ipAddress: "198.51.100.9", userAgent: ua });
+    const rotated = await refresh(
+      login.tokens!.refreshToken,
+      "device-1",
+      callHeaders({ ip: "198.51.100.9", userAgent: ua }),
+    );
+    const event = (await waitFor(() =>
+      h.events.decoded("auth.session.refreshed").find((e) => e.sessionId === login.sessionId),
+    ))!;
+    expect(event).toMatchObject({
+      userId: login.userId,
+      deviceId: "device-1",
+      ipAddress: "198.51.100.9",
+      userAgent: ua,
+    });
     expect(Number(event.expiresAt!.seconds)).toBe(Math.floor(h.clock.now().getTime() / 1000) + 7 * 86_400);
-    const session = await h.auth.handle.runtime.db.selectFrom("sessions").selectAll().where("id", "=", login.sessionId).executeTakeFirstOrThrow();
+    const session = await h.auth.handle.runtime.db
+      .selectFrom("sessions")
+      .selectAll()
+      .where("id", "=", login.sessionId)
+      .executeTakeFirstOrThrow();
     expect(session).toMatchObject({ ip_address: "198.51.100.9", user_agent: ua });
 
     h.clock.advance(7 * 86_400_000);

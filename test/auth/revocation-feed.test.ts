@@ -20,7 +20,11 @@ async function codeOf(promise: Promise<unknown>): Promise<Code | "ok"> {
 }
 
 function revokeBehindTheServicesBack(auth: RunningService<AuthServiceHandle>, sessionId: string) {
-  return auth.handle.runtime.db.updateTable("sessions").set({ revoked_at: new Date(), revoke_reason: "test" }).where("id", "=", sessionId).execute();
+  return auth.handle.runtime.db
+    .updateTable("sessions")
+    .set({ revoked_at: new Date(), revoke_reason: "test" })
+    .where("id", "=", sessionId)
+    .execute();
 }
 
 describe("revocation known from the auth.session.revoked feed", () => {
@@ -65,9 +69,15 @@ describe("revocation known from the auth.session.revoked feed", () => {
     const marker = await signIn(h, uniqueEmail());
     await h.client.logout({}, as(marker.tokens!.accessToken));
     const feed = h.auth.handle.domain.revocationFeed!;
-    await waitFor(async () => h.auth.handle.runtime.nats!.isConnected() && feed.isCurrent() && (await feed.seenOnFeed([marker.sessionId], 200)), {
-      timeoutMs: 15_000,
-    });
+    await waitFor(
+      async () =>
+        h.auth.handle.runtime.nats!.isConnected() &&
+        feed.isCurrent() &&
+        (await feed.seenOnFeed([marker.sessionId], 200)),
+      {
+        timeoutMs: 15_000,
+      },
+    );
     const after = await signIn(h, uniqueEmail());
     await revokeBehindTheServicesBack(h.auth, after.sessionId);
     expect((await h.client.validateToken({ accessToken: after.tokens!.accessToken })).valid).toBe(true);

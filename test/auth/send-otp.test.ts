@@ -82,18 +82,36 @@ describe("AuthService.SendOtp", () => {
   it("normalises phone numbers to E.164 so spellings of one number share a limit", async () => {
     const spellings = ["+44 7911 123457", "+447911123457", "+44 (0)7911-123-457"];
     for (const identifier of spellings) {
-      await grpcClient.SendOtp({ identifier, identifier_type: "IDENTIFIER_TYPE_PHONE", purpose: "OTP_PURPOSE_LOGIN", device_id: "d1" });
+      await grpcClient.SendOtp({
+        identifier,
+        identifier_type: "IDENTIFIER_TYPE_PHONE",
+        purpose: "OTP_PURPOSE_LOGIN",
+        device_id: "d1",
+      });
     }
     const error = await grpcClient
-      .SendOtp({ identifier: "+447911123457", identifier_type: "IDENTIFIER_TYPE_PHONE", purpose: "OTP_PURPOSE_LOGIN", device_id: "d1" })
+      .SendOtp({
+        identifier: "+447911123457",
+        identifier_type: "IDENTIFIER_TYPE_PHONE",
+        purpose: "OTP_PURPOSE_LOGIN",
+        device_id: "d1",
+      })
       .catch((e: grpc.ServiceError) => e);
     expect((error as grpc.ServiceError).code).toBe(grpc.status.RESOURCE_EXHAUSTED);
   });
 
   it("refuses the fourth code in the window with RESOURCE_EXHAUSTED and RetryInfo", async () => {
     const client = connectAuthClient(auth.baseUrl);
-    const request = { identifier: "limit@example.com", identifierType: IdentifierType.EMAIL, purpose: OtpPurpose.LOGIN, deviceId: "d" };
-    const last = await [1, 2, 3].reduce(async (previous) => (await previous, client.sendOtp(request)), Promise.resolve() as Promise<unknown>);
+    const request = {
+      identifier: "limit@example.com",
+      identifierType: IdentifierType.EMAIL,
+      purpose: OtpPurpose.LOGIN,
+      deviceId: "d",
+    };
+    const last = await [1, 2, 3].reduce(
+      async (previous) => (await previous, client.sendOtp(request)),
+      Promise.resolve() as Promise<unknown>,
+    );
     expect(last).toBeDefined();
     const error = await client.sendOtp(request).catch((e: unknown) => ConnectError.from(e));
     expect(error).toBeInstanceOf(ConnectError);
@@ -106,10 +124,17 @@ describe("AuthService.SendOtp", () => {
 
   it("lets exactly the allowed number of 20 concurrent sends through", async () => {
     const client = connectAuthClient(auth.baseUrl);
-    const request = { identifier: "race@example.com", identifierType: IdentifierType.EMAIL, purpose: OtpPurpose.LOGIN, deviceId: "d" };
+    const request = {
+      identifier: "race@example.com",
+      identifierType: IdentifierType.EMAIL,
+      purpose: OtpPurpose.LOGIN,
+      deviceId: "d",
+    };
     const results = await Promise.allSettled(Array.from({ length: 20 }, () => client.sendOtp(request)));
     const succeeded = results.filter((r) => r.status === "fulfilled").length;
-    const refused = results.filter((r) => r.status === "rejected" && ConnectError.from(r.reason).code === Code.ResourceExhausted).length;
+    const refused = results.filter(
+      (r) => r.status === "rejected" && ConnectError.from(r.reason).code === Code.ResourceExhausted,
+    ).length;
     expect(succeeded).toBe(3);
     expect(refused).toBe(17);
   });
@@ -117,10 +142,37 @@ describe("AuthService.SendOtp", () => {
   it("answers bad input with INVALID_ARGUMENT naming the field", async () => {
     const client = connectAuthClient(auth.baseUrl);
     const cases = [
-      { request: { identifier: "not-a-phone", identifierType: IdentifierType.PHONE, purpose: OtpPurpose.LOGIN, deviceId: "d" }, field: "identifier" },
-      { request: { identifier: "x@", identifierType: IdentifierType.EMAIL, purpose: OtpPurpose.LOGIN, deviceId: "d" }, field: "identifier" },
-      { request: { identifier: "a@example.com", identifierType: IdentifierType.UNSPECIFIED, purpose: OtpPurpose.LOGIN, deviceId: "d" }, field: "identifier_type" },
-      { request: { identifier: "a@example.com", identifierType: IdentifierType.EMAIL, purpose: 99 as OtpPurpose, deviceId: "d" }, field: "purpose" },
+      {
+        request: {
+          identifier: "not-a-phone",
+          identifierType: IdentifierType.PHONE,
+          purpose: OtpPurpose.LOGIN,
+          deviceId: "d",
+        },
+        field: "identifier",
+      },
+      {
+        request: { identifier: "x@", identifierType: IdentifierType.EMAIL, purpose: OtpPurpose.LOGIN, deviceId: "d" },
+        field: "identifier",
+      },
+      {
+        request: {
+          identifier: "a@example.com",
+          identifierType: IdentifierType.UNSPECIFIED,
+          purpose: OtpPurpose.LOGIN,
+          deviceId: "d",
+        },
+        field: "identifier_type",
+      },
+      {
+        request: {
+          identifier: "a@example.com",
+          identifierType: IdentifierType.EMAIL,
+          purpose: 99 as OtpPurpose,
+          deviceId: "d",
+        },
+        field: "purpose",
+      },
     ];
     for (const { request, field } of cases) {
       const error = ConnectError.from(await client.sendOtp(request).catch((e: unknown) => e));

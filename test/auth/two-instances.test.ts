@@ -3,12 +3,22 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuthService } from "../../gen/mintcoin/auth/v1/auth_pb.js";
 import { IdentifierType, OtpPurpose } from "../../gen/mintcoin/auth/v1/auth_pb.js";
 import { connectAuthClient } from "../fixtures/services.js";
-import { callHeaders, sendCode, signIn, startAuthHarness, uniqueEmail, verifyRequest, wrongCode, type AuthHarness } from "./auth-harness.js";
+import {
+  callHeaders,
+  sendCode,
+  signIn,
+  startAuthHarness,
+  uniqueEmail,
+  verifyRequest,
+  wrongCode,
+  type AuthHarness,
+} from "./auth-harness.js";
 
 // Two AuthService instances on one database, as behind a load balancer: every limit, single use and
 // rotation holds across them, because all of it lives in Postgres under row locks.
 
-const codeOf = (r: PromiseSettledResult<unknown>) => (r.status === "fulfilled" ? "ok" : ConnectError.from(r.reason).code);
+const codeOf = (r: PromiseSettledResult<unknown>) =>
+  r.status === "fulfilled" ? "ok" : ConnectError.from(r.reason).code;
 
 describe("two AuthService instances on one database", () => {
   let h: AuthHarness;
@@ -28,7 +38,12 @@ describe("two AuthService instances on one database", () => {
 
   it("holds the per-identifier send limit across instances", async () => {
     const email = uniqueEmail();
-    const request = { identifier: email, identifierType: IdentifierType.EMAIL, purpose: OtpPurpose.LOGIN, deviceId: "d" };
+    const request = {
+      identifier: email,
+      identifierType: IdentifierType.EMAIL,
+      purpose: OtpPurpose.LOGIN,
+      deviceId: "d",
+    };
     const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => either(i).sendOtp(request)));
     expect(results.filter((r) => codeOf(r) === "ok")).toHaveLength(3);
     expect(results.filter((r) => codeOf(r) === Code.ResourceExhausted)).toHaveLength(17);
@@ -37,7 +52,9 @@ describe("two AuthService instances on one database", () => {
   it("counts wrong codes exactly across instances: 3 per code under 20 concurrent guesses", async () => {
     const email = uniqueEmail();
     const code = await sendCode(h, email);
-    const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => either(i).verifyOtp(verifyRequest(email, wrongCode(code)))));
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, i) => either(i).verifyOtp(verifyRequest(email, wrongCode(code)))),
+    );
     expect(results.filter((r) => codeOf(r) === Code.Unauthenticated)).toHaveLength(3);
     expect(results.filter((r) => codeOf(r) === Code.FailedPrecondition)).toHaveLength(17);
   });
@@ -45,9 +62,15 @@ describe("two AuthService instances on one database", () => {
   it("keeps the identifier lockout across instances and new codes", async () => {
     const email = uniqueEmail();
     const first = await sendCode(h, email);
-    for (let i = 0; i < 3; i++) await either(i).verifyOtp(verifyRequest(email, wrongCode(first))).catch(() => undefined);
+    for (let i = 0; i < 3; i++)
+      await either(i)
+        .verifyOtp(verifyRequest(email, wrongCode(first)))
+        .catch(() => undefined);
     const second = await sendCode({ client: b, capture: h.capture }, email);
-    for (let i = 0; i < 2; i++) await either(i).verifyOtp(verifyRequest(email, wrongCode(second))).catch(() => undefined);
+    for (let i = 0; i < 2; i++)
+      await either(i)
+        .verifyOtp(verifyRequest(email, wrongCode(second)))
+        .catch(() => undefined);
     for (const client of [a, b]) {
       const error = ConnectError.from(await client.verifyOtp(verifyRequest(email, second)).catch((e: unknown) => e));
       expect(error.code).toBe(Code.ResourceExhausted);
@@ -57,21 +80,31 @@ describe("two AuthService instances on one database", () => {
   it("turns one right code into exactly one verification token, and one token into one session, across instances", async () => {
     const email = uniqueEmail();
     const code = await sendCode(h, email);
-    const verified = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => either(i).verifyOtp(verifyRequest(email, code))));
+    const verified = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, i) => either(i).verifyOtp(verifyRequest(email, code))),
+    );
     const tokens = verified.filter((r) => r.status === "fulfilled");
     expect(tokens).toHaveLength(1);
     const token = (tokens[0] as PromiseFulfilledResult<{ verificationToken: string }>).value.verificationToken;
-    const logins = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => either(i).login({ verificationToken: token, deviceId: "d" })));
+    const logins = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, i) => either(i).login({ verificationToken: token, deviceId: "d" })),
+    );
     expect(logins.filter((r) => r.status === "fulfilled")).toHaveLength(1);
   });
 
   it("rotates a refresh token exactly once when 20 refreshes race across instances", async () => {
     const login = await signIn(h, uniqueEmail());
     const results = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => either(i).refreshToken({ refreshToken: login.tokens!.refreshToken, deviceId: "device-1" })),
+      Array.from({ length: 20 }, (_, i) =>
+        either(i).refreshToken({ refreshToken: login.tokens!.refreshToken, deviceId: "device-1" }),
+      ),
     );
     expect(new Set(results.map((r) => r.tokens!.refreshToken)).size).toBe(1);
-    const rows = await h.auth.handle.runtime.db.selectFrom("refresh_tokens").select("token_hash").where("session_id", "=", login.sessionId).execute();
+    const rows = await h.auth.handle.runtime.db
+      .selectFrom("refresh_tokens")
+      .select("token_hash")
+      .where("session_id", "=", login.sessionId)
+      .execute();
     expect(rows).toHaveLength(2);
   });
 
@@ -79,9 +112,15 @@ describe("two AuthService instances on one database", () => {
     const login = await signIn(h, uniqueEmail());
     const rotated = await a.refreshToken({ refreshToken: login.tokens!.refreshToken, deviceId: "device-1" });
     h.clock.advance(10_001);
-    const reuse = ConnectError.from(await b.refreshToken({ refreshToken: login.tokens!.refreshToken, deviceId: "device-1" }).catch((e: unknown) => e));
+    const reuse = ConnectError.from(
+      await b.refreshToken({ refreshToken: login.tokens!.refreshToken, deviceId: "device-1" }).catch((e: unknown) => e),
+    );
     expect(reuse.code).toBe(Code.Unauthenticated);
-    const after = ConnectError.from(await a.refreshToken({ refreshToken: rotated.tokens!.refreshToken, deviceId: "device-1" }).catch((e: unknown) => e));
+    const after = ConnectError.from(
+      await a
+        .refreshToken({ refreshToken: rotated.tokens!.refreshToken, deviceId: "device-1" })
+        .catch((e: unknown) => e),
+    );
     expect(after.code).toBe(Code.Unauthenticated);
   });
 

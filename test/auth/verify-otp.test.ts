@@ -60,9 +60,15 @@ describe("AuthService.VerifyOtp", () => {
     const email = uniqueEmail();
     const code = await sendCode(h, email);
     const { verificationToken } = await h.client.verifyOtp(verifyRequest(email, code));
-    const rows = await h.auth.handle.runtime.db.selectFrom("verification_tokens").selectAll().where("identifier", "=", email).execute();
+    const rows = await h.auth.handle.runtime.db
+      .selectFrom("verification_tokens")
+      .selectAll()
+      .where("identifier", "=", email)
+      .execute();
     expect(rows).toHaveLength(1);
-    expect(Buffer.from(rows[0]!.token_hash).toString("hex")).not.toContain(Buffer.from(verificationToken).toString("hex"));
+    expect(Buffer.from(rows[0]!.token_hash).toString("hex")).not.toContain(
+      Buffer.from(verificationToken).toString("hex"),
+    );
     expect(JSON.stringify(rows)).not.toContain(verificationToken.slice(4));
   });
 
@@ -183,11 +189,19 @@ describe("AuthService.VerifyOtp", () => {
   it("turns one code into exactly one token under 20 concurrent right guesses", async () => {
     const email = uniqueEmail();
     const code = await sendCode(h, email);
-    const results = await Promise.allSettled(Array.from({ length: 20 }, () => h.client.verifyOtp(verifyRequest(email, code))));
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, () => h.client.verifyOtp(verifyRequest(email, code))),
+    );
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
-    const refused = results.filter((r) => r.status === "rejected").map((r) => ConnectError.from((r as PromiseRejectedResult).reason).code);
+    const refused = results
+      .filter((r) => r.status === "rejected")
+      .map((r) => ConnectError.from((r as PromiseRejectedResult).reason).code);
     expect(refused).toEqual(Array(19).fill(Code.FailedPrecondition));
-    const tokens = await h.auth.handle.runtime.db.selectFrom("verification_tokens").select("otp_id").where("identifier", "=", email).execute();
+    const tokens = await h.auth.handle.runtime.db
+      .selectFrom("verification_tokens")
+      .select("otp_id")
+      .where("identifier", "=", email)
+      .execute();
     expect(tokens).toHaveLength(1);
   });
 
@@ -212,7 +226,12 @@ describe("AuthService.VerifyOtp", () => {
     expect(error.code).toBe(Code.InvalidArgument);
     expect(error.rawMessage).toContain("code");
     const grpcError = await h.grpc
-      .VerifyOtp({ identifier: email, identifier_type: "IDENTIFIER_TYPE_EMAIL", code: "1234567", purpose: "OTP_PURPOSE_LOGIN" })
+      .VerifyOtp({
+        identifier: email,
+        identifier_type: "IDENTIFIER_TYPE_EMAIL",
+        code: "1234567",
+        purpose: "OTP_PURPOSE_LOGIN",
+      })
       .catch((e: grpc.ServiceError) => e);
     expect((grpcError as grpc.ServiceError).code).toBe(grpc.status.INVALID_ARGUMENT);
     await expect(h.client.verifyOtp(verifyRequest(email, code))).resolves.toBeDefined();

@@ -35,9 +35,15 @@ export interface BenchClient {
 }
 
 export function connectClient(authBaseUrl: string, userBaseUrl: string): BenchClient {
-  const auth: Client<typeof AuthService> = createClient(AuthService, createConnectTransport({ baseUrl: authBaseUrl, httpVersion: "2" }));
+  const auth: Client<typeof AuthService> = createClient(
+    AuthService,
+    createConnectTransport({ baseUrl: authBaseUrl, httpVersion: "2" }),
+  );
   const health = createClient(Health, createConnectTransport({ baseUrl: authBaseUrl, httpVersion: "2" }));
-  const user: Client<typeof UserService> = createClient(UserService, createConnectTransport({ baseUrl: userBaseUrl, httpVersion: "2" }));
+  const user: Client<typeof UserService> = createClient(
+    UserService,
+    createConnectTransport({ baseUrl: userBaseUrl, httpVersion: "2" }),
+  );
   const authorization = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
   return {
     kind: "connect",
@@ -45,10 +51,20 @@ export function connectClient(authBaseUrl: string, userBaseUrl: string): BenchCl
       await health.check({ service: "" });
     },
     async sendOtp(email, deviceId) {
-      await auth.sendOtp({ identifier: email, identifierType: IdentifierType.EMAIL, purpose: OtpPurpose.LOGIN, deviceId });
+      await auth.sendOtp({
+        identifier: email,
+        identifierType: IdentifierType.EMAIL,
+        purpose: OtpPurpose.LOGIN,
+        deviceId,
+      });
     },
     async verifyOtp(email, code) {
-      const response = await auth.verifyOtp({ identifier: email, identifierType: IdentifierType.EMAIL, code, purpose: OtpPurpose.LOGIN });
+      const response = await auth.verifyOtp({
+        identifier: email,
+        identifierType: IdentifierType.EMAIL,
+        code,
+        purpose: OtpPurpose.LOGIN,
+      });
       return response.verificationToken;
     },
     async login(verificationToken, deviceId) {
@@ -81,9 +97,16 @@ export function connectClient(authBaseUrl: string, userBaseUrl: string): BenchCl
 const protoRoot = fileURLToPath(new URL("../../proto", import.meta.url));
 
 function grpcHealthClient(address: string): grpc.Client & Record<string, Function> {
-  const definition = protoLoader.loadSync("grpc/health/v1/health.proto", { includeDirs: [protoRoot], keepCase: true, defaults: true });
-  const health = (grpc.loadPackageDefinition(definition) as unknown as { grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } } })
-    .grpc.health.v1.Health;
+  const definition = protoLoader.loadSync("grpc/health/v1/health.proto", {
+    includeDirs: [protoRoot],
+    keepCase: true,
+    defaults: true,
+  });
+  const health = (
+    grpc.loadPackageDefinition(definition) as unknown as {
+      grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } };
+    }
+  ).grpc.health.v1.Health;
   return new health(address, grpc.credentials.createInsecure()) as grpc.Client & Record<string, Function>;
 }
 
@@ -100,14 +123,28 @@ export function grpcJsClient(authAddress: string, userAddress: string): BenchCli
       );
     },
     async sendOtp(email, deviceId) {
-      await auth.SendOtp!({ identifier: email, identifier_type: "IDENTIFIER_TYPE_EMAIL", purpose: "OTP_PURPOSE_LOGIN", device_id: deviceId });
+      await auth.SendOtp!({
+        identifier: email,
+        identifier_type: "IDENTIFIER_TYPE_EMAIL",
+        purpose: "OTP_PURPOSE_LOGIN",
+        device_id: deviceId,
+      });
     },
     async verifyOtp(email, code) {
-      const response = await auth.VerifyOtp!({ identifier: email, identifier_type: "IDENTIFIER_TYPE_EMAIL", code, purpose: "OTP_PURPOSE_LOGIN" });
+      const response = await auth.VerifyOtp!({
+        identifier: email,
+        identifier_type: "IDENTIFIER_TYPE_EMAIL",
+        code,
+        purpose: "OTP_PURPOSE_LOGIN",
+      });
       return String(response.verification_token);
     },
     async login(verificationToken, deviceId) {
-      const response = await auth.Login!({ verification_token: verificationToken, device_id: deviceId, device_name: "bench" });
+      const response = await auth.Login!({
+        verification_token: verificationToken,
+        device_id: deviceId,
+        device_name: "bench",
+      });
       const tokens = response.tokens as Pair;
       return {
         accessToken: tokens.access_token,

@@ -54,7 +54,9 @@ export async function jetStreamInbox(natsUrl: string): Promise<CodeInbox> {
   const connection: NatsConnection = await connect({ servers: natsUrl });
   const box = mailbox();
   // The stream holds only notify.otp.* (no subject filter: filters need nats-server >= 2.10).
-  const consumer = await jetstream(connection).consumers.get(streams.notify.name, { deliver_policy: DeliverPolicy.New });
+  const consumer = await jetstream(connection).consumers.get(streams.notify.name, {
+    deliver_policy: DeliverPolicy.New,
+  });
   const messages = await consumer.consume();
   const reading = (async () => {
     for await (const message of messages) {

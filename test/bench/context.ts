@@ -76,14 +76,18 @@ export async function measuredH2load(
   options: Omit<H2loadOptions, "clients" | "streams" | "durationS">,
   note?: string,
 ): Promise<RunRow> {
-  const { result, costs } = await measure(processes, ctx.counter, (): Promise<LoadResult> =>
-    runH2load({ ...options, ...h2loadShape(inFlight), durationS: runSeconds(ctx, "cheap") }),
+  const { result, costs } = await measure(
+    processes,
+    ctx.counter,
+    (): Promise<LoadResult> => runH2load({ ...options, ...h2loadShape(inFlight), durationS: runSeconds(ctx, "cheap") }),
   );
   return logRun(ctx, runRow("h2load", inFlight, result, costs, note));
 }
 
 function logRun(ctx: BenchContext, row: RunRow): RunRow {
-  const cpu = Object.entries(row.cpu_ms_per_op).map(([name, ms]) => `${name} ${ms} ms`).join(", ");
+  const cpu = Object.entries(row.cpu_ms_per_op)
+    .map(([name, ms]) => `${name} ${ms} ms`)
+    .join(", ");
   ctx.log(
     `  ${row.client} x${row.in_flight}: ${row.ops} ops, ${row.ops_per_s}/s, ${row.ops_per_service_cpu_s}/cpu-s, p50 ${row.p50_ms} p99 ${row.p99_ms} ms, cpu/op ${cpu}, commits/op ${row.commits_per_op}${row.errors ? `, ${row.errors} errors: ${row.first_error}` : ""}`,
   );

@@ -43,12 +43,21 @@ try {
     const xids = (await counter.writeTransactions()) - xidBefore;
     const kinds = new Map<string, number>();
     for (const line of lines) {
-      const sql = line.replace(/^.*?(statement|execute [^:]*): /, "").trim().slice(0, 60).toLowerCase();
+      const sql = line
+        .replace(/^.*?(statement|execute [^:]*): /, "")
+        .trim()
+        .slice(0, 60)
+        .toLowerCase();
       const key = sql.split(/\s+/).slice(0, 3).join(" ");
       kinds.set(key, (kinds.get(key) ?? 0) + 1);
     }
-    const top = [...kinds].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, c]) => `${(c / n).toFixed(1)} ${k}`);
-    process.stdout.write(`${label}: ${(lines.length / n).toFixed(1)} statements and ${(xids / n).toFixed(1)} write transactions per call (${elapsed} ms for ${n}, background relay polls included)\n  ${top.join("\n  ")}\n`);
+    const top = [...kinds]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 12)
+      .map(([k, c]) => `${(c / n).toFixed(1)} ${k}`);
+    process.stdout.write(
+      `${label}: ${(lines.length / n).toFixed(1)} statements and ${(xids / n).toFixed(1)} write transactions per call (${elapsed} ms for ${n}, background relay polls included)\n  ${top.join("\n  ")}\n`,
+    );
   };
 
   const accounts = Array.from({ length: n }, () => freshAccount("count"));

@@ -26,13 +26,20 @@ const health = createHealthStatus({ "": "SERVING" });
 
 async function bindGrpcJs(server: grpc.Server): Promise<void> {
   await new Promise<void>((resolve, reject) =>
-    server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())),
+    server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (error) =>
+      error ? reject(error) : resolve(),
+    ),
   );
 }
 
 if (mode === "grpc-js-bare") {
   const server = new grpc.Server();
-  const response = Buffer.from(toBinary(HealthCheckResponseSchema, create(HealthCheckResponseSchema, { status: HealthCheckResponse_ServingStatus.SERVING })));
+  const response = Buffer.from(
+    toBinary(
+      HealthCheckResponseSchema,
+      create(HealthCheckResponseSchema, { status: HealthCheckResponse_ServingStatus.SERVING }),
+    ),
+  );
   server.addService(
     {
       check: {

@@ -22,7 +22,10 @@ export function ensureH2load(log: (line: string) => void): boolean {
     const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
     const apt = ["-o", "DPkg::Lock::Timeout=300", "-q"];
     execFileSync("apt-get", [...apt, "update"], { stdio: "ignore", env });
-    execFileSync("apt-get", [...apt, "install", "-y", "--no-install-recommends", "nghttp2-client"], { stdio: "ignore", env });
+    execFileSync("apt-get", [...apt, "install", "-y", "--no-install-recommends", "nghttp2-client"], {
+      stdio: "ignore",
+      env,
+    });
   } catch (error) {
     log(`apt-get install nghttp2-client failed: ${(error as Error).message}`);
   }
@@ -56,11 +59,16 @@ export async function runH2load(options: H2loadOptions): Promise<LoadResult> {
   writeFileSync(bodyFile, options.body);
   const headers = { "content-type": "application/grpc", te: "trailers", ...options.headers };
   const args = [
-    "-c", String(options.clients),
-    "-m", String(options.streams),
-    "-D", `${Math.round(options.durationS * 1000)}ms`,
-    "-d", bodyFile,
-    "--log-file", logFile,
+    "-c",
+    String(options.clients),
+    "-m",
+    String(options.streams),
+    "-D",
+    `${Math.round(options.durationS * 1000)}ms`,
+    "-d",
+    bodyFile,
+    "--log-file",
+    logFile,
     ...Object.entries(headers).flatMap(([name, value]) => ["-H", `${name}: ${value}`]),
     options.url,
   ];
@@ -73,7 +81,8 @@ export async function runH2load(options: H2loadOptions): Promise<LoadResult> {
     child.once("exit", (code) => (code === 0 ? resolve(text) : reject(new Error(`h2load exited ${code}:\n${text}`))));
   });
   const seconds = Number(/finished in ([\d.]+)s/.exec(output)?.[1] ?? Number.NaN);
-  const requests = /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored/.exec(output);
+  const requests =
+    /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored/.exec(output);
   const succeeded = Number(requests?.[4] ?? 0);
   const failed = Number(requests?.[5] ?? 0) + Number(requests?.[6] ?? 0);
   const latencies = readFileSync(logFile, "utf8")

@@ -35,7 +35,8 @@ const { values } = parseArgs({
 const began = performance.now();
 const loadAverage = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
 const loadAtStart = loadAverage();
-const log = (line: string) => process.stdout.write(`[bench ${((performance.now() - began) / 1000).toFixed(1)}s] ${line}\n`);
+const log = (line: string) =>
+  process.stdout.write(`[bench ${((performance.now() - began) / 1000).toFixed(1)}s] ${line}\n`);
 const only = values.only ? new Set(values.only.split(",")) : undefined;
 const wanted = (...names: string[]) => !only || names.some((name) => only.has(name));
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -61,7 +62,12 @@ try {
   const serviceNodeFlags = values["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${values["cpu-prof"]}`] : [];
   const authPort = await freePort();
   const [auth, user] = await Promise.all([
-    startAuthProcess({ databaseUrl: databases.auth.url, natsUrl: infra.natsUrl, nodeFlags: serviceNodeFlags, port: authPort }),
+    startAuthProcess({
+      databaseUrl: databases.auth.url,
+      natsUrl: infra.natsUrl,
+      nodeFlags: serviceNodeFlags,
+      port: authPort,
+    }),
     // Without a working user service the scenarios that need it are skipped, not the whole run.
     startUserProcess({
       databaseUrl: databases.user.url,
@@ -73,7 +79,9 @@ try {
       return undefined;
     }),
   ]);
-  log(`${infra.postgresLabel}; NATS ${infra.natsUrl}; auth pid ${auth.pid} port ${auth.port}; user ${user ? `pid ${user.pid} port ${user.port}` : "not running"}`);
+  log(
+    `${infra.postgresLabel}; NATS ${infra.natsUrl}; auth pid ${auth.pid} port ${auth.port}; user ${user ? `pid ${user.pid} port ${user.port}` : "not running"}`,
+  );
   ctx = {
     quick: values.quick,
     log,
@@ -83,7 +91,10 @@ try {
     auth,
     user,
     userFailure: user ? undefined : "the user service did not start (see the log above)",
-    clients: [grpcJsClient(auth.address, user?.address ?? "127.0.0.1:1"), connectClient(auth.baseUrl, user?.baseUrl ?? "http://127.0.0.1:1")],
+    clients: [
+      grpcJsClient(auth.address, user?.address ?? "127.0.0.1:1"),
+      connectClient(auth.baseUrl, user?.baseUrl ?? "http://127.0.0.1:1"),
+    ],
     h2load,
     serviceNodeFlags,
   };
@@ -104,12 +115,23 @@ try {
   await attempt(["validate-token", "get-me"], (c) => tokenScenarios(c, find("empty-rpc-connect")));
   await attempt(["validate-token-grpc-js-listener"], async (c) => [await secondListenerScenario(c)]);
   await attempt(["otp-sign-in", "refresh-rotation", "otp-sign-in-events-off"], signInScenarios);
-  if (betterAuth) await attempt(["better-auth-otp-sign-in"], async (c) => [await betterAuthScenario(c, await betterAuth, find("otp-sign-in"))]);
+  if (betterAuth)
+    await attempt(["better-auth-otp-sign-in"], async (c) => [
+      await betterAuthScenario(c, await betterAuth, find("otp-sign-in")),
+    ]);
   // Seeding a million rows takes a while: only in the full run.
   if (values.quick) {
-    if (wanted("memory-1m")) scenarios.push(skipped("memory-1m", "full run only (npm run bench): seeding 1M users and sessions takes longer than --quick allows"));
+    if (wanted("memory-1m"))
+      scenarios.push(
+        skipped(
+          "memory-1m",
+          "full run only (npm run bench): seeding 1M users and sessions takes longer than --quick allows",
+        ),
+      );
   } else {
-    await attempt(["memory-1m"], async (c) => [await memoryScenario(c, Number(process.env.BENCH_SEED_COUNT ?? 1_000_000))]);
+    await attempt(["memory-1m"], async (c) => [
+      await memoryScenario(c, Number(process.env.BENCH_SEED_COUNT ?? 1_000_000)),
+    ]);
   }
 
   // Profiles are written when the services exit: stop them first.
@@ -128,8 +150,10 @@ try {
     // running (other test suites) slows everything down: the load average says whether it was quiet.
     load_average_1_5_15m: { start: loadAtStart, end: loadAverage() },
     definitions: {
-      ops_per_service_cpu_s: "operations / (utime+stime of the measured service processes, from /proc/<pid>/stat, during the run)",
-      commits_per_op: "write transactions per operation, from the cluster's transaction-id counter (see test/bench/measure.ts)",
+      ops_per_service_cpu_s:
+        "operations / (utime+stime of the measured service processes, from /proc/<pid>/stat, during the run)",
+      commits_per_op:
+        "write transactions per operation, from the cluster's transaction-id counter (see test/bench/measure.ts)",
       peak_rss_mb: "VmHWM of the measured processes during the run (reset before it through /proc/<pid>/clear_refs)",
       headline: "each scenario's numbers come from its run with the most operations per second; all runs are listed",
     },
@@ -137,8 +161,11 @@ try {
     ...(profiles ? { profiles } : {}),
     seconds: Math.round((performance.now() - began) / 1000),
   };
-  process.stdout.write(`\n${result.machine}; load average ${loadAtStart} at start, ${result.load_average_1_5_15m.end} at end\n${formatTable(scenarios)}\n`);
-  if (profiles) process.stdout.write(`\nCPU profiles (--cpu-prof ${values["cpu-prof"]}):\n${formatProfiles(profiles)}\n`);
+  process.stdout.write(
+    `\n${result.machine}; load average ${loadAtStart} at start, ${result.load_average_1_5_15m.end} at end\n${formatTable(scenarios)}\n`,
+  );
+  if (profiles)
+    process.stdout.write(`\nCPU profiles (--cpu-prof ${values["cpu-prof"]}):\n${formatProfiles(profiles)}\n`);
   if (values.out) {
     writeFileSync(values.out, `${JSON.stringify(result, null, 2)}\n`);
     log(`wrote ${values.out}`);

@@ -36,7 +36,9 @@ export class CommitCounter {
 
   /** Transaction ids assigned so far (this query assigns none). */
   async writeTransactions(): Promise<number> {
-    const { rows } = await this.client.query<{ next: string }>("select pg_snapshot_xmax(pg_current_snapshot())::text as next");
+    const { rows } = await this.client.query<{ next: string }>(
+      "select pg_snapshot_xmax(pg_current_snapshot())::text as next",
+    );
     return Number(rows[0]?.next ?? 0);
   }
 

@@ -47,7 +47,8 @@ export function summarizeProfiles(dir: string, names: Map<number, string>, top =
       if (!node || node.callFrame.functionName === "(idle)") return;
       busy += delta;
       const { functionName, url, lineNumber } = node.callFrame;
-      const frame = `${functionName || "(anonymous)"} ${url ? `${url.replace(/^.*\/(node_modules|services|gen)\//, "$1/")}:${lineNumber + 1}` : ""}`.trim();
+      const frame =
+        `${functionName || "(anonymous)"} ${url ? `${url.replace(/^.*\/(node_modules|services|gen)\//, "$1/")}:${lineNumber + 1}` : ""}`.trim();
       self.set(frame, (self.get(frame) ?? 0) + delta);
       const key = area(url, functionName);
       areas.set(key, (areas.get(key) ?? 0) + delta);
@@ -59,8 +60,14 @@ export function summarizeProfiles(dir: string, names: Map<number, string>, top =
       pid,
       process: names.get(pid) ?? "?",
       busyMs: Math.round(busy / 1000),
-      topFunctions: [...self].sort((a, b) => b[1] - a[1]).slice(0, top).map(([frame, t]) => ({ share: share(t), frame })),
-      byArea: [...areas].sort((a, b) => b[1] - a[1]).slice(0, top).map(([name, t]) => ({ share: share(t), area: name })),
+      topFunctions: [...self]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, top)
+        .map(([frame, t]) => ({ share: share(t), frame })),
+      byArea: [...areas]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, top)
+        .map(([name, t]) => ({ share: share(t), area: name })),
     };
   });
 }
@@ -69,7 +76,12 @@ export function formatProfiles(summaries: ProfileSummary[]): string {
   const out: string[] = [];
   for (const summary of summaries.filter((s) => s.busyMs > 200)) {
     out.push(`${summary.process} (pid ${summary.pid}), ${summary.busyMs} ms busy:`);
-    out.push(`  by area: ${summary.byArea.slice(0, 10).map((a) => `${a.area} ${a.share}%`).join(", ")}`);
+    out.push(
+      `  by area: ${summary.byArea
+        .slice(0, 10)
+        .map((a) => `${a.area} ${a.share}%`)
+        .join(", ")}`,
+    );
     for (const fn of summary.topFunctions) out.push(`  ${String(fn.share).padStart(5)}%  ${fn.frame}`);
   }
   return out.join("\n");

@@ -89,9 +89,15 @@ export function scenarioFromRuns(
 ): ScenarioResult {
   const usable = runs.filter((run) => run.ops > 0);
   const preferred = prefer && usable.find((run) => run.client === prefer.client && run.in_flight === prefer.in_flight);
-  const best = preferred ?? usable.reduce<RunRow | undefined>((a, b) => (a === undefined || b.ops_per_s > a.ops_per_s ? b : a), undefined);
+  const best =
+    preferred ??
+    usable.reduce<RunRow | undefined>((a, b) => (a === undefined || b.ops_per_s > a.ops_per_s ? b : a), undefined);
   if (!best) {
-    return skipped(name, `no run completed an operation: ${runs.map((run) => run.first_error).find(Boolean) ?? "no runs"}`, { runs, ...fields });
+    return skipped(
+      name,
+      `no run completed an operation: ${runs.map((run) => run.first_error).find(Boolean) ?? "no runs"}`,
+      { runs, ...fields },
+    );
   }
   return {
     name,
@@ -133,7 +139,19 @@ export function round(value: number, digits: number): number {
 
 /** The printed table: one line per scenario, then the runs behind it. */
 export function formatTable(scenarios: ScenarioResult[]): string {
-  const header = ["scenario", "ops/s", "ops/svc-CPU-s", "p50 ms", "p99 ms", "peak RSS MB", "commits/op", "baseline", "ratio", "target", "met"];
+  const header = [
+    "scenario",
+    "ops/s",
+    "ops/svc-CPU-s",
+    "p50 ms",
+    "p99 ms",
+    "peak RSS MB",
+    "commits/op",
+    "baseline",
+    "ratio",
+    "target",
+    "met",
+  ];
   const rows = scenarios.map((s) =>
     s.skipped
       ? [s.name, `skipped: ${s.skipped}`]
@@ -151,14 +169,20 @@ export function formatTable(scenarios: ScenarioResult[]): string {
           s.met === undefined || s.met === null ? "" : s.met ? "yes" : "NO",
         ],
   );
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.filter((r) => r.length > 2).map((r) => (r[i] ?? "").length)));
+  const widths = header.map((h, i) =>
+    Math.max(h.length, ...rows.filter((r) => r.length > 2).map((r) => (r[i] ?? "").length)),
+  );
   const line = (cells: string[]) =>
-    cells.length === 2 && cells[1]!.startsWith("skipped") ? `${cells[0]!.padEnd(widths[0]!)}  ${cells[1]}` : cells.map((c, i) => c.padEnd(widths[i]!)).join("  ");
+    cells.length === 2 && cells[1]!.startsWith("skipped")
+      ? `${cells[0]!.padEnd(widths[0]!)}  ${cells[1]}`
+      : cells.map((c, i) => c.padEnd(widths[i]!)).join("  ");
   const out = [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)];
   out.push("", "runs (client, in flight: ops/s, ops per service-CPU-s, p50/p99 ms, CPU ms per op by process):");
   for (const s of scenarios) {
     for (const run of s.runs ?? []) {
-      const cpu = Object.entries(run.cpu_ms_per_op).map(([name, ms]) => `${name} ${fmt(ms)}`).join(", ");
+      const cpu = Object.entries(run.cpu_ms_per_op)
+        .map(([name, ms]) => `${name} ${fmt(ms)}`)
+        .join(", ");
       const errors = run.errors > 0 ? `, ${run.errors} errors (${run.first_error ?? ""})` : "";
       out.push(
         `  ${s.name.padEnd(24)} ${`${run.client} x${run.in_flight}`.padEnd(18)} ${fmt(run.ops_per_s).padStart(8)}/s  ${fmt(run.ops_per_service_cpu_s).padStart(8)}/cpu-s  ${fmt(run.p50_ms)}/${fmt(run.p99_ms)} ms  [${cpu}]${run.note ? ` ${run.note}` : ""}${run.relay_lag_ms ? `, relay lag p50/p99 ${run.relay_lag_ms.p50}/${run.relay_lag_ms.p99} ms` : ""}${errors}`,
@@ -180,8 +204,11 @@ function fmt(value: number | null | undefined): string {
  */
 export function sameRunRatio(row: ScenarioResult, baseline: ScenarioResult): { ratio: number | null; meaning: string } {
   const best = row.runs?.find((run) => runLabel(run) === row.headline);
-  if (!best || baseline.skipped || baseline.ops_per_service_cpu_s === null) return { ratio: null, meaning: "no comparable runs" };
-  const same = baseline.runs?.find((run) => run.client === best.client && run.in_flight === best.in_flight && run.note === best.note);
+  if (!best || baseline.skipped || baseline.ops_per_service_cpu_s === null)
+    return { ratio: null, meaning: "no comparable runs" };
+  const same = baseline.runs?.find(
+    (run) => run.client === best.client && run.in_flight === best.in_flight && run.note === best.note,
+  );
   const other = same?.ops_per_service_cpu_s ?? baseline.ops_per_service_cpu_s;
   return {
     ratio: round(best.ops_per_service_cpu_s / other, 2),

@@ -30,16 +30,27 @@ export interface ServiceOptions {
  * in package.json (the heap cap), so that what is measured is what is deployed.
  */
 export function productionNodeFlags(service: "auth" | "user"): string[] {
-  const packageJson = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { scripts: Record<string, string> };
+  const packageJson = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+    scripts: Record<string, string>;
+  };
   const script = packageJson.scripts[`start:${service}`] ?? "";
   const flags = /^node((?: --[\w-]+(?:=\S+)?)*) dist\//.exec(script);
-  if (!flags) throw new Error(`package.json start:${service} is not "node [--flags] dist/...": the benchmark cannot tell its node flags`);
+  if (!flags)
+    throw new Error(
+      `package.json start:${service} is not "node [--flags] dist/...": the benchmark cannot tell its node flags`,
+    );
   return flags[1]!.split(" ").filter(Boolean);
 }
 
 /** Everything the child needs from our environment (PATH, HOME), nothing that configures the services. */
 function baseEnv(): Record<string, string | undefined> {
-  return { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: "production", LOG_LEVEL: "warn", HOST: "127.0.0.1" };
+  return {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    NODE_ENV: "production",
+    LOG_LEVEL: "warn",
+    HOST: "127.0.0.1",
+  };
 }
 
 /**

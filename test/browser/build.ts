@@ -29,9 +29,18 @@ export async function buildPage(): Promise<Map<string, PageFile>> {
   const files = new Map<string, PageFile>();
   for (const output of result.outputFiles) {
     const name = basename(output.path);
-    files.set(`/${name}`, { body: output.contents, contentType: name.endsWith(".map") ? "application/json" : "text/javascript; charset=utf-8" });
+    files.set(`/${name}`, {
+      body: output.contents,
+      contentType: name.endsWith(".map") ? "application/json" : "text/javascript; charset=utf-8",
+    });
   }
-  files.set("/index.html", { body: await readFile(join(appDir, "index.html"), "utf8"), contentType: "text/html; charset=utf-8" });
-  files.set("/style.css", { body: await readFile(join(appDir, "style.css"), "utf8"), contentType: "text/css; charset=utf-8" });
+  files.set("/index.html", {
+    body: await readFile(join(appDir, "index.html"), "utf8"),
+    contentType: "text/html; charset=utf-8",
+  });
+  files.set("/style.css", {
+    body: await readFile(join(appDir, "style.css"), "utf8"),
+    contentType: "text/css; charset=utf-8",
+  });
   return files;
 }

@@ -6,7 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IdentifierType, OtpPurpose } from "../../gen/mintcoin/auth/v1/auth_pb.js";
 import type { AuthServiceHandle } from "../../services/auth/app.js";
 import type { UserServiceHandle } from "../../services/user/app.js";
-import { capturingDelivery, connectAuthClient, connectUserClient, startAuth, startUser, type RunningService } from "../fixtures/services.js";
+import {
+  capturingDelivery,
+  connectAuthClient,
+  connectUserClient,
+  startAuth,
+  startUser,
+  type RunningService,
+} from "../fixtures/services.js";
 import { ensureChromium } from "../support/ensure-binaries.js";
 import { createTestDatabase, startNats, type NatsInstance, type TestDatabase } from "../support/index.js";
 import type { PageConfig } from "./app/config.js";
@@ -48,9 +55,15 @@ describe("browser sign-in page (connect-web in headless Chromium, from another o
   beforeAll(async () => {
     // First, since on a clean machine it is an apt-get install of about a minute.
     const executablePath = ensureChromium((line) => console.log(line));
-    if (executablePath === null) throw new Error("chromium is missing and could not be installed (apt-get install chromium)");
+    if (executablePath === null)
+      throw new Error("chromium is missing and could not be installed (apt-get install chromium)");
 
-    [authDb, userDb, nats, files] = await Promise.all([createTestDatabase(), createTestDatabase(), startNats(), buildPage()]);
+    [authDb, userDb, nats, files] = await Promise.all([
+      createTestDatabase(),
+      createTestDatabase(),
+      startNats(),
+      buildPage(),
+    ]);
     // The page's server starts first: its origin is what the services must allow.
     let config: PageConfig | null = null;
     const pageConfig = () => {
@@ -61,7 +74,12 @@ describe("browser sign-in page (connect-web in headless Chromium, from another o
     strangerSite = await startStaticServer({ files, config: pageConfig });
     auth = await startAuth(
       // A one-minute send window, so the rate-limit answer reads "in N s".
-      { AUTH_DATABASE_URL: authDb.url, NATS_URL: nats.url, CORS_ORIGINS: site.origin, OTP_RATE_LIMIT_WINDOW_MINUTES: "1" },
+      {
+        AUTH_DATABASE_URL: authDb.url,
+        NATS_URL: nats.url,
+        CORS_ORIGINS: site.origin,
+        OTP_RATE_LIMIT_WINDOW_MINUTES: "1",
+      },
       { delivery },
     );
     user = await startUser({
@@ -102,7 +120,9 @@ describe("browser sign-in page (connect-web in headless Chromium, from another o
     } catch (error) {
       const path = join(mkdtempSync(join(tmpdir(), "mintcoin-browser-")), `${name}-failure.png`);
       await page.screenshot({ path, fullPage: true }).catch(() => undefined);
-      console.error(`[browser test] "${name}" failed; screenshot: ${path}\npage console errors:\n${consoleErrors.join("\n") || "(none)"}`);
+      console.error(
+        `[browser test] "${name}" failed; screenshot: ${path}\npage console errors:\n${consoleErrors.join("\n") || "(none)"}`,
+      );
       throw error;
     } finally {
       await context.close();
@@ -111,7 +131,8 @@ describe("browser sign-in page (connect-web in headless Chromium, from another o
 
   /** With SCREENSHOT_DIR set, keeps a picture of the page, to look at how a screen reads. */
   async function keepScreenshot(page: Page, name: string): Promise<void> {
-    if (process.env.SCREENSHOT_DIR) await page.screenshot({ path: join(process.env.SCREENSHOT_DIR, `${name}.png`), fullPage: true });
+    if (process.env.SCREENSHOT_DIR)
+      await page.screenshot({ path: join(process.env.SCREENSHOT_DIR, `${name}.png`), fullPage: true });
   }
 
   const heading = (page: Page, name: string | RegExp) => page.getByRole("heading", { name }).waitFor();
@@ -142,9 +163,14 @@ describe("browser sign-in page (connect-web in headless Chromium, from another o
       await page.getByRole("button", { name: "Verify and sign in" }).click();
       await alertSaying(page, "That code is not right. Check it and try again.").waitFor();
 
-      const loginResponse = page.waitForResponse((response) => response.url().endsWith("/mintcoin.auth.v1.AuthService/Login"));
+      const loginResponse = page.waitForResponse((response) =>
+        response.url().endsWith("/mintcoin.auth.v1.AuthService/Login"),
+      );
       await enterCode(page, "ada@example.com");
-      const login = (await (await loginResponse).json()) as { tokens: { accessToken: string; refreshToken: string }; newUser: boolean };
+      const login = (await (await loginResponse).json()) as {
+        tokens: { accessToken: string; refreshToken: string };
+        newUser: boolean;
+      };
       expect(login.newUser).toBe(true);
       accessToken = login.tokens.accessToken;
 
@@ -171,14 +197,19 @@ describe("browser sign-in page (connect-web in headless Chromium, from another o
       // Tokens as a browser app keeps them: the access token in memory only, nowhere in storage;
       // the refresh token in this tab's sessionStorage (so a reload stays signed in), not in
       // localStorage (shared by every tab, kept after the browser closes).
-      const stored = await page.evaluate(() => ({ local: JSON.stringify({ ...localStorage }), session: JSON.stringify({ ...sessionStorage }) }));
+      const stored = await page.evaluate(() => ({
+        local: JSON.stringify({ ...localStorage }),
+        session: JSON.stringify({ ...sessionStorage }),
+      }));
       expect(stored.local).not.toContain(login.tokens.accessToken);
       expect(stored.session).not.toContain(login.tokens.accessToken);
       expect(stored.local).not.toContain(login.tokens.refreshToken);
       expect(stored.session).toContain(login.tokens.refreshToken);
 
       // A reload forgets the access token; the refresh token gets a new one and the profile is back.
-      const refreshed = page.waitForResponse((response) => response.url().endsWith("/mintcoin.auth.v1.AuthService/RefreshToken"));
+      const refreshed = page.waitForResponse((response) =>
+        response.url().endsWith("/mintcoin.auth.v1.AuthService/RefreshToken"),
+      );
       await page.reload();
       expect((await refreshed).status()).toBe(200);
       await heading(page, "Ada Lovelace");
@@ -198,7 +229,12 @@ describe("browser sign-in page (connect-web in headless Chromium, from another o
     // Grace signs up from her phone (outside the browser), then signs in from Chromium.
     const phone = "+447911123450";
     const api = connectAuthClient(auth.baseUrl);
-    await api.sendOtp({ identifier: phone, identifierType: IdentifierType.PHONE, purpose: OtpPurpose.LOGIN, deviceId: "grace-phone" });
+    await api.sendOtp({
+      identifier: phone,
+      identifierType: IdentifierType.PHONE,
+      purpose: OtpPurpose.LOGIN,
+      deviceId: "grace-phone",
+    });
     const { verificationToken } = await api.verifyOtp({
       identifier: phone,
       identifierType: IdentifierType.PHONE,
@@ -218,7 +254,9 @@ describe("browser sign-in page (connect-web in headless Chromium, from another o
       expect(await page.locator("dt:has-text('Phone') + dd").evaluate((dd) => dd.firstChild?.textContent)).toBe(phone);
       const sessions = page.getByRole("list", { name: "Sessions" }).getByRole("listitem");
       expect(await sessions.count()).toBe(2);
-      expect(await sessions.filter({ hasText: "This device" }).locator(".device").textContent()).toBe("Chrome on LinuxThis device");
+      expect(await sessions.filter({ hasText: "This device" }).locator(".device").textContent()).toBe(
+        "Chrome on LinuxThis device",
+      );
       const other = sessions.filter({ hasText: "Grace's phone" });
       expect(await other.count()).toBe(1);
       expect(await other.getAttribute("aria-current")).toBeNull();

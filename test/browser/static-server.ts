@@ -25,7 +25,9 @@ export async function startStaticServer(options: {
     const path = new URL(request.url ?? "/", "http://page").pathname;
     const config = options.config();
     const file: PageFile | undefined =
-      path === "/config.json" ? { body: JSON.stringify(config), contentType: "application/json" } : options.files.get(path === "/" ? "/index.html" : path);
+      path === "/config.json"
+        ? { body: JSON.stringify(config), contentType: "application/json" }
+        : options.files.get(path === "/" ? "/index.html" : path);
     if (request.method !== "GET" || !file) {
       response.writeHead(request.method === "GET" ? 404 : 405, { "content-type": "text/plain" });
       response.end("not found\n");

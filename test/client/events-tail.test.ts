@@ -102,15 +102,33 @@ describe("npm run events", () => {
   ): Promise<{ id: string; time: string }> {
     const id = randomUUID();
     const occurredAt = new Date();
-    const message = create(schema, { ...data, eventId: id, occurredAt: timestampFromDate(occurredAt) } as unknown as MessageInitShape<Desc>);
-    await publisher.publish({ id, subject, event_type: schema.typeName, payload: toBinary(schema, message), created_at: occurredAt });
+    const message = create(schema, {
+      ...data,
+      eventId: id,
+      occurredAt: timestampFromDate(occurredAt),
+    } as unknown as MessageInitShape<Desc>);
+    await publisher.publish({
+      id,
+      subject,
+      event_type: schema.typeName,
+      payload: toBinary(schema, message),
+      created_at: occurredAt,
+    });
     return { id, time: occurredAt.toISOString() };
   }
 
   it("prints only events published after it started, one JSON line each, decoded from protobuf", async () => {
-    const before = await publish("auth.login", LoginSchema, { userId: "u-old", sessionId: "s-old", method: LoginMethod.OTP });
+    const before = await publish("auth.login", LoginSchema, {
+      userId: "u-old",
+      sessionId: "s-old",
+      method: LoginMethod.OTP,
+    });
     const tail = await startTail(nats.url, ["auth.>"]);
-    const login = await publish("auth.login", LoginSchema, { userId: "u-1", sessionId: "s-1", method: LoginMethod.OTP });
+    const login = await publish("auth.login", LoginSchema, {
+      userId: "u-1",
+      sessionId: "s-1",
+      method: LoginMethod.OTP,
+    });
     const sent = await publish("auth.otp.sent", OtpSentSchema, { userId: "", otpId: "otp-1" });
 
     await waitFor(() => tail.lines.length >= 2);
@@ -147,7 +165,11 @@ describe("npm run events", () => {
     const delivery = create(OtpDeliveryRequestSchema, { identifier: "+447911123456", code: "123456" });
     await jetstream(connection).publish("notify.otp.sms", toBinary(OtpDeliveryRequestSchema, delivery));
     const tail = await startTail(nats.url, ["--from-start"]);
-    const login = await publish("auth.login", LoginSchema, { userId: "u-5", sessionId: "s-5", method: LoginMethod.OTP });
+    const login = await publish("auth.login", LoginSchema, {
+      userId: "u-5",
+      sessionId: "s-5",
+      method: LoginMethod.OTP,
+    });
     const banned = await publish("user.banned", UserBannedSchema, { userId: "u-5", reason: "fraud" });
 
     await waitFor(() => {

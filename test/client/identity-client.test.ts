@@ -5,7 +5,12 @@ import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { exportJWK, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuthServiceHandle } from "../../services/auth/app.js";
-import { authV1, createIdentityClients, createTokenVerifier, type IdentityClients } from "../../services/client/index.js";
+import {
+  authV1,
+  createIdentityClients,
+  createTokenVerifier,
+  type IdentityClients,
+} from "../../services/client/index.js";
 import type { UserServiceHandle } from "../../services/user/app.js";
 import { capturingDelivery, startAuth, startUser, type RunningService } from "../fixtures/services.js";
 import { createTestDatabase, type TestDatabase } from "../support/index.js";
@@ -42,7 +47,12 @@ describe("createIdentityClients", () => {
       contentTypes.push(response.header.get("content-type") ?? "");
       return response;
     };
-    const identity = createIdentityClients({ authUrl: auth.baseUrl, userUrl: user.baseUrl, protocol, interceptors: [noteContentType] });
+    const identity = createIdentityClients({
+      authUrl: auth.baseUrl,
+      userUrl: user.baseUrl,
+      protocol,
+      interceptors: [noteContentType],
+    });
     opened.push(identity);
     return { identity, contentTypes };
   }
@@ -112,7 +122,14 @@ describe("createTokenVerifier", () => {
   });
 
   const sign = (claims: { sub?: string; aud?: string; typ?: string } = {}) =>
-    new SignJWT({ sid: "s-1", did: "d-1", roles: ["user"], typ: claims.typ ?? "access", email: "ada@example.com", email_verified: true })
+    new SignJWT({
+      sid: "s-1",
+      did: "d-1",
+      roles: ["user"],
+      typ: claims.typ ?? "access",
+      email: "ada@example.com",
+      email_verified: true,
+    })
       .setProtectedHeader({ alg: "EdDSA", kid, typ: "at+jwt" })
       .setSubject(claims.sub ?? "u-1")
       .setIssuer(issuer)

@@ -36,7 +36,12 @@ describe("sign-up flow across AuthService and UserService", () => {
   beforeAll(async () => {
     [authDb, userDb, nats] = await Promise.all([createTestDatabase(), createTestDatabase(), startNats()]);
     auth = await startAuth(
-      { AUTH_DATABASE_URL: authDb.url, NATS_URL: nats.url, ADMIN_IDENTIFIERS: adminPhone, REFRESH_TOKEN_REUSE_GRACE: "0s" },
+      {
+        AUTH_DATABASE_URL: authDb.url,
+        NATS_URL: nats.url,
+        ADMIN_IDENTIFIERS: adminPhone,
+        REFRESH_TOKEN_REUSE_GRACE: "0s",
+      },
       { delivery },
     );
     user = await startUser({
@@ -80,7 +85,10 @@ describe("sign-up flow across AuthService and UserService", () => {
     const missing = await client.getMe({}, login.as).catch((e: unknown) => ConnectError.from(e));
     expect((missing as ConnectError).code).toBe(Code.NotFound);
 
-    const { user: created } = await client.createUser({ username: "Grace.H", name: "Grace Hopper", registrationSource: "ios" }, login.as);
+    const { user: created } = await client.createUser(
+      { username: "Grace.H", name: "Grace Hopper", registrationSource: "ios" },
+      login.as,
+    );
     expect(created!.id).toBe(login.userId);
     expect(created!.phone).toBe("+447911123457");
     expect(created!.phoneVerified).toBe(true);
@@ -109,7 +117,10 @@ describe("sign-up flow across AuthService and UserService", () => {
     await connectAuthClient(auth.baseUrl).logout({}, login.as);
     const refused = await waitFor(
       async () => {
-        const error = await client.getMe({}, login.as).then(() => undefined, (e: unknown) => ConnectError.from(e));
+        const error = await client.getMe({}, login.as).then(
+          () => undefined,
+          (e: unknown) => ConnectError.from(e),
+        );
         return error?.code === Code.Unauthenticated ? error : undefined;
       },
       { timeoutMs: 1_000, intervalMs: 10 },
@@ -136,9 +147,14 @@ describe("sign-up flow across AuthService and UserService", () => {
 
     const { user: found } = await client.getUserByPhone({ phone: "+44 7911 123459" }, admin.as);
     expect(found!.id).toBe(person.userId);
-    const denied = await client.getUserByPhone({ phone: adminPhone }, person.as).catch((e: unknown) => ConnectError.from(e));
+    const denied = await client
+      .getUserByPhone({ phone: adminPhone }, person.as)
+      .catch((e: unknown) => ConnectError.from(e));
     expect((denied as ConnectError).code).toBe(Code.PermissionDenied);
-    const { user: promoted } = await client.updateLifecycleState({ userId: person.userId, state: LifecycleState.ACTIVE }, admin.as);
+    const { user: promoted } = await client.updateLifecycleState(
+      { userId: person.userId, state: LifecycleState.ACTIVE },
+      admin.as,
+    );
     expect(promoted!.lifecycleState).toBe(LifecycleState.ACTIVE);
   });
 
@@ -151,15 +167,22 @@ describe("sign-up flow across AuthService and UserService", () => {
     const fresh: CallOptions = { headers: { authorization: `Bearer ${rotated.tokens!.accessToken}` } };
     await client.getMe({}, fresh);
     // The rotated-away refresh token comes back: the session is presumed stolen and revoked.
-    await authClient.refreshToken({ refreshToken: login.tokens!.refreshToken, deviceId: "phone-4" }).catch(() => undefined);
+    await authClient
+      .refreshToken({ refreshToken: login.tokens!.refreshToken, deviceId: "phone-4" })
+      .catch(() => undefined);
     await waitFor(
       async () => {
-        const refused = await client.getMe({}, fresh).then(() => undefined, (e: unknown) => ConnectError.from(e));
+        const refused = await client.getMe({}, fresh).then(
+          () => undefined,
+          (e: unknown) => ConnectError.from(e),
+        );
         return refused?.code === Code.Unauthenticated;
       },
       { timeoutMs: 1_000, intervalMs: 10 },
     );
-    const revoked = await waitFor(() => events.decoded("auth.session.revoked").find((e) => e.sessionId === login.sessionId));
+    const revoked = await waitFor(() =>
+      events.decoded("auth.session.revoked").find((e) => e.sessionId === login.sessionId),
+    );
     expect(revoked!.reason).toBe("refresh_token_reuse");
   });
 });

@@ -66,7 +66,14 @@ describe("no account enumeration through answers or timing", () => {
 
   it("SendOtp: the same answer and a statistically indistinguishable time for known and unknown identifiers", async () => {
     const send = (identifier: string) =>
-      timed(() => auth.sendOtp({ identifier, identifierType: IdentifierType.EMAIL, purpose: OtpPurpose.LOGIN, deviceId: "enum-device" }));
+      timed(() =>
+        auth.sendOtp({
+          identifier,
+          identifierType: IdentifierType.EMAIL,
+          purpose: OtpPurpose.LOGIN,
+          deviceId: "enum-device",
+        }),
+      );
     const known = [...knownWithPassword, ...knownWithoutPassword];
     for (let index = 0; index < 20; index++) await send(unknown[index % unknown.length]!); // warm-up
     const shapes = new Set<string>();
@@ -79,8 +86,11 @@ describe("no account enumeration through answers or timing", () => {
         const { ms, result } = await send(identifier);
         if (result instanceof ConnectError) throw result;
         into.push(ms);
-        const lifetime = timestampDate(result.expiresAt!).getTime() - timestampDate(result.resendAvailableAt!).getTime();
-        shapes.add(JSON.stringify({ fields: Object.keys(result).sort(), lifetimeSeconds: Math.round(lifetime / 1000) }));
+        const lifetime =
+          timestampDate(result.expiresAt!).getTime() - timestampDate(result.resendAvailableAt!).getTime();
+        shapes.add(
+          JSON.stringify({ fields: Object.keys(result).sort(), lifetimeSeconds: Math.round(lifetime / 1000) }),
+        );
       }
     }
     expect([...shapes]).toHaveLength(1);
@@ -97,7 +107,15 @@ describe("no account enumeration through answers or timing", () => {
 
   it("LoginWithPassword: one answer and a statistically indistinguishable time for a wrong password, an unknown identifier and an account without a password", async () => {
     const login = (identifier: string, attempt: string) =>
-      timed(() => auth.loginWithPassword({ identifier, identifierType: IdentifierType.EMAIL, password: attempt, deviceId: "enum-device", deviceName: "" }));
+      timed(() =>
+        auth.loginWithPassword({
+          identifier,
+          identifierType: IdentifierType.EMAIL,
+          password: attempt,
+          deviceId: "enum-device",
+          deviceName: "",
+        }),
+      );
     for (let index = 0; index < 10; index++) await login(unknown[index % unknown.length]!, "warm up"); // warm-up
     const wrongPassword: number[] = [];
     const unknownIdentifier = timings.passwordUnknown;
@@ -106,7 +124,13 @@ describe("no account enumeration through answers or timing", () => {
     const record = (result: unknown) => {
       expect(result).toBeInstanceOf(ConnectError);
       const error = result as ConnectError;
-      answers.add(JSON.stringify({ code: error.code, message: error.rawMessage, reason: error.findDetails(ErrorInfoSchema)[0]?.reason }));
+      answers.add(
+        JSON.stringify({
+          code: error.code,
+          message: error.rawMessage,
+          reason: error.findDetails(ErrorInfoSchema)[0]?.reason,
+        }),
+      );
     };
     for (let index = 0; index < passwordSamples; index++) {
       const wrong = await login(knownWithPassword[index % knownWithPassword.length]!, `wrong password ${index}`);

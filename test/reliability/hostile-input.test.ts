@@ -1,4 +1,12 @@
-import { create, fromBinary, toBinary, toJsonString, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
+import {
+  create,
+  fromBinary,
+  toBinary,
+  toJsonString,
+  type DescMessage,
+  type DescMethod,
+  type DescService,
+} from "@bufbuild/protobuf";
 import fc from "fast-check";
 import pg from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -6,7 +14,12 @@ import { AuthService } from "../../gen/mintcoin/auth/v1/auth_pb.js";
 import { UserService } from "../../gen/mintcoin/user/v1/user_pb.js";
 import { eventCatalog, type EventSubject } from "../../services/shared/events/catalog.js";
 import { capturingDelivery, connectAuthClient, connectUserClient } from "../fixtures/services.js";
-import { malformedBodyArbitrary, malformedJsonArbitrary, stringFieldPaths, withString } from "./helpers/malformed-bodies.js";
+import {
+  malformedBodyArbitrary,
+  malformedJsonArbitrary,
+  stringFieldPaths,
+  withString,
+} from "./helpers/malformed-bodies.js";
 import { messageArbitrary, mutatedMessageArbitrary } from "./helpers/message-arbitrary.js";
 import {
   clientErrorCodes,
@@ -105,7 +118,8 @@ describe("hostile input to every RPC", () => {
     grpcUser = grpcRawCaller(stack.user.address);
     const auth = connectAuthClient(stack.auth.baseUrl);
     const users = connectUserClient(stack.user.baseUrl);
-    for (const [identifier, username] of signedIn) tokens.push((await signUp(auth, users, delivery, identifier, username)).accessToken);
+    for (const [identifier, username] of signedIn)
+      tokens.push((await signUp(auth, users, delivery, identifier, username)).accessToken);
   });
 
   // The fuzzer may sign its own callers out (Logout, RevokeAllSessions, BlockDevice...): each test
@@ -142,7 +156,10 @@ describe("hostile input to every RPC", () => {
               grpcCaller().callMessage(m, message, token),
           };
           const call = fc.record({
-            message: fc.oneof(messageArbitrary(method.input), mutatedMessageArbitrary(method.input, validBase[method.name] ?? {})),
+            message: fc.oneof(
+              messageArbitrary(method.input),
+              mutatedMessageArbitrary(method.input, validBase[method.name] ?? {}),
+            ),
             transport: fc.constantFrom("connectBinary", "connectJson", "grpc") as fc.Arbitrary<keyof typeof callers>,
             token: fc.constantFrom(...tokens),
           });
@@ -160,7 +177,10 @@ describe("hostile input to every RPC", () => {
                 expect(acceptable(outcome), `${via} ${describeOutcome(outcome)}`).toBe(true);
               }
             }),
-            { numRuns: typedBatches, examples: [[[{ message: create(method.input), transport: "grpc", token: undefined }]]] },
+            {
+              numRuns: typedBatches,
+              examples: [[[{ message: create(method.input), transport: "grpc", token: undefined }]]],
+            },
           );
         });
 
@@ -168,7 +188,13 @@ describe("hostile input to every RPC", () => {
           const valid = messageArbitrary(method.input).map((message) => toBinary(method.input as DescMessage, message));
           const call = fc.record({
             body: fc.oneof(
-              { weight: 4, arbitrary: malformedBodyArbitrary(method.input, valid, maxRequestBytes).map((b) => ({ ...b, json: false })) },
+              {
+                weight: 4,
+                arbitrary: malformedBodyArbitrary(method.input, valid, maxRequestBytes).map((b) => ({
+                  ...b,
+                  json: false,
+                })),
+              },
               { weight: 1, arbitrary: malformedJsonArbitrary().map((b) => ({ ...b, json: true })) },
             ),
             protocol: fc.constantFrom("connect", "grpc", "grpcWeb"),
@@ -184,7 +210,10 @@ describe("hostile input to every RPC", () => {
                       ? await grpcCaller().call(method, bytes, token)
                       : via === "grpcWeb"
                         ? await postGrpcWeb(baseUrl(), method, bytes, token)
-                        : await postConnect(baseUrl(), method, bytes, { contentType: json ? "application/json" : "application/proto", token });
+                        : await postConnect(baseUrl(), method, bytes, {
+                            contentType: json ? "application/json" : "application/proto",
+                            token,
+                          });
                   return { label: `${via} ${label}`, outcome };
                 }),
               );
@@ -208,7 +237,8 @@ describe("hostile input to every RPC", () => {
     const admin = tokens[anonymousTokens + 1];
     expect(admin, "the admin signed in").toBeDefined();
     // CreateUser needs a caller without a profile to get as far as the database.
-    const newcomer = (await signIn(connectAuthClient(stack.auth.baseUrl), delivery, "newcomer@fuzz.example")).accessToken;
+    const newcomer = (await signIn(connectAuthClient(stack.auth.baseUrl), delivery, "newcomer@fuzz.example"))
+      .accessToken;
     const refused: string[] = [];
     for (const [service, baseUrl] of [
       [AuthService, stack.auth.baseUrl],
@@ -219,7 +249,10 @@ describe("hostile input to every RPC", () => {
         for (const path of stringFieldPaths(method.input)) {
           const message = withString(method.input, path, "a\u0000b", validBase[method.name]);
           const outcome = await call(method, message, method.name === "CreateUser" ? newcomer : admin);
-          if (!acceptable(outcome)) refused.push(`${service.name}.${method.name} ${path.map((f) => f.name).join(".")}: ${describeOutcome(outcome)}`);
+          if (!acceptable(outcome))
+            refused.push(
+              `${service.name}.${method.name} ${path.map((f) => f.name).join(".")}: ${describeOutcome(outcome)}`,
+            );
         }
       }
     }

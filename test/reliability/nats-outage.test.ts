@@ -33,7 +33,10 @@ describe("NATS down during sign-ups and profile updates", () => {
     const target = workloadTarget(stack, async (identifier) => delivery.lastCode(identifier));
     let stopping = false;
     const ledger = emptyLedger();
-    const load = runWorkload({ target: () => target, concurrency: 6, tag: "nats", stop: () => stopping, maxFlows: 2_000 }, ledger);
+    const load = runWorkload(
+      { target: () => target, concurrency: 6, tag: "nats", stop: () => stopping, maxFlows: 2_000 },
+      ledger,
+    );
 
     await waitFor(() => ledger.flowsCompleted >= 10, { timeoutMs: 20_000 });
     await nats.stop();

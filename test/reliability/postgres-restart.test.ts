@@ -46,7 +46,10 @@ describe("Postgres restarted and crashed under load", () => {
     const target = workloadTarget(stack, async (identifier) => delivery.lastCode(identifier));
     let stopping = false;
     const ledger = emptyLedger();
-    const load = runWorkload({ target: () => target, concurrency: 8, tag: "pg", stop: () => stopping, maxFlows: 3_000 }, ledger);
+    const load = runWorkload(
+      { target: () => target, concurrency: 8, tag: "pg", stop: () => stopping, maxFlows: 3_000 },
+      ledger,
+    );
     const completedAfter = async (extra: number) => {
       const goal = ledger.flowsCompleted + extra;
       await waitFor(() => ledger.flowsCompleted >= goal, { timeoutMs: 45_000 });
@@ -64,7 +67,9 @@ describe("Postgres restarted and crashed under load", () => {
     const failed = failures(ledger);
     expect(failed.length, "calls caught by the outages").toBeGreaterThan(0);
     expect(
-      failed.filter((call) => call.code !== Code.Unavailable).map((call) => `${call.step.rpc}: ${Code[call.code as Code]} ${call.message}`),
+      failed
+        .filter((call) => call.code !== Code.Unavailable)
+        .map((call) => `${call.step.rpc}: ${Code[call.code as Code]} ${call.message}`),
       summarize(ledger),
     ).toEqual([]);
 
@@ -76,8 +81,14 @@ describe("Postgres restarted and crashed under load", () => {
     expect(audit.doubled).toEqual([]);
     expect(audit.duplicateIds).toEqual([]);
 
-    await waitFor(async () => (await healthStatuses(stack.auth.baseUrl, AuthService)).every((status) => status === "SERVING"), { timeoutMs: 15_000 });
-    await waitFor(async () => (await healthStatuses(stack.user.baseUrl, UserService)).every((status) => status === "SERVING"), { timeoutMs: 15_000 });
+    await waitFor(
+      async () => (await healthStatuses(stack.auth.baseUrl, AuthService)).every((status) => status === "SERVING"),
+      { timeoutMs: 15_000 },
+    );
+    await waitFor(
+      async () => (await healthStatuses(stack.user.baseUrl, UserService)).every((status) => status === "SERVING"),
+      { timeoutMs: 15_000 },
+    );
 
     recordSurvival({
       fault: "Postgres fast restart, then SIGKILL + crash recovery, under sign-up load",

@@ -40,7 +40,11 @@ describe("service processes killed and stopped", () => {
       // Room for the ten held SendOtp transactions of the SIGTERM test beside the background work.
       DATABASE_POOL_SIZE: "20",
     });
-    user = await serviceProcess("user", { ...common, USER_DATABASE_URL: userDatabase.url, AUTH_JWKS_URL: `${auth.baseUrl}/.well-known/jwks.json` });
+    user = await serviceProcess("user", {
+      ...common,
+      USER_DATABASE_URL: userDatabase.url,
+      AUTH_JWKS_URL: `${auth.baseUrl}/.well-known/jwks.json`,
+    });
     codes = await readCodesFromNats(nats.url);
   }, 90_000);
 
@@ -61,11 +65,16 @@ describe("service processes killed and stopped", () => {
     };
     let stopping = false;
     const ledger = emptyLedger();
-    const load = runWorkload({ target: () => target, concurrency: 6, tag: "kill", stop: () => stopping, maxFlows: 3_000 }, ledger);
+    const load = runWorkload(
+      { target: () => target, concurrency: 6, tag: "kill", stop: () => stopping, maxFlows: 3_000 },
+      ledger,
+    );
     const completedAfter = async (extra: number) => {
       const goal = ledger.flowsCompleted + extra;
       await waitFor(() => ledger.flowsCompleted >= goal, { timeoutMs: 60_000 }).catch((error: unknown) => {
-        const recent = failures(ledger).slice(-5).map((call) => `${call.step.rpc} ${Code[call.code as Code]} ${call.message}`);
+        const recent = failures(ledger)
+          .slice(-5)
+          .map((call) => `${call.step.rpc} ${Code[call.code as Code]} ${call.message}`);
         const tail = (service: ServiceProcess) => service.log().split("\n").slice(-15).join("\n");
         throw new Error(
           `load stalled at ${ledger.flowsCompleted} flows (${summarize(ledger)}); last failures: ${recent.join(" | ")}\n` +
@@ -88,7 +97,9 @@ describe("service processes killed and stopped", () => {
     expect(failures(ledger).length, `calls caught by the kills: ${summarize(ledger)}`).toBeGreaterThan(0);
     // A call cut off by a dying process fails in the client (ABORTED, UNAVAILABLE, or INTERNAL for a
     // truncated answer); what a live server answers is never INTERNAL.
-    const serverInternal = failures(ledger).filter((call) => call.code === Code.Internal && /^internal error/.test(call.message));
+    const serverInternal = failures(ledger).filter(
+      (call) => call.code === Code.Internal && /^internal error/.test(call.message),
+    );
     expect(serverInternal.map((call) => `${call.step.rpc}: ${call.message}`)).toEqual([]);
     expect(await missingCommittedChanges(ledger, authDatabase.url, userDatabase.url)).toEqual([]);
     events = await collectEvents(nats.url);
@@ -111,9 +122,10 @@ describe("service processes killed and stopped", () => {
     const blocker = new pg.Client({ connectionString: authDatabase.url });
     blocker.on("error", () => undefined); // dropped with the test database
     await blocker.connect();
-    await blocker.query("insert into rate_limits (key, hits, updated_at) values ($1, '{}', now()) on conflict do nothing", [
-      `otp-send:identifier:${identifier}`,
-    ]);
+    await blocker.query(
+      "insert into rate_limits (key, hits, updated_at) values ($1, '{}', now()) on conflict do nothing",
+      [`otp-send:identifier:${identifier}`],
+    );
     await blocker.query("begin");
     await blocker.query("select 1 from rate_limits where key = $1 for update", [`otp-send:identifier:${identifier}`]);
 
@@ -139,9 +151,12 @@ describe("service processes killed and stopped", () => {
     // The relay flushed on the way out or the next instance will: the codes' events are not lost.
     await auth!.start();
     events ??= await collectEvents(nats.url);
-    await waitFor(() => events!.decoded("auth.otp.sent").filter((event) => event.identifier === identifier).length === 10, {
-      timeoutMs: 20_000,
-    });
+    await waitFor(
+      () => events!.decoded("auth.otp.sent").filter((event) => event.identifier === identifier).length === 10,
+      {
+        timeoutMs: 20_000,
+      },
+    );
     recordSurvival({
       fault: "SIGTERM with calls in the handler",
       tried: "10 SendOtp (5 over HTTP/1.1, 5 over HTTP/2) held in their transactions while the signal came",

@@ -71,12 +71,19 @@ describe("races across two instances of each service", () => {
     for (let index = 0; index < 2; index++) authInstances.push(await startAuth(authEnv, { delivery }));
     for (const instance of authInstances) {
       userInstances.push(
-        await startUser({ USER_DATABASE_URL: userDatabase.url, NATS_URL: nats.url, AUTH_JWKS_URL: `${instance.baseUrl}/.well-known/jwks.json` }),
+        await startUser({
+          USER_DATABASE_URL: userDatabase.url,
+          NATS_URL: nats.url,
+          AUTH_JWKS_URL: `${instance.baseUrl}/.well-known/jwks.json`,
+        }),
       );
     }
     auths = authInstances.map((instance) => authClientFrom(instance.baseUrl));
     users = userInstances.map((instance) => userClientFrom(instance.baseUrl));
-    db = { auth: new pg.Pool({ connectionString: authDatabase.url, max: 2 }), user: new pg.Pool({ connectionString: userDatabase.url, max: 2 }) };
+    db = {
+      auth: new pg.Pool({ connectionString: authDatabase.url, max: 2 }),
+      user: new pg.Pool({ connectionString: userDatabase.url, max: 2 }),
+    };
     admin = await newUser("admin@race.example");
   });
 
@@ -115,7 +122,12 @@ describe("races across two instances of each service", () => {
     const sameAddress = authInstances.map((instance) => authClientFrom(instance.baseUrl, () => "203.0.113.9"));
     const result = await answers(
       Array.from({ length: 60 }, (_, index) =>
-        sameAddress[index % 2]!.sendOtp({ identifier: `ip-${index}@race.example`, identifierType: IdentifierType.EMAIL, purpose: OtpPurpose.LOGIN, deviceId: "d" }),
+        sameAddress[index % 2]!.sendOtp({
+          identifier: `ip-${index}@race.example`,
+          identifierType: IdentifierType.EMAIL,
+          purpose: OtpPurpose.LOGIN,
+          deviceId: "d",
+        }),
       ),
     );
     expect(tally(result)).toEqual({ OK: 40, RESOURCE_EXHAUSTED: 20 });
@@ -127,11 +139,15 @@ describe("races across two instances of each service", () => {
     await auth(0).sendOtp({ ...request, deviceId: "d" });
     const right = delivery.lastCode(identifier);
     const wrong = (index: number) => String((Number(right) + 1 + index) % 1_000_000).padStart(6, "0");
-    const result = await answers(Array.from({ length: callers }, (_, index) => auth(index).verifyOtp({ ...request, code: wrong(index) })));
+    const result = await answers(
+      Array.from({ length: callers }, (_, index) => auth(index).verifyOtp({ ...request, code: wrong(index) })),
+    );
     const counts = tally(result);
     expect(counts.UNAUTHENTICATED, JSON.stringify(counts)).toBe(3);
     expect((counts.FAILED_PRECONDITION ?? 0) + (counts.RESOURCE_EXHAUSTED ?? 0)).toBe(27);
-    const { rows } = await db.auth.query<{ attempts: number }>("select attempts from otp_codes where identifier = $1", [identifier]);
+    const { rows } = await db.auth.query<{ attempts: number }>("select attempts from otp_codes where identifier = $1", [
+      identifier,
+    ]);
     expect(rows.map((row) => row.attempts)).toEqual([3]);
     const late = await answers([auth(1).verifyOtp({ ...request, code: right })]);
     expect(late).toEqual([Code.FailedPrecondition]);
@@ -142,14 +158,18 @@ describe("races across two instances of each service", () => {
     const request = { identifier, identifierType: IdentifierType.EMAIL, purpose: OtpPurpose.LOGIN };
     await auth(0).sendOtp({ ...request, deviceId: "d" });
     const code = delivery.lastCode(identifier);
-    const result = await answers(Array.from({ length: callers }, (_, index) => auth(index).verifyOtp({ ...request, code })));
+    const result = await answers(
+      Array.from({ length: callers }, (_, index) => auth(index).verifyOtp({ ...request, code })),
+    );
     expect(tally(result)).toEqual({ OK: 1, FAILED_PRECONDITION: 29 });
   });
 
   it("Login: of 30 concurrent sign-ins with one verification token exactly one creates a session", async () => {
     const identifier = "one-token@race.example";
     const verificationToken = await verifyIdentifier(auth(0), delivery, identifier);
-    const logins = Array.from({ length: callers }, (_, index) => auth(index).login({ verificationToken, deviceId: `device-${index}`, deviceName: "" }));
+    const logins = Array.from({ length: callers }, (_, index) =>
+      auth(index).login({ verificationToken, deviceId: `device-${index}`, deviceName: "" }),
+    );
     const result = await answers(logins);
     expect(tally(result)).toEqual({ OK: 1, UNAUTHENTICATED: 29 });
     const { rows } = await db.auth.query(
@@ -162,15 +182,21 @@ describe("races across two instances of each service", () => {
   it("RefreshToken: 30 concurrent refreshes of one token rotate it once (the racers get the same new pair)", async () => {
     const session = await newUser();
     const result = await Promise.allSettled(
-      Array.from({ length: callers }, (_, index) => auth(index).refreshToken({ refreshToken: session.refreshToken, deviceId: session.deviceId })),
+      Array.from({ length: callers }, (_, index) =>
+        auth(index).refreshToken({ refreshToken: session.refreshToken, deviceId: session.deviceId }),
+      ),
     );
-    const pairs = result.flatMap((outcome) => (outcome.status === "fulfilled" ? [outcome.value.tokens!.refreshToken] : []));
+    const pairs = result.flatMap((outcome) =>
+      outcome.status === "fulfilled" ? [outcome.value.tokens!.refreshToken] : [],
+    );
     expect(pairs.length, "answered with a token pair").toBeGreaterThan(0);
     expect(new Set(pairs).size, "distinct new refresh tokens").toBe(1);
     for (const outcome of result) {
       if (outcome.status === "rejected") expect(ConnectError.from(outcome.reason).code).toBe(Code.Unauthenticated);
     }
-    const refreshed = (await outboxEvents(db.auth, "auth.session.refreshed")).filter((event) => event.sessionId === session.sessionId);
+    const refreshed = (await outboxEvents(db.auth, "auth.session.refreshed")).filter(
+      (event) => event.sessionId === session.sessionId,
+    );
     expect(refreshed).toHaveLength(1);
     // The one new token works; the session was not revoked as a reuse.
     await auth(1).refreshToken({ refreshToken: pairs[0]!, deviceId: session.deviceId });
@@ -180,26 +206,40 @@ describe("races across two instances of each service", () => {
     const session = await signIn(auth(0), delivery, "one-subject@race.example");
     expect(session.newUser).toBe(true);
     const result = await answers(
-      Array.from({ length: callers }, (_, index) => user(index).createUser({ username: `subject_${index}`, name: "One" }, bearer(session.accessToken))),
+      Array.from({ length: callers }, (_, index) =>
+        user(index).createUser({ username: `subject_${index}`, name: "One" }, bearer(session.accessToken)),
+      ),
     );
     expect(tally(result)).toEqual({ OK: 1, ALREADY_EXISTS: 29 });
     const { rows } = await db.user.query("select username from users where id = $1", [session.userId]);
     expect(rows).toHaveLength(1);
-    const created = (await outboxEvents(db.user, "user.profile.created")).filter((event) => event.userId === session.userId);
+    const created = (await outboxEvents(db.user, "user.profile.created")).filter(
+      (event) => event.userId === session.userId,
+    );
     expect(created).toHaveLength(1);
   });
 
   it("usernames: 30 new users racing CreateUser for one name, then 30 users racing UpdateUsername for another (in mixed case): one winner each", async () => {
-    const sessions = await Promise.all(Array.from({ length: callers }, (_, index) => signIn(auth(index), delivery, `claimer${index}@race.example`)));
-    const created = await answers(sessions.map((s, index) => user(index).createUser({ username: "taken_name", name: "x" }, bearer(s.accessToken))));
+    const sessions = await Promise.all(
+      Array.from({ length: callers }, (_, index) => signIn(auth(index), delivery, `claimer${index}@race.example`)),
+    );
+    const created = await answers(
+      sessions.map((s, index) => user(index).createUser({ username: "taken_name", name: "x" }, bearer(s.accessToken))),
+    );
     expect(tally(created)).toEqual({ OK: 1, ALREADY_EXISTS: 29 });
     // The losers keep no half-made profile: they can take a name of their own.
     const losers = sessions.filter((_, index) => created[index] !== "ok");
-    await Promise.all(losers.map((s, index) => user(index).createUser({ username: `claimer_${index}`, name: "x" }, bearer(s.accessToken))));
+    await Promise.all(
+      losers.map((s, index) =>
+        user(index).createUser({ username: `claimer_${index}`, name: "x" }, bearer(s.accessToken)),
+      ),
+    );
 
     const spellings = ["Race.Winner", "race.winner", "RACE.WINNER", "Race.WINNER"];
     const renamed = await answers(
-      sessions.map((s, index) => user(index).updateUsername({ username: spellings[index % spellings.length]! }, bearer(s.accessToken))),
+      sessions.map((s, index) =>
+        user(index).updateUsername({ username: spellings[index % spellings.length]! }, bearer(s.accessToken)),
+      ),
     );
     expect(tally(renamed)).toEqual({ OK: 1, ALREADY_EXISTS: 29 });
     const { rows } = await db.user.query("select username from users where lower(username) = 'race.winner'");
@@ -211,16 +251,33 @@ describe("races across two instances of each service", () => {
     // 20 sessions on 20 devices: one sign-in with a code, then a password (codes are limited to 3 per window).
     const first = await newUser(identifier, "victim-device-0");
     const password = "correct horse battery staple";
-    await auth(0).setPassword({ verificationToken: await verifyIdentifier(auth(0), delivery, identifier), password }, bearer(first.accessToken));
+    await auth(0).setPassword(
+      { verificationToken: await verifyIdentifier(auth(0), delivery, identifier), password },
+      bearer(first.accessToken),
+    );
     const sessions: SignedIn[] = [first];
     for (let index = 1; index < 20; index++) {
       const deviceId = `victim-device-${index}`;
-      const login = await auth(index).loginWithPassword({ identifier, identifierType: IdentifierType.EMAIL, password, deviceId, deviceName: "" });
-      sessions.push({ ...first, deviceId, sessionId: login.sessionId, accessToken: login.tokens!.accessToken, refreshToken: login.tokens!.refreshToken });
+      const login = await auth(index).loginWithPassword({
+        identifier,
+        identifierType: IdentifierType.EMAIL,
+        password,
+        deviceId,
+        deviceName: "",
+      });
+      sessions.push({
+        ...first,
+        deviceId,
+        sessionId: login.sessionId,
+        accessToken: login.tokens!.accessToken,
+        refreshToken: login.tokens!.refreshToken,
+      });
     }
     const userId = first.userId;
 
-    const refreshes = sessions.map((s, index) => auth(index).refreshToken({ refreshToken: s.refreshToken, deviceId: s.deviceId }));
+    const refreshes = sessions.map((s, index) =>
+      auth(index).refreshToken({ refreshToken: s.refreshToken, deviceId: s.deviceId }),
+    );
     const suspension = user(1).suspendUser({ userId, reason: "race test" }, bearer(admin.accessToken));
     const [refreshed, suspended] = await Promise.all([Promise.allSettled(refreshes), suspension]);
     expect(suspended.user?.lifecycleState).toBeDefined();
@@ -229,7 +286,9 @@ describe("races across two instances of each service", () => {
     const refreshTokens = [
       ...sessions.map((s) => ({ token: s.refreshToken, deviceId: s.deviceId })),
       ...refreshed.flatMap((outcome, index) =>
-        outcome.status === "fulfilled" ? [{ token: outcome.value.tokens!.refreshToken, deviceId: sessions[index]!.deviceId }] : [],
+        outcome.status === "fulfilled"
+          ? [{ token: outcome.value.tokens!.refreshToken, deviceId: sessions[index]!.deviceId }]
+          : [],
       ),
     ];
     const accessTokens = [
@@ -239,20 +298,36 @@ describe("races across two instances of each service", () => {
 
     await waitFor(
       async () => {
-        const { rows } = await db.auth.query("select 1 from sessions where user_id = $1 and revoked_at is null", [userId]);
+        const { rows } = await db.auth.query("select 1 from sessions where user_id = $1 and revoked_at is null", [
+          userId,
+        ]);
         return rows.length === 0;
       },
       { timeoutMs: 10_000 },
     );
-    const refreshAnswers = await answers(refreshTokens.map((r, index) => auth(index).refreshToken({ refreshToken: r.token, deviceId: r.deviceId })));
+    const refreshAnswers = await answers(
+      refreshTokens.map((r, index) => auth(index).refreshToken({ refreshToken: r.token, deviceId: r.deviceId })),
+    );
     expect(refreshAnswers.filter((answer) => answer === "ok")).toEqual([]);
     const authAnswers = await answers(accessTokens.map((token, index) => auth(index).listSessions({}, bearer(token))));
     expect(authAnswers.every((answer) => answer === Code.Unauthenticated)).toBe(true);
-    await waitFor(async () => (await answers(accessTokens.map((token, index) => user(index).getMe({}, bearer(token))))).every((a) => a === Code.Unauthenticated), {
-      timeoutMs: 5_000,
-    });
+    await waitFor(
+      async () =>
+        (await answers(accessTokens.map((token, index) => user(index).getMe({}, bearer(token))))).every(
+          (a) => a === Code.Unauthenticated,
+        ),
+      {
+        timeoutMs: 5_000,
+      },
+    );
     const again = await answers([
-      auth(0).loginWithPassword({ identifier, identifierType: IdentifierType.EMAIL, password, deviceId: "victim-device-new", deviceName: "" }),
+      auth(0).loginWithPassword({
+        identifier,
+        identifierType: IdentifierType.EMAIL,
+        password,
+        deviceId: "victim-device-new",
+        deviceName: "",
+      }),
     ]);
     expect(again).toEqual([Code.PermissionDenied]);
 

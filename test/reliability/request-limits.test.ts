@@ -22,7 +22,12 @@ const sendOtp = AuthService.method.sendOtp;
 function sendOtpBody(identifier: string, padding = 0): Uint8Array {
   const message = toBinary(
     SendOtpRequestSchema,
-    create(SendOtpRequestSchema, { identifier, identifierType: IdentifierType.EMAIL, purpose: OtpPurpose.LOGIN, deviceId: "d" }),
+    create(SendOtpRequestSchema, {
+      identifier,
+      identifierType: IdentifierType.EMAIL,
+      purpose: OtpPurpose.LOGIN,
+      deviceId: "d",
+    }),
   );
   if (padding === 0) return message;
   // An unknown field (number 15) of `padding` bytes: the body grows, the message stays valid.
@@ -45,7 +50,11 @@ describe("request size limits", () => {
 
   beforeAll(async () => {
     stack = await startStack({
-      authEnv: { MAX_REQUEST_BYTES: String(maxRequestBytes), OTP_RATE_LIMIT_MAX_REQUESTS: "1000", OTP_IP_RATE_LIMIT_MAX_REQUESTS: "1000" },
+      authEnv: {
+        MAX_REQUEST_BYTES: String(maxRequestBytes),
+        OTP_RATE_LIMIT_MAX_REQUESTS: "1000",
+        OTP_IP_RATE_LIMIT_MAX_REQUESTS: "1000",
+      },
       userEnv: { MAX_REQUEST_BYTES: String(maxRequestBytes) },
       authOverrides: { delivery: capturingDelivery() },
     });
@@ -82,13 +91,18 @@ describe("request size limits", () => {
     const bomb = gzipSync(sendOtpBody("bomb@example.com", 10 * 1024 * 1024)); // 10 MiB of 'a' in ~10 KiB
     expect(bomb.length).toBeLessThan(64 * 1024);
     const small = gzipSync(sendOtpBody("gzip@example.com"));
-    const post = (body: Uint8Array) => postConnect(stack.auth.baseUrl, sendOtp, body, { headers: { "content-encoding": "gzip" } });
+    const post = (body: Uint8Array) =>
+      postConnect(stack.auth.baseUrl, sendOtp, body, { headers: { "content-encoding": "gzip" } });
     expect((await post(small)).code).toBe("ok");
     expect((await post(bomb)).code).toBe(Code.ResourceExhausted);
   });
 
   it("refuses an oversized body to the user service too, before authentication", async () => {
-    const outcome = await postConnect(stack.user.baseUrl, UserService.method.updateMe, new Uint8Array(maxRequestBytes + 1));
+    const outcome = await postConnect(
+      stack.user.baseUrl,
+      UserService.method.updateMe,
+      new Uint8Array(maxRequestBytes + 1),
+    );
     expect(outcome.code).toBe(Code.ResourceExhausted);
   });
 
@@ -102,7 +116,9 @@ describe("request size limits", () => {
       () => "connection closed",
     );
     expect([431, 400, "connection closed"]).toContain(hugeHeader);
-    const hugeBody = await postConnect(stack.auth.baseUrl, sendOtp, new Uint8Array(10 * 1024 * 1024)).catch(() => undefined);
+    const hugeBody = await postConnect(stack.auth.baseUrl, sendOtp, new Uint8Array(10 * 1024 * 1024)).catch(
+      () => undefined,
+    );
     expect(hugeBody === undefined || hugeBody.code === Code.ResourceExhausted).toBe(true);
     expect(await healthStatuses(stack.auth.baseUrl, AuthService)).toEqual(["SERVING", "SERVING"]);
   });
@@ -132,11 +148,21 @@ describe("X-Forwarded-For and the per-IP SendOtp limit", () => {
     await database?.drop();
   });
 
-  async function sendWithForwardedFor(service: RunningService<AuthServiceHandle>, count: number, forwardedFor: (index: number) => string, tag: string) {
+  async function sendWithForwardedFor(
+    service: RunningService<AuthServiceHandle>,
+    count: number,
+    forwardedFor: (index: number) => string,
+    tag: string,
+  ) {
     const client = connectAuthClient(service.baseUrl);
     const codes: Array<Code | "ok"> = [];
     for (let index = 0; index < count; index++) {
-      const request = { identifier: `${tag}-${index}@example.com`, identifierType: IdentifierType.EMAIL, purpose: OtpPurpose.LOGIN, deviceId: "d" };
+      const request = {
+        identifier: `${tag}-${index}@example.com`,
+        identifierType: IdentifierType.EMAIL,
+        purpose: OtpPurpose.LOGIN,
+        deviceId: "d",
+      };
       codes.push(
         await client.sendOtp(request, { headers: { "x-forwarded-for": forwardedFor(index) } }).then(
           () => "ok" as const,
@@ -155,21 +181,21 @@ describe("X-Forwarded-For and the per-IP SendOtp limit", () => {
 
   it("ignores x-forwarded-for metadata over gRPC too (the same peer's limit is already used up)", async () => {
     const metadata = new grpc.Metadata();
-      metadata.set("x-forwarded-for", "203.0.113.77");
-      const outcome = await new Promise<grpc.StatusObject | null>((resolve) => {
+    metadata.set("x-forwarded-for", "203.0.113.77");
+    const outcome = await new Promise<grpc.StatusObject | null>((resolve) => {
       const client = new grpc.Client(direct.address, grpc.credentials.createInsecure());
-        client.makeUnaryRequest(
-          `/${AuthService.typeName}/SendOtp`,
-          (bytes: Buffer) => bytes,
-          (bytes: Buffer) => bytes,
-          Buffer.from(sendOtpBody("spoof-grpc@example.com")),
-          metadata,
-          (error) => {
-            client.close();
-            resolve(error);
-          },
-        );
-      });
+      client.makeUnaryRequest(
+        `/${AuthService.typeName}/SendOtp`,
+        (bytes: Buffer) => bytes,
+        (bytes: Buffer) => bytes,
+        Buffer.from(sendOtpBody("spoof-grpc@example.com")),
+        metadata,
+        (error) => {
+          client.close();
+          resolve(error);
+        },
+      );
+    });
     expect(outcome?.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
   });
 
@@ -191,11 +217,21 @@ describe("X-Forwarded-For and the per-IP SendOtp limit", () => {
     // (as another forwarded client); VerifyOtp and Login go to the instance that trusts nobody.
     const proxied = connectAuthClient(behindProxy.baseUrl);
     await proxied.sendOtp(
-      { identifier: "where@example.com", identifierType: IdentifierType.EMAIL, purpose: OtpPurpose.LOGIN, deviceId: "d" },
+      {
+        identifier: "where@example.com",
+        identifierType: IdentifierType.EMAIL,
+        purpose: OtpPurpose.LOGIN,
+        deviceId: "d",
+      },
       { headers: { "x-forwarded-for": "192.0.2.201" } },
     );
     const code = delivery.lastCode("where@example.com");
-    const { verificationToken } = await client.verifyOtp({ identifier: "where@example.com", identifierType: IdentifierType.EMAIL, code, purpose: OtpPurpose.LOGIN });
+    const { verificationToken } = await client.verifyOtp({
+      identifier: "where@example.com",
+      identifierType: IdentifierType.EMAIL,
+      code,
+      purpose: OtpPurpose.LOGIN,
+    });
     const login = await client.login({ verificationToken, deviceId: "d", deviceName: "" }, forwarded);
     const { sessions } = await client.listSessions({}, bearer(login.tokens!.accessToken));
     expect(sessions.map((session) => session.ipAddress)).toEqual(["127.0.0.1"]);

@@ -69,7 +69,10 @@ describe("secrets never appear in the logs", () => {
     });
     userService = await startUserService(userConfig, createLogger("user", "debug", userLog));
     auth = createClient(AuthService, createConnectTransport({ baseUrl: authUrl, httpVersion: "1.1" }));
-    users = createClient(UserService, createConnectTransport({ baseUrl: `http://127.0.0.1:${userService.port}`, httpVersion: "1.1" }));
+    users = createClient(
+      UserService,
+      createConnectTransport({ baseUrl: `http://127.0.0.1:${userService.port}`, httpVersion: "1.1" }),
+    );
     codes = await readCodesFromNats(nats.url);
   });
 
@@ -87,18 +90,28 @@ describe("secrets never appear in the logs", () => {
       secrets.push(value);
       return value;
     };
-    const fail = (call: Promise<unknown>) => call.then(() => "ok" as const, (error: unknown) => ConnectError.from(error).code);
+    const fail = (call: Promise<unknown>) =>
+      call.then(
+        () => "ok" as const,
+        (error: unknown) => ConnectError.from(error).code,
+      );
 
     const verify = async (identifier: string, identifierType: IdentifierType, purpose: OtpPurpose) => {
       await auth.sendOtp({ identifier, identifierType, purpose, deviceId: "log-device" });
       const code = keep(await codes.codeFor(identifier));
       const wrong = code === "000000" ? "111111" : "000000";
-      expect(await fail(auth.verifyOtp({ identifier, identifierType, code: wrong, purpose }))).toBe(Code.Unauthenticated);
+      expect(await fail(auth.verifyOtp({ identifier, identifierType, code: wrong, purpose }))).toBe(
+        Code.Unauthenticated,
+      );
       const { verificationToken } = await auth.verifyOtp({ identifier, identifierType, code, purpose });
       return keep(verificationToken);
     };
     const signIn = async (identifier: string, deviceId: string) => {
-      const login = await auth.login({ verificationToken: await verify(identifier, IdentifierType.EMAIL, OtpPurpose.LOGIN), deviceId, deviceName: "log test" });
+      const login = await auth.login({
+        verificationToken: await verify(identifier, IdentifierType.EMAIL, OtpPurpose.LOGIN),
+        deviceId,
+        deviceName: "log test",
+      });
       keep(login.tokens!.accessToken);
       keep(login.tokens!.refreshToken);
       return login;
@@ -117,19 +130,52 @@ describe("secrets never appear in the logs", () => {
     await auth.validateToken({ accessToken: access });
     await auth.listSessions({}, bearer(access));
     const password = keep("a long secret password 1");
-    await auth.setPassword({ verificationToken: await verify("person@logs.example", IdentifierType.EMAIL, OtpPurpose.LOGIN), password }, bearer(access));
+    await auth.setPassword(
+      { verificationToken: await verify("person@logs.example", IdentifierType.EMAIL, OtpPurpose.LOGIN), password },
+      bearer(access),
+    );
     const wrongPassword = keep("a wrong secret password 2");
-    expect(await fail(auth.loginWithPassword({ identifier: "person@logs.example", identifierType: IdentifierType.EMAIL, password: wrongPassword, deviceId: "pw-device", deviceName: "" }))).toBe(Code.Unauthenticated);
-    const byPassword = await auth.loginWithPassword({ identifier: "person@logs.example", identifierType: IdentifierType.EMAIL, password, deviceId: "pw-device", deviceName: "" });
+    expect(
+      await fail(
+        auth.loginWithPassword({
+          identifier: "person@logs.example",
+          identifierType: IdentifierType.EMAIL,
+          password: wrongPassword,
+          deviceId: "pw-device",
+          deviceName: "",
+        }),
+      ),
+    ).toBe(Code.Unauthenticated);
+    const byPassword = await auth.loginWithPassword({
+      identifier: "person@logs.example",
+      identifierType: IdentifierType.EMAIL,
+      password,
+      deviceId: "pw-device",
+      deviceName: "",
+    });
     keep(byPassword.tokens!.accessToken);
     keep(byPassword.tokens!.refreshToken);
-    await auth.linkIdentifier({ verificationToken: await verify("+447911123456", IdentifierType.PHONE, OtpPurpose.PHONE_VERIFICATION) }, bearer(byPassword.tokens!.accessToken));
+    await auth.linkIdentifier(
+      { verificationToken: await verify("+447911123456", IdentifierType.PHONE, OtpPurpose.PHONE_VERIFICATION) },
+      bearer(byPassword.tokens!.accessToken),
+    );
     const newPassword = keep("a new secret password 3");
-    await auth.resetPassword({ verificationToken: await verify("person@logs.example", IdentifierType.EMAIL, OtpPurpose.PASSWORD_RESET), newPassword });
+    await auth.resetPassword({
+      verificationToken: await verify("person@logs.example", IdentifierType.EMAIL, OtpPurpose.PASSWORD_RESET),
+      newPassword,
+    });
     // The reset revoked every session: an old refresh token and an old access token are now refused.
-    expect(await fail(auth.refreshToken({ refreshToken: byPassword.tokens!.refreshToken, deviceId: "pw-device" }))).toBe(Code.Unauthenticated);
+    expect(
+      await fail(auth.refreshToken({ refreshToken: byPassword.tokens!.refreshToken, deviceId: "pw-device" })),
+    ).toBe(Code.Unauthenticated);
     expect(await fail(users.getMe({}, bearer(byPassword.tokens!.accessToken)))).not.toBe("ok");
-    const again = await auth.loginWithPassword({ identifier: "person@logs.example", identifierType: IdentifierType.EMAIL, password: newPassword, deviceId: "pw-device", deviceName: "" });
+    const again = await auth.loginWithPassword({
+      identifier: "person@logs.example",
+      identifierType: IdentifierType.EMAIL,
+      password: newPassword,
+      deviceId: "pw-device",
+      deviceName: "",
+    });
     keep(again.tokens!.accessToken);
     keep(again.tokens!.refreshToken);
     await users.suspendUser({ userId: again.userId, reason: "log test" }, bearer(admin.tokens!.accessToken));
@@ -138,9 +184,14 @@ describe("secrets never appear in the logs", () => {
     expect(await fail(auth.listSessions({}, bearer("not.a.token")))).toBe(Code.Unauthenticated);
 
     // Let the relays and consumers log whatever they log about this run.
-    await waitFor(async () => (await authService.runtime.relay()?.drainOnce()) === 0 && (await userService.runtime.relay()?.drainOnce()) === 0, {
-      timeoutMs: 10_000,
-    });
+    await waitFor(
+      async () =>
+        (await authService.runtime.relay()?.drainOnce()) === 0 &&
+        (await userService.runtime.relay()?.drainOnce()) === 0,
+      {
+        timeoutMs: 10_000,
+      },
+    );
     // Hashes of the opaque tokens too, in the encodings a careless log line would use.
     const opaque = secrets.filter((secret) => !secret.includes(".") && secret.length > 20);
     for (const token of opaque) {
@@ -153,7 +204,9 @@ describe("secrets never appear in the logs", () => {
     expect(logs.auth.split("\n").length, "the auth service logged at debug").toBeGreaterThan(30);
     expect(logs.user.split("\n").length, "the user service logged at debug").toBeGreaterThan(10);
     const leaks = [...secrets, ...jwtSignatures].flatMap((secret) =>
-      Object.entries(logs).filter(([, text]) => occursIn(text, secret)).map(([service]) => `${service} log holds ${secret.slice(0, 12)}...`),
+      Object.entries(logs)
+        .filter(([, text]) => occursIn(text, secret))
+        .map(([service]) => `${service} log holds ${secret.slice(0, 12)}...`),
     );
     expect(leaks).toEqual([]);
     recordSurvival({
@@ -168,12 +221,26 @@ describe("secrets never appear in the logs", () => {
     const log = new CapturedLog();
     const database = await createTestDatabase();
     const service = await startAuthService(
-      loadAuthConfig({ AUTH_DATABASE_URL: database.url, OTP_DELIVERY: "log", LOG_LEVEL: "debug", AUTH_PORT: "0", AUTH_METRICS_PORT: "off" }),
+      loadAuthConfig({
+        AUTH_DATABASE_URL: database.url,
+        OTP_DELIVERY: "log",
+        LOG_LEVEL: "debug",
+        AUTH_PORT: "0",
+        AUTH_METRICS_PORT: "off",
+      }),
       createLogger("auth", "debug", log),
     );
     try {
-      const client = createClient(AuthService, createConnectTransport({ baseUrl: `http://127.0.0.1:${service.port}`, httpVersion: "1.1" }));
-      await client.sendOtp({ identifier: "control@logs.example", identifierType: IdentifierType.EMAIL, purpose: OtpPurpose.LOGIN, deviceId: "d" });
+      const client = createClient(
+        AuthService,
+        createConnectTransport({ baseUrl: `http://127.0.0.1:${service.port}`, httpVersion: "1.1" }),
+      );
+      await client.sendOtp({
+        identifier: "control@logs.example",
+        identifierType: IdentifierType.EMAIL,
+        purpose: OtpPurpose.LOGIN,
+        deviceId: "d",
+      });
       const code = /one-time code for control@logs\.example: (\d{6})/.exec(log.text)?.[1];
       expect(code).toMatch(/^\d{6}$/);
       expect(occursIn(log.text, code!)).toBe(true);

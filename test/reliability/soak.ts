@@ -62,9 +62,17 @@ async function main(): Promise<number> {
     OTP_DELIVERY: "nats",
     OTP_IP_RATE_LIMIT_MAX_REQUESTS: "100000000",
   });
-  const user = await serviceProcess("user", { ...common, USER_DATABASE_URL: postgres.url("soak_user"), AUTH_JWKS_URL: `${auth.baseUrl}/.well-known/jwks.json` });
+  const user = await serviceProcess("user", {
+    ...common,
+    USER_DATABASE_URL: postgres.url("soak_user"),
+    AUTH_JWKS_URL: `${auth.baseUrl}/.well-known/jwks.json`,
+  });
   const codes = await readCodesFromNats(nats.url);
-  const backlog = async () => (await Promise.all([postgres.url("soak_auth"), postgres.url("soak_user")].map(unsentOutboxRows))).reduce((sum, count) => sum + count, 0);
+  const backlog = async () =>
+    (await Promise.all([postgres.url("soak_auth"), postgres.url("soak_user")].map(unsentOutboxRows))).reduce(
+      (sum, count) => sum + count,
+      0,
+    );
   const target = workloadTarget({ auth, user }, (identifier) => codes.codeFor(identifier));
 
   try {
@@ -76,11 +84,21 @@ async function main(): Promise<number> {
       const ledger = emptyLedger();
       const until = Date.now() + rampSeconds * 1000;
       const began = performance.now();
-      await runWorkload({ target: () => target, concurrency, tag: `peak${concurrency}-`, stop: () => Date.now() >= until }, ledger);
+      await runWorkload(
+        { target: () => target, concurrency, tag: `peak${concurrency}-`, stop: () => Date.now() >= until },
+        ledger,
+      );
       const seconds = (performance.now() - began) / 1000;
       const rate = ledger.flowsCompleted / seconds;
       const errors = ledger.calls.filter((call) => call.code !== "ok").length;
-      log(`${String(concurrency).padStart(11)}  ${fixed(rate).padStart(10)}  ${fixed(ledger.calls.length / seconds, 0).padStart(7)}  ${String(errors).padStart(6)}  ${fixed(percentile(ledger.calls.map((c) => c.ms), 99)).padStart(6)}`);
+      log(
+        `${String(concurrency).padStart(11)}  ${fixed(rate).padStart(10)}  ${fixed(ledger.calls.length / seconds, 0).padStart(7)}  ${String(errors).padStart(6)}  ${fixed(
+          percentile(
+            ledger.calls.map((c) => c.ms),
+            99,
+          ),
+        ).padStart(6)}`,
+      );
       if (rate < peak * 1.05) {
         peak = Math.max(peak, rate);
         break;
@@ -88,16 +106,19 @@ async function main(): Promise<number> {
       peak = Math.max(peak, rate);
     }
     const rate = peak * loadFraction;
-    log(`peak: ${fixed(peak)} sign-ups/s; soaking at ${Math.round(loadFraction * 100)}%: ${fixed(rate)} sign-ups/s for ${soakSeconds} s`);
+    log(
+      `peak: ${fixed(peak)} sign-ups/s; soaking at ${Math.round(loadFraction * 100)}%: ${fixed(rate)} sign-ups/s for ${soakSeconds} s`,
+    );
 
     // 2. Soak: open loop at 70% of the peak, reporting every interval.
     const ledger: Ledger = emptyLedger();
     const soakStart = Date.now();
     const soakEnd = soakStart + soakSeconds * 1000;
     let dropped = 0;
-    const soak = runAtRate({ target: () => target, ratePerSecond: rate, maxInFlight: 200, tag: "soak-", stop: () => Date.now() >= soakEnd }, ledger).then(
-      (result) => (dropped = result.dropped),
-    );
+    const soak = runAtRate(
+      { target: () => target, ratePerSecond: rate, maxInFlight: 200, tag: "soak-", stop: () => Date.now() >= soakEnd },
+      ledger,
+    ).then((result) => (dropped = result.dropped));
     log(`\n  t s  sign-ups/s  calls  errors  error%  p50 ms  p99 ms  auth RSS MiB  user RSS MiB  outbox backlog`);
     const rows: Array<{ p99: number; authRss: number; userRss: number; backlog: number; errors: number }> = [];
     let seen = 0;
@@ -108,7 +129,10 @@ async function main(): Promise<number> {
       const errors = calls.filter((call) => call.code !== "ok").length;
       const completed = calls.filter((call) => call.step.rpc === "RefreshToken" && call.code === "ok").length;
       const row = {
-        p99: percentile(calls.map((c) => c.ms), 99),
+        p99: percentile(
+          calls.map((c) => c.ms),
+          99,
+        ),
         authRss: rssMiB(auth),
         userRss: rssMiB(user),
         backlog: await backlog(),
@@ -117,7 +141,12 @@ async function main(): Promise<number> {
       rows.push(row);
       log(
         `${String(Math.round((end - soakStart) / 1000)).padStart(5)}  ${fixed(completed / intervalSeconds).padStart(10)}  ${String(calls.length).padStart(5)}  ` +
-          `${String(errors).padStart(6)}  ${fixed((100 * errors) / Math.max(1, calls.length), 2).padStart(6)}  ${fixed(percentile(calls.map((c) => c.ms), 50)).padStart(6)}  ` +
+          `${String(errors).padStart(6)}  ${fixed((100 * errors) / Math.max(1, calls.length), 2).padStart(6)}  ${fixed(
+            percentile(
+              calls.map((c) => c.ms),
+              50,
+            ),
+          ).padStart(6)}  ` +
           `${fixed(row.p99).padStart(6)}  ${fixed(row.authRss).padStart(12)}  ${fixed(row.userRss).padStart(12)}  ${String(row.backlog).padStart(14)}`,
       );
     }
@@ -131,7 +160,11 @@ async function main(): Promise<number> {
     const rssGrowth = (pick: (row: (typeof rows)[number]) => number) =>
       steady.length < 2 ? 0 : Math.max(...steady.slice(half).map(pick)) - Math.max(...steady.slice(0, half).map(pick));
     const verdicts = [
-      { name: "error rate 0", ok: totalErrors === 0 && dropped === 0, detail: `${totalErrors} failed calls of ${ledger.calls.length}, ${dropped} arrivals dropped` },
+      {
+        name: "error rate 0",
+        ok: totalErrors === 0 && dropped === 0,
+        detail: `${totalErrors} failed calls of ${ledger.calls.length}, ${dropped} arrivals dropped`,
+      },
       {
         // Stable means no drift: a single slow interval (a GC pause, a busy neighbour on a shared
         // machine) is noise; the second half's typical p99 running away from the first half's is not.
@@ -152,7 +185,9 @@ async function main(): Promise<number> {
         detail: `max ${Math.max(...rows.map((row) => row.backlog))} unsent rows (bound: 5 s of events)`,
       },
     ];
-    log(`\n${ledger.flowsCompleted} sign-ups (${ledger.calls.length} calls) in ${soakSeconds} s at ${fixed(rate)}/s (peak ${fixed(peak)}/s)`);
+    log(
+      `\n${ledger.flowsCompleted} sign-ups (${ledger.calls.length} calls) in ${soakSeconds} s at ${fixed(rate)}/s (peak ${fixed(peak)}/s)`,
+    );
     for (const verdict of verdicts) log(`${verdict.ok ? "PASS" : "FAIL"}  ${verdict.name}: ${verdict.detail}`);
     return verdicts.every((verdict) => verdict.ok) ? 0 : 1;
   } finally {

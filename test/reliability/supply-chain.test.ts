@@ -10,7 +10,17 @@ import { describe, expect, it } from "vitest";
 // checked offline is checked here, on every CI run.
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
-const permissive = new Set(["MIT", "ISC", "Apache-2.0", "BSD-2-Clause", "BSD-3-Clause", "0BSD", "Unlicense", "CC0-1.0", "BlueOak-1.0.0"]);
+const permissive = new Set([
+  "MIT",
+  "ISC",
+  "Apache-2.0",
+  "BSD-2-Clause",
+  "BSD-3-Clause",
+  "0BSD",
+  "Unlicense",
+  "CC0-1.0",
+  "BlueOak-1.0.0",
+]);
 
 interface PackageJson {
   name: string;
@@ -31,7 +41,10 @@ function productionTree(): string[] {
 }
 
 function licenceIds(pkg: PackageJson): string[] {
-  const raw = typeof pkg.license === "string" ? pkg.license : (pkg.license?.type ?? pkg.licenses?.map((entry) => entry.type).join(" AND ") ?? "");
+  const raw =
+    typeof pkg.license === "string"
+      ? pkg.license
+      : (pkg.license?.type ?? pkg.licenses?.map((entry) => entry.type).join(" AND ") ?? "");
   return raw.split(/[\s()]+/).filter((token) => token && token !== "AND" && token !== "OR");
 }
 

@@ -42,43 +42,120 @@ const attacks: Array<[string, (c: Context) => Promise<string> | string]> = [
   ["alg none", (c) => unsigned("none", c.header, c.claims)],
   ["alg None", (c) => unsigned("None", c.header, c.claims)],
   ["alg NONE", (c) => unsigned("NONE", c.header, c.claims)],
-  ["alg none with the real signature kept", (c) => `${unsigned("none", c.header, c.claims)}${c.session.accessToken.split(".")[2]}`],
-  ["HS256 keyed with the public key's PEM (key confusion)", (c) => signHs256(Buffer.from(c.key.publicPem), c.header, c.claims)],
-  ["HS256 keyed with the public JWK's JSON", (c) => signHs256(Buffer.from(JSON.stringify(c.key.publicJwk)), c.header, c.claims)],
-  ["HS256 keyed with the public key's x coordinate", (c) => signHs256(Buffer.from(c.key.publicJwk.x!, "base64url"), c.header, c.claims)],
-  ["HS256 with an empty key and kid /dev/null", (c) => signHs256(new Uint8Array(32), { ...c.header, kid: "../../../../../../dev/null" }, c.claims)],
-  ["HS256 with kid holding SQL", (c) => signHs256(Buffer.from("secret"), { ...c.header, kid: "x' UNION SELECT 'secret' --" }, c.claims)],
-  ["another key under an unknown kid", (c) => signEs256(c.attacker.privateKey, { ...c.header, kid: c.attacker.kid }, c.claims)],
+  [
+    "alg none with the real signature kept",
+    (c) => `${unsigned("none", c.header, c.claims)}${c.session.accessToken.split(".")[2]}`,
+  ],
+  [
+    "HS256 keyed with the public key's PEM (key confusion)",
+    (c) => signHs256(Buffer.from(c.key.publicPem), c.header, c.claims),
+  ],
+  [
+    "HS256 keyed with the public JWK's JSON",
+    (c) => signHs256(Buffer.from(JSON.stringify(c.key.publicJwk)), c.header, c.claims),
+  ],
+  [
+    "HS256 keyed with the public key's x coordinate",
+    (c) => signHs256(Buffer.from(c.key.publicJwk.x!, "base64url"), c.header, c.claims),
+  ],
+  [
+    "HS256 with an empty key and kid /dev/null",
+    (c) => signHs256(new Uint8Array(32), { ...c.header, kid: "../../../../../../dev/null" }, c.claims),
+  ],
+  [
+    "HS256 with kid holding SQL",
+    (c) => signHs256(Buffer.from("secret"), { ...c.header, kid: "x' UNION SELECT 'secret' --" }, c.claims),
+  ],
+  [
+    "another key under an unknown kid",
+    (c) => signEs256(c.attacker.privateKey, { ...c.header, kid: c.attacker.kid }, c.claims),
+  ],
   ["another key under the real kid", (c) => signEs256(c.attacker.privateKey, c.header, c.claims)],
-  ["another key embedded in the header (jwk)", (c) => signEs256(c.attacker.privateKey, { typ: "at+jwt", jwk: c.attacker.publicJwk }, c.claims)],
-  ["another key behind a jku URL", (c) => signEs256(c.attacker.privateKey, { typ: "at+jwt", kid: c.attacker.kid, jku: "http://127.0.0.1:9/jwks.json" }, c.claims)],
-  ["an Ed25519 key of the attacker's under the real kid", async (c) => {
-    const { privateKey } = generateKeyPairSync("ed25519");
-    const { SignJWT } = await import("jose");
-    return new SignJWT(c.claims).setProtectedHeader({ alg: "EdDSA", kid: c.key.kid, typ: "at+jwt" }).sign(privateKey);
-  }],
-  ["the real key, another audience", (c) => signEs256(c.key.privateKey, c.header, { ...c.claims, aud: "another-service" })],
-  ["the real key, an audience list without ours", (c) => signEs256(c.key.privateKey, c.header, { ...c.claims, aud: ["a", "b"] })],
-  ["the real key, another issuer", (c) => signEs256(c.key.privateKey, c.header, { ...c.claims, iss: "https://evil.example" })],
-  ["the real key, expired an hour ago", (c) => signEs256(c.key.privateKey, c.header, { ...c.claims, iat: now() - 7_200, exp: now() - 3_600 })],
-  ["the real key, expired a minute ago (past the clock tolerance)", (c) => signEs256(c.key.privateKey, c.header, { ...c.claims, exp: now() - 60 })],
-  ["the real key, not valid before an hour from now (nbf)", (c) => signEs256(c.key.privateKey, c.header, { ...c.claims, nbf: now() + 3_600 })],
-  ["the real key, issued an hour in the future (iat)", (c) => signEs256(c.key.privateKey, c.header, { ...c.claims, iat: now() + 3_600, exp: now() + 4_000 })],
+  [
+    "another key embedded in the header (jwk)",
+    (c) => signEs256(c.attacker.privateKey, { typ: "at+jwt", jwk: c.attacker.publicJwk }, c.claims),
+  ],
+  [
+    "another key behind a jku URL",
+    (c) =>
+      signEs256(
+        c.attacker.privateKey,
+        { typ: "at+jwt", kid: c.attacker.kid, jku: "http://127.0.0.1:9/jwks.json" },
+        c.claims,
+      ),
+  ],
+  [
+    "an Ed25519 key of the attacker's under the real kid",
+    async (c) => {
+      const { privateKey } = generateKeyPairSync("ed25519");
+      const { SignJWT } = await import("jose");
+      return new SignJWT(c.claims).setProtectedHeader({ alg: "EdDSA", kid: c.key.kid, typ: "at+jwt" }).sign(privateKey);
+    },
+  ],
+  [
+    "the real key, another audience",
+    (c) => signEs256(c.key.privateKey, c.header, { ...c.claims, aud: "another-service" }),
+  ],
+  [
+    "the real key, an audience list without ours",
+    (c) => signEs256(c.key.privateKey, c.header, { ...c.claims, aud: ["a", "b"] }),
+  ],
+  [
+    "the real key, another issuer",
+    (c) => signEs256(c.key.privateKey, c.header, { ...c.claims, iss: "https://evil.example" }),
+  ],
+  [
+    "the real key, expired an hour ago",
+    (c) => signEs256(c.key.privateKey, c.header, { ...c.claims, iat: now() - 7_200, exp: now() - 3_600 }),
+  ],
+  [
+    "the real key, expired a minute ago (past the clock tolerance)",
+    (c) => signEs256(c.key.privateKey, c.header, { ...c.claims, exp: now() - 60 }),
+  ],
+  [
+    "the real key, not valid before an hour from now (nbf)",
+    (c) => signEs256(c.key.privateKey, c.header, { ...c.claims, nbf: now() + 3_600 }),
+  ],
+  [
+    "the real key, issued an hour in the future (iat)",
+    (c) => signEs256(c.key.privateKey, c.header, { ...c.claims, iat: now() + 3_600, exp: now() + 4_000 }),
+  ],
   ["the real key, no sid", (c) => signEs256(c.key.privateKey, c.header, { ...c.claims, sid: undefined })],
   ["the real key, no exp", (c) => signEs256(c.key.privateKey, c.header, { ...c.claims, exp: undefined })],
   ["the real key, roles as a string", (c) => signEs256(c.key.privateKey, c.header, { ...c.claims, roles: "admin" })],
   ["the real key, typ claim refresh", (c) => signEs256(c.key.privateKey, c.header, { ...c.claims, typ: "refresh" })],
-  ["the real key, header typ JWT instead of at+jwt", (c) => signEs256(c.key.privateKey, { ...c.header, typ: "JWT" }, c.claims)],
-  ["tampered payload: another user's id", (c) => withPayload(c.session.accessToken, { ...c.claims, sub: c.other.userId })],
-  ["tampered payload: the admin role added", (c) => withPayload(c.session.accessToken, { ...c.claims, roles: ["user", "admin"] })],
-  ["tampered payload: expiry pushed a day out", (c) => withPayload(c.session.accessToken, { ...c.claims, exp: now() + 86_400 })],
-  ["tampered header: alg switched to EdDSA", (c) => withHeader(c.session.accessToken, { ...headerOf(c.session.accessToken), alg: "EdDSA" })],
+  [
+    "the real key, header typ JWT instead of at+jwt",
+    (c) => signEs256(c.key.privateKey, { ...c.header, typ: "JWT" }, c.claims),
+  ],
+  [
+    "tampered payload: another user's id",
+    (c) => withPayload(c.session.accessToken, { ...c.claims, sub: c.other.userId }),
+  ],
+  [
+    "tampered payload: the admin role added",
+    (c) => withPayload(c.session.accessToken, { ...c.claims, roles: ["user", "admin"] }),
+  ],
+  [
+    "tampered payload: expiry pushed a day out",
+    (c) => withPayload(c.session.accessToken, { ...c.claims, exp: now() + 86_400 }),
+  ],
+  [
+    "tampered header: alg switched to EdDSA",
+    (c) => withHeader(c.session.accessToken, { ...headerOf(c.session.accessToken), alg: "EdDSA" }),
+  ],
   ["signature removed", (c) => `${c.session.accessToken.split(".").slice(0, 2).join(".")}.`],
-  ["another token's signature", (c) => `${c.session.accessToken.split(".").slice(0, 2).join(".")}.${c.other.accessToken.split(".")[2]}`],
+  [
+    "another token's signature",
+    (c) => `${c.session.accessToken.split(".").slice(0, 2).join(".")}.${c.other.accessToken.split(".")[2]}`,
+  ],
   ["a fourth segment appended", (c) => `${c.session.accessToken}.e30`],
   ["a refresh token used as an access token", (c) => c.session.refreshToken],
   ["a verification token used as an access token", (c) => c.verificationToken],
-  ["a 6 KB token", (c) => `${c.session.accessToken.split(".")[0]}.${"A".repeat(6_000)}.${c.session.accessToken.split(".")[2]}`],
+  [
+    "a 6 KB token",
+    (c) => `${c.session.accessToken.split(".")[0]}.${"A".repeat(6_000)}.${c.session.accessToken.split(".")[2]}`,
+  ],
 ];
 
 describe("tokens: forged, stretched and misused tokens are refused by both services", () => {
@@ -160,7 +237,10 @@ describe("tokens: forged, stretched and misused tokens are refused by both servi
     expect(await authAnswer(session.accessToken)).toBe(Code.Unauthenticated);
     expect(await validates(session.accessToken)).toBe(false);
     // SPEC: within a second (it learns revocations from auth.session.revoked); 2 s of slack for a loaded CI machine.
-    await waitFor(async () => (await userAnswer(session.accessToken)) === Code.Unauthenticated, { timeoutMs: 2_000, intervalMs: 20 });
+    await waitFor(async () => (await userAnswer(session.accessToken)) === Code.Unauthenticated, {
+      timeoutMs: 2_000,
+      intervalMs: 20,
+    });
     // The other sessions of the same user are untouched.
     expect(await userAnswer(context.session.accessToken)).toBe("ok");
   });

@@ -24,9 +24,20 @@ beforeAll(async () => {
   ({ privateKey: otherKey } = await generateKeyPair("ES256"));
 });
 
-function sign(issuedAt: Date, key = signingKey, claims: { sub?: string; sid?: string; jti?: string } = {}): Promise<string> {
+function sign(
+  issuedAt: Date,
+  key = signingKey,
+  claims: { sub?: string; sid?: string; jti?: string } = {},
+): Promise<string> {
   const iat = Math.floor(issuedAt.getTime() / 1000);
-  return new SignJWT({ sid: claims.sid ?? randomUUID(), did: "device-1", roles: ["user"], typ: "access", email: "someone@example.com", email_verified: true })
+  return new SignJWT({
+    sid: claims.sid ?? randomUUID(),
+    did: "device-1",
+    roles: ["user"],
+    typ: "access",
+    email: "someone@example.com",
+    email_verified: true,
+  })
     .setProtectedHeader({ alg: "ES256", typ: "at+jwt", kid: "k1" })
     .setSubject(claims.sub ?? randomUUID())
     .setJti(claims.jti ?? randomUUID())
@@ -44,7 +55,14 @@ function setUp(cacheSize?: number) {
     lookups++;
     return publicKey;
   };
-  const verifier = createAccessTokenVerifier({ keys, issuer, audience, clock, clockToleranceSeconds: toleranceSeconds, cacheSize });
+  const verifier = createAccessTokenVerifier({
+    keys,
+    issuer,
+    audience,
+    clock,
+    clockToleranceSeconds: toleranceSeconds,
+    cacheSize,
+  });
   return { clock, verifier, lookups: () => lookups };
 }
 
@@ -152,7 +170,12 @@ describe("verified access token cache", () => {
       email: undefined,
       expiresAt: new Date(0),
     };
-    for (let i = 0; i < 1_000; i++) cache.set(`token-${i}`, { ...principal, roles: ["user"], token: `token-${i}` }, { exp: 2_000_000_000, nbf: undefined });
+    for (let i = 0; i < 1_000; i++)
+      cache.set(
+        `token-${i}`,
+        { ...principal, roles: ["user"], token: `token-${i}` },
+        { exp: 2_000_000_000, nbf: undefined },
+      );
     expect(cache.size).toBe(100);
     const now = new Date("2026-03-01T12:00:00Z");
     expect(cache.get("token-899", now)).toBeUndefined();

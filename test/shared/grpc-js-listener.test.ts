@@ -28,7 +28,10 @@ async function outcome(call: Promise<Record<string, unknown>>): Promise<Outcome>
   } catch (caught) {
     const error = caught as grpc.ServiceError;
     // Decode google.rpc.Status from the trailers as a Connect client would.
-    const trailer = new Headers({ "grpc-status": String(error.code), "grpc-message": encodeURIComponent(error.details) });
+    const trailer = new Headers({
+      "grpc-status": String(error.code),
+      "grpc-message": encodeURIComponent(error.details),
+    });
     const details = error.metadata.get("grpc-status-details-bin")[0];
     if (details instanceof Buffer) trailer.set("grpc-status-details-bin", details.toString("base64"));
     const status = findTrailerError(trailer);
@@ -54,7 +57,10 @@ describe("the grpc-js listener beside the Connect port", () => {
 
   beforeAll(async () => {
     [database, userDatabase, nats] = await Promise.all([createTestDatabase(), createTestDatabase(), startNats()]);
-    auth = await startAuth({ AUTH_DATABASE_URL: database.url, NATS_URL: nats.url, AUTH_GRPC_JS_PORT: "0" }, { delivery: capture });
+    auth = await startAuth(
+      { AUTH_DATABASE_URL: database.url, NATS_URL: nats.url, AUTH_GRPC_JS_PORT: "0" },
+      { delivery: capture },
+    );
     user = await startUser({
       USER_DATABASE_URL: userDatabase.url,
       NATS_URL: nats.url,
@@ -74,7 +80,12 @@ describe("the grpc-js listener beside the Connect port", () => {
 
   /** OTP sign-in through one port; the session's login response. */
   async function signIn(client: GrpcClient, email: string): Promise<Record<string, unknown>> {
-    await client.SendOtp({ identifier: email, identifier_type: "IDENTIFIER_TYPE_EMAIL", purpose: "OTP_PURPOSE_LOGIN", device_id: "d1" });
+    await client.SendOtp({
+      identifier: email,
+      identifier_type: "IDENTIFIER_TYPE_EMAIL",
+      purpose: "OTP_PURPOSE_LOGIN",
+      device_id: "d1",
+    });
     const { verification_token } = await client.VerifyOtp({
       identifier: email,
       identifier_type: "IDENTIFIER_TYPE_EMAIL",
@@ -102,9 +113,13 @@ describe("the grpc-js listener beside the Connect port", () => {
     for (const [index, token] of tokens.entries()) {
       for (const client of authPorts) {
         const { sessions } = await client.ListSessions({}, bearer(token));
-        expect((sessions as Array<{ id: string; current: boolean }>).find((s) => s.current)?.id).toBe([viaMain, viaGrpcJs][index]!.session_id);
+        expect((sessions as Array<{ id: string; current: boolean }>).find((s) => s.current)?.id).toBe(
+          [viaMain, viaGrpcJs][index]!.session_id,
+        );
       }
-      const [main, grpcJs] = await Promise.all(authPorts.map((client) => client.ValidateToken({ access_token: token })));
+      const [main, grpcJs] = await Promise.all(
+        authPorts.map((client) => client.ValidateToken({ access_token: token })),
+      );
       expect(grpcJs).toEqual(main);
       expect(main).toMatchObject({ valid: true });
     }
@@ -120,14 +135,24 @@ describe("the grpc-js listener beside the Connect port", () => {
     expect({ ...noTokenJs, metadata: undefined }).toEqual({ ...noToken, metadata: undefined });
     expect(noTokenJs.reason).toBe("ACCESS_TOKEN_MISSING");
 
-    const invalid = { identifier: "not an email", identifier_type: "IDENTIFIER_TYPE_EMAIL", purpose: "OTP_PURPOSE_LOGIN", device_id: "d1" };
+    const invalid = {
+      identifier: "not an email",
+      identifier_type: "IDENTIFIER_TYPE_EMAIL",
+      purpose: "OTP_PURPOSE_LOGIN",
+      device_id: "d1",
+    };
     const [bad, badJs] = await Promise.all(authPorts.map((client) => outcome(client.SendOtp(invalid))));
     expect(badJs.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(badJs.fields).toEqual(bad.fields);
     expect(badJs.fields?.length).toBeGreaterThan(0);
 
     const email = `limited-${process.pid}@example.com`;
-    const send = { identifier: email, identifier_type: "IDENTIFIER_TYPE_EMAIL", purpose: "OTP_PURPOSE_LOGIN", device_id: "d1" };
+    const send = {
+      identifier: email,
+      identifier_type: "IDENTIFIER_TYPE_EMAIL",
+      purpose: "OTP_PURPOSE_LOGIN",
+      device_id: "d1",
+    };
     for (let index = 0; index < 3; index++) await authPorts[index % 2]!.SendOtp(send);
     const [limited, limitedJs] = [await outcome(authPorts[0].SendOtp(send)), await outcome(authPorts[1].SendOtp(send))];
     for (const refusal of [limited, limitedJs]) {
@@ -139,24 +164,30 @@ describe("the grpc-js listener beside the Connect port", () => {
   });
 
   it("echoes the request id in the response metadata and answers health checks", async () => {
-    const health = grpcMethod<{ service: string }, { status: string }>("grpc/health/v1/health.proto", "grpc.health.v1.Health", "Check");
+    const health = grpcMethod<{ service: string }, { status: string }>(
+      "grpc/health/v1/health.proto",
+      "grpc.health.v1.Health",
+      "Check",
+    );
     for (const port of [auth.handle.port, auth.handle.grpcJsPort!]) {
       const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
       try {
         const metadata = new grpc.Metadata();
         metadata.set("x-request-id", "grpc-js-listener-test");
-        const { response, header } = await new Promise<{ response: { status: string }; header: grpc.Metadata }>((resolve, reject) => {
-          let header = new grpc.Metadata();
-          const call = client.makeUnaryRequest(
-            health.path,
-            health.requestSerialize,
-            health.responseDeserialize,
-            { service: "mintcoin.auth.v1.AuthService" },
-            metadata,
-            (error, value) => (error ? reject(error) : resolve({ response: value!, header })),
-          );
-          call.on("metadata", (received: grpc.Metadata) => (header = received));
-        });
+        const { response, header } = await new Promise<{ response: { status: string }; header: grpc.Metadata }>(
+          (resolve, reject) => {
+            let header = new grpc.Metadata();
+            const call = client.makeUnaryRequest(
+              health.path,
+              health.requestSerialize,
+              health.responseDeserialize,
+              { service: "mintcoin.auth.v1.AuthService" },
+              metadata,
+              (error, value) => (error ? reject(error) : resolve({ response: value!, header })),
+            );
+            call.on("metadata", (received: grpc.Metadata) => (header = received));
+          },
+        );
         expect(response.status).toBe("SERVING");
         expect(header.get("x-request-id")).toEqual(["grpc-js-listener-test"]);
       } finally {

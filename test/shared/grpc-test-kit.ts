@@ -12,9 +12,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startH2cServer(
-  routes: (router: ConnectRouter) => void,
-): Promise<RunningServer> {
+export async function startH2cServer(routes: (router: ConnectRouter) => void): Promise<RunningServer> {
   const server = http2.createServer(connectNodeAdapter({ routes }));
   const sessions = new Set<http2.Http2Session>();
   server.on("session", (session) => {

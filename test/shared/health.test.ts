@@ -91,19 +91,15 @@ describe("grpc.health.v1.Health over HTTP/2, called with grpc-js", () => {
         check.requestSerialize,
         check.responseDeserialize,
         { service },
-        (error: ServiceError | null, response?: CheckResponse) =>
-          error ? reject(error) : resolve(response!),
+        (error: ServiceError | null, response?: CheckResponse) => (error ? reject(error) : resolve(response!)),
       );
     });
 
   /** Opens a Watch and returns a reader of its messages, one at a time. */
   const openWatch = (service: string) => {
-    const call = client.makeServerStreamRequest(
-      watch.path,
-      watch.requestSerialize,
-      watch.responseDeserialize,
-      { service },
-    );
+    const call = client.makeServerStreamRequest(watch.path, watch.requestSerialize, watch.responseDeserialize, {
+      service,
+    });
     const received: string[] = [];
     const waiting: Array<() => void> = [];
     call.on("data", (message: CheckResponse) => {

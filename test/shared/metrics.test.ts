@@ -6,7 +6,13 @@ import { loadAuthConfig } from "../../services/auth/config.js";
 import { ConfigError } from "../../services/shared/config/env.js";
 import type { UserServiceHandle } from "../../services/user/app.js";
 import { scrape, sampleValue, type Sample } from "../fixtures/metrics.js";
-import { capturingDelivery, connectAuthClient, startAuth, startUser, type RunningService } from "../fixtures/services.js";
+import {
+  capturingDelivery,
+  connectAuthClient,
+  startAuth,
+  startUser,
+  type RunningService,
+} from "../fixtures/services.js";
 import { createTestDatabase, startNats, waitFor, type NatsInstance, type TestDatabase } from "../support/index.js";
 
 // What an operator scrapes: GET /metrics on each service's own port, after real calls.
@@ -44,11 +50,21 @@ describe("Prometheus metrics", () => {
 
   it("counts RPCs by method and code, times them, and counts rate-limit refusals and OTP sends by channel", async () => {
     const client = connectAuthClient(auth.baseUrl);
-    const email = { identifier: "metrics@example.com", identifierType: IdentifierType.EMAIL, purpose: OtpPurpose.LOGIN, deviceId: "d" };
+    const email = {
+      identifier: "metrics@example.com",
+      identifierType: IdentifierType.EMAIL,
+      purpose: OtpPurpose.LOGIN,
+      deviceId: "d",
+    };
     for (let i = 0; i < 3; i++) await client.sendOtp(email);
     const refused = await client.sendOtp(email).catch((e: unknown) => ConnectError.from(e));
     expect((refused as ConnectError).code).toBe(Code.ResourceExhausted);
-    await client.sendOtp({ identifier: "+44 7911 123400", identifierType: IdentifierType.PHONE, purpose: OtpPurpose.LOGIN, deviceId: "d" });
+    await client.sendOtp({
+      identifier: "+44 7911 123400",
+      identifierType: IdentifierType.PHONE,
+      purpose: OtpPurpose.LOGIN,
+      deviceId: "d",
+    });
     const invalid = await client
       .sendOtp({ ...email, identifierType: IdentifierType.UNSPECIFIED })
       .catch((e: unknown) => ConnectError.from(e));
@@ -75,7 +91,12 @@ describe("Prometheus metrics", () => {
 
   it("does not count an oversized message as a rate-limit refusal", async () => {
     const client = connectAuthClient(auth.baseUrl);
-    const oversized = { identifier: "x".repeat(100 * 1024), identifierType: IdentifierType.EMAIL, purpose: OtpPurpose.LOGIN, deviceId: "d" };
+    const oversized = {
+      identifier: "x".repeat(100 * 1024),
+      identifierType: IdentifierType.EMAIL,
+      purpose: OtpPurpose.LOGIN,
+      deviceId: "d",
+    };
     const error = await client.sendOtp(oversized).catch((e: unknown) => ConnectError.from(e));
     expect((error as ConnectError).code).toBe(Code.ResourceExhausted);
     const samples = await scrape(metricsPortOf(auth));
@@ -85,11 +106,15 @@ describe("Prometheus metrics", () => {
   it("counts the events the relay published, by subject, and times each from its transaction", async () => {
     const samples = await waitFor(async () => {
       const current = await scrape(metricsPortOf(auth));
-      return (sampleValue(current, "mintcoin_events_published_total", { subject: "auth.otp.sent" }) ?? 0) >= 4 ? current : undefined;
+      return (sampleValue(current, "mintcoin_events_published_total", { subject: "auth.otp.sent" }) ?? 0) >= 4
+        ? current
+        : undefined;
     });
     // Four codes were issued above; refused and invalid calls commit no event.
     expect(sampleValue(samples!, "mintcoin_events_published_total", { subject: "auth.otp.sent" })).toBe(4);
-    const allPublished = samples!.filter((s) => s.name === "mintcoin_events_published_total").reduce((sum, s) => sum + s.value, 0);
+    const allPublished = samples!
+      .filter((s) => s.name === "mintcoin_events_published_total")
+      .reduce((sum, s) => sum + s.value, 0);
     expect(sampleValue(samples!, "mintcoin_outbox_relay_lag_seconds_count")).toBe(allPublished);
     const lagSeconds = sampleValue(samples!, "mintcoin_outbox_relay_lag_seconds_sum")!;
     expect(lagSeconds).toBeGreaterThan(0);
@@ -97,12 +122,15 @@ describe("Prometheus metrics", () => {
   });
 
   it("shows an empty outbox once the relay has caught up, and the database and NATS as up", async () => {
-    const samples = await waitFor(async () => {
-      const current = await scrape(metricsPortOf(auth));
-      expect(sampleValue(current, "mintcoin_outbox_pending_events")).toBe(0);
-      expect(sampleValue(current, "mintcoin_dependency_up", { dependency: "nats" })).toBe(1);
-      return current;
-    }, { timeoutMs: 15_000 });
+    const samples = await waitFor(
+      async () => {
+        const current = await scrape(metricsPortOf(auth));
+        expect(sampleValue(current, "mintcoin_outbox_pending_events")).toBe(0);
+        expect(sampleValue(current, "mintcoin_dependency_up", { dependency: "nats" })).toBe(1);
+        return current;
+      },
+      { timeoutMs: 15_000 },
+    );
     expect(sampleValue(samples, "mintcoin_outbox_oldest_pending_age_seconds")).toBe(0);
     expect(sampleValue(samples, "mintcoin_dependency_up", { dependency: "database" })).toBe(1);
   });
@@ -152,7 +180,12 @@ describe("Prometheus metrics while NATS is down", () => {
   it("shows the outbox backlog and the age of its oldest event, and both fall to zero once NATS is back", async () => {
     await nats.stop();
     const client = connectAuthClient(auth.baseUrl);
-    const request = { identifier: "backlog@example.com", identifierType: IdentifierType.EMAIL, purpose: OtpPurpose.LOGIN, deviceId: "d" };
+    const request = {
+      identifier: "backlog@example.com",
+      identifierType: IdentifierType.EMAIL,
+      purpose: OtpPurpose.LOGIN,
+      deviceId: "d",
+    };
     await client.sendOtp(request);
     await client.sendOtp(request);
 
@@ -163,11 +196,14 @@ describe("Prometheus metrics while NATS is down", () => {
     expect(age).toBeLessThan(60);
 
     await nats.start();
-    const after = await waitFor(async () => {
-      const samples = await scrape(metricsPortOf(auth));
-      expect(sampleValue(samples, "mintcoin_outbox_pending_events")).toBe(0);
-      return samples;
-    }, { timeoutMs: 20_000 });
+    const after = await waitFor(
+      async () => {
+        const samples = await scrape(metricsPortOf(auth));
+        expect(sampleValue(samples, "mintcoin_outbox_pending_events")).toBe(0);
+        return samples;
+      },
+      { timeoutMs: 20_000 },
+    );
     expect(sampleValue(after, "mintcoin_outbox_oldest_pending_age_seconds")).toBe(0);
     expect(sampleValue(after, "mintcoin_events_published_total", { subject: "auth.otp.sent" })).toBe(2);
   });

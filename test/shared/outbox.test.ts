@@ -1,4 +1,3 @@
-
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { Kysely } from "kysely";
@@ -45,7 +44,9 @@ describe("outbox relay", () => {
     const ids: string[] = [];
     await database.db.transaction().execute(async (trx) => {
       for (let index = 0; index < count; index++) {
-        ids.push(await emitEvent(trx, systemClock, "auth.logout", { userId: `user-${index}`, sessionId: `s-${index}` }));
+        ids.push(
+          await emitEvent(trx, systemClock, "auth.logout", { userId: `user-${index}`, sessionId: `s-${index}` }),
+        );
       }
     });
     return ids;
@@ -85,9 +86,11 @@ describe("outbox relay", () => {
       createOutboxRelay({ db: database.db, publisher: counting(), logger, batchSize: 25 }),
     );
     // Both drain at the same time until nothing is left.
-    await Promise.all(relays.map(async (relay) => {
-      while ((await relay.drainOnce()) > 0);
-    }));
+    await Promise.all(
+      relays.map(async (relay) => {
+        while ((await relay.drainOnce()) > 0);
+      }),
+    );
     expect(published.length).toBe(300);
     expect(new Set(published)).toEqual(new Set(ids));
     const pending = await database.db.selectFrom("outbox").select("id").where("sent_at", "is", null).execute();
@@ -129,9 +132,18 @@ describe("events while NATS is down", () => {
       const identifiers = ["outage1@example.com", "outage2@example.com", "outage3@example.com"];
       for (const identifier of identifiers) {
         // None of these fail because NATS is down: the event waits in the outbox.
-        await client.sendOtp({ identifier, identifierType: IdentifierType.EMAIL, purpose: OtpPurpose.LOGIN, deviceId: "d" });
+        await client.sendOtp({
+          identifier,
+          identifierType: IdentifierType.EMAIL,
+          purpose: OtpPurpose.LOGIN,
+          deviceId: "d",
+        });
       }
-      const pending = await auth.handle.runtime.db.selectFrom("outbox").select("id").where("sent_at", "is", null).execute();
+      const pending = await auth.handle.runtime.db
+        .selectFrom("outbox")
+        .select("id")
+        .where("sent_at", "is", null)
+        .execute();
       expect(pending.length).toBe(3);
 
       await nats.start();
@@ -140,10 +152,17 @@ describe("events while NATS is down", () => {
         const sent = await events.waitForEvents("auth.otp.sent", 3, 20_000);
         expect(sent.map((event) => event.identifier).sort()).toEqual(identifiers);
         // Exactly once: no event id twice, even after the relay's retries.
-        await waitFor(async () => {
-          const left = await auth.handle.runtime.db.selectFrom("outbox").select("id").where("sent_at", "is", null).execute();
-          return left.length === 0;
-        }, { timeoutMs: 10_000 });
+        await waitFor(
+          async () => {
+            const left = await auth.handle.runtime.db
+              .selectFrom("outbox")
+              .select("id")
+              .where("sent_at", "is", null)
+              .execute();
+            return left.length === 0;
+          },
+          { timeoutMs: 10_000 },
+        );
         const ids = events.events.filter((event) => event.subject === "auth.otp.sent").map((event) => event.msgId);
         expect(new Set(ids).size).toBe(ids.length);
         expect(ids.length).toBe(3);

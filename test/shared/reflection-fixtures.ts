@@ -5,7 +5,7 @@ import { create, createFileRegistry, type DescFile } from "@bufbuild/protobuf";
 import {
   FieldDescriptorProto_Label,
   FieldDescriptorProto_Type,
-  FieldOptionsSchema,
+  type FieldOptionsSchema,
   FileDescriptorProtoSchema,
   file_google_protobuf_descriptor,
   file_google_protobuf_timestamp,
@@ -34,7 +34,15 @@ export const fixtureFile: DescFile = createFileRegistry(
         extensionRange: [{ start: 100, end: 200 }],
       },
     ],
-    enumType: [{ name: "Color", value: [{ name: "COLOR_UNSPECIFIED", number: 0 }, { name: "COLOR_RED", number: 1 }] }],
+    enumType: [
+      {
+        name: "Color",
+        value: [
+          { name: "COLOR_UNSPECIFIED", number: 0 },
+          { name: "COLOR_RED", number: 1 },
+        ],
+      },
+    ],
     extension: [
       { name: "note", number: 150, label: OPTIONAL, type: STRING, extendee: ".test.reflection.Base" },
       { name: "flag", number: 100, label: OPTIONAL, type: BOOL, extendee: ".test.reflection.Base" },
@@ -56,7 +64,9 @@ export const probeFile: DescFile = createFileRegistry(
     service: [
       {
         name: "ProbeService",
-        method: [{ name: "Echo", inputType: ".google.protobuf.FieldOptions", outputType: ".google.protobuf.FieldOptions" }],
+        method: [
+          { name: "Echo", inputType: ".google.protobuf.FieldOptions", outputType: ".google.protobuf.FieldOptions" },
+        ],
       },
     ],
   }),

@@ -238,7 +238,11 @@ describe("buf curl against the server (reflection as third-party tools use it)",
   it("calls a method whose types come from imports and carry another file's extension", async () => {
     // FieldOptions lives in google/protobuf/descriptor.proto; [buf.validate.field] extends it.
     const body = { deprecated: true, "[buf.validate.field]": { required: true } };
-    const { stdout } = await buf("-d", JSON.stringify(body), `http://${server.address}/test.reflection.ProbeService/Echo`);
+    const { stdout } = await buf(
+      "-d",
+      JSON.stringify(body),
+      `http://${server.address}/test.reflection.ProbeService/Echo`,
+    );
     expect(JSON.parse(stdout)).toEqual(body);
   });
 });

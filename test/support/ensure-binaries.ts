@@ -60,7 +60,9 @@ export function ensureBinaries(log: (line: string) => void = console.log): Binar
   const packages = missingPackages(findBinaries());
   if (packages.length > 0) {
     if (!isRoot()) {
-      log(`[test harness] missing ${packages.join(", ")}; not root, so not installing (install them, or set TEST_DATABASE_URL / NATS_URL)`);
+      log(
+        `[test harness] missing ${packages.join(", ")}; not root, so not installing (install them, or set TEST_DATABASE_URL / NATS_URL)`,
+      );
     } else {
       aptGetInstall(packages, log);
     }
@@ -80,13 +82,17 @@ function aptGetInstall(packages: string[], log: (line: string) => void): void {
   // run their own, so forbid service starts during the install (Debian's policy-rc.d hook).
   const policy = "/usr/sbin/policy-rc.d";
   const ownPolicy = !existsSync(policy);
-  if (ownPolicy) writeFileSync(policy, "#!/bin/sh\n# test harness: start no services while installing\nexit 101\n", { mode: 0o755 });
+  if (ownPolicy)
+    writeFileSync(policy, "#!/bin/sh\n# test harness: start no services while installing\nexit 101\n", { mode: 0o755 });
   try {
     const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
     // Lock timeout: another apt run on the machine (unattended upgrades, a parallel run) waits, not fails.
     const apt = ["-o", "DPkg::Lock::Timeout=300", "-q"];
     execFileSync("apt-get", [...apt, "update"], { stdio: "inherit", env });
-    execFileSync("apt-get", [...apt, "install", "-y", "--no-install-recommends", ...packages], { stdio: "inherit", env });
+    execFileSync("apt-get", [...apt, "install", "-y", "--no-install-recommends", ...packages], {
+      stdio: "inherit",
+      env,
+    });
   } catch (error) {
     log(`[test harness] apt-get install ${packages.join(" ")} failed: ${(error as Error).message}`);
   } finally {
@@ -132,6 +138,19 @@ function ensurePostgresUser(log: (line: string) => void): void {
   } catch {
     // Debian's postgresql package creates this user; binaries from elsewhere may not have.
     log("[test harness] creating the postgres OS user");
-    execFileSync("useradd", ["--system", "--user-group", "--no-create-home", "--home-dir", "/var/lib/postgresql", "--shell", "/bin/sh", "postgres"], { stdio: "inherit" });
+    execFileSync(
+      "useradd",
+      [
+        "--system",
+        "--user-group",
+        "--no-create-home",
+        "--home-dir",
+        "/var/lib/postgresql",
+        "--shell",
+        "/bin/sh",
+        "postgres",
+      ],
+      { stdio: "inherit" },
+    );
   }
 }

@@ -37,7 +37,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const binaries = ensureBinaries(log);
   const externalUrl = process.env.TEST_DATABASE_URL;
   if (binaries.pgBinDir === null && !externalUrl) {
-    throw new Error("Postgres server binaries are missing and could not be installed; install postgresql or set TEST_DATABASE_URL");
+    throw new Error(
+      "Postgres server binaries are missing and could not be installed; install postgresql or set TEST_DATABASE_URL",
+    );
   }
   if (binaries.natsServer === null && !process.env.NATS_URL) {
     throw new Error("nats-server is missing and could not be installed; install nats-server or set NATS_URL");

@@ -27,7 +27,10 @@ export async function startNats(): Promise<NatsInstance> {
   // it): tests need servers they can kill and restart, and a server of their own per file.
   if (binary === null) {
     const url = process.env.NATS_URL;
-    if (!url) throw new Error("nats-server not found and NATS_URL not set (the test global setup installs nats-server with apt-get)");
+    if (!url)
+      throw new Error(
+        "nats-server not found and NATS_URL not set (the test global setup installs nats-server with apt-get)",
+      );
     return externalNats(url);
   }
 

@@ -31,7 +31,8 @@ export const PG_TEMPLATE_ENV = "MINTCOIN_TEST_PG_TEMPLATE";
 
 export async function startPostgres(options: StartPostgresOptions = {}): Promise<PgInstance> {
   const binDir = findBinaries().pgBinDir;
-  if (binDir === null) throw new Error("Postgres server binaries not found (the test global setup installs them with apt-get)");
+  if (binDir === null)
+    throw new Error("Postgres server binaries not found (the test global setup installs them with apt-get)");
   const user = postgresOsUser();
   const dir = makeTempDir("pg");
   const dataDir = join(dir, "data");
@@ -46,16 +47,26 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   const start = async () => {
     if (child && child.exitCode === null && child.signalCode === null) return;
     const args = [
-      "-D", dataDir, "-p", String(port),
-      "-c", "listen_addresses=127.0.0.1",
-      "-c", "unix_socket_directories=", // TCP only: no socket path length limits, no clash with the system's socket
+      "-D",
+      dataDir,
+      "-p",
+      String(port),
+      "-c",
+      "listen_addresses=127.0.0.1",
+      "-c",
+      "unix_socket_directories=", // TCP only: no socket path length limits, no clash with the system's socket
       // Durability against OS crashes is not under test: without fsync, a commit still reaches the OS
       // before it is acknowledged, so a killed Postgres loses nothing committed. synchronous_commit
       // stays on for exactly that reason (off, a SIGKILL loses the last acknowledged commits), and
       // costs little once fsync is off.
-      "-c", "fsync=off", "-c", "full_page_writes=off",
-      "-c", `max_connections=${options.maxConnections ?? 300}`,
-      "-c", "log_min_messages=warning",
+      "-c",
+      "fsync=off",
+      "-c",
+      "full_page_writes=off",
+      "-c",
+      `max_connections=${options.maxConnections ?? 300}`,
+      "-c",
+      "log_min_messages=warning",
     ];
     const started = spawnServer({ command: join(binDir, "postgres"), args, logFile, deathSignal: "SIGQUIT", user });
     child = started;

@@ -34,7 +34,10 @@ const hasSetpriv = existsSync("/usr/bin/setpriv");
 
 export function spawnServer(options: ServerProcessOptions): ChildProcess {
   const [command, args] = hasSetpriv
-    ? ["/usr/bin/setpriv", ["--pdeathsig", options.deathSignal.replace(/^SIG/, ""), "--", options.command, ...options.args]]
+    ? [
+        "/usr/bin/setpriv",
+        ["--pdeathsig", options.deathSignal.replace(/^SIG/, ""), "--", options.command, ...options.args],
+      ]
     : [options.command, options.args];
   // Output goes to a file, not a pipe: nobody reads a pipe while tests run, and a full one blocks the server.
   const log = openSync(options.logFile, "a");
@@ -123,19 +126,29 @@ export const TEST_ROOT_PREFIX = "mintcoin-test-";
 
 export function makeTempDir(label: string): string {
   const root = process.env[TEST_ROOT_ENV];
-  return mkdtempSync(join(root && existsSync(root) ? root : tmpdir(), root ? `${label}-` : `${TEST_ROOT_PREFIX}${label}-`));
+  return mkdtempSync(
+    join(root && existsSync(root) ? root : tmpdir(), root ? `${label}-` : `${TEST_ROOT_PREFIX}${label}-`),
+  );
 }
 
 /**
  * Polls check() until it resolves true. Fails at once, with the server's log, if the server exits,
  * and kills it if it is not ready within timeoutMs.
  */
-export async function waitUntilReady(child: ChildProcess, logFile: string, what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+export async function waitUntilReady(
+  child: ChildProcess,
+  logFile: string,
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
     if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`${what} exited during start (code ${child.exitCode}, signal ${child.signalCode}):\n${logTail(logFile)}`);
+      throw new Error(
+        `${what} exited during start (code ${child.exitCode}, signal ${child.signalCode}):\n${logTail(logFile)}`,
+      );
     }
     try {
       if (await check()) return;

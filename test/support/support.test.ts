@@ -44,11 +44,14 @@ describe("createTestDatabase", () => {
     await client.end().catch(() => {});
   });
 
-  it.skipIf(process.env.TEST_DATABASE_URL)("without TEST_DATABASE_URL, uses the run's own cluster, not the machine's Postgres", async () => {
-    const db = await createTestDatabase();
-    onTestFinished(() => db.drop());
-    expect(new URL(db.url).port).not.toBe("5432");
-  });
+  it.skipIf(process.env.TEST_DATABASE_URL)(
+    "without TEST_DATABASE_URL, uses the run's own cluster, not the machine's Postgres",
+    async () => {
+      const db = await createTestDatabase();
+      onTestFinished(() => db.drop());
+      expect(new URL(db.url).port).not.toBe("5432");
+    },
+  );
 });
 
 describe("startNats", () => {
@@ -141,7 +144,9 @@ describe("startOnFreePort", () => {
 
 describe("ensureBinaries", () => {
   it("installs only the Debian packages whose binaries are missing", () => {
-    expect(missingPackages({ pgBinDir: "/usr/lib/postgresql/15/bin", natsServer: "/usr/sbin/nats-server" })).toEqual([]);
+    expect(missingPackages({ pgBinDir: "/usr/lib/postgresql/15/bin", natsServer: "/usr/sbin/nats-server" })).toEqual(
+      [],
+    );
     expect(missingPackages({ pgBinDir: null, natsServer: "/usr/sbin/nats-server" })).toEqual(["postgresql"]);
     expect(missingPackages({ pgBinDir: null, natsServer: null })).toEqual(["postgresql", "nats-server"]);
   });

@@ -24,9 +24,10 @@ describe("UserService activity tracking", () => {
 
   /** The row's version in Postgres (xmin changes on every UPDATE that wrote it). */
   async function rowState(userId: string) {
-    const { rows } = await sql<{ xmin: string; last_active_at: Date }>`select xmin::text as xmin, last_active_at from users where id = ${userId}`.execute(
-      h.user.handle.runtime.db,
-    );
+    const { rows } = await sql<{
+      xmin: string;
+      last_active_at: Date;
+    }>`select xmin::text as xmin, last_active_at from users where id = ${userId}`.execute(h.user.handle.runtime.db);
     return rows[0]!;
   }
 

@@ -24,7 +24,12 @@ describe("UserService authentication", () => {
 
   const refusal = async (token: string | undefined) => {
     const options = token === undefined ? {} : bearerOptions(token);
-    return ConnectError.from(await h.client.getMe({}, options).then(() => new Error("expected a refusal"), (e: unknown) => e));
+    return ConnectError.from(
+      await h.client.getMe({}, options).then(
+        () => new Error("expected a refusal"),
+        (e: unknown) => e,
+      ),
+    );
   };
 
   it("accepts a well-formed token signed with a key from the JWKS", async () => {
@@ -35,7 +40,9 @@ describe("UserService authentication", () => {
 
   it("refuses calls without a token, or with a header that is not a bearer token", async () => {
     expect((await refusal(undefined)).code).toBe(Code.Unauthenticated);
-    const basic = await h.client.getMe({}, { headers: { authorization: "Basic dXNlcjpwYXNz" } }).catch((e: unknown) => ConnectError.from(e));
+    const basic = await h.client
+      .getMe({}, { headers: { authorization: "Basic dXNlcjpwYXNz" } })
+      .catch((e: unknown) => ConnectError.from(e));
     expect((basic as ConnectError).code).toBe(Code.Unauthenticated);
   });
 
@@ -128,10 +135,13 @@ describe("UserService authentication", () => {
       reasonCode: SessionRevokeReason.LOGOUT,
       tokensExpireAt: timestampFromDate(new Date(Date.now() + 15 * 60_000)),
     });
-    const error = await waitFor(async () => {
-      const refused = await refusal(person.token).catch(() => undefined);
-      return refused?.code === Code.Unauthenticated ? refused : undefined;
-    }, { timeoutMs: 1_000, intervalMs: 10 });
+    const error = await waitFor(
+      async () => {
+        const refused = await refusal(person.token).catch(() => undefined);
+        return refused?.code === Code.Unauthenticated ? refused : undefined;
+      },
+      { timeoutMs: 1_000, intervalMs: 10 },
+    );
     expect(error!.findDetails(ErrorInfoSchema)[0]?.reason).toBe("SESSION_REVOKED");
     // The same user's other session is untouched.
     await h.client.getMe({}, bearerOptions(otherSession.token));

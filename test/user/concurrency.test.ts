@@ -54,7 +54,10 @@ describe("UserService under concurrency", () => {
     const issued = await h.tokens.user();
     const results = await Promise.allSettled(
       Array.from({ length: 10 }, (_, index) =>
-        clients()[index % 2]!.createUser({ username: freshUsername("same"), name: "Once" }, bearerOptions(issued.token)),
+        clients()[index % 2]!.createUser(
+          { username: freshUsername("same"), name: "Once" },
+          bearerOptions(issued.token),
+        ),
       ),
     );
     const codes = results.map(codeOf);
@@ -67,7 +70,9 @@ describe("UserService under concurrency", () => {
   it("loses no update when a user's profile is changed by 10 concurrent requests (optimistic version, retried)", async () => {
     const person = await h.signUp();
     const results = await Promise.allSettled(
-      Array.from({ length: 10 }, (_, index) => clients()[index % 2]!.updateMe({ bio: `bio ${index}`, location: `place ${index}` }, person.as)),
+      Array.from({ length: 10 }, (_, index) =>
+        clients()[index % 2]!.updateMe({ bio: `bio ${index}`, location: `place ${index}` }, person.as),
+      ),
     );
     expect(results.map(codeOf)).toEqual(Array(10).fill("ok"));
     const { user } = await h.client.getMe({}, person.as);
@@ -86,8 +91,14 @@ describe("UserService under concurrency", () => {
     const prefix = `samepfx${Date.now() % 1000}`;
     const first = await h.tokens.user();
     const secondToken = await h.tokens.user();
-    const { user: a } = await unlucky.client.createUser({ username: `${prefix}_a`, name: "A" }, bearerOptions(first.token));
-    const { user: b } = await unlucky.client.createUser({ username: `${prefix}_b`, name: "B" }, bearerOptions(secondToken.token));
+    const { user: a } = await unlucky.client.createUser(
+      { username: `${prefix}_a`, name: "A" },
+      bearerOptions(first.token),
+    );
+    const { user: b } = await unlucky.client.createUser(
+      { username: `${prefix}_b`, name: "B" },
+      bearerOptions(secondToken.token),
+    );
     expect(a!.referralCode).toBe(`${prefix.toUpperCase().slice(0, 6)}22222`);
     expect(b!.referralCode).not.toBe(a!.referralCode);
     expect(b!.referralCode.startsWith(prefix.toUpperCase().slice(0, 6))).toBe(true);

@@ -19,7 +19,12 @@ describe("UserService.CreateUser", () => {
   });
 
   async function connectError(call: Promise<unknown>): Promise<ConnectError> {
-    return ConnectError.from(await call.then(() => new Error("expected the call to fail"), (error: unknown) => error));
+    return ConnectError.from(
+      await call.then(
+        () => new Error("expected the call to fail"),
+        (error: unknown) => error,
+      ),
+    );
   }
 
   it("creates the profile of the token's subject with phone and email from the token, through grpc-js", async () => {
@@ -50,7 +55,10 @@ describe("UserService.CreateUser", () => {
 
   it("ignores unverified identifiers in the token: no profile holds a phone or email nobody proved", async () => {
     const issued = await h.tokens.issue({ email: "unproven@example.com", email_verified: false });
-    const { user } = await h.client.createUser({ username: freshUsername(), name: "Unproven" }, bearerOptions(issued.token));
+    const { user } = await h.client.createUser(
+      { username: freshUsername(), name: "Unproven" },
+      bearerOptions(issued.token),
+    );
     expect(user!.email).toBe("");
     expect(user!.emailVerified).toBe(false);
     expect(user!.phone).toBe("");
@@ -90,7 +98,9 @@ describe("UserService.CreateUser", () => {
 
   it("refuses a second CreateUser for the same subject with ALREADY_EXISTS", async () => {
     const { token } = await h.signUp();
-    const error = await connectError(h.client.createUser({ username: freshUsername(), name: "Again" }, bearerOptions(token)));
+    const error = await connectError(
+      h.client.createUser({ username: freshUsername(), name: "Again" }, bearerOptions(token)),
+    );
     expect(error.code).toBe(Code.AlreadyExists);
     expect(error.findDetails(ErrorInfoSchema)[0]?.reason).toBe("PROFILE_EXISTS");
   });
@@ -154,7 +164,10 @@ describe("UserService.CreateUser", () => {
   it("refuses an unknown referral code with INVALID_ARGUMENT naming referred_by_code", async () => {
     const issued = await h.tokens.user();
     const error = await connectError(
-      h.client.createUser({ username: freshUsername(), name: "X", referredByCode: "NOSUCHCODE9" }, bearerOptions(issued.token)),
+      h.client.createUser(
+        { username: freshUsername(), name: "X", referredByCode: "NOSUCHCODE9" },
+        bearerOptions(issued.token),
+      ),
     );
     expect(error.code).toBe(Code.InvalidArgument);
     expect(error.findDetails(BadRequestSchema)[0]?.fieldViolations[0]?.field).toBe("referred_by_code");
@@ -167,7 +180,10 @@ describe("UserService.CreateUser", () => {
     // allows that, so the user service refuses the code before the unique email would.
     const issued = await h.tokens.user({ email: "twice@example.com" });
     const error = await connectError(
-      h.client.createUser({ username: freshUsername(), name: "Me Again", referredByCode: referrer.user.referralCode }, bearerOptions(issued.token)),
+      h.client.createUser(
+        { username: freshUsername(), name: "Me Again", referredByCode: referrer.user.referralCode },
+        bearerOptions(issued.token),
+      ),
     );
     expect(error.code).toBe(Code.InvalidArgument);
     expect(error.findDetails(ErrorInfoSchema)[0]?.reason).toBe("SELF_REFERRAL");
@@ -187,7 +203,9 @@ describe("UserService.CreateUser", () => {
 
   it("gives a grpc-js client the same codes", async () => {
     const { token } = await h.signUp();
-    const error = (await h.grpc.CreateUser({ username: freshUsername(), name: "Again" }, bearer(token)).catch((e: grpc.ServiceError) => e)) as grpc.ServiceError;
+    const error = (await h.grpc
+      .CreateUser({ username: freshUsername(), name: "Again" }, bearer(token))
+      .catch((e: grpc.ServiceError) => e)) as grpc.ServiceError;
     expect(error.code).toBe(grpc.status.ALREADY_EXISTS);
   });
 });

@@ -37,11 +37,22 @@ describe("startDurableConsumer and markEventProcessed", () => {
 
   beforeAll(async () => {
     [nats, testDatabase] = await Promise.all([startNats(), createTestDatabase()]);
-    link = createNatsLink({ url: nats.url, name: "consumer-test", streams: [streams.auth, streams.user], replicas: 1, logger });
+    link = createNatsLink({
+      url: nats.url,
+      name: "consumer-test",
+      streams: [streams.auth, streams.user],
+      replicas: 1,
+      logger,
+    });
     await link.ready;
     publisher = await connectEventPublisher(nats.url);
     raw = await connect({ servers: nats.url });
-    database = await createDatabase<ProcessedEventsDatabase>({ url: testDatabase.url, dataDir: "", poolSize: 12, logger });
+    database = await createDatabase<ProcessedEventsDatabase>({
+      url: testDatabase.url,
+      dataDir: "",
+      poolSize: 12,
+      logger,
+    });
     await migrateToLatest(database.db as Kysely<unknown>, processedEventsMigrations, logger);
   });
   afterAll(async () => {
@@ -53,7 +64,11 @@ describe("startDurableConsumer and markEventProcessed", () => {
     await testDatabase?.drop();
   });
 
-  const linked = (userId: string) => ({ userId, identifierType: IdentifierType.EMAIL, identifier: `${userId}@example.com` });
+  const linked = (userId: string) => ({
+    userId,
+    identifierType: IdentifierType.EMAIL,
+    identifier: `${userId}@example.com`,
+  });
 
   it("redelivers an event whose handler threw until the handler succeeds", async () => {
     const userId = randomUUID();
@@ -107,7 +122,9 @@ describe("startDurableConsumer and markEventProcessed", () => {
   it("resumes after a stop without handling acknowledged events again, across instances sharing the durable", async () => {
     const name = `resume-${randomUUID().slice(0, 8)}`;
     const handled: string[] = [];
-    const handlers = { "auth.device.trusted": async (event: EventMessage<"auth.device.trusted">) => void handled.push(event.deviceId) };
+    const handlers = {
+      "auth.device.trusted": async (event: EventMessage<"auth.device.trusted">) => void handled.push(event.deviceId),
+    };
     const first = startDurableConsumer({ nats: link, logger, stream: streams.auth.name, name, handlers });
     await first.ready;
     await publisher.publish("auth.device.trusted", { userId: randomUUID(), deviceId: "d1" });

@@ -64,7 +64,10 @@ describe("UserService consumers of auth events", () => {
     const missing = await h.client.getMe({}, bearerOptions(issued.token)).catch((e: unknown) => ConnectError.from(e));
     expect((missing as ConnectError).code).toBe(Code.NotFound);
 
-    const { user } = await h.client.createUser({ username: freshUsername(), name: "Late" }, bearerOptions(issued.token));
+    const { user } = await h.client.createUser(
+      { username: freshUsername(), name: "Late" },
+      bearerOptions(issued.token),
+    );
     expect(user!.email).toBe("early@example.com");
     expect(user!.emailVerified).toBe(true);
   });
@@ -77,7 +80,11 @@ describe("UserService consumers of auth events", () => {
       identifier: "+447911123777",
     });
     const user = await waitFor(async () => {
-      const rows = await h.user.handle.runtime.db.selectFrom("verified_identifiers").selectAll().where("user_id", "=", issued.claims.sub).execute();
+      const rows = await h.user.handle.runtime.db
+        .selectFrom("verified_identifiers")
+        .selectAll()
+        .where("user_id", "=", issued.claims.sub)
+        .execute();
       return rows.length > 0 ? rows : undefined;
     }).then(() => h.client.createUser({ username: freshUsername(), name: "Reg" }, bearerOptions(issued.token)));
     expect(user.user!.phone).toBe("+447911123777");
@@ -117,13 +124,32 @@ describe("UserService consumers of auth events", () => {
     const finals: string[] = [];
     for (const order of ["in order", "reversed"]) {
       const person = await h.signUp();
-      const older = { eventId: randomUUID(), occurredAt: at(-60_000), userId: person.userId, identifierType: IdentifierType.EMAIL, identifier: `old-${order.replace(" ", "")}@example.com` };
-      const newer = { eventId: randomUUID(), occurredAt: at(0), userId: person.userId, identifierType: IdentifierType.EMAIL, identifier: `new-${order.replace(" ", "")}@example.com` };
+      const older = {
+        eventId: randomUUID(),
+        occurredAt: at(-60_000),
+        userId: person.userId,
+        identifierType: IdentifierType.EMAIL,
+        identifier: `old-${order.replace(" ", "")}@example.com`,
+      };
+      const newer = {
+        eventId: randomUUID(),
+        occurredAt: at(0),
+        userId: person.userId,
+        identifierType: IdentifierType.EMAIL,
+        identifier: `new-${order.replace(" ", "")}@example.com`,
+      };
       const sequence = order === "in order" ? [older, newer] : [newer, older];
       for (const event of sequence) await h.publisher.publish("auth.identifier.linked", event);
       // A marker after both, on the same subject, tells when both were handled.
-      await h.publisher.publish("auth.identifier.linked", { userId: person.userId, occurredAt: at(0), identifierType: IdentifierType.PHONE, identifier: `+4479111238${order === "in order" ? "01" : "02"}` });
-      await waitFor(async () => (await profileOf(`+4479111238${order === "in order" ? "01" : "02"}`)).id === person.userId);
+      await h.publisher.publish("auth.identifier.linked", {
+        userId: person.userId,
+        occurredAt: at(0),
+        identifierType: IdentifierType.PHONE,
+        identifier: `+4479111238${order === "in order" ? "01" : "02"}`,
+      });
+      await waitFor(
+        async () => (await profileOf(`+4479111238${order === "in order" ? "01" : "02"}`)).id === person.userId,
+      );
       finals.push((await profileOf(`+4479111238${order === "in order" ? "01" : "02"}`)).email.replace(/-.*@/, "@"));
     }
     expect(finals).toEqual(["new@example.com", "new@example.com"]);
@@ -132,8 +158,14 @@ describe("UserService consumers of auth events", () => {
   it("moves a linked identifier off a profile that still showed it (the auth service owns identifiers)", async () => {
     const previous = await h.signUp({}, { email: "moved@example.com" });
     const next = await h.signUp();
-    await h.publisher.publish("auth.identifier.linked", { userId: next.userId, identifierType: IdentifierType.EMAIL, identifier: "moved@example.com" });
-    await waitFor(async () => (await h.client.getUserByEmail({ email: "moved@example.com" }, admin)).user!.id === next.userId);
+    await h.publisher.publish("auth.identifier.linked", {
+      userId: next.userId,
+      identifierType: IdentifierType.EMAIL,
+      identifier: "moved@example.com",
+    });
+    await waitFor(
+      async () => (await h.client.getUserByEmail({ email: "moved@example.com" }, admin)).user!.id === next.userId,
+    );
     const old = await profileOf(previous.claims.phone!);
     expect(old.email).toBe("");
     expect(old.emailVerified).toBe(false);
@@ -144,12 +176,20 @@ describe("UserService consumers of auth events", () => {
     const lastActive = async () => timestampDate((await profileOf(person.claims.phone!)).lastActiveAt!).getTime();
     const base = Date.now() + 10 * 60_000;
     const login = (offsetMs: number) =>
-      h.publisher.publish("auth.login", { userId: person.userId, sessionId: randomUUID(), occurredAt: timestampFromDate(new Date(base + offsetMs)) });
+      h.publisher.publish("auth.login", {
+        userId: person.userId,
+        sessionId: randomUUID(),
+        occurredAt: timestampFromDate(new Date(base + offsetMs)),
+      });
     await login(0);
     await waitFor(async () => (await lastActive()) === base);
     await login(30_000); // within the minute: not written
     await login(-5 * 60_000); // older: never moves it back
-    await h.publisher.publish("auth.session.refreshed", { userId: person.userId, sessionId: randomUUID(), occurredAt: timestampFromDate(new Date(base + 90_000)) });
+    await h.publisher.publish("auth.session.refreshed", {
+      userId: person.userId,
+      sessionId: randomUUID(),
+      occurredAt: timestampFromDate(new Date(base + 90_000)),
+    });
     await waitFor(async () => (await lastActive()) === base + 90_000);
     // A late copy of the +30 s sign-in cannot move it back either.
     await login(30_000);
@@ -161,10 +201,26 @@ describe("UserService consumers of auth events", () => {
   it("keeps consuming after NATS restarts", async () => {
     const person = await h.signUp();
     await h.nats.restart();
-    await h.publisher.publish("auth.identifier.linked", { userId: person.userId, identifierType: IdentifierType.EMAIL, identifier: "after-restart@example.com" }).catch(async () => {
-      // The publisher's own connection may still be reconnecting.
-      await waitFor(() => h.publisher.publish("auth.identifier.linked", { userId: person.userId, identifierType: IdentifierType.EMAIL, identifier: "after-restart@example.com" }), { timeoutMs: 10_000 });
+    await h.publisher
+      .publish("auth.identifier.linked", {
+        userId: person.userId,
+        identifierType: IdentifierType.EMAIL,
+        identifier: "after-restart@example.com",
+      })
+      .catch(async () => {
+        // The publisher's own connection may still be reconnecting.
+        await waitFor(
+          () =>
+            h.publisher.publish("auth.identifier.linked", {
+              userId: person.userId,
+              identifierType: IdentifierType.EMAIL,
+              identifier: "after-restart@example.com",
+            }),
+          { timeoutMs: 10_000 },
+        );
+      });
+    await waitFor(async () => (await profileOf(person.claims.phone!)).email === "after-restart@example.com", {
+      timeoutMs: 15_000,
     });
-    await waitFor(async () => (await profileOf(person.claims.phone!)).email === "after-restart@example.com", { timeoutMs: 15_000 });
   });
 });

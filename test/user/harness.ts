@@ -96,8 +96,14 @@ async function eventsWhere<S extends EventSubject>(
   return found!;
 }
 
-export async function startUserHarness(options: { clock?: Clock; env?: Record<string, string> } = {}): Promise<UserHarness> {
-  const [database, nats, tokens] = await Promise.all([createTestDatabase(), startNats(), startTokenIssuer({ clock: options.clock })]);
+export async function startUserHarness(
+  options: { clock?: Clock; env?: Record<string, string> } = {},
+): Promise<UserHarness> {
+  const [database, nats, tokens] = await Promise.all([
+    createTestDatabase(),
+    startNats(),
+    startTokenIssuer({ clock: options.clock }),
+  ]);
   const env = {
     USER_DATABASE_URL: database.url,
     NATS_URL: nats.url,
@@ -109,7 +115,10 @@ export async function startUserHarness(options: { clock?: Clock; env?: Record<st
 
   async function startInstance(overrides: UserServiceOverrides = {}): Promise<UserInstance> {
     const config = loadUserConfig({ USER_PORT: "0", LOG_LEVEL: logLevel, ...env });
-    const handle = await startUserService(config, createLogger("user", config.LOG_LEVEL), { clock: options.clock, ...overrides });
+    const handle = await startUserService(config, createLogger("user", config.LOG_LEVEL), {
+      clock: options.clock,
+      ...overrides,
+    });
     const address = `${config.HOST}:${handle.port}`;
     const baseUrl = `http://${address}`;
     const grpc = grpcUserClient(address);

@@ -14,7 +14,10 @@ it("answers UNAVAILABLE, not UNAUTHENTICATED, while the auth service's JWKS cann
   try {
     const error = await connectUserClient(user.baseUrl)
       .getMe({}, { headers: { authorization: `Bearer ${token}` } })
-      .then(() => undefined, (e: unknown) => ConnectError.from(e));
+      .then(
+        () => undefined,
+        (e: unknown) => ConnectError.from(e),
+      );
     // A client told UNAUTHENTICATED would throw the person out; UNAVAILABLE says: retry shortly.
     expect(error?.code).toBe(Code.Unavailable);
   } finally {

@@ -29,7 +29,12 @@ describe("UserService administration", () => {
   });
 
   const failure = async (call: Promise<unknown>) =>
-    ConnectError.from(await call.then(() => new Error("expected the call to fail"), (error: unknown) => error));
+    ConnectError.from(
+      await call.then(
+        () => new Error("expected the call to fail"),
+        (error: unknown) => error,
+      ),
+    );
 
   /** A user brought to `state` through the RPCs that lead there. */
   async function userIn(state: LifecycleState): Promise<SignedUp> {
@@ -89,7 +94,14 @@ describe("UserService administration", () => {
         if (from === to || allowed[from]!.includes(to)) {
           const { user } = await call;
           expect(user!.lifecycleState, label).toBe(to);
-          const expectedStatus = to === S.SUSPENDED ? UserStatus.SUSPENDED : to === S.BANNED ? UserStatus.BANNED : to === S.DELETED ? UserStatus.DELETED : UserStatus.ACTIVE;
+          const expectedStatus =
+            to === S.SUSPENDED
+              ? UserStatus.SUSPENDED
+              : to === S.BANNED
+                ? UserStatus.BANNED
+                : to === S.DELETED
+                  ? UserStatus.DELETED
+                  : UserStatus.ACTIVE;
           expect(user!.status, label).toBe(expectedStatus);
         } else {
           expect((await failure(call)).code, label).toBe(Code.FailedPrecondition);
@@ -108,7 +120,10 @@ describe("UserService administration", () => {
   it("emits user.profile.updated naming lifecycle_state and status, with the admin as actor", async () => {
     const person = await userIn(S.ACTIVE);
     await h.client.updateLifecycleState({ userId: person.userId, state: S.DELETED }, admin);
-    const [event] = await h.eventsWhere("user.profile.updated", (e) => e.userId === person.userId && e.lifecycleState === S.DELETED);
+    const [event] = await h.eventsWhere(
+      "user.profile.updated",
+      (e) => e.userId === person.userId && e.lifecycleState === S.DELETED,
+    );
     expect(event!.changedFields).toEqual(expect.arrayContaining(["lifecycle_state", "status", "deleted_at"]));
     expect(event!.actorUserId).toBe(adminId);
   });
@@ -118,7 +133,10 @@ describe("UserService administration", () => {
     const { user } = await h.client.promoteToCreator({ userId: active.userId }, admin);
     expect(user!.isCreator).toBe(true);
     expect(user!.lifecycleState).toBe(S.CREATOR);
-    const [event] = await h.eventsWhere("user.profile.updated", (e) => e.userId === active.userId && e.changedFields.includes("is_creator"));
+    const [event] = await h.eventsWhere(
+      "user.profile.updated",
+      (e) => e.userId === active.userId && e.changedFields.includes("is_creator"),
+    );
     expect(event!.changedFields).toEqual(["lifecycle_state", "is_creator"]);
     const again = await h.client.promoteToCreator({ userId: active.userId }, admin);
     expect(again.user!.version).toBe(user!.version);
@@ -128,7 +146,9 @@ describe("UserService administration", () => {
 
     for (const state of [S.REGISTERED, S.ONBOARDING, S.SUSPENDED, S.BANNED, S.DELETED]) {
       const person = await userIn(state);
-      expect((await failure(h.client.promoteToCreator({ userId: person.userId }, admin))).code, S[state]).toBe(Code.FailedPrecondition);
+      expect((await failure(h.client.promoteToCreator({ userId: person.userId }, admin))).code, S[state]).toBe(
+        Code.FailedPrecondition,
+      );
     }
   });
 
@@ -140,13 +160,18 @@ describe("UserService administration", () => {
     expect((await h.client.getMe({}, plain.as)).user!.lifecycleState).toBe(S.ACTIVE);
     // UpdateLifecycleState cannot make a dormant creator a plain ACTIVE user.
     await h.client.updateLifecycleState({ userId: creator.userId, state: S.DORMANT }, admin);
-    expect((await failure(h.client.updateLifecycleState({ userId: creator.userId, state: S.ACTIVE }, admin))).code).toBe(Code.FailedPrecondition);
+    expect(
+      (await failure(h.client.updateLifecycleState({ userId: creator.userId, state: S.ACTIVE }, admin))).code,
+    ).toBe(Code.FailedPrecondition);
   });
 
   it("suspends with reason and end time, emits user.suspended, and refuses the user's profile changes", async () => {
     const person = await userIn(S.ACTIVE);
     const until = new Date(clock.now().getTime() + 3_600_000);
-    const { user } = await h.client.suspendUser({ userId: person.userId, reason: "spam", suspendedUntil: timestampFromDate(until) }, admin);
+    const { user } = await h.client.suspendUser(
+      { userId: person.userId, reason: "spam", suspendedUntil: timestampFromDate(until) },
+      admin,
+    );
     expect(user!.lifecycleState).toBe(S.SUSPENDED);
     expect(user!.status).toBe(UserStatus.SUSPENDED);
     expect(user!.suspensionReason).toBe("spam");
@@ -158,7 +183,9 @@ describe("UserService administration", () => {
 
     const refused = await failure(h.client.updateMe({ bio: "still here" }, person.as));
     expect(refused.code).toBe(Code.FailedPrecondition);
-    expect((await failure(h.client.updateUsername({ username: "new_name_x1" }, person.as))).code).toBe(Code.FailedPrecondition);
+    expect((await failure(h.client.updateUsername({ username: "new_name_x1" }, person.as))).code).toBe(
+      Code.FailedPrecondition,
+    );
   });
 
   it("replaces reason and end time when suspending a suspended user, and emits again", async () => {
@@ -175,7 +202,10 @@ describe("UserService administration", () => {
   it("refuses a suspension end time in the past", async () => {
     const person = await userIn(S.ACTIVE);
     const error = await failure(
-      h.client.suspendUser({ userId: person.userId, reason: "x", suspendedUntil: timestampFromDate(new Date(Date.now() - 60_000)) }, admin),
+      h.client.suspendUser(
+        { userId: person.userId, reason: "x", suspendedUntil: timestampFromDate(new Date(Date.now() - 60_000)) },
+        admin,
+      ),
     );
     expect(error.code).toBe(Code.InvalidArgument);
     expect(error.rawMessage).toContain("suspended_until");
@@ -204,8 +234,13 @@ describe("UserService administration", () => {
   it("ends a suspension by itself once its end time passes, at the next read, with user.unsuspended", async () => {
     const person = await userIn(S.ACTIVE);
     const until = new Date(clock.now().getTime() + 3_600_000);
-    await h.client.suspendUser({ userId: person.userId, reason: "cool off", suspendedUntil: timestampFromDate(until) }, admin);
-    expect((await h.client.getUserByPhone({ phone: person.claims.phone! }, admin)).user!.lifecycleState).toBe(S.SUSPENDED);
+    await h.client.suspendUser(
+      { userId: person.userId, reason: "cool off", suspendedUntil: timestampFromDate(until) },
+      admin,
+    );
+    expect((await h.client.getUserByPhone({ phone: person.claims.phone! }, admin)).user!.lifecycleState).toBe(
+      S.SUSPENDED,
+    );
     clock.advance(3_600_001);
     // Tokens carry the service's clock: the ones issued an hour ago have expired.
     admin = bearerOptions((await h.tokens.admin({ sub: adminId })).token);
@@ -227,11 +262,19 @@ describe("UserService administration", () => {
     const [event] = await h.eventsWhere("user.banned", (e) => e.userId === person.userId);
     expect(event!.reason).toBe("fraud");
     expect(event!.actorUserId).toBe(adminId);
-    expect((await h.client.banUser({ userId: person.userId, reason: "again" }, admin)).user!.version).toBe(user!.version);
-    expect((await failure(h.client.unsuspendUser({ userId: person.userId }, admin))).code).toBe(Code.FailedPrecondition);
-    expect((await failure(h.client.suspendUser({ userId: person.userId, reason: "x" }, admin))).code).toBe(Code.FailedPrecondition);
+    expect((await h.client.banUser({ userId: person.userId, reason: "again" }, admin)).user!.version).toBe(
+      user!.version,
+    );
+    expect((await failure(h.client.unsuspendUser({ userId: person.userId }, admin))).code).toBe(
+      Code.FailedPrecondition,
+    );
+    expect((await failure(h.client.suspendUser({ userId: person.userId, reason: "x" }, admin))).code).toBe(
+      Code.FailedPrecondition,
+    );
     const deleted = await userIn(S.DELETED);
-    expect((await failure(h.client.banUser({ userId: deleted.userId, reason: "x" }, admin))).code).toBe(Code.FailedPrecondition);
+    expect((await failure(h.client.banUser({ userId: deleted.userId, reason: "x" }, admin))).code).toBe(
+      Code.FailedPrecondition,
+    );
   });
 
   it("answers NOT_FOUND for admin RPCs on an unknown user, over grpc-js too", async () => {

@@ -19,7 +19,12 @@ describe("UserService: the caller's own profile", () => {
   });
 
   const failure = async (call: Promise<unknown>) =>
-    ConnectError.from(await call.then(() => new Error("expected the call to fail"), (error: unknown) => error));
+    ConnectError.from(
+      await call.then(
+        () => new Error("expected the call to fail"),
+        (error: unknown) => error,
+      ),
+    );
 
   it("changes only the fields present, clears a field given empty, and names the changed fields in user.profile.updated", async () => {
     const { userId, as } = await h.signUp({ name: "Before" });
@@ -56,11 +61,18 @@ describe("UserService: the caller's own profile", () => {
     const step1 = await h.client.updateMe({ bio: "hi" }, as);
     expect(step1.user!.profileCompletionPercent).toBe(30);
     expect(step1.user!.lifecycleState).toBe(LifecycleState.ONBOARDING);
-    const step2 = await h.client.updateMe({ gender: Gender.FEMALE, ageBracket: AgeBracket.AGE_BRACKET_18_24, location: "Accra" }, as);
+    const step2 = await h.client.updateMe(
+      { gender: Gender.FEMALE, ageBracket: AgeBracket.AGE_BRACKET_18_24, location: "Accra" },
+      as,
+    );
     expect(step2.user!.profileCompletionPercent).toBe(60);
     expect(step2.user!.lifecycleState).toBe(LifecycleState.ACTIVE);
     const step3 = await h.client.updateMe(
-      { avatarUrl: "https://img.example.com/me.jpg", dateOfBirth: "1999-12-31", interests: { values: ["music", "art"] } },
+      {
+        avatarUrl: "https://img.example.com/me.jpg",
+        dateOfBirth: "1999-12-31",
+        interests: { values: ["music", "art"] },
+      },
       as,
     );
     expect(step3.user!.profileCompletionPercent).toBe(90);
@@ -103,7 +115,9 @@ describe("UserService: the caller's own profile", () => {
   it("answers UpdateMe and UpdateUsername with NOT_FOUND when the caller has no profile", async () => {
     const issued = await h.tokens.user();
     expect((await failure(h.client.updateMe({ name: "x" }, bearerOptions(issued.token)))).code).toBe(Code.NotFound);
-    expect((await failure(h.client.updateUsername({ username: freshUsername() }, bearerOptions(issued.token)))).code).toBe(Code.NotFound);
+    expect(
+      (await failure(h.client.updateUsername({ username: freshUsername() }, bearerOptions(issued.token)))).code,
+    ).toBe(Code.NotFound);
   });
 
   it("changes the username, keeps the referral code, and emits changed_fields [username]", async () => {
@@ -112,7 +126,10 @@ describe("UserService: the caller's own profile", () => {
     const { user: renamed } = await h.client.updateUsername({ username: next }, as);
     expect(renamed!.username).toBe(next);
     expect(renamed!.referralCode).toBe(user.referralCode);
-    const [event] = await h.eventsWhere("user.profile.updated", (e) => e.userId === userId && e.changedFields.includes("username"));
+    const [event] = await h.eventsWhere(
+      "user.profile.updated",
+      (e) => e.userId === userId && e.changedFields.includes("username"),
+    );
     expect(event!.changedFields).toEqual(["username"]);
     // The new name is found whatever its case; the old one is free again.
     const found = await h.client.getUserByUsername({ username: next.toLowerCase() }, as);
@@ -150,7 +167,9 @@ describe("UserService: the caller's own profile", () => {
     expect(await ask("ab")).toMatchObject({ available: false, reason: "invalid" });
     expect(await ask(freshUsername("free"))).toMatchObject({ available: true, reason: "" });
     // The caller's own name is available to the caller (UpdateUsername would accept it).
-    expect(await h.client.checkUsernameAvailability({ username: holder.user.username }, holder.as)).toMatchObject({ available: true });
+    expect(await h.client.checkUsernameAvailability({ username: holder.user.username }, holder.as)).toMatchObject({
+      available: true,
+    });
     const viaGrpc = await h.grpc.CheckUsernameAvailability({ username: "support" }, bearer(holder.token));
     expect(viaGrpc).toMatchObject({ available: false, reason: "reserved" });
   });

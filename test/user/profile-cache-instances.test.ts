@@ -19,13 +19,18 @@ describe("GetMe's profile cache across instances", () => {
     await h?.close();
   });
 
-  const nameOn = async (instance: UserInstance, as: Parameters<UserInstance["client"]["getMe"]>[1]) => (await instance.client.getMe({}, as)).user!.name;
+  const nameOn = async (instance: UserInstance, as: Parameters<UserInstance["client"]["getMe"]>[1]) =>
+    (await instance.client.getMe({}, as)).user!.name;
 
   it("answers GetMe from memory once it has read the profile", async () => {
     const person = await h.signUp({ name: "Cached" });
     await nameOn(other, person.as);
     // Behind the service's back (no event): the cache does not see it, which shows it answered.
-    await h.user.handle.runtime.db.updateTable("users").set({ name: "Changed in SQL" }).where("id", "=", person.userId).execute();
+    await h.user.handle.runtime.db
+      .updateTable("users")
+      .set({ name: "Changed in SQL" })
+      .where("id", "=", person.userId)
+      .execute();
     expect(await nameOn(other, person.as)).toBe("Cached");
     expect(other.handle.profileCache!.cache.size()).toBeGreaterThan(0);
   });

@@ -11,7 +11,12 @@ const profile = (id: string, name: string) => ({ id, name, version: 1 }) as unkn
 function setup(options: { maxEntries?: number; ttlMs?: number } = {}) {
   const clock = manualClock(new Date("2026-11-26T00:00:00Z"));
   let current = true;
-  const cache = createProfileCache({ clock, maxEntries: options.maxEntries ?? 10, ttlMs: options.ttlMs ?? 60_000, isCurrent: () => current });
+  const cache = createProfileCache({
+    clock,
+    maxEntries: options.maxEntries ?? 10,
+    ttlMs: options.ttlMs ?? 60_000,
+    isCurrent: () => current,
+  });
   let loads = 0;
   const loader = (value: UserProfile | undefined) => async () => {
     loads++;

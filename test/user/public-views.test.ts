@@ -17,17 +17,36 @@ describe("UserService: public views", () => {
   });
 
   const failure = async (call: Promise<unknown>) =>
-    ConnectError.from(await call.then(() => new Error("expected the call to fail"), (error: unknown) => error));
+    ConnectError.from(
+      await call.then(
+        () => new Error("expected the call to fail"),
+        (error: unknown) => error,
+      ),
+    );
 
   it("shows id, username, name, avatar, bio, creator flag and KYC status, and nothing else (grpc-js sees only those fields)", async () => {
     const subject = await h.signUp({ name: "Grace" }, { email: "grace@example.com", phone: "+447700900222" });
     await h.client.updateMe({ bio: "Compilers", avatarUrl: "https://img.example.com/g.png" }, subject.as);
     const viewer = await h.signUp();
     const response = await h.grpc.GetUser({ user_id: subject.userId }, bearer(viewer.token));
-    expect(Object.keys(response.user as object).sort()).toEqual(["avatar_url", "bio", "id", "is_creator", "kyc_status", "name", "username"]);
-    expect(response.user).toMatchObject({ id: subject.userId, name: "Grace", bio: "Compilers", kyc_status: "KYC_STATUS_NOT_STARTED" });
+    expect(Object.keys(response.user as object).sort()).toEqual([
+      "avatar_url",
+      "bio",
+      "id",
+      "is_creator",
+      "kyc_status",
+      "name",
+      "username",
+    ]);
+    expect(response.user).toMatchObject({
+      id: subject.userId,
+      name: "Grace",
+      bio: "Compilers",
+      kyc_status: "KYC_STATUS_NOT_STARTED",
+    });
     const raw = JSON.stringify(response);
-    for (const secret of ["grace@example.com", "+447700900222", subject.user.referralCode]) expect(raw).not.toContain(secret);
+    for (const secret of ["grace@example.com", "+447700900222", subject.user.referralCode])
+      expect(raw).not.toContain(secret);
   });
 
   it("finds a user by username whatever the case", async () => {
@@ -39,20 +58,32 @@ describe("UserService: public views", () => {
 
   it("answers NOT_FOUND for an unknown id or username", async () => {
     const viewer = await h.signUp();
-    expect((await failure(h.client.getUser({ userId: "00000000-0000-4000-8000-000000000000" }, viewer.as))).code).toBe(Code.NotFound);
-    expect((await failure(h.client.getUserByUsername({ username: "nobody_here_123" }, viewer.as))).code).toBe(Code.NotFound);
+    expect((await failure(h.client.getUser({ userId: "00000000-0000-4000-8000-000000000000" }, viewer.as))).code).toBe(
+      Code.NotFound,
+    );
+    expect((await failure(h.client.getUserByUsername({ username: "nobody_here_123" }, viewer.as))).code).toBe(
+      Code.NotFound,
+    );
   });
 
   it("hides banned and deleted users from public views (NOT_FOUND) while admins still see them", async () => {
     const admin = await h.tokens.admin();
     const banned = await h.signUp();
     const deleted = await h.signUp();
-    await h.client.banUser({ userId: banned.userId, reason: "spam" }, { headers: { authorization: `Bearer ${admin.token}` } });
-    await h.client.updateLifecycleState({ userId: deleted.userId, state: 8 }, { headers: { authorization: `Bearer ${admin.token}` } });
+    await h.client.banUser(
+      { userId: banned.userId, reason: "spam" },
+      { headers: { authorization: `Bearer ${admin.token}` } },
+    );
+    await h.client.updateLifecycleState(
+      { userId: deleted.userId, state: 8 },
+      { headers: { authorization: `Bearer ${admin.token}` } },
+    );
     const viewer = await h.signUp();
     for (const target of [banned, deleted]) {
       expect((await failure(h.client.getUser({ userId: target.userId }, viewer.as))).code).toBe(Code.NotFound);
-      expect((await failure(h.client.getUserByUsername({ username: target.user.username }, viewer.as))).code).toBe(Code.NotFound);
+      expect((await failure(h.client.getUserByUsername({ username: target.user.username }, viewer.as))).code).toBe(
+        Code.NotFound,
+      );
     }
     const phone = banned.claims.phone!;
     const { user } = await h.client.getUserByPhone({ phone }, { headers: { authorization: `Bearer ${admin.token}` } });

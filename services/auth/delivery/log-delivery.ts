@@ -10,7 +10,11 @@ export function createLogDelivery(logger: Logger): OtpDelivery {
     channelName: "log",
     async deliver(request) {
       logger.warn(
-        { identifierType: request.identifierType, purpose: request.purpose, expiresAt: request.expiresAt.toISOString() },
+        {
+          identifierType: request.identifierType,
+          purpose: request.purpose,
+          expiresAt: request.expiresAt.toISOString(),
+        },
         `one-time code for ${request.identifier}: ${request.code} (OTP_DELIVERY=log; use nats in production)`,
       );
     },

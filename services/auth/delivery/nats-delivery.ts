@@ -39,7 +39,9 @@ export function createNatsDelivery(nats: NatsLink, timeoutMs = 3_000): OtpDelive
           timeout: timeoutMs,
         });
       } catch (error) {
-        throw new UnavailableError("codes cannot be sent right now; retry shortly", "OTP_DELIVERY_UNAVAILABLE", { cause: error });
+        throw new UnavailableError("codes cannot be sent right now; retry shortly", "OTP_DELIVERY_UNAVAILABLE", {
+          cause: error,
+        });
       }
     },
   };

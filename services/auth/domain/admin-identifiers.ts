@@ -11,7 +11,9 @@ export function adminIdentifiersFrom(entries: string[], defaultPhoneRegion: stri
     try {
       normalized.add(normalizeIdentifier(entry.includes("@") ? "email" : "phone", entry, defaultPhoneRegion));
     } catch {
-      throw new ConfigError(`invalid configuration:\n  ADMIN_IDENTIFIERS: ${JSON.stringify(entry)} is neither an email address nor a phone number`);
+      throw new ConfigError(
+        `invalid configuration:\n  ADMIN_IDENTIFIERS: ${JSON.stringify(entry)} is neither an email address nor a phone number`,
+      );
     }
   }
   return normalized;

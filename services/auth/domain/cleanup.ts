@@ -61,11 +61,16 @@ export function createCleanupJob(options: CleanupOptions) {
       verificationTokens: await drain(() => cleanupBatches.expiredVerificationTokens(db, now, limit)),
       rateLimits: await drain(() => cleanupBatches.idleRateLimits(db, ago(options.rateLimitWindowMs), limit)),
       otpGuards: await drain(() => cleanupBatches.idleOtpGuards(db, ago(options.failureMemoryMs), now, limit)),
-      passwordGuards: await drain(() => cleanupBatches.idlePasswordGuards(db, ago(options.failureMemoryMs), now, limit)),
+      passwordGuards: await drain(() =>
+        cleanupBatches.idlePasswordGuards(db, ago(options.failureMemoryMs), now, limit),
+      ),
       sealedPairs: await drain(() => clearSealedPairs(db, ago(options.refreshGraceMs), limit)),
       refreshTokens: await drain(() => cleanupBatches.expiredRefreshTokens(db, now, limit)),
       sessions: await drain(() => cleanupBatches.endedSessions(db, ago(options.sessionRetentionMs), limit)),
-      signingKeys: await deleteRetiredSigningKeys(db, ago(options.accessTokenLifetimeMs + publicationMarginMs + 86_400_000)),
+      signingKeys: await deleteRetiredSigningKeys(
+        db,
+        ago(options.accessTokenLifetimeMs + publicationMarginMs + 86_400_000),
+      ),
     };
     if (Object.values(counts).some((count) => count > 0)) logger.debug({ deleted: counts }, "cleanup run");
     return counts;

@@ -32,7 +32,12 @@ const notFound = () => new NotFoundError("you have no device with this id", "DEV
  * so a block and a sign-in or refresh on the device never deadlock, and a sign-in that waited on the
  * lock sees the block. A call that changes nothing records nothing.
  */
-export function createDeviceService(deps: { db: Kysely<AuthDatabase>; transact: Transact<AuthDatabase>; revoker: SessionRevoker; clock: Clock }) {
+export function createDeviceService(deps: {
+  db: Kysely<AuthDatabase>;
+  transact: Transact<AuthDatabase>;
+  revoker: SessionRevoker;
+  clock: Clock;
+}) {
   function list(userId: string): Promise<UserDevice[]> {
     return listUserDevices(deps.db, userId);
   }
@@ -41,7 +46,8 @@ export function createDeviceService(deps: { db: Kysely<AuthDatabase>; transact: 
     return deps.transact(async (trx) => {
       const device = await lockUserDevice(trx, caller.userId, deviceId);
       if (!device) throw notFound();
-      if (device.blocked) throw new FailedPreconditionError("this device is blocked; unblock it before trusting it", "DEVICE_BLOCKED");
+      if (device.blocked)
+        throw new FailedPreconditionError("this device is blocked; unblock it before trusting it", "DEVICE_BLOCKED");
       if (device.trusted) return device;
       const now = deps.clock.now();
       const flags: DeviceFlags = { trusted: true, blocked: false, blockedReason: "", blockedAt: null };
@@ -57,20 +63,34 @@ export function createDeviceService(deps: { db: Kysely<AuthDatabase>; transact: 
       const device = await lockUserDevice(trx, caller.userId, deviceId);
       if (!device) throw notFound();
       if (device.deviceId === caller.deviceId) {
-        throw new FailedPreconditionError("this is the device of the calling session; block it from another device, or log out", "DEVICE_IS_CURRENT");
+        throw new FailedPreconditionError(
+          "this is the device of the calling session; block it from another device, or log out",
+          "DEVICE_IS_CURRENT",
+        );
       }
       if (device.blocked) return { device, revokedSessionCount: 0 };
       const now = deps.clock.now();
       // A blocked device loses its trust too: unblocking brings it back as a stranger.
       const flags: DeviceFlags = { trusted: false, blocked: true, blockedReason: reason, blockedAt: now };
       await setDeviceFlags(trx, device.id, flags);
-      const revoked = await deps.revoker.revokeSessions(trx, now, { userId: caller.userId, deviceRecordId: device.id }, "device_blocked", {
-        revokedByUserId: caller.userId,
-        ip: caller.ip,
-        userAgent: caller.userAgent,
-      });
+      const revoked = await deps.revoker.revokeSessions(
+        trx,
+        now,
+        { userId: caller.userId, deviceRecordId: device.id },
+        "device_blocked",
+        {
+          revokedByUserId: caller.userId,
+          ip: caller.ip,
+          userAgent: caller.userAgent,
+        },
+      );
       await insertOutboxRows(trx, [
-        deviceBlockedEvent(now, { ...caller, deviceId, reason, revokedSessionIds: revoked.map((session) => session.sessionId) }),
+        deviceBlockedEvent(now, {
+          ...caller,
+          deviceId,
+          reason,
+          revokedSessionIds: revoked.map((session) => session.sessionId),
+        }),
       ]);
       return { device: { ...device, ...flags }, revokedSessionCount: revoked.length };
     });

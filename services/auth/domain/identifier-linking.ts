@@ -1,5 +1,9 @@
 import type { Clock } from "../../shared/clock.js";
-import { AlreadyExistsError, FailedPreconditionError, PermissionDeniedError } from "../../shared/errors/domain-errors.js";
+import {
+  AlreadyExistsError,
+  FailedPreconditionError,
+  PermissionDeniedError,
+} from "../../shared/errors/domain-errors.js";
 import type { Transact } from "../../shared/outbox/transact.js";
 import { identifierLinkedEvent } from "../events/identifier-events.js";
 import type { Caller } from "../events/login-events.js";
@@ -47,7 +51,12 @@ export function createIdentifierLinking(deps: { transact: Transact<AuthDatabase>
       if (!proof) throw invalidToken();
       const identifierType: IdentifierType = proof.identifierType === "phone" ? "phone" : "email";
       const linked = { identifierType, identifier: proof.identifier };
-      const outcome = await linkIdentity(trx, { userId: caller.userId, identifier: proof.identifier, identifierType, now });
+      const outcome = await linkIdentity(trx, {
+        userId: caller.userId,
+        identifier: proof.identifier,
+        identifierType,
+        now,
+      });
       switch (outcome) {
         case "linked":
           await insertOutboxRows(trx, [identifierLinkedEvent(now, { ...caller, ...linked })]);
@@ -55,7 +64,11 @@ export function createIdentifierLinking(deps: { transact: Transact<AuthDatabase>
         case "already_yours":
           return linked;
         case "taken":
-          throw new AlreadyExistsError("identifier", `this ${identifierType} belongs to another account`, "IDENTIFIER_TAKEN");
+          throw new AlreadyExistsError(
+            "identifier",
+            `this ${identifierType} belongs to another account`,
+            "IDENTIFIER_TAKEN",
+          );
         case "type_taken":
           throw new FailedPreconditionError(
             `your account already has another ${identifierType}; an account holds at most one phone and one email`,

@@ -48,9 +48,7 @@ function fromPrivateKey(privateKey: KeyObject): KeyMaterial {
   const alg = algorithmOf(privateKey);
   const jwk = createPublicKey(privateKey).export({ format: "jwk" });
   const publicJwk: PublicJwk =
-    alg === "ES256"
-      ? { kty: "EC", crv: "P-256", x: jwk.x!, y: jwk.y! }
-      : { kty: "OKP", crv: "Ed25519", x: jwk.x! };
+    alg === "ES256" ? { kty: "EC", crv: "P-256", x: jwk.x!, y: jwk.y! } : { kty: "OKP", crv: "Ed25519", x: jwk.x! };
   return { kid: thumbprint(publicJwk), alg, publicJwk, privateKey };
 }
 

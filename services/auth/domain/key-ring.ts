@@ -59,13 +59,18 @@ export async function createKeyRing(deps: KeyRingDeps) {
   }
 
   function publishedAt(record: SigningKeyRecord, now: Date): boolean {
-    return !record.retiredAt || record.retiredAt.getTime() + deps.accessTokenLifetimeMs + publicationMarginMs > now.getTime();
+    return (
+      !record.retiredAt || record.retiredAt.getTime() + deps.accessTokenLifetimeMs + publicationMarginMs > now.getTime()
+    );
   }
 
   async function reload(): Promise<void> {
     lastReload = Date.now();
     const now = clock.now();
-    const records = await listSigningKeys(deps.db, new Date(now.getTime() - deps.accessTokenLifetimeMs - publicationMarginMs));
+    const records = await listSigningKeys(
+      deps.db,
+      new Date(now.getTime() - deps.accessTokenLifetimeMs - publicationMarginMs),
+    );
     const known = new Map(keys.map((key) => [key.record.kid, key.material]));
     keys = records.map((record) => ({
       record,
@@ -100,9 +105,14 @@ export async function createKeyRing(deps: KeyRingDeps) {
     if (deps.configuredKey) return deps.configuredKey;
     const now = clock.now().getTime();
     const usable = keys.filter((key) => key.material && key.record.activatesAt.getTime() <= now);
-    const active = usable.find((key) => !key.record.retiredAt || key.record.retiredAt.getTime() > now) ?? usable[0] ?? keys.find((key) => key.material);
+    const active =
+      usable.find((key) => !key.record.retiredAt || key.record.retiredAt.getTime() > now) ??
+      usable[0] ??
+      keys.find((key) => key.material);
     if (!active?.material) {
-      throw new Error("no signing key: the newest key lives only in another instance's JWT_PRIVATE_KEY; configure it here too");
+      throw new Error(
+        "no signing key: the newest key lives only in another instance's JWT_PRIVATE_KEY; configure it here too",
+      );
     }
     return active.material;
   }

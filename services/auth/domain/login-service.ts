@@ -59,7 +59,15 @@ export function createLoginService(deps: { transact: Transact<AuthDatabase>; clo
         recentFailures: identity.priorFailures,
         sessionId,
         extraEvents: identity.newUser
-          ? [userRegisteredEvent(now, { ...input, userId: identity.userId, sessionId, identifierType, identifier: identity.identifier })]
+          ? [
+              userRegisteredEvent(now, {
+                ...input,
+                userId: identity.userId,
+                sessionId,
+                identifierType,
+                identifier: identity.identifier,
+              }),
+            ]
           : [],
       });
       return { tokens: started.tokens, userId: identity.userId, sessionId, newUser: identity.newUser };

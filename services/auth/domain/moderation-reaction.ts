@@ -1,7 +1,12 @@
 import type { Clock } from "../../shared/clock.js";
 import type { Logger } from "../../shared/logging.js";
 import type { Transact } from "../../shared/outbox/transact.js";
-import { activeSessionIdsCreatedBy, lockRestriction, writeRestriction, type RestrictionRecord } from "../store/restriction-store.js";
+import {
+  activeSessionIdsCreatedBy,
+  lockRestriction,
+  writeRestriction,
+  type RestrictionRecord,
+} from "../store/restriction-store.js";
 import type { AuthDatabase } from "../store/schema.js";
 import { holdUserGate } from "../store/user-gate-store.js";
 import type { SessionRevoker } from "./session-revocation.js";
@@ -43,10 +48,18 @@ function isNewer(fact: ModerationFact, current: RestrictionRecord): boolean {
  * The user's gate is held exclusively, so a sign-in in flight either commits first (and its session
  * is revoked here) or waits and then sees the restriction.
  */
-export function createModerationReaction(deps: { transact: Transact<AuthDatabase>; revoker: SessionRevoker; clock: Clock; logger: Logger }) {
+export function createModerationReaction(deps: {
+  transact: Transact<AuthDatabase>;
+  revoker: SessionRevoker;
+  clock: Clock;
+  logger: Logger;
+}) {
   async function apply(fact: ModerationFact, change: ModerationChange): Promise<void> {
     if (!uuidPattern.test(fact.userId)) {
-      deps.logger.warn({ eventId: fact.eventId, userId: fact.userId, change: change.kind }, "moderation event without a valid user id; ignored");
+      deps.logger.warn(
+        { eventId: fact.eventId, userId: fact.userId, change: change.kind },
+        "moderation event without a valid user id; ignored",
+      );
       return;
     }
     await deps.transact(async (trx) => {
@@ -72,7 +85,8 @@ export function createModerationReaction(deps: { transact: Transact<AuthDatabase
         return;
       }
       const sessionIds = await activeSessionIdsCreatedBy(trx, fact.userId, fact.occurredAt, now);
-      if (sessionIds.length > 0) await deps.revoker.revokeSessions(trx, now, { userId: fact.userId, sessionIds }, reason, system);
+      if (sessionIds.length > 0)
+        await deps.revoker.revokeSessions(trx, now, { userId: fact.userId, sessionIds }, reason, system);
     });
   }
 

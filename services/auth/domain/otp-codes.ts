@@ -15,7 +15,13 @@ export function hashOtpCode(key: Uint8Array, identifier: string, purpose: string
   return createHmac("sha256", key).update(`${identifier}\u0000${purpose}\u0000${code}`).digest();
 }
 
-export function otpCodeMatches(key: Uint8Array, identifier: string, purpose: string, code: string, stored: Uint8Array): boolean {
+export function otpCodeMatches(
+  key: Uint8Array,
+  identifier: string,
+  purpose: string,
+  code: string,
+  stored: Uint8Array,
+): boolean {
   const candidate = hashOtpCode(key, identifier, purpose, code);
   return candidate.length === stored.length && timingSafeEqual(candidate, stored);
 }

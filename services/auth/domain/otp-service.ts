@@ -106,7 +106,14 @@ export function createOtpService(deps: OtpServiceDeps) {
           }),
         ],
       );
-      await deps.delivery.deliver({ otpId: id, identifierType: input.identifierType, identifier, code, purpose: input.purpose, expiresAt });
+      await deps.delivery.deliver({
+        otpId: id,
+        identifierType: input.identifierType,
+        identifier,
+        code,
+        purpose: input.purpose,
+        expiresAt,
+      });
 
       const resendAvailableAt =
         byIdentifier.count >= limits.maxSendsPerIdentifier

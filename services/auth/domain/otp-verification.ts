@@ -61,7 +61,13 @@ export function createOtpVerification(deps: OtpVerificationDeps) {
       const lockedMs = lockRemainingMs(state, now);
       if (lockedMs > 0) return { kind: "locked", retryAfterMs: lockedMs };
 
-      const matches = otpCodeMatches(deps.hashKey, identifier, input.purpose, input.code, state.code?.codeHash ?? noCodeHash);
+      const matches = otpCodeMatches(
+        deps.hashKey,
+        identifier,
+        input.purpose,
+        input.code,
+        state.code?.codeHash ?? noCodeHash,
+      );
       if (!state.code) return { kind: "no_live_code" };
       const attempts = state.code.attempts + 1;
 
@@ -115,10 +121,17 @@ export function createOtpVerification(deps: OtpVerificationDeps) {
         throw new UnauthenticatedError("the code is not correct", "OTP_INVALID");
       case "no_live_code":
         // One answer for never sent, expired, already used and used up: nothing to learn from it.
-        throw new FailedPreconditionError("there is no valid code for this identifier and purpose; request a new one", "OTP_NOT_ACTIVE");
+        throw new FailedPreconditionError(
+          "there is no valid code for this identifier and purpose; request a new one",
+          "OTP_NOT_ACTIVE",
+        );
       case "locked": {
         const seconds = Math.max(1, Math.ceil(outcome.retryAfterMs / 1000));
-        throw new RateLimitedError(outcome.retryAfterMs, `too many wrong codes for this identifier; retry in ${seconds} s`, "OTP_VERIFY_LOCKED");
+        throw new RateLimitedError(
+          outcome.retryAfterMs,
+          `too many wrong codes for this identifier; retry in ${seconds} s`,
+          "OTP_VERIFY_LOCKED",
+        );
       }
     }
   }

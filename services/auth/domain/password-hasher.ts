@@ -1,5 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { argon2id, hash as argon2Hash, needsRehash as argon2NeedsRehash, verify as argon2Verify, type HashOptions } from "argon2";
+import {
+  argon2id,
+  hash as argon2Hash,
+  needsRehash as argon2NeedsRehash,
+  verify as argon2Verify,
+  type HashOptions,
+} from "argon2";
 
 /** How passwords are hashed and checked: argon2id behind a small port, so tests can count the work. */
 export interface PasswordHasher {

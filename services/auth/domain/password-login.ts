@@ -1,7 +1,12 @@
 import type { Clock } from "../../shared/clock.js";
 import { PermissionDeniedError, RateLimitedError, UnauthenticatedError } from "../../shared/errors/domain-errors.js";
 import type { Transact } from "../../shared/outbox/transact.js";
-import { lockPasswordCheck, recordPasswordFailure, settlePasswordSuccess, type PasswordSuccess } from "../store/password-store.js";
+import {
+  lockPasswordCheck,
+  recordPasswordFailure,
+  settlePasswordSuccess,
+  type PasswordSuccess,
+} from "../store/password-store.js";
 import { recordRateLimitHit } from "../store/rate-limit-store.js";
 import type { AuthDatabase } from "../store/schema.js";
 import { normalizeIdentifier, type IdentifierType } from "./identifiers.js";
@@ -39,7 +44,8 @@ type Reservation =
 export type PasswordLogin = ReturnType<typeof createPasswordLogin>;
 
 /** The one answer for an unknown identifier, an account without a password and a wrong password. */
-export const wrongCredentials = () => new UnauthenticatedError("the identifier or password is not correct", "CREDENTIALS_INVALID");
+export const wrongCredentials = () =>
+  new UnauthenticatedError("the identifier or password is not correct", "CREDENTIALS_INVALID");
 
 /**
  * LoginWithPassword. An attempt is counted as a failure BEFORE the password is checked (on the
@@ -74,7 +80,12 @@ export function createPasswordLogin(deps: PasswordLoginDeps) {
       }
       const guard = afterWrongCode(state, now, deps.lockout);
       await recordPasswordFailure(trx, identifier, guard, now);
-      return { kind: "reserved", userId: state.userId, hash: state.hash, priorFailures: currentFailures(state, now, deps.lockout) };
+      return {
+        kind: "reserved",
+        userId: state.userId,
+        hash: state.hash,
+        priorFailures: currentFailures(state, now, deps.lockout),
+      };
     });
     if (reservation.kind === "locked") throw identifierLocked(reservation.retryAfterMs);
 
@@ -119,13 +130,21 @@ export function createPasswordLogin(deps: PasswordLoginDeps) {
 
   function identifierLocked(retryAfterMs: number): RateLimitedError {
     const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
-    return new RateLimitedError(retryAfterMs, `too many wrong passwords for this identifier; retry in ${seconds} s`, "PASSWORD_LOCKED");
+    return new RateLimitedError(
+      retryAfterMs,
+      `too many wrong passwords for this identifier; retry in ${seconds} s`,
+      "PASSWORD_LOCKED",
+    );
   }
 
   function ipLimited(oldest: Date, now: Date): RateLimitedError {
     const retryAfterMs = oldest.getTime() + deps.ipLimit.windowMs - now.getTime();
     const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
-    return new RateLimitedError(retryAfterMs, `too many wrong passwords from this network; retry in ${seconds} s`, "PASSWORD_IP_LIMITED");
+    return new RateLimitedError(
+      retryAfterMs,
+      `too many wrong passwords from this network; retry in ${seconds} s`,
+      "PASSWORD_IP_LIMITED",
+    );
   }
 
   return { login };

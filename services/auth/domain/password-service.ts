@@ -46,7 +46,11 @@ export function createPasswordService(deps: PasswordServiceDeps) {
   const { clock } = deps;
 
   /** The signed-in user sets or replaces their password; their sessions are kept. */
-  async function setPassword(caller: Caller & { userId: string }, verificationToken: string, password: string): Promise<void> {
+  async function setPassword(
+    caller: Caller & { userId: string },
+    verificationToken: string,
+    password: string,
+  ): Promise<void> {
     if (!looksLikeToken("verification", verificationToken)) throw setPasswordRefused();
     const tokenHash = hashOpaqueToken(verificationToken);
     const seen = await peekVerificationToken(deps.db, tokenHash, setPasswordPurposes, clock.now());
@@ -85,7 +89,11 @@ export function createPasswordService(deps: PasswordServiceDeps) {
       await holdUserGate(trx, userId, "exclusive");
       await upsertPassword(trx, userId, hash, now);
       await clearUserPasswordGuards(trx, userId);
-      await deps.revoker.revokeSessions(trx, now, { userId }, "password_reset", { revokedByUserId: userId, ip: caller.ip, userAgent: caller.userAgent });
+      await deps.revoker.revokeSessions(trx, now, { userId }, "password_reset", {
+        revokedByUserId: userId,
+        ip: caller.ip,
+        userAgent: caller.userAgent,
+      });
     });
   }
 

@@ -29,7 +29,10 @@ export function openTokenPair(oldRefreshToken: string, box: Uint8Array): TokenPa
   try {
     const decipher = createDecipheriv("aes-256-gcm", keyFor(oldRefreshToken), bytes.subarray(0, 12));
     decipher.setAuthTag(bytes.subarray(bytes.length - 16));
-    const plaintext = Buffer.concat([decipher.update(bytes.subarray(12, bytes.length - 16)), decipher.final()]).toString("utf8");
+    const plaintext = Buffer.concat([
+      decipher.update(bytes.subarray(12, bytes.length - 16)),
+      decipher.final(),
+    ]).toString("utf8");
     const { a, r, e } = JSON.parse(plaintext) as { a: string; r: string; e: number };
     return { accessToken: a, refreshToken: r, tokenType: "Bearer", expiresIn: e };
   } catch {

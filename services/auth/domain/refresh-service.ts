@@ -58,17 +58,30 @@ export function createRefreshService(deps: RefreshServiceDeps) {
       const replay = state.rotatedAt ? graceReplay(state, input, now) : null;
       if (state.rotatedAt && !replay) {
         // A token that was already exchanged is back: one of its two holders is not the user.
-        await deps.revoker.revokeSessions(trx, now, { userId: state.userId, sessionIds: [state.sessionId] }, "refresh_token_reuse", {
-          revokedByUserId: null,
-          ip: input.ip,
-          userAgent: input.userAgent,
-        });
-        return refused("this refresh token was already used; the session has been signed out for safety", "REFRESH_TOKEN_REUSED");
+        await deps.revoker.revokeSessions(
+          trx,
+          now,
+          { userId: state.userId, sessionIds: [state.sessionId] },
+          "refresh_token_reuse",
+          {
+            revokedByUserId: null,
+            ip: input.ip,
+            userAgent: input.userAgent,
+          },
+        );
+        return refused(
+          "this refresh token was already used; the session has been signed out for safety",
+          "REFRESH_TOKEN_REUSED",
+        );
       }
-      if (state.tokenExpiresAt <= now || state.sessionExpiresAt <= now) return refused("the refresh token has expired; sign in again", "REFRESH_TOKEN_EXPIRED");
+      if (state.tokenExpiresAt <= now || state.sessionExpiresAt <= now)
+        return refused("the refresh token has expired; sign in again", "REFRESH_TOKEN_EXPIRED");
       if (state.deviceId !== input.deviceId) return refused("this refresh token belongs to another device");
       if (state.deviceBlocked) {
-        return { kind: "refused", error: new PermissionDeniedError("this device is blocked for this account", "DEVICE_BLOCKED") };
+        return {
+          kind: "refused",
+          error: new PermissionDeniedError("this device is blocked for this account", "DEVICE_BLOCKED"),
+        };
       }
       const restricted = restrictionError(state.restriction, now);
       if (restricted) return { kind: "refused", error: restricted };
@@ -83,7 +96,8 @@ export function createRefreshService(deps: RefreshServiceDeps) {
   /** The pair the first rotation returned, if this is a retry of it: soon enough, and nothing happened since. */
   function graceReplay(state: RefreshState, input: RefreshInput, now: Date): TokenPair | null {
     const recent = now.getTime() - state.rotatedAt!.getTime() <= deps.reuseGraceMs;
-    const successorIsHead = state.successorHash !== null && Buffer.from(state.successorHash).equals(state.currentTokenHash);
+    const successorIsHead =
+      state.successorHash !== null && Buffer.from(state.successorHash).equals(state.currentTokenHash);
     if (!recent || !successorIsHead || !state.successorBox || state.deviceId !== input.deviceId) return null;
     return openTokenPair(input.refreshToken, state.successorBox);
   }
@@ -98,9 +112,17 @@ export function createRefreshService(deps: RefreshServiceDeps) {
     const identifiers = state.identifiers.map(
       (id): UserIdentifier => ({ type: id.type === "phone" ? "phone" : "email", identifier: id.identifier }),
     );
-    const access = deps.accessTokens.issue({ userId: state.userId, sessionId: state.sessionId, deviceId: state.deviceId, identifiers }, now);
+    const access = deps.accessTokens.issue(
+      { userId: state.userId, sessionId: state.sessionId, deviceId: state.deviceId, identifiers },
+      now,
+    );
     const next = newOpaqueToken("refresh");
-    const tokens: TokenPair = { accessToken: access.token, refreshToken: next.token, tokenType: "Bearer", expiresIn: access.expiresIn };
+    const tokens: TokenPair = {
+      accessToken: access.token,
+      refreshToken: next.token,
+      tokenType: "Bearer",
+      expiresIn: access.expiresIn,
+    };
     const expiresAt = new Date(now.getTime() + deps.refreshTokenLifetimeMs);
     await rotateRefreshToken(
       trx,
@@ -116,7 +138,16 @@ export function createRefreshService(deps: RefreshServiceDeps) {
         ip: input.ip,
         userAgent: input.userAgent,
       },
-      [sessionRefreshedEvent(now, { userId: state.userId, sessionId: state.sessionId, deviceId: state.deviceId, ip: input.ip, userAgent: input.userAgent, expiresAt })],
+      [
+        sessionRefreshedEvent(now, {
+          userId: state.userId,
+          sessionId: state.sessionId,
+          deviceId: state.deviceId,
+          ip: input.ip,
+          userAgent: input.userAgent,
+          expiresAt,
+        }),
+      ],
     );
     return tokens;
   }

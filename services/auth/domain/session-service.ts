@@ -40,14 +40,25 @@ export function createSessionService(deps: {
    * a logout (auth.logout too); ending another is a revocation from this one. Idempotent: an already
    * ended session of the caller succeeds; someone else's, or an unknown one, is NOT_FOUND.
    */
-  async function endSession(me: Principal, sessionId: string, caller: Caller, kind: "logout" | "revoke"): Promise<void> {
+  async function endSession(
+    me: Principal,
+    sessionId: string,
+    caller: Caller,
+    kind: "logout" | "revoke",
+  ): Promise<void> {
     const target = sessionId || me.sessionId;
     const reason = kind === "logout" || target === me.sessionId ? "logout" : "user_revoked";
     await deps.transact(async (trx) => {
-      const revoked = await deps.revoker.revokeSessions(trx, clock.now(), { userId: me.userId, sessionIds: [target] }, reason, {
-        revokedByUserId: me.userId,
-        ...caller,
-      });
+      const revoked = await deps.revoker.revokeSessions(
+        trx,
+        clock.now(),
+        { userId: me.userId, sessionIds: [target] },
+        reason,
+        {
+          revokedByUserId: me.userId,
+          ...caller,
+        },
+      );
       if (revoked.length === 0 && !(await sessionBelongsTo(trx, target, me.userId))) {
         throw new NotFoundError("no session with this id belongs to you", "SESSION_NOT_FOUND");
       }
@@ -57,7 +68,10 @@ export function createSessionService(deps: {
   async function revokeAll(me: Principal, keepCurrent: boolean, caller: Caller): Promise<number> {
     return deps.transact(async (trx) => {
       const filter = { userId: me.userId, exceptSessionId: keepCurrent ? me.sessionId : undefined };
-      const revoked = await deps.revoker.revokeSessions(trx, clock.now(), filter, "revoke_all", { revokedByUserId: me.userId, ...caller });
+      const revoked = await deps.revoker.revokeSessions(trx, clock.now(), filter, "revoke_all", {
+        revokedByUserId: me.userId,
+        ...caller,
+      });
       return revoked.length;
     });
   }

@@ -101,13 +101,19 @@ export function createSessionStarter(deps: SessionStarterDeps) {
       recentFailures: input.recentFailures,
     });
     if (assessment.refusal === "device_blocked") {
-      throw new PermissionDeniedError("this device is blocked for this account; unblock it from another device", "DEVICE_BLOCKED");
+      throw new PermissionDeniedError(
+        "this device is blocked for this account; unblock it from another device",
+        "DEVICE_BLOCKED",
+      );
     }
 
     const identifiers = facts.identifiers.map(
       (id): UserIdentifier => ({ type: id.type === "phone" ? "phone" : "email", identifier: id.identifier }),
     );
-    const access = deps.accessTokens.issue({ userId: input.userId, sessionId, deviceId: input.deviceId, identifiers }, now);
+    const access = deps.accessTokens.issue(
+      { userId: input.userId, sessionId, deviceId: input.deviceId, identifiers },
+      now,
+    );
     const refresh = newOpaqueToken("refresh");
     const expiresAt = new Date(now.getTime() + deps.refreshTokenLifetimeMs);
     const eventFacts = { ...input, sessionId };
@@ -129,7 +135,9 @@ export function createSessionStarter(deps: SessionStarterDeps) {
       },
       [
         ...(input.extraEvents ?? []),
-        ...(facts.newDevice ? [deviceRegisteredEvent(now, { ...eventFacts, deviceRecordId: facts.deviceRecordId, traits, fingerprint })] : []),
+        ...(facts.newDevice
+          ? [deviceRegisteredEvent(now, { ...eventFacts, deviceRecordId: facts.deviceRecordId, traits, fingerprint })]
+          : []),
         sessionCreatedEvent(now, { ...eventFacts, expiresAt }),
         loginEvent(now, {
           ...eventFacts,
@@ -144,7 +152,12 @@ export function createSessionStarter(deps: SessionStarterDeps) {
       deviceRecordId: facts.deviceRecordId,
       newDevice: facts.newDevice,
       suspiciousReasons: assessment.reasons,
-      tokens: { accessToken: access.token, refreshToken: refresh.token, tokenType: "Bearer", expiresIn: access.expiresIn },
+      tokens: {
+        accessToken: access.token,
+        refreshToken: refresh.token,
+        tokenType: "Bearer",
+        expiresIn: access.expiresIn,
+      },
       expiresAt,
     };
   }

@@ -10,7 +10,17 @@ export interface DeviceTraits {
   browserVersion: string;
 }
 
-const desktopSystems = new Set(["Windows", "Mac OS", "macOS", "Linux", "Ubuntu", "Debian", "Fedora", "Chromium OS", "FreeBSD"]);
+const desktopSystems = new Set([
+  "Windows",
+  "Mac OS",
+  "macOS",
+  "Linux",
+  "Ubuntu",
+  "Debian",
+  "Fedora",
+  "Chromium OS",
+  "FreeBSD",
+]);
 
 /**
  * Parses a User-Agent with ua-parser-js 1.x. It reports no device type for desktops, so a desktop

@@ -13,9 +13,13 @@ export function restrictionError(restriction: UserRestriction | null, now: Date)
   if (!restriction) return null;
   if (restriction.banned) return new PermissionDeniedError("this account is banned", "USER_BANNED");
   if (!restriction.suspended) return null;
-  if (!restriction.suspendedUntil) return new PermissionDeniedError("this account is suspended until further notice", "USER_SUSPENDED");
+  if (!restriction.suspendedUntil)
+    return new PermissionDeniedError("this account is suspended until further notice", "USER_SUSPENDED");
   if (restriction.suspendedUntil > now) {
-    return new PermissionDeniedError(`this account is suspended until ${restriction.suspendedUntil.toISOString()}`, "USER_SUSPENDED");
+    return new PermissionDeniedError(
+      `this account is suspended until ${restriction.suspendedUntil.toISOString()}`,
+      "USER_SUSPENDED",
+    );
   }
   return null;
 }

@@ -18,7 +18,10 @@ export function deviceTrustedEvent(now: Date, facts: DeviceEventFacts): OutboxRo
   });
 }
 
-export function deviceBlockedEvent(now: Date, facts: DeviceEventFacts & { reason: string; revokedSessionIds: string[] }): OutboxRow {
+export function deviceBlockedEvent(
+  now: Date,
+  facts: DeviceEventFacts & { reason: string; revokedSessionIds: string[] },
+): OutboxRow {
   return outboxRow(now, "auth.device.blocked", {
     userId: facts.userId,
     deviceId: facts.deviceId,

@@ -16,7 +16,11 @@ const time = (timestamp: Timestamp | undefined) => (timestamp ? timestampDate(ti
  * become restrictions on sign-in and refresh, and revoke the user's sessions (ModerationReaction,
  * idempotent and order-proof, so at-least-once delivery in any order is fine).
  */
-export function startModerationConsumer(deps: { nats: NatsLink; logger: Logger; reaction: ModerationReaction }): DurableConsumer {
+export function startModerationConsumer(deps: {
+  nats: NatsLink;
+  logger: Logger;
+  reaction: ModerationReaction;
+}): DurableConsumer {
   const { reaction } = deps;
   return startDurableConsumer({
     nats: deps.nats,

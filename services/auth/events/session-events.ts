@@ -11,7 +11,10 @@ export interface SessionFacts extends Caller {
   deviceId: string;
 }
 
-export function sessionCreatedEvent(now: Date, facts: SessionFacts & { deviceName: string; expiresAt: Date }): OutboxRow {
+export function sessionCreatedEvent(
+  now: Date,
+  facts: SessionFacts & { deviceName: string; expiresAt: Date },
+): OutboxRow {
   return outboxRow(now, "auth.session.created", {
     userId: facts.userId,
     sessionId: facts.sessionId,

@@ -6,9 +6,16 @@ import type { SessionService } from "../domain/session-service.js";
 
 /** AuthService RPCs callable without an access token (their credential, if any, is in the request). */
 export const publicAuthMethods: ReadonlySet<string> = new Set(
-  ["SendOtp", "VerifyOtp", "Login", "RefreshToken", "ValidateToken", "GetJwks", "LoginWithPassword", "ResetPassword"].map(
-    (method) => `${AuthService.typeName}/${method}`,
-  ),
+  [
+    "SendOtp",
+    "VerifyOtp",
+    "Login",
+    "RefreshToken",
+    "ValidateToken",
+    "GetJwks",
+    "LoginWithPassword",
+    "ResetPassword",
+  ].map((method) => `${AuthService.typeName}/${method}`),
 );
 
 /**
@@ -17,7 +24,10 @@ export const publicAuthMethods: ReadonlySet<string> = new Set(
  * the database while that feed is not caught up or NATS is not configured
  * (domain/revocation-awareness.ts).
  */
-export function createAuthServiceAuthentication(deps: { verifier: AccessTokenVerifier; sessionService: SessionService }): Interceptor {
+export function createAuthServiceAuthentication(deps: {
+  verifier: AccessTokenVerifier;
+  sessionService: SessionService;
+}): Interceptor {
   return createAuthenticationInterceptor({
     verifier: deps.verifier,
     publicMethods: publicAuthMethods,

@@ -33,7 +33,8 @@ export function identifierTypeToProto(value: DomainIdentifierType): IdentifierTy
 
 export function otpPurposeFromProto(value: OtpPurpose): DomainOtpPurpose {
   const purpose = purposes.get(value);
-  if (!purpose) throw new InvalidArgumentError("purpose", "purpose: must be one of the OtpPurpose values other than UNSPECIFIED");
+  if (!purpose)
+    throw new InvalidArgumentError("purpose", "purpose: must be one of the OtpPurpose values other than UNSPECIFIED");
   return purpose;
 }
 

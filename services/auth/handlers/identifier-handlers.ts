@@ -5,7 +5,9 @@ import { requestInfoKey } from "../../shared/server/request-info.js";
 import type { IdentifierLinking } from "../domain/identifier-linking.js";
 import { identifierTypeToProto } from "./convert.js";
 
-export function createIdentifierHandlers(deps: { identifierLinking: IdentifierLinking }): Pick<ServiceImpl<typeof AuthService>, "linkIdentifier"> {
+export function createIdentifierHandlers(deps: {
+  identifierLinking: IdentifierLinking;
+}): Pick<ServiceImpl<typeof AuthService>, "linkIdentifier"> {
   return {
     async linkIdentifier(request, context) {
       const me = requirePrincipal(context);

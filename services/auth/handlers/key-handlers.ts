@@ -2,7 +2,9 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import type { AuthService } from "../../../gen/mintcoin/auth/v1/auth_pb.js";
 import type { KeyRing } from "../domain/key-ring.js";
 
-export function createKeyHandlers(deps: { keys: Pick<KeyRing, "jwks"> }): Pick<ServiceImpl<typeof AuthService>, "getJwks"> {
+export function createKeyHandlers(deps: {
+  keys: Pick<KeyRing, "jwks">;
+}): Pick<ServiceImpl<typeof AuthService>, "getJwks"> {
   return {
     getJwks() {
       const jwks = deps.keys.jwks();

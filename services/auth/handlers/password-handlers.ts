@@ -14,7 +14,11 @@ export function createPasswordHandlers(deps: {
     async setPassword(request, context) {
       const me = requirePrincipal(context);
       const caller = context.values.get(requestInfoKey);
-      await deps.passwords.setPassword({ userId: me.userId, ip: caller.ip, userAgent: caller.userAgent }, request.verificationToken, request.password);
+      await deps.passwords.setPassword(
+        { userId: me.userId, ip: caller.ip, userAgent: caller.userAgent },
+        request.verificationToken,
+        request.password,
+      );
       return {};
     },
 
@@ -29,12 +33,21 @@ export function createPasswordHandlers(deps: {
         ip: caller.ip,
         userAgent: caller.userAgent,
       });
-      return { tokens: tokenPairToProto(result.tokens), userId: result.userId, sessionId: result.sessionId, newUser: false };
+      return {
+        tokens: tokenPairToProto(result.tokens),
+        userId: result.userId,
+        sessionId: result.sessionId,
+        newUser: false,
+      };
     },
 
     async resetPassword(request, context) {
       const caller = context.values.get(requestInfoKey);
-      await deps.passwords.resetPassword({ ip: caller.ip, userAgent: caller.userAgent }, request.verificationToken, request.newPassword);
+      await deps.passwords.resetPassword(
+        { ip: caller.ip, userAgent: caller.userAgent },
+        request.verificationToken,
+        request.newPassword,
+      );
       return {};
     },
   };

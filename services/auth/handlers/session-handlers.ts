@@ -25,17 +25,29 @@ export function createSessionHandlers(deps: {
     },
 
     async logout(request, context) {
-      await deps.sessionService.logout(requirePrincipal(context), request.sessionId, context.values.get(requestInfoKey));
+      await deps.sessionService.logout(
+        requirePrincipal(context),
+        request.sessionId,
+        context.values.get(requestInfoKey),
+      );
       return {};
     },
 
     async revokeSession(request, context) {
-      await deps.sessionService.revokeSession(requirePrincipal(context), request.sessionId, context.values.get(requestInfoKey));
+      await deps.sessionService.revokeSession(
+        requirePrincipal(context),
+        request.sessionId,
+        context.values.get(requestInfoKey),
+      );
       return {};
     },
 
     async revokeAllSessions(request, context) {
-      const count = await deps.sessionService.revokeAll(requirePrincipal(context), request.keepCurrent, context.values.get(requestInfoKey));
+      const count = await deps.sessionService.revokeAll(
+        requirePrincipal(context),
+        request.keepCurrent,
+        context.values.get(requestInfoKey),
+      );
       return { revokedCount: count };
     },
 

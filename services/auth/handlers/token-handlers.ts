@@ -3,7 +3,9 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import type { AuthService } from "../../../gen/mintcoin/auth/v1/auth_pb.js";
 import type { SessionService } from "../domain/session-service.js";
 
-export function createTokenHandlers(deps: { sessionService: SessionService }): Pick<ServiceImpl<typeof AuthService>, "validateToken"> {
+export function createTokenHandlers(deps: {
+  sessionService: SessionService;
+}): Pick<ServiceImpl<typeof AuthService>, "validateToken"> {
   return {
     async validateToken(request) {
       const result = await deps.sessionService.validate(request.accessToken);

@@ -24,7 +24,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn("device_id", "text")
     .addColumn("ip_address", "text")
     .execute();
-  await sql`create index otp_codes_open on otp_codes (identifier, purpose, created_at desc) where closed_at is null`.execute(db);
+  await sql`create index otp_codes_open on otp_codes (identifier, purpose, created_at desc) where closed_at is null`.execute(
+    db,
+  );
   await db.schema.createIndex("otp_codes_expires_at").on("otp_codes").column("expires_at").execute();
 
   // Sliding-window rate limits: one row per key (e.g. "otp:identifier:+44..."), holding the times of

@@ -1,4 +1,4 @@
-import { type Kysely } from "kysely";
+import type { Kysely } from "kysely";
 
 export async function up(db: Kysely<any>): Promise<void> {
   // Wrong codes per identifier across all its codes and purposes, so a new code buys no new guesses.
@@ -26,7 +26,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn("created_at", "timestamptz", (col) => col.notNull())
     .addColumn("expires_at", "timestamptz", (col) => col.notNull())
     .execute();
-  await db.schema.createIndex("verification_tokens_expires_at").on("verification_tokens").column("expires_at").execute();
+  await db.schema
+    .createIndex("verification_tokens_expires_at")
+    .on("verification_tokens")
+    .column("expires_at")
+    .execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

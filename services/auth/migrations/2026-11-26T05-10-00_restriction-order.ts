@@ -1,4 +1,4 @@
-import { type Kysely } from "kysely";
+import type { Kysely } from "kysely";
 
 export async function up(db: Kysely<any>): Promise<void> {
   // Which user.suspended / user.unsuspended / user.banned event the row reflects: the profile

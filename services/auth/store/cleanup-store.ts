@@ -4,7 +4,13 @@ import type { AuthDatabase } from "./schema.js";
 // Batched deletes for the background cleanup. Each statement removes at most `limit` rows, skipping
 // rows a request holds locked, and commits on its own: no long transaction, no waiting on requests.
 
-async function deleteBatch(db: Kysely<AuthDatabase>, table: string, key: string, condition: ReturnType<typeof sql>, limit: number): Promise<number> {
+async function deleteBatch(
+  db: Kysely<AuthDatabase>,
+  table: string,
+  key: string,
+  condition: ReturnType<typeof sql>,
+  limit: number,
+): Promise<number> {
   const result = await sql`
     delete from ${sql.table(table)} where ${sql.ref(key)} in (
       select ${sql.ref(key)} from ${sql.table(table)} where ${condition} limit ${limit} for update skip locked
@@ -26,11 +32,23 @@ export const cleanupBatches = {
 
   /** Guards untouched for longer than failures are remembered, and not locked now. */
   idleOtpGuards: (db: Kysely<AuthDatabase>, idleSince: Date, now: Date, limit: number) =>
-    deleteBatch(db, "otp_guards", "identifier", sql`updated_at < ${idleSince} and (locked_until is null or locked_until < ${now})`, limit),
+    deleteBatch(
+      db,
+      "otp_guards",
+      "identifier",
+      sql`updated_at < ${idleSince} and (locked_until is null or locked_until < ${now})`,
+      limit,
+    ),
 
   /** Password guards (one per identifier anyone tried, known or not), on the same rule as OTP guards. */
   idlePasswordGuards: (db: Kysely<AuthDatabase>, idleSince: Date, now: Date, limit: number) =>
-    deleteBatch(db, "password_guards", "identifier", sql`updated_at < ${idleSince} and (locked_until is null or locked_until < ${now})`, limit),
+    deleteBatch(
+      db,
+      "password_guards",
+      "identifier",
+      sql`updated_at < ${idleSince} and (locked_until is null or locked_until < ${now})`,
+      limit,
+    ),
 
   /** Refresh tokens past their expiry, current or rotated (a session's expiry is its token's). */
   expiredRefreshTokens: (db: Kysely<AuthDatabase>, now: Date, limit: number) =>

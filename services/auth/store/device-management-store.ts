@@ -61,7 +61,11 @@ export async function listUserDevices(db: Kysely<AuthDatabase>, userId: string):
  * One of the user's devices, locked until the transaction ends: a sign-in on it (whose device
  * upsert takes the same row lock) waits for the change and then sees it.
  */
-export async function lockUserDevice(db: Kysely<AuthDatabase>, userId: string, deviceId: string): Promise<UserDevice | undefined> {
+export async function lockUserDevice(
+  db: Kysely<AuthDatabase>,
+  userId: string,
+  deviceId: string,
+): Promise<UserDevice | undefined> {
   const row = await db
     .selectFrom("devices")
     .select(deviceColumns)
@@ -73,10 +77,19 @@ export async function lockUserDevice(db: Kysely<AuthDatabase>, userId: string, d
 }
 
 /** Sets a device's trusted and blocked flags. */
-export async function setDeviceFlags(db: Kysely<AuthDatabase>, deviceRecordId: string, flags: DeviceFlags): Promise<void> {
+export async function setDeviceFlags(
+  db: Kysely<AuthDatabase>,
+  deviceRecordId: string,
+  flags: DeviceFlags,
+): Promise<void> {
   await db
     .updateTable("devices")
-    .set({ trusted: flags.trusted, blocked: flags.blocked, blocked_reason: flags.blockedReason, blocked_at: flags.blockedAt })
+    .set({
+      trusted: flags.trusted,
+      blocked: flags.blocked,
+      blocked_reason: flags.blockedReason,
+      blocked_at: flags.blockedAt,
+    })
     .where("id", "=", deviceRecordId)
     .execute();
 }

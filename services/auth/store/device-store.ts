@@ -76,7 +76,9 @@ export async function registerDeviceForSignIn(db: Kysely<AuthDatabase>, seen: De
     blocked: row.blocked,
     knownIp: row.known_ip,
     restriction:
-      row.suspended === null ? null : { suspended: row.suspended, suspendedUntil: row.suspended_until, banned: row.banned ?? false },
+      row.suspended === null
+        ? null
+        : { suspended: row.suspended, suspendedUntil: row.suspended_until, banned: row.banned ?? false },
     identifiers: row.identifiers,
   };
 }

@@ -15,12 +15,21 @@ export async function linkIdentity(
 ): Promise<LinkOutcome> {
   const inserted = await db
     .insertInto("identities")
-    .values({ identifier: link.identifier, identifier_type: link.identifierType, user_id: link.userId, created_at: link.now })
+    .values({
+      identifier: link.identifier,
+      identifier_type: link.identifierType,
+      user_id: link.userId,
+      created_at: link.now,
+    })
     .onConflict((oc) => oc.doNothing())
     .returning("user_id")
     .executeTakeFirst();
   if (inserted) return "linked";
-  const holder = await db.selectFrom("identities").select("user_id").where("identifier", "=", link.identifier).executeTakeFirst();
+  const holder = await db
+    .selectFrom("identities")
+    .select("user_id")
+    .where("identifier", "=", link.identifier)
+    .executeTakeFirst();
   if (holder) return holder.user_id === link.userId ? "already_yours" : "taken";
   return "type_taken";
 }

@@ -87,7 +87,12 @@ export async function recordWrongOtpGuess(
         .where("id", "=", guess.codeId),
     )
     .updateTable("otp_guards")
-    .set({ failures: guess.failures, locked_until: guess.lockedUntil, last_failure_at: guess.now, updated_at: guess.now })
+    .set({
+      failures: guess.failures,
+      locked_until: guess.lockedUntil,
+      last_failure_at: guess.now,
+      updated_at: guess.now,
+    })
     .where("identifier", "=", guess.identifier)
     .execute();
 }

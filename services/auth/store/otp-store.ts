@@ -45,7 +45,14 @@ export interface OtpSendStart {
  */
 export async function startOtpSend(
   db: Kysely<AuthDatabase>,
-  send: { identifier: string; purpose: string; identifierKey: string; ipKey: string | undefined; now: Date; windowMs: number },
+  send: {
+    identifier: string;
+    purpose: string;
+    identifierKey: string;
+    ipKey: string | undefined;
+    now: Date;
+    windowMs: number;
+  },
 ): Promise<OtpSendStart> {
   const keys = send.ipKey === undefined ? [send.identifierKey] : [send.identifierKey, send.ipKey];
   const { rows } = await sql<RateLimitHitRow & { holder: string | null }>`

@@ -17,7 +17,8 @@ export function insertOutboxFragment(rows: readonly OutboxRow[]): RawBuilder<unk
   // Nothing to record: the statement still needs a main part after its CTEs.
   if (rows.length === 0) return sql`select 1`;
   const values = rows.map(
-    (row) => sql`(${row.id}, ${row.subject}, ${row.event_type}, ${row.payload}, ${row.created_at ?? sql`now()`}, ${row.last_error ?? null})`,
+    (row) =>
+      sql`(${row.id}, ${row.subject}, ${row.event_type}, ${row.payload}, ${row.created_at ?? sql`now()`}, ${row.last_error ?? null})`,
   );
   return sql`insert into outbox (id, subject, event_type, payload, created_at, last_error) values ${sql.join(values)}`;
 }

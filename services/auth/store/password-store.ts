@@ -19,7 +19,11 @@ export interface PasswordCheckState {
  * behind the identifier, in one statement. Concurrent sign-ins of one identifier queue on the lock
  * and each sees the failures the previous one wrote (the row is re-read at its latest version).
  */
-export async function lockPasswordCheck(db: Kysely<AuthDatabase>, identifier: string, now: Date): Promise<PasswordCheckState> {
+export async function lockPasswordCheck(
+  db: Kysely<AuthDatabase>,
+  identifier: string,
+  now: Date,
+): Promise<PasswordCheckState> {
   const { rows } = await sql<{
     failures: number;
     locked_until: Date | null;

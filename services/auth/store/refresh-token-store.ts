@@ -25,7 +25,10 @@ export interface RefreshState {
  * and session rows. Concurrent refreshes with one token queue here; each one after the first reads
  * the rows as the first left them (rows locked FOR UPDATE are re-read at their latest version).
  */
-export async function lockRefreshToken(db: Kysely<AuthDatabase>, tokenHash: Uint8Array): Promise<RefreshState | undefined> {
+export async function lockRefreshToken(
+  db: Kysely<AuthDatabase>,
+  tokenHash: Uint8Array,
+): Promise<RefreshState | undefined> {
   const { rows } = await sql<{
     session_id: string;
     token_expires_at: Date;
@@ -71,7 +74,9 @@ export async function lockRefreshToken(db: Kysely<AuthDatabase>, tokenHash: Uint
     currentTokenHash: row.current_token_hash,
     deviceBlocked: row.blocked,
     restriction:
-      row.suspended === null ? null : { suspended: row.suspended, suspendedUntil: row.suspended_until, banned: row.banned ?? false },
+      row.suspended === null
+        ? null
+        : { suspended: row.suspended, suspendedUntil: row.suspended_until, banned: row.banned ?? false },
     identifiers: row.identifiers,
   };
 }
@@ -96,7 +101,11 @@ export interface Rotation {
  * is updated only if no one else holds its row (a BlockDevice in progress): never wait on it, so a
  * refresh (token, session, device) and a block (device, sessions) cannot deadlock.
  */
-export async function rotateRefreshToken(db: Kysely<AuthDatabase>, rotation: Rotation, events: OutboxRow[]): Promise<void> {
+export async function rotateRefreshToken(
+  db: Kysely<AuthDatabase>,
+  rotation: Rotation,
+  events: OutboxRow[],
+): Promise<void> {
   const { now } = rotation;
   await sql`
     with old as (

@@ -34,7 +34,12 @@ export async function lockRestriction(db: Kysely<AuthDatabase>, userId: string, 
   };
 }
 
-export async function writeRestriction(db: Kysely<AuthDatabase>, userId: string, record: RestrictionRecord, now: Date): Promise<void> {
+export async function writeRestriction(
+  db: Kysely<AuthDatabase>,
+  userId: string,
+  record: RestrictionRecord,
+  now: Date,
+): Promise<void> {
   await db
     .updateTable("user_restrictions")
     .set({
@@ -50,7 +55,12 @@ export async function writeRestriction(db: Kysely<AuthDatabase>, userId: string,
 }
 
 /** Ids of the user's active sessions created at or before `createdBy`. */
-export async function activeSessionIdsCreatedBy(db: Kysely<AuthDatabase>, userId: string, createdBy: Date, now: Date): Promise<string[]> {
+export async function activeSessionIdsCreatedBy(
+  db: Kysely<AuthDatabase>,
+  userId: string,
+  createdBy: Date,
+  now: Date,
+): Promise<string[]> {
   const rows = await db
     .selectFrom("sessions")
     .select("id")

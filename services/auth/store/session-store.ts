@@ -66,7 +66,12 @@ export async function revokeActiveSessions(
   if (filter.exceptSessionId) query = query.where("id", "!=", filter.exceptSessionId);
   if (filter.deviceRecordId) query = query.where("device_record_id", "=", filter.deviceRecordId);
   const rows = await query.returning(["id", "user_id", "device_id", "access_expires_at"]).execute();
-  return rows.map((row) => ({ sessionId: row.id, userId: row.user_id, deviceId: row.device_id, accessExpiresAt: row.access_expires_at }));
+  return rows.map((row) => ({
+    sessionId: row.id,
+    userId: row.user_id,
+    deviceId: row.device_id,
+    accessExpiresAt: row.access_expires_at,
+  }));
 }
 
 export interface ActiveSessionRow {
@@ -81,7 +86,11 @@ export interface ActiveSessionRow {
 }
 
 /** The user's sessions that are neither revoked nor expired, most recently used first. */
-export async function listActiveSessions(db: Kysely<AuthDatabase>, userId: string, now: Date): Promise<ActiveSessionRow[]> {
+export async function listActiveSessions(
+  db: Kysely<AuthDatabase>,
+  userId: string,
+  now: Date,
+): Promise<ActiveSessionRow[]> {
   const rows = await db
     .selectFrom("sessions")
     .select(["id", "device_id", "device_name", "ip_address", "user_agent", "created_at", "last_used_at", "expires_at"])
@@ -117,6 +126,11 @@ export async function isSessionActive(db: Kysely<AuthDatabase>, sessionId: strin
 
 /** Whether the session (in any state) belongs to the user. */
 export async function sessionBelongsTo(db: Kysely<AuthDatabase>, sessionId: string, userId: string): Promise<boolean> {
-  const row = await db.selectFrom("sessions").select("id").where("id", "=", sessionId).where("user_id", "=", userId).executeTakeFirst();
+  const row = await db
+    .selectFrom("sessions")
+    .select("id")
+    .where("id", "=", sessionId)
+    .where("user_id", "=", userId)
+    .executeTakeFirst();
   return row !== undefined;
 }

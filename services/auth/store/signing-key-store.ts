@@ -35,7 +35,11 @@ export async function listSigningKeys(db: Kysely<AuthDatabase>, retiredAfter: Da
  * here harmlessly: the unique index on the newest key lets exactly one insert win.
  */
 export async function insertFirstSigningKey(db: Kysely<AuthDatabase>, key: SigningKeyRecord): Promise<void> {
-  await db.insertInto("signing_keys").values(toRow(key)).onConflict((oc) => oc.doNothing()).execute();
+  await db
+    .insertInto("signing_keys")
+    .values(toRow(key))
+    .onConflict((oc) => oc.doNothing())
+    .execute();
 }
 
 /** Serialises key changes (rotation, adopting a configured key) across instances until commit. */

@@ -14,7 +14,14 @@ import type { AuthDatabase } from "./schema.js";
  * a statement of its own before those reads, because a statement reads the snapshot taken when it
  * started. Sign-ins of one user do not wait for each other (shared), nor for other users.
  */
-export async function holdUserGate(db: Kysely<AuthDatabase>, userId: string, mode: "shared" | "exclusive"): Promise<void> {
+export async function holdUserGate(
+  db: Kysely<AuthDatabase>,
+  userId: string,
+  mode: "shared" | "exclusive",
+): Promise<void> {
   const key = sql`hashtextextended(${`user-gate:${userId}`}, 0)`;
-  await (mode === "shared" ? sql`select pg_advisory_xact_lock_shared(${key})` : sql`select pg_advisory_xact_lock(${key})`).execute(db);
+  await (mode === "shared"
+    ? sql`select pg_advisory_xact_lock_shared(${key})`
+    : sql`select pg_advisory_xact_lock(${key})`
+  ).execute(db);
 }

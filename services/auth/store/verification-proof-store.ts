@@ -30,7 +30,14 @@ export async function peekVerificationToken(
     .where("t.purpose", "in", purposes)
     .where("t.expires_at", ">", now)
     .executeTakeFirst();
-  return row && { identifier: row.identifier, identifierType: row.identifier_type, purpose: row.purpose, holderUserId: row.user_id };
+  return (
+    row && {
+      identifier: row.identifier,
+      identifierType: row.identifier_type,
+      purpose: row.purpose,
+      holderUserId: row.user_id,
+    }
+  );
 }
 
 /**
@@ -53,5 +60,12 @@ export async function consumeVerificationProof(
     select token.identifier, token.identifier_type, token.purpose, i.user_id
     from token left join identities i on i.identifier = token.identifier`.execute(db);
   const row = rows[0];
-  return row && { identifier: row.identifier, identifierType: row.identifier_type, purpose: row.purpose, holderUserId: row.user_id };
+  return (
+    row && {
+      identifier: row.identifier,
+      identifierType: row.identifier_type,
+      purpose: row.purpose,
+      holderUserId: row.user_id,
+    }
+  );
 }

@@ -27,13 +27,15 @@ export async function consumeVerificationToken(
     .where("expires_at", ">", now)
     .returning(["otp_id", "identifier", "identifier_type", "purpose", "prior_failures"])
     .executeTakeFirst();
-  return row && {
-    otpId: row.otp_id,
-    identifier: row.identifier,
-    identifierType: row.identifier_type,
-    purpose: row.purpose,
-    priorFailures: row.prior_failures,
-  };
+  return (
+    row && {
+      otpId: row.otp_id,
+      identifier: row.identifier,
+      identifierType: row.identifier_type,
+      purpose: row.purpose,
+      priorFailures: row.prior_failures,
+    }
+  );
 }
 
 export interface LoginIdentity extends ConsumedVerification {
@@ -80,7 +82,13 @@ export async function consumeLoginToken(
   if (!row) return undefined;
   const userId =
     row.user_id ??
-    (await db.selectFrom("identities").select("user_id").where("identifier", "=", row.identifier).executeTakeFirstOrThrow()).user_id;
+    (
+      await db
+        .selectFrom("identities")
+        .select("user_id")
+        .where("identifier", "=", row.identifier)
+        .executeTakeFirstOrThrow()
+    ).user_id;
   return {
     otpId: row.otp_id,
     identifier: row.identifier,

@@ -57,7 +57,10 @@ export function createAccessTokenVerifier(options: {
 }): AccessTokenVerifier {
   const clock = options.clock ?? systemClock;
   const clockTolerance = options.clockToleranceSeconds ?? 5;
-  const cache = createVerifiedTokenCache({ maxEntries: options.cacheSize ?? defaultVerifiedTokenCacheSize, clockToleranceSeconds: clockTolerance });
+  const cache = createVerifiedTokenCache({
+    maxEntries: options.cacheSize ?? defaultVerifiedTokenCacheSize,
+    clockToleranceSeconds: clockTolerance,
+  });
   return {
     async verify(token) {
       const now = clock.now();
@@ -76,14 +79,19 @@ export function createAccessTokenVerifier(options: {
         }));
       } catch (error) {
         if (isKeySetUnreachable(error)) {
-          throw new UnavailableError("token keys cannot be fetched right now; retry shortly", "JWKS_UNAVAILABLE", { cause: error });
+          throw new UnavailableError("token keys cannot be fetched right now; retry shortly", "JWKS_UNAVAILABLE", {
+            cause: error,
+          });
         }
         throw new UnauthenticatedError(describeFailure(error), "ACCESS_TOKEN_INVALID");
       }
       // jose checks iat only together with maxTokenAge. A token "issued" later than now plus the
       // tolerance was not issued by a clock we agree with: a forged or mis-signed token, refused.
       if (payload.iat! > Math.floor(now.getTime() / 1000) + clockTolerance) {
-        throw new UnauthenticatedError("the access token was issued in the future; check the issuer's clock", "ACCESS_TOKEN_INVALID");
+        throw new UnauthenticatedError(
+          "the access token was issued in the future; check the issuer's clock",
+          "ACCESS_TOKEN_INVALID",
+        );
       }
       const principal = principalFromClaims(payload as AccessTokenClaims, token);
       cache.set(token, principal, { exp: payload.exp!, nbf: payload.nbf });

@@ -95,7 +95,9 @@ export function createRevocationList(options: RevocationListOptions): Revocation
   function remember(data: Uint8Array): void {
     const event = fromBinary(SessionRevokedSchema, data);
     const occurredAt = event.occurredAt ? timestampDate(event.occurredAt).getTime() : clock.now().getTime();
-    const expiresAt = event.tokensExpireAt ? timestampDate(event.tokensExpireAt).getTime() : occurredAt + options.lookbackMs;
+    const expiresAt = event.tokensExpireAt
+      ? timestampDate(event.tokensExpireAt).getTime()
+      : occurredAt + options.lookbackMs;
     if (hold(event.sessionId, expiresAt + retainMs)) fromFeed.add(event.sessionId);
     const waiting = waiters.get(event.sessionId);
     if (waiting) {
@@ -130,7 +132,10 @@ export function createRevocationList(options: RevocationListOptions): Revocation
     subject,
     name: "revocation feed",
     // From the look-back window: the revocations whose tokens could still be presented.
-    startAt: () => ({ deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(clock.now().getTime() - options.lookbackMs).toISOString() }),
+    startAt: () => ({
+      deliver_policy: DeliverPolicy.StartTime,
+      opt_start_time: new Date(clock.now().getTime() - options.lookbackMs).toISOString(),
+    }),
     onMessage: (message) => remember(message.data),
   });
 
@@ -159,7 +164,10 @@ export function createRevocationList(options: RevocationListOptions): Revocation
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
       try {
-        return await Promise.race([Promise.all(sessionIds.map((id) => delivered(id, cancels))).then(() => true), timedOut]);
+        return await Promise.race([
+          Promise.all(sessionIds.map((id) => delivered(id, cancels))).then(() => true),
+          timedOut,
+        ]);
       } finally {
         clearTimeout(timer);
         for (const cancel of cancels) cancel();

@@ -27,7 +27,10 @@ export interface VerifiedTokenCache {
  * jwtVerify test, so caching never stretches a token's life; an expired entry is dropped and the
  * caller verifies in full (and fails with jose's own error).
  */
-export function createVerifiedTokenCache(options: { maxEntries: number; clockToleranceSeconds: number }): VerifiedTokenCache {
+export function createVerifiedTokenCache(options: {
+  maxEntries: number;
+  clockToleranceSeconds: number;
+}): VerifiedTokenCache {
   const entries = new Map<string, Entry>();
   const tolerance = options.clockToleranceSeconds;
   const keyOf = (token: string) => createHash("sha256").update(token).digest("base64url");
@@ -39,7 +42,8 @@ export function createVerifiedTokenCache(options: { maxEntries: number; clockTol
       if (!entry) return undefined;
       entries.delete(key);
       const seconds = Math.floor(now.getTime() / 1000);
-      if (entry.exp <= seconds - tolerance || (entry.nbf !== undefined && entry.nbf > seconds + tolerance)) return undefined;
+      if (entry.exp <= seconds - tolerance || (entry.nbf !== undefined && entry.nbf > seconds + tolerance))
+        return undefined;
       entries.set(key, entry);
       return { ...entry.principal, token };
     },

@@ -78,4 +78,7 @@ export function list(defaultValue = "") {
     );
 }
 
-export const optionalUrl = z.url().optional().or(z.literal("").transform(() => undefined));
+export const optionalUrl = z
+  .url()
+  .optional()
+  .or(z.literal("").transform(() => undefined));

@@ -53,11 +53,7 @@ export async function createDatabase<DB>(options: DatabaseOptions): Promise<Data
   return fromDialect<DB>(new PGliteDialect(pglite), "pglite", options.dataDir);
 }
 
-function fromDialect<DB>(
-  dialect: Dialect,
-  kind: DatabaseHandle<DB>["kind"],
-  location: string,
-): DatabaseHandle<DB> {
+function fromDialect<DB>(dialect: Dialect, kind: DatabaseHandle<DB>["kind"], location: string): DatabaseHandle<DB> {
   const db = new Kysely<DB>({ dialect });
   return {
     db,

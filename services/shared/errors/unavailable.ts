@@ -13,7 +13,11 @@ export function isDependencyUnavailable(error: unknown): boolean {
       // 40001/40P01 (serialization failure / deadlock: safe to retry).
       if (code.startsWith("08") || /^57P0[123]$/.test(code) || code === "40001" || code === "40P01") return true;
     }
-    if (/Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(current.message)) {
+    if (
+      /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+        current.message,
+      )
+    ) {
       return true;
     }
     current = current.cause;

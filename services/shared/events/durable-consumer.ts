@@ -136,7 +136,10 @@ export function startDurableConsumer(options: DurableConsumerOptions): DurableCo
       message.ack();
     } catch (error) {
       const delayMs = retryDelayMs(delivery.deliveryCount);
-      logger.warn({ err: error, ...delivery, consumer: options.name, retryInMs: delayMs }, "event handler failed; will retry");
+      logger.warn(
+        { err: error, ...delivery, consumer: options.name, retryInMs: delayMs },
+        "event handler failed; will retry",
+      );
       message.nak(delayMs);
     }
   }
@@ -243,7 +246,11 @@ export const processedEventsMigrations: Record<string, Migration> = {
         .addColumn("processed_at", "timestamptz", (col) => col.notNull().defaultTo(sql`now()`))
         .addPrimaryKeyConstraint("processed_events_pkey", ["consumer", "event_id"])
         .execute();
-      await db.schema.createIndex("processed_events_processed_at").on("processed_events").column("processed_at").execute();
+      await db.schema
+        .createIndex("processed_events_processed_at")
+        .on("processed_events")
+        .column("processed_at")
+        .execute();
     },
     async down(db: Kysely<any>) {
       await db.schema.dropTable("processed_events").execute();
@@ -273,7 +280,10 @@ export async function markEventProcessed<DB extends ProcessedEventsDatabase>(
  * Forgets marks older than `before`. Keep them longer than the stream keeps events (30 days for
  * the identity streams), or an old redelivery could apply twice.
  */
-export async function pruneProcessedEvents<DB extends ProcessedEventsDatabase>(db: Kysely<DB>, before: Date): Promise<number> {
+export async function pruneProcessedEvents<DB extends ProcessedEventsDatabase>(
+  db: Kysely<DB>,
+  before: Date,
+): Promise<number> {
   const result = await (db as unknown as Kysely<ProcessedEventsDatabase>)
     .deleteFrom("processed_events")
     .where("processed_at", "<", before)

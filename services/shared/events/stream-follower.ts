@@ -58,7 +58,11 @@ export function followStream(options: StreamFollowerOptions): StreamFollower {
 
   function consumerOptions(): Partial<OrderedConsumerOptions> {
     if (lastSequence > 0) {
-      return { filter_subjects: options.subject, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: lastSequence + 1 };
+      return {
+        filter_subjects: options.subject,
+        deliver_policy: DeliverPolicy.StartSequence,
+        opt_start_seq: lastSequence + 1,
+      };
     }
     return { filter_subjects: options.subject, ...options.startAt() };
   }
@@ -92,7 +96,10 @@ export function followStream(options: StreamFollowerOptions): StreamFollower {
           try {
             options.onMessage(message);
           } catch (error) {
-            logger.error({ err: error, sequence: message.seq, subject: message.subject }, `${options.name}: a message does not decode; skipped`);
+            logger.error(
+              { err: error, sequence: message.seq, subject: message.subject },
+              `${options.name}: a message does not decode; skipped`,
+            );
           }
           if (++received >= pending) caughtUp();
           backoffMs = 250;

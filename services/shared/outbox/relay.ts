@@ -115,7 +115,11 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       if (!failure) return { sent: rows.length };
       await trx
         .updateTable("outbox")
-        .set((eb) => ({ sent_at: null, attempts: eb("attempts", "+", 1), last_error: String(failure.reason).slice(0, 500) }))
+        .set((eb) => ({
+          sent_at: null,
+          attempts: eb("attempts", "+", 1),
+          last_error: String(failure.reason).slice(0, 500),
+        }))
         .where("id", "in", failed)
         .execute();
       return { sent: rows.length - failed.length, error: new PublishFailed(failed.length, failure.reason) };

@@ -5,7 +5,15 @@
 // fraction of the CPU (STACK-NOTES.md, README "Performance"). What it does not do: Connect and
 // gRPC-Web (browsers), CORS, plain HTTP routes, and streaming methods (health Watch, reflection):
 // those stay on the main port.
-import { create, fromBinary, isMessage, toBinary, type DescMessage, type DescMethodUnary, type DescService } from "@bufbuild/protobuf";
+import {
+  create,
+  fromBinary,
+  isMessage,
+  toBinary,
+  type DescMessage,
+  type DescMethodUnary,
+  type DescService,
+} from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
@@ -91,7 +99,9 @@ export async function listenGrpcJs(options: GrpcJsListenerOptions): Promise<Grpc
 }
 
 /** Runs the routes against a router that only records the implementations; the unary ones, by service. */
-function unaryMethods(routes: (router: ConnectRouter) => void): Map<DescService, Array<MethodImplSpec & { kind: "unary" }>> {
+function unaryMethods(
+  routes: (router: ConnectRouter) => void,
+): Map<DescService, Array<MethodImplSpec & { kind: "unary" }>> {
   const byService = new Map<DescService, Array<MethodImplSpec & { kind: "unary" }>>();
   const record = (service: DescService, spec: MethodImplSpec) => {
     if (spec.kind !== "unary") return;
@@ -128,11 +138,22 @@ function deserializer(schema: DescMessage) {
   };
 }
 
-function unaryHandler(method: DescMethodUnary, impl: UnaryImpl, options: GrpcJsListenerOptions): grpc.handleUnaryCall<unknown, unknown> {
+function unaryHandler(
+  method: DescMethodUnary,
+  impl: UnaryImpl,
+  options: GrpcJsListenerOptions,
+): grpc.handleUnaryCall<unknown, unknown> {
   const path = `/${method.parent.typeName}/${method.name}`;
   return (call, callback) => {
     if (call.request instanceof Undecodable) {
-      callback(toServiceError(new ConnectError(`the request body is not a valid ${method.input.typeName} (${call.request.reason})`, Code.InvalidArgument)));
+      callback(
+        toServiceError(
+          new ConnectError(
+            `the request body is not a valid ${method.input.typeName} (${call.request.reason})`,
+            Code.InvalidArgument,
+          ),
+        ),
+      );
       return;
     }
     const requestHeader = new Headers();
@@ -142,7 +163,11 @@ function unaryHandler(method: DescMethodUnary, impl: UnaryImpl, options: GrpcJsL
     const peer = call.getPeer();
     const contextValues = createContextValues().set(
       requestInfoKey,
-      requestInfoFrom(peer.slice(0, Math.max(0, peer.lastIndexOf(":"))), (name) => requestHeader.get(name) ?? undefined, options.trustedProxies),
+      requestInfoFrom(
+        peer.slice(0, Math.max(0, peer.lastIndexOf(":"))),
+        (name) => requestHeader.get(name) ?? undefined,
+        options.trustedProxies,
+      ),
     );
     const cancelled = new AbortController();
     call.once("cancelled", () => cancelled.abort(new ConnectError("the client cancelled the call", Code.Canceled)));
@@ -160,10 +185,18 @@ function unaryHandler(method: DescMethodUnary, impl: UnaryImpl, options: GrpcJsL
       const init = await impl(request.message, context);
       // Handlers return init objects; connect-node completes them with create(), and so must we.
       const message = isMessage(init, method.output) ? init : create(method.output, init as never);
-      return { stream: false, service: method.parent, method, header: context.responseHeader, trailer: context.responseTrailer, message };
+      return {
+        stream: false,
+        service: method.parent,
+        method,
+        header: context.responseHeader,
+        trailer: context.responseTrailer,
+        message,
+      };
     };
     let next = inner;
-    for (let index = options.interceptors.length - 1; index >= 0; index--) next = options.interceptors[index]!(next as never) as AnyUnary;
+    for (let index = options.interceptors.length - 1; index >= 0; index--)
+      next = options.interceptors[index]!(next as never) as AnyUnary;
     next({
       stream: false,
       service: method.parent,

@@ -34,9 +34,7 @@ export interface HealthStatus {
  * The server itself ("") starts SERVING, as in grpc-go, unless `initial` says otherwise;
  * pass `{ "": "NOT_SERVING" }` to stay unready until the first dependency check passes.
  */
-export function createHealthStatus(
-  initial: Readonly<Record<string, ServingStatus>> = { "": "SERVING" },
-): HealthStatus {
+export function createHealthStatus(initial: Readonly<Record<string, ServingStatus>> = { "": "SERVING" }): HealthStatus {
   const statuses = new Map<string, ServingStatus>(Object.entries(initial));
   const listeners = new Set<HealthListener>();
   let shuttingDown = false;

@@ -79,9 +79,7 @@ function registryOf(roots: readonly DescFile[]): FileRegistry {
     ordered.set(file.proto.name, file);
   };
   roots.forEach(visit);
-  return createFileRegistry(
-    create(FileDescriptorSetSchema, { file: [...ordered.values()].map((file) => file.proto) }),
-  );
+  return createFileRegistry(create(FileDescriptorSetSchema, { file: [...ordered.values()].map((file) => file.proto) }));
 }
 
 function symbolsOf(registry: FileRegistry): Map<string, DescFile> {

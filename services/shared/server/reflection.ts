@@ -30,10 +30,7 @@ export interface ReflectionOptions {
  * list_services answers what this server really serves, and the descriptors are collected
  * on the first request, when all routes are in place.
  */
-export function registerReflectionService(
-  router: ConnectRouter,
-  options: ReflectionOptions = {},
-): void {
+export function registerReflectionService(router: ConnectRouter, options: ReflectionOptions = {}): void {
   let index: DescriptorIndex | undefined;
   const getIndex = (): DescriptorIndex =>
     (index ??= createDescriptorIndex(
@@ -75,10 +72,7 @@ async function* answerAllV1alpha(
   requests: AsyncIterable<v1alpha.ServerReflectionRequest>,
 ): AsyncGenerator<v1alpha.ServerReflectionResponse> {
   for await (const response of answerAll(index, asV1(requests))) {
-    yield fromBinary(
-      v1alpha.ServerReflectionResponseSchema,
-      toBinary(ServerReflectionResponseSchema, response),
-    );
+    yield fromBinary(v1alpha.ServerReflectionResponseSchema, toBinary(ServerReflectionResponseSchema, response));
   }
 }
 
@@ -86,18 +80,11 @@ async function* asV1(
   requests: AsyncIterable<v1alpha.ServerReflectionRequest>,
 ): AsyncGenerator<ServerReflectionRequest> {
   for await (const request of requests) {
-    yield fromBinary(
-      ServerReflectionRequestSchema,
-      toBinary(v1alpha.ServerReflectionRequestSchema, request),
-    );
+    yield fromBinary(ServerReflectionRequestSchema, toBinary(v1alpha.ServerReflectionRequestSchema, request));
   }
 }
 
-function answer(
-  index: DescriptorIndex,
-  request: ServerReflectionRequest,
-  sent: Set<string>,
-): Answer {
+function answer(index: DescriptorIndex, request: ServerReflectionRequest, sent: Set<string>): Answer {
   const query = request.messageRequest;
   switch (query.case) {
     case "listServices":
@@ -110,12 +97,7 @@ function answer(
     case "fileByFilename":
       return filesAnswer(index, index.fileByName(query.value), sent, `file "${query.value}"`);
     case "fileContainingSymbol":
-      return filesAnswer(
-        index,
-        index.fileContainingSymbol(query.value),
-        sent,
-        `symbol "${query.value}"`,
-      );
+      return filesAnswer(index, index.fileContainingSymbol(query.value), sent, `symbol "${query.value}"`);
     case "fileContainingExtension": {
       const { containingType, extensionNumber } = query.value;
       return filesAnswer(
@@ -145,12 +127,7 @@ function answer(
  * The requested file is always sent, even if this stream had it already (so that an answer
  * is never empty); its transitive dependencies only when this stream has not had them yet.
  */
-function filesAnswer(
-  index: DescriptorIndex,
-  file: DescFile | undefined,
-  sent: Set<string>,
-  what: string,
-): Answer {
+function filesAnswer(index: DescriptorIndex, file: DescFile | undefined, sent: Set<string>, what: string): Answer {
   if (file === undefined) return errorAnswer(Code.NotFound, `${what} not found`);
   const names = [file.proto.name];
   sent.add(file.proto.name);

@@ -49,7 +49,10 @@ export function requestInfoFrom(
 
 function clientIp(peer: string, forwardedFor: string | undefined, trustedProxies: ReadonlySet<string>): string {
   if (!forwardedFor || !trustedProxies.has(peer)) return peer;
-  const hops = forwardedFor.split(",").map((hop) => normalizeIp(hop.trim())).filter(Boolean);
+  const hops = forwardedFor
+    .split(",")
+    .map((hop) => normalizeIp(hop.trim()))
+    .filter(Boolean);
   for (let index = hops.length - 1; index >= 0; index--) {
     if (!trustedProxies.has(hops[index]!)) return hops[index]!;
   }

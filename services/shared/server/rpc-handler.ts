@@ -34,7 +34,9 @@ export interface RpcHandlerOptions {
  * @grpc/grpc-js one, grpc-js-listener.ts), outermost first: metrics and logging see the final code
  * and the whole time, errors are mapped inside them, and validation runs before anything else.
  */
-export function rpcInterceptors(options: Pick<RpcHandlerOptions, "logger" | "metrics" | "interceptors">): Interceptor[] {
+export function rpcInterceptors(
+  options: Pick<RpcHandlerOptions, "logger" | "metrics" | "interceptors">,
+): Interceptor[] {
   return [
     ...(options.metrics ? [createRpcMetricsInterceptor(options.metrics)] : []),
     createLoggingInterceptor(options.logger),

@@ -72,7 +72,9 @@ export async function serve(options: ServeOptions): Promise<ServiceServer> {
       });
     } catch (error) {
       await main.close(0);
-      throw new Error(`cannot serve gRPC (grpc-js) on ${options.host}:${options.grpcJsPort}: ${String(error)}`, { cause: error });
+      throw new Error(`cannot serve gRPC (grpc-js) on ${options.host}:${options.grpcJsPort}: ${String(error)}`, {
+        cause: error,
+      });
     }
   }
   return {

@@ -31,7 +31,10 @@ function wrap(handler: UniversalHandler): UniversalHandler {
   });
 }
 
-function rewrite(response: UniversalServerResponse, what: string): UniversalServerResponse | Promise<UniversalServerResponse> {
+function rewrite(
+  response: UniversalServerResponse,
+  what: string,
+): UniversalServerResponse | Promise<UniversalServerResponse> {
   const contentType = response.header?.get("content-type") ?? "";
   if (contentType.startsWith("application/grpc-web")) return rewriteGrpcWeb(response, what);
   if (contentType.startsWith("application/grpc")) return rewriteGrpc(response, what);
@@ -53,11 +56,19 @@ async function rewriteConnectUnary(response: UniversalServerResponse, what: stri
   let body: Uint8Array = bytes;
   let status = response.status;
   if (error.code === "internal" && typeof error.message === "string" && parseFailure.test(error.message)) {
-    body = Buffer.from(JSON.stringify({ code: "invalid_argument", message: `${what} (${error.message.replace(parseFailure, "")})` }));
+    body = Buffer.from(
+      JSON.stringify({ code: "invalid_argument", message: `${what} (${error.message.replace(parseFailure, "")})` }),
+    );
     status = 400;
     if (response.header?.has("content-length")) response.header.set("content-length", String(body.byteLength));
   }
-  return { ...response, status, body: (async function* () { yield body; })() };
+  return {
+    ...response,
+    status,
+    body: (async function* () {
+      yield body;
+    })(),
+  };
 }
 
 /** gRPC: the status travels in HTTP/2 trailers, filled in while the body is produced. */
@@ -112,7 +123,11 @@ function rewriteTrailerFrames(chunk: Uint8Array, what: string): Uint8Array {
       if (status === grpcInternal && parseFailure.test(message)) {
         const replaced = text
           .replace(/^grpc-status: *\d+/im, `grpc-status: ${grpcInvalidArgument}`)
-          .replace(/^grpc-message: *.*?(\r?)$/im, (_, cr: string) => `grpc-message: ${encodeURIComponent(`${what} (${message.replace(parseFailure, "")})`)}${cr}`);
+          .replace(
+            /^grpc-message: *.*?(\r?)$/im,
+            (_, cr: string) =>
+              `grpc-message: ${encodeURIComponent(`${what} (${message.replace(parseFailure, "")})`)}${cr}`,
+          );
         const replacement = Buffer.from(replaced, "latin1");
         const header = Buffer.alloc(5);
         header[0] = flags;

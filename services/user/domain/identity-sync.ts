@@ -32,23 +32,38 @@ export type IdentitySync = ReturnType<typeof createIdentitySync>;
 export function createIdentitySync(deps: IdentitySyncDeps) {
   async function recordVerifiedIdentifier(fact: VerifiedIdentifierFact): Promise<void> {
     if (!isUserId(fact.userId) || !fact.value) {
-      deps.logger.warn({ userId: fact.userId, eventId: fact.eventId }, "verified identifier event without a user id or value; ignored");
+      deps.logger.warn(
+        { userId: fact.userId, eventId: fact.eventId },
+        "verified identifier event without a user id or value; ignored",
+      );
       return;
     }
     await deps.writer.inTransaction(async (trx, write) => {
       await lockUserIdentity(trx, fact.userId);
-      const newer = await keepVerifiedIdentifier(trx, fact.userId, { type: fact.type, value: fact.value, verifiedAt: fact.verifiedAt }, fact.eventId);
+      const newer = await keepVerifiedIdentifier(
+        trx,
+        fact.userId,
+        { type: fact.type, value: fact.value, verifiedAt: fact.verifiedAt },
+        fact.eventId,
+      );
       if (!newer) return;
       const user = await findUserById(trx, fact.userId);
       if (!user) return;
       const now = deps.clock.now();
       // The auth service says the identifier is this user's now: another profile that still shows
       // it is out of date and lets go of it.
-      const holder = fact.type === "phone" ? await findUserByPhone(trx, fact.value) : await findUserByEmail(trx, fact.value);
+      const holder =
+        fact.type === "phone" ? await findUserByPhone(trx, fact.value) : await findUserByEmail(trx, fact.value);
       if (holder && holder.id !== user.id) {
         await write(trx, holder, { next: afterProfileChange(withIdentifier(holder, fact.type, null)) }, "", now);
       }
-      await write(trx, user, { next: afterProfileChange(withIdentifier(user, fact.type, fact.value)) }, fact.userId, now);
+      await write(
+        trx,
+        user,
+        { next: afterProfileChange(withIdentifier(user, fact.type, fact.value)) },
+        fact.userId,
+        now,
+      );
     });
   }
 

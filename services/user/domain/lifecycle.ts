@@ -51,7 +51,10 @@ export function wake(user: UserProfile): UserProfile {
 /** Refuses changes a user cannot make to their own profile while barred. */
 export function assertMayEditProfile(user: UserProfile): void {
   if (user.status !== "active") {
-    throw new FailedPreconditionError(`the account is ${user.status}: the profile cannot be changed`, `ACCOUNT_${user.status.toUpperCase()}`);
+    throw new FailedPreconditionError(
+      `the account is ${user.status}: the profile cannot be changed`,
+      `ACCOUNT_${user.status.toUpperCase()}`,
+    );
   }
 }
 
@@ -81,13 +84,17 @@ export function moveByAdmin(user: UserProfile, target: LifecycleState, now: Date
   const from = user.lifecycleState;
   if (from === target) return user;
   const refuse = (why: string) =>
-    new FailedPreconditionError(`cannot move a ${from.toUpperCase()} user to ${target.toUpperCase()}: ${why}`, "LIFECYCLE_TRANSITION_NOT_ALLOWED");
+    new FailedPreconditionError(
+      `cannot move a ${from.toUpperCase()} user to ${target.toUpperCase()}: ${why}`,
+      "LIFECYCLE_TRANSITION_NOT_ALLOWED",
+    );
   if (terminal.has(from)) throw refuse(`${from.toUpperCase()} is final`);
   const ownRpc = byOwnRpc[target];
   if (ownRpc) throw refuse(`use ${ownRpc}`);
   if (from === "suspended" && target !== "deleted") throw refuse("use UnsuspendUser");
   if (!adminMoves[from].includes(target)) throw refuse("not an allowed transition");
-  if (from === "dormant" && target === "active" && user.isCreator) throw refuse("a creator leaves DORMANT for CREATOR: use PromoteToCreator");
+  if (from === "dormant" && target === "active" && user.isCreator)
+    throw refuse("a creator leaves DORMANT for CREATOR: use PromoteToCreator");
   if (target === "deleted") return { ...moveTo(withoutSuspension(user), "deleted"), deletedAt: now };
   return moveTo(user, target);
 }
@@ -107,11 +114,14 @@ export function promoteToCreator(user: UserProfile): UserProfile {
 /** SuspendUser: allowed from every state but BANNED and DELETED; a new suspension keeps its start. */
 export function suspend(user: UserProfile, reason: string, until: Date | null, now: Date): UserProfile {
   if (terminal.has(user.lifecycleState)) {
-    throw new FailedPreconditionError(`a ${user.lifecycleState.toUpperCase()} user cannot be suspended`, "LIFECYCLE_TRANSITION_NOT_ALLOWED");
+    throw new FailedPreconditionError(
+      `a ${user.lifecycleState.toUpperCase()} user cannot be suspended`,
+      "LIFECYCLE_TRANSITION_NOT_ALLOWED",
+    );
   }
   return {
     ...moveTo(user, "suspended"),
-    suspendedAt: user.lifecycleState === "suspended" ? user.suspendedAt ?? now : now,
+    suspendedAt: user.lifecycleState === "suspended" ? (user.suspendedAt ?? now) : now,
     suspendedUntil: until,
     suspensionReason: reason,
   };
@@ -120,7 +130,10 @@ export function suspend(user: UserProfile, reason: string, until: Date | null, n
 /** UnsuspendUser (or the end time passing): back to CREATOR or ACTIVE; a user not suspended stays. */
 export function unsuspend(user: UserProfile): UserProfile {
   if (terminal.has(user.lifecycleState)) {
-    throw new FailedPreconditionError(`a ${user.lifecycleState.toUpperCase()} user cannot be unsuspended`, "LIFECYCLE_TRANSITION_NOT_ALLOWED");
+    throw new FailedPreconditionError(
+      `a ${user.lifecycleState.toUpperCase()} user cannot be unsuspended`,
+      "LIFECYCLE_TRANSITION_NOT_ALLOWED",
+    );
   }
   if (user.lifecycleState !== "suspended") return user;
   return moveTo(withoutSuspension(user), activeStateFor(user));

@@ -32,9 +32,18 @@ export function createModerationService(deps: ModerationServiceDeps) {
    * Applies an administrative change and writes the audit line: who did what to whom and why (the
    * reasons of lifecycle moves are in no event, so the log is their trail).
    */
-  async function administer(action: string, actorUserId: string, userId: string, reason: string, decide: Decide): Promise<UserProfile> {
+  async function administer(
+    action: string,
+    actorUserId: string,
+    userId: string,
+    reason: string,
+    decide: Decide,
+  ): Promise<UserProfile> {
     const user = await writer.change(userId, decide, { actorUserId, notFound: noSuchUser });
-    deps.logger.info({ audit: action, actorUserId, userId, reason, lifecycleState: user.lifecycleState, version: user.version }, "admin action");
+    deps.logger.info(
+      { audit: action, actorUserId, userId, reason, lifecycleState: user.lifecycleState, version: user.version },
+      "admin action",
+    );
     return user;
   }
 
@@ -52,7 +61,12 @@ export function createModerationService(deps: ModerationServiceDeps) {
     return settled(await findUserByEmail(deps.db, normalizeEmail(email)));
   }
 
-  function moveLifecycle(actorUserId: string, userId: string, target: LifecycleState, reason: string): Promise<UserProfile> {
+  function moveLifecycle(
+    actorUserId: string,
+    userId: string,
+    target: LifecycleState,
+    reason: string,
+  ): Promise<UserProfile> {
     return administer(`move to ${target}`, actorUserId, userId, reason, (current, now) => {
       const next = moveByAdmin(current, target, now);
       return next === current ? undefined : { next };
@@ -60,7 +74,9 @@ export function createModerationService(deps: ModerationServiceDeps) {
   }
 
   function promote(actorUserId: string, userId: string): Promise<UserProfile> {
-    return administer("promote to creator", actorUserId, userId, "", (current) => ({ next: promoteToCreator(current) }));
+    return administer("promote to creator", actorUserId, userId, "", (current) => ({
+      next: promoteToCreator(current),
+    }));
   }
 
   /** Suspends until `until` (null: until lifted). Suspending again replaces reason and end, and announces again. */

@@ -26,7 +26,12 @@ import { afterProfileChange, assertMayEditProfile, initialState, statusOf } from
 import { changedFields, isUserId, type ProfileFields, type UserProfile } from "./profile.js";
 import type { ProfileWriter } from "./profile-writer.js";
 import { assertAvatarUrl, assertDateOfBirth, assertInterests } from "./profile-values.js";
-import { normalizeReferralCode, randomReferralSuffix, referralCodeFor, type ReferralSuffixSource } from "./referral-codes.js";
+import {
+  normalizeReferralCode,
+  randomReferralSuffix,
+  referralCodeFor,
+  type ReferralSuffixSource,
+} from "./referral-codes.js";
 import { assertUsernameAllowed, usernameProblem } from "./usernames.js";
 
 /** The caller as proven by the access token, and the connection it came over. */
@@ -84,7 +89,8 @@ export function createProfileService(deps: ProfileServiceDeps) {
    * from the request.
    */
   async function create(caller: Caller, input: NewProfile): Promise<UserProfile> {
-    if (!isUserId(caller.userId)) throw new PermissionDeniedError("only a user's own access token can create its profile", "NOT_A_USER");
+    if (!isUserId(caller.userId))
+      throw new PermissionDeniedError("only a user's own access token can create its profile", "NOT_A_USER");
     assertUsernameAllowed(input.username, deps.extraReservedUsernames);
     assertProfileFields(input);
     const referredByCode = input.referredByCode ? normalizeReferralCode(input.referredByCode) : null;
@@ -102,10 +108,18 @@ export function createProfileService(deps: ProfileServiceDeps) {
           const contact = verifiedContact(caller, await listVerifiedIdentifiers(trx, caller.userId));
           const referrer = referredByCode ? await findReferrer(trx, referredByCode) : undefined;
           if (referredByCode && !referrer) {
-            throw new InvalidArgumentError("referred_by_code", "referred_by_code: no user has this referral code", "REFERRAL_CODE_UNKNOWN");
+            throw new InvalidArgumentError(
+              "referred_by_code",
+              "referred_by_code: no user has this referral code",
+              "REFERRAL_CODE_UNKNOWN",
+            );
           }
           if (referrer && (referrer.id === caller.userId || sharesIdentifier(referrer, contact))) {
-            throw new InvalidArgumentError("referred_by_code", "referred_by_code: you cannot refer yourself", "SELF_REFERRAL");
+            throw new InvalidArgumentError(
+              "referred_by_code",
+              "referred_by_code: you cannot refer yourself",
+              "SELF_REFERRAL",
+            );
           }
 
           const now = clock.now();
@@ -148,7 +162,12 @@ export function createProfileService(deps: ProfileServiceDeps) {
           };
           const completion = profileCompletionPercent(draft);
           const state = initialState(completion);
-          const user: UserProfile = { ...draft, profileCompletionPercent: completion, lifecycleState: state, status: statusOf(state) };
+          const user: UserProfile = {
+            ...draft,
+            profileCompletionPercent: completion,
+            lifecycleState: state,
+            status: statusOf(state),
+          };
           await insertUser(trx, user);
           await recordProfileCreated(trx, clock, user);
           return user;
@@ -244,8 +263,14 @@ function verifiedContact(caller: Caller, announced: VerifiedIdentifier[]) {
   return { phone, email, phoneVerified: phone !== null, emailVerified: email !== null };
 }
 
-function sharesIdentifier(referrer: { phone: string | null; email: string | null }, contact: { phone: string | null; email: string | null }): boolean {
-  return (referrer.phone !== null && referrer.phone === contact.phone) || (referrer.email !== null && referrer.email === contact.email);
+function sharesIdentifier(
+  referrer: { phone: string | null; email: string | null },
+  contact: { phone: string | null; email: string | null },
+): boolean {
+  return (
+    (referrer.phone !== null && referrer.phone === contact.phone) ||
+    (referrer.email !== null && referrer.email === contact.email)
+  );
 }
 
 function usernameTaken(username: string): AlreadyExistsError {

@@ -94,7 +94,9 @@ export function createProfileWriter(deps: ProfileWriterDeps) {
     let user = current;
     if (suspensionExpired(user, now)) {
       const lifted = user;
-      user = await deps.transact((trx) => write(trx, lifted, { next: unsuspend(lifted), announce: "unsuspended" }, "", now));
+      user = await deps.transact((trx) =>
+        write(trx, lifted, { next: unsuspend(lifted), announce: "unsuspended" }, "", now),
+      );
     }
     if (wakeDormant && user.lifecycleState === "dormant") {
       const dormant = user;
@@ -135,7 +137,10 @@ export function createProfileWriter(deps: ProfileWriterDeps) {
    * A read that first makes the automatic moves that are due. Undefined when there is no profile.
    * `cached`: the record may come from the profile cache (the caller's own reads).
    */
-  function load(userId: string, options: { wakeDormant?: boolean; cached?: boolean } = {}): Promise<UserProfile | undefined> {
+  function load(
+    userId: string,
+    options: { wakeDormant?: boolean; cached?: boolean } = {},
+  ): Promise<UserProfile | undefined> {
     return withRetries(async () => {
       if (!isUserId(userId)) return undefined;
       const read = () => findUserById(deps.db, userId);

@@ -1,7 +1,16 @@
 // The user record as the domain sees it: plain values, no proto or row types. Enumerations are
 // lower-case words (the same words the database stores).
 
-export const lifecycleStates = ["registered", "onboarding", "active", "creator", "dormant", "suspended", "banned", "deleted"] as const;
+export const lifecycleStates = [
+  "registered",
+  "onboarding",
+  "active",
+  "creator",
+  "dormant",
+  "suspended",
+  "banned",
+  "deleted",
+] as const;
 export type LifecycleState = (typeof lifecycleStates)[number];
 
 export type UserStatus = "active" | "suspended" | "banned" | "deleted";

@@ -15,7 +15,11 @@ export const randomReferralSuffix: ReferralSuffixSource = () =>
   Array.from({ length: referralSuffixLength }, () => alphabet[randomInt(alphabet.length)]).join("");
 
 export function referralCodeFor(username: string, suffix: string): string {
-  const prefix = username.toUpperCase().replace(/[^A-Z0-9]/g, "").slice(0, prefixLength) || "MINT";
+  const prefix =
+    username
+      .toUpperCase()
+      .replace(/[^A-Z0-9]/g, "")
+      .slice(0, prefixLength) || "MINT";
   return `${prefix}${suffix}`;
 }
 

@@ -11,12 +11,63 @@ const format = /^[A-Za-z0-9_.]{3,30}$/;
  * lower-cased and with "." and "_" removed, so "Ad.Min" and "support_" are reserved too.
  */
 export const reservedUsernames: ReadonlySet<string> = new Set([
-  "about", "account", "accounts", "admin", "administrator", "api", "app", "auth", "billing", "blog",
-  "contact", "creator", "creators", "dashboard", "developer", "developers", "everyone", "explore",
-  "help", "helpdesk", "home", "info", "login", "logout", "me", "mint", "mintcoin", "mod", "moderator",
-  "moderators", "news", "null", "official", "owner", "payment", "payments", "privacy", "register",
-  "root", "security", "service", "settings", "signin", "signup", "staff", "status", "support",
-  "system", "team", "terms", "undefined", "user", "users", "verified", "wallet", "webmaster", "www",
+  "about",
+  "account",
+  "accounts",
+  "admin",
+  "administrator",
+  "api",
+  "app",
+  "auth",
+  "billing",
+  "blog",
+  "contact",
+  "creator",
+  "creators",
+  "dashboard",
+  "developer",
+  "developers",
+  "everyone",
+  "explore",
+  "help",
+  "helpdesk",
+  "home",
+  "info",
+  "login",
+  "logout",
+  "me",
+  "mint",
+  "mintcoin",
+  "mod",
+  "moderator",
+  "moderators",
+  "news",
+  "null",
+  "official",
+  "owner",
+  "payment",
+  "payments",
+  "privacy",
+  "register",
+  "root",
+  "security",
+  "service",
+  "settings",
+  "signin",
+  "signup",
+  "staff",
+  "status",
+  "support",
+  "system",
+  "team",
+  "terms",
+  "undefined",
+  "user",
+  "users",
+  "verified",
+  "wallet",
+  "webmaster",
+  "www",
 ]);
 
 /** Prefixes reserved for the platform's own accounts. */
@@ -25,10 +76,17 @@ const reservedPrefixes = ["mintcoin", "official"];
 export type UsernameProblem = "invalid" | "reserved";
 
 /** Why a name cannot be taken by anyone, or undefined when it could be (if nobody holds it). */
-export function usernameProblem(username: string, extraReserved: ReadonlySet<string> = new Set()): UsernameProblem | undefined {
+export function usernameProblem(
+  username: string,
+  extraReserved: ReadonlySet<string> = new Set(),
+): UsernameProblem | undefined {
   if (!format.test(username)) return "invalid";
   const key = username.toLowerCase().replace(/[._]/g, "");
-  if (reservedUsernames.has(key) || extraReserved.has(key) || reservedPrefixes.some((prefix) => key.startsWith(prefix))) {
+  if (
+    reservedUsernames.has(key) ||
+    extraReserved.has(key) ||
+    reservedPrefixes.some((prefix) => key.startsWith(prefix))
+  ) {
     return "reserved";
   }
   return undefined;
@@ -41,7 +99,11 @@ export function assertUsernameAllowed(username: string, extraReserved?: Readonly
     throw new InvalidArgumentError("username", "username: use 3 to 30 letters, digits, _ and .", "USERNAME_INVALID");
   }
   if (problem === "reserved") {
-    throw new InvalidArgumentError("username", `username: "${username}" is reserved; choose another`, "USERNAME_RESERVED");
+    throw new InvalidArgumentError(
+      "username",
+      `username: "${username}" is reserved; choose another`,
+      "USERNAME_RESERVED",
+    );
   }
 }
 

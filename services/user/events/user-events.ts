@@ -45,7 +45,12 @@ export function recordProfileUpdated(
   });
 }
 
-export function recordUserSuspended(db: Kysely<UserDatabase>, clock: Clock, user: UserProfile, actorUserId: string): Promise<string> {
+export function recordUserSuspended(
+  db: Kysely<UserDatabase>,
+  clock: Clock,
+  user: UserProfile,
+  actorUserId: string,
+): Promise<string> {
   return emitEvent(db, clock, "user.suspended", {
     userId: user.id,
     reason: user.suspensionReason ?? "",
@@ -56,7 +61,12 @@ export function recordUserSuspended(db: Kysely<UserDatabase>, clock: Clock, user
   });
 }
 
-export function recordUserUnsuspended(db: Kysely<UserDatabase>, clock: Clock, user: UserProfile, actorUserId: string): Promise<string> {
+export function recordUserUnsuspended(
+  db: Kysely<UserDatabase>,
+  clock: Clock,
+  user: UserProfile,
+  actorUserId: string,
+): Promise<string> {
   return emitEvent(db, clock, "user.unsuspended", {
     userId: user.id,
     lifecycleState: lifecycleStateToProto(user.lifecycleState),
@@ -65,7 +75,12 @@ export function recordUserUnsuspended(db: Kysely<UserDatabase>, clock: Clock, us
   });
 }
 
-export function recordUserBanned(db: Kysely<UserDatabase>, clock: Clock, user: UserProfile, actorUserId: string): Promise<string> {
+export function recordUserBanned(
+  db: Kysely<UserDatabase>,
+  clock: Clock,
+  user: UserProfile,
+  actorUserId: string,
+): Promise<string> {
   return emitEvent(db, clock, "user.banned", {
     userId: user.id,
     reason: user.banReason ?? "",

@@ -11,7 +11,9 @@ export function createActivityInterceptor(activity: ActivityTracker, logger: Log
   return (next) => async (request) => {
     const principal = request.contextValues.get(principalKey);
     if (principal) {
-      activity.touch(principal.userId).catch((error: unknown) => logger.warn({ err: error }, "could not record activity"));
+      activity
+        .touch(principal.userId)
+        .catch((error: unknown) => logger.warn({ err: error }, "could not record activity"));
     }
     return next(request);
   };

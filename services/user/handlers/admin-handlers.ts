@@ -33,7 +33,12 @@ export function createAdminHandlers(deps: { moderation: ModerationService }): Ad
     },
 
     async updateLifecycleState(request, context) {
-      const user = await moderation.moveLifecycle(actor(context), request.userId, lifecycleStateFromProto(request.state), request.reason);
+      const user = await moderation.moveLifecycle(
+        actor(context),
+        request.userId,
+        lifecycleStateFromProto(request.state),
+        request.reason,
+      );
       return { user: userToProto(user) };
     },
 

@@ -68,11 +68,13 @@ function fromWire<D, W>(pairs: [D, W][], value: W): D | undefined {
   return pairs.find(([, wireValue]) => wireValue === value)?.[0];
 }
 
-export const lifecycleStateToProto = (state: domain.LifecycleState) => toWire(lifecycleStates, state, LifecycleState.UNSPECIFIED);
+export const lifecycleStateToProto = (state: domain.LifecycleState) =>
+  toWire(lifecycleStates, state, LifecycleState.UNSPECIFIED);
 
 export function lifecycleStateFromProto(state: LifecycleState): domain.LifecycleState {
   const value = fromWire(lifecycleStates, state);
-  if (!value) throw new InvalidArgumentError("state", "state: must be one of the LifecycleState values other than UNSPECIFIED");
+  if (!value)
+    throw new InvalidArgumentError("state", "state: must be one of the LifecycleState values other than UNSPECIFIED");
   return value;
 }
 
@@ -106,7 +108,9 @@ export function userToProto(user: domain.UserProfile): User {
     avatarUrl: user.avatarUrl ?? "",
     bio: user.bio ?? "",
     gender: user.gender ? toWire(genders, user.gender, Gender.UNSPECIFIED) : Gender.UNSPECIFIED,
-    ageBracket: user.ageBracket ? toWire(ageBrackets, user.ageBracket, AgeBracket.AGE_BRACKET_UNSPECIFIED) : AgeBracket.AGE_BRACKET_UNSPECIFIED,
+    ageBracket: user.ageBracket
+      ? toWire(ageBrackets, user.ageBracket, AgeBracket.AGE_BRACKET_UNSPECIFIED)
+      : AgeBracket.AGE_BRACKET_UNSPECIFIED,
     dateOfBirth: user.dateOfBirth ?? "",
     location: user.location ?? "",
     interests: user.interests,

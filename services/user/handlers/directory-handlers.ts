@@ -4,7 +4,10 @@ import { requirePrincipal } from "../../shared/auth/principal.js";
 import type { ProfileService } from "../domain/profile-service.js";
 import { publicUserToProto } from "./convert.js";
 
-type DirectoryHandlers = Pick<ServiceImpl<typeof UserService>, "checkUsernameAvailability" | "getUser" | "getUserByUsername">;
+type DirectoryHandlers = Pick<
+  ServiceImpl<typeof UserService>,
+  "checkUsernameAvailability" | "getUser" | "getUserByUsername"
+>;
 
 /** What any signed-in caller may look up about others: public views and free usernames. */
 export function createDirectoryHandlers(deps: { profiles: ProfileService }): DirectoryHandlers {

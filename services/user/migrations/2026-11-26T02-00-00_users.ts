@@ -26,11 +26,15 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn("location", "text")
     .addColumn("interests", sql`text[]`, (col) => col.notNull().defaultTo(sql`'{}'`))
     // status and lifecycle
-    .addColumn("status", "text", (col) => col.notNull().check(sql`status in ('active', 'suspended', 'banned', 'deleted')`))
+    .addColumn("status", "text", (col) =>
+      col.notNull().check(sql`status in ('active', 'suspended', 'banned', 'deleted')`),
+    )
     .addColumn("lifecycle_state", "text", (col) =>
       col
         .notNull()
-        .check(sql`lifecycle_state in ('registered', 'onboarding', 'active', 'creator', 'dormant', 'suspended', 'banned', 'deleted')`),
+        .check(
+          sql`lifecycle_state in ('registered', 'onboarding', 'active', 'creator', 'dormant', 'suspended', 'banned', 'deleted')`,
+        ),
     )
     .addColumn("is_creator", "boolean", (col) => col.notNull().defaultTo(false))
     .addColumn("suspended_at", "timestamptz")
@@ -40,7 +44,10 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn("ban_reason", "text")
     // KYC
     .addColumn("kyc_status", "text", (col) =>
-      col.notNull().defaultTo("not_started").check(sql`kyc_status in ('not_started', 'pending', 'verified', 'rejected')`),
+      col
+        .notNull()
+        .defaultTo("not_started")
+        .check(sql`kyc_status in ('not_started', 'pending', 'verified', 'rejected')`),
     )
     .addColumn("kyc_tier", "integer", (col) => col.notNull().defaultTo(0).check(sql`kyc_tier >= 0`))
     .addColumn("can_earn", "boolean", (col) => col.notNull().defaultTo(false))
@@ -71,7 +78,9 @@ export async function up(db: Kysely<any>): Promise<void> {
   // An identifier belongs to one user (the auth service guarantees it; this keeps lookups exact).
   await sql`create unique index users_phone on users (phone) where phone is not null`.execute(db);
   await sql`create unique index users_email on users (email) where email is not null`.execute(db);
-  await sql`create index users_referred_by on users (referred_by_user_id) where referred_by_user_id is not null`.execute(db);
+  await sql`create index users_referred_by on users (referred_by_user_id) where referred_by_user_id is not null`.execute(
+    db,
+  );
   // For a job that moves long-inactive users to DORMANT.
   await sql`create index users_lifecycle_last_active on users (lifecycle_state, last_active_at)`.execute(db);
 

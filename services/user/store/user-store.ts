@@ -1,12 +1,5 @@
 import { sql, type Kysely, type Selectable } from "kysely";
-import type {
-  AgeBracket,
-  Gender,
-  KycStatus,
-  LifecycleState,
-  UserProfile,
-  UserStatus,
-} from "../domain/profile.js";
+import type { AgeBracket, Gender, KycStatus, LifecycleState, UserProfile, UserStatus } from "../domain/profile.js";
 import type { UserDatabase, UsersTable } from "./schema.js";
 import { translatingUniqueViolations } from "./unique-violation.js";
 
@@ -27,9 +20,7 @@ export async function findUserById(db: Kysely<UserDatabase>, id: string): Promis
 
 /** By username, whatever its case (uses the unique index on lower(username)). */
 export async function findUserByUsername(db: Kysely<UserDatabase>, username: string): Promise<UserProfile | undefined> {
-  const row = await selectUsers(db)
-    .where(sql<string>`lower(username)`, "=", username.toLowerCase())
-    .executeTakeFirst();
+  const row = await selectUsers(db).where(sql<string>`lower(username)`, "=", username.toLowerCase()).executeTakeFirst();
   return row && userRowToProfile(row);
 }
 
@@ -115,7 +106,11 @@ export async function touchLastActive(
     .set({ last_active_at: sql<Date>`greatest(coalesce(last_active_at, ${at}::timestamptz), ${at}::timestamptz)` })
     .where("id", "=", userId)
     .where((eb) =>
-      eb.or([eb("last_active_at", "is", null), eb("last_active_at", "<", threshold), eb("lifecycle_state", "=", "dormant")]),
+      eb.or([
+        eb("last_active_at", "is", null),
+        eb("last_active_at", "<", threshold),
+        eb("lifecycle_state", "=", "dormant"),
+      ]),
     )
     .returning("lifecycle_state")
     .executeTakeFirst();

@@ -37,7 +37,9 @@ export async function keepVerifiedIdentifier(
         })
         // Equal times: the larger event id wins, so two events of one instant settle the same way
         // in whatever order they arrive.
-        .where(sql<boolean>`(excluded.verified_at, excluded.event_id) > (verified_identifiers.verified_at, verified_identifiers.event_id)`),
+        .where(
+          sql<boolean>`(excluded.verified_at, excluded.event_id) > (verified_identifiers.verified_at, verified_identifiers.event_id)`,
+        ),
     )
     .executeTakeFirst();
   return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
@@ -49,5 +51,9 @@ export async function listVerifiedIdentifiers(db: Kysely<UserDatabase>, userId: 
     .select(["identifier_type", "identifier", "verified_at"])
     .where("user_id", "=", userId)
     .execute();
-  return rows.map((row) => ({ type: row.identifier_type as IdentifierType, value: row.identifier, verifiedAt: row.verified_at }));
+  return rows.map((row) => ({
+    type: row.identifier_type as IdentifierType,
+    value: row.identifier,
+    verifiedAt: row.verified_at,
+  }));
 }

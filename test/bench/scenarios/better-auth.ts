@@ -61,7 +61,11 @@ export async function startBetterAuth(ctx: Pick<BenchContext, "infra">): Promise
   return { proc, baseUrl, code };
 }
 
-export async function betterAuthScenario(ctx: BenchContext, server: BetterAuthServer, ours: ScenarioResult | undefined): Promise<ScenarioResult> {
+export async function betterAuthScenario(
+  ctx: BenchContext,
+  server: BetterAuthServer,
+  ours: ScenarioResult | undefined,
+): Promise<ScenarioResult> {
   const name = "better-auth-otp-sign-in";
   const { proc, baseUrl, code } = server;
   const post = async (path: string, body: unknown) => {
@@ -77,7 +81,10 @@ export async function betterAuthScenario(ctx: BenchContext, server: BetterAuthSe
     await post("/email-otp/send-verification-otp", { email, type: "sign-in" });
     const otp = await code(email);
     const signedIn = await post("/sign-in/email-otp", { email, otp });
-    const cookie = signedIn.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+    const cookie = signedIn.headers
+      .getSetCookie()
+      .map((c) => c.split(";")[0])
+      .join("; ");
     const session = await fetch(`${baseUrl}/api/auth/get-session`, { headers: { cookie, origin: baseUrl } });
     const body = (await session.json()) as { session?: { id?: string } } | null;
     if (!body?.session?.id) throw new Error("get-session returned no session");
@@ -90,21 +97,35 @@ export async function betterAuthScenario(ctx: BenchContext, server: BetterAuthSe
       const durationMs = runSeconds(ctx, "flow") * 1000;
       const emails: string[] = [];
       runs.push(
-        await measuredLoad(ctx, [proc], "http (fetch)", inFlight, {
-          durationMs,
-          async op() {
-            const email = freshEmail("ba");
-            await flow(email);
-            emails.push(email);
+        await measuredLoad(
+          ctx,
+          [proc],
+          "http (fetch)",
+          inFlight,
+          {
+            durationMs,
+            async op() {
+              const email = freshEmail("ba");
+              await flow(email);
+              emails.push(email);
+            },
           },
-        }, "new users (accounts for the returning run)"),
+          "new users (accounts for the returning run)",
+        ),
       );
       runs.push(
-        await measuredLoad(ctx, [proc], "http (fetch)", inFlight, {
-          durationMs: durationMs * 2,
-          maxOps: emails.length,
-          op: (index) => flow(emails[index]!),
-        }, "returning users"),
+        await measuredLoad(
+          ctx,
+          [proc],
+          "http (fetch)",
+          inFlight,
+          {
+            durationMs: durationMs * 2,
+            maxOps: emails.length,
+            op: (index) => flow(emails[index]!),
+          },
+          "returning users",
+        ),
       );
     }
   } catch (error) {
@@ -112,14 +133,19 @@ export async function betterAuthScenario(ctx: BenchContext, server: BetterAuthSe
   } finally {
     await proc.stop();
   }
-  const row = scenarioFromRuns(name, runs.filter((run) => run.note === "returning users"), {
-    notes: [
-      "better-auth 1.7.25 on node:http, pg Pool of 10, email-OTP plugin (storeOTP hashed), session.cookieCache on; rateLimit disabled (one client IP), telemetry off",
-      "3 HTTP requests per sign-in (send-verification-otp, sign-in/email-otp, get-session); codes reach the client over IPC",
-    ],
-  });
+  const row = scenarioFromRuns(
+    name,
+    runs.filter((run) => run.note === "returning users"),
+    {
+      notes: [
+        "better-auth 1.7.25 on node:http, pg Pool of 10, email-OTP plugin (storeOTP hashed), session.cookieCache on; rateLimit disabled (one client IP), telemetry off",
+        "3 HTTP requests per sign-in (send-verification-otp, sign-in/email-otp, get-session); codes reach the client over IPC",
+      ],
+    },
+  );
   row.runs = runs;
-  if (!ours || ours.skipped || row.skipped) return { ...row, baseline: "otp-sign-in", target: "ours >= 3x better-auth in sign-ins per service-CPU-second" };
+  if (!ours || ours.skipped || row.skipped)
+    return { ...row, baseline: "otp-sign-in", target: "ours >= 3x better-auth in sign-ins per service-CPU-second" };
   const { ratio } = sameRunRatio(row, ours);
   return {
     ...row,

@@ -4,7 +4,14 @@
 import { fileURLToPath } from "node:url";
 import { freePort } from "../../support/server-process.js";
 import type { BenchClient } from "../clients.js";
-import { h2loadConcurrencies, measuredH2load, measuredLoad, nodeConcurrencies, runSeconds, type BenchContext } from "../context.js";
+import {
+  h2loadConcurrencies,
+  measuredH2load,
+  measuredLoad,
+  nodeConcurrencies,
+  runSeconds,
+  type BenchContext,
+} from "../context.js";
 import { grpcFrame } from "../h2load.js";
 import { spawnNode, waitUntilUp, type NodeProcess } from "../processes.js";
 import { h2load64, sameRunRatio, scenarioFromRuns, type RunRow, type ScenarioResult } from "../report.js";
@@ -25,11 +32,20 @@ export type FloorServers = Record<"grpc-js-bare" | "grpc-js-bridge" | "connect-b
 export function startFloorServers(): FloorServers {
   const start = async (mode: string): Promise<FloorServer> => {
     const port = await freePort();
-    const proc = spawnNode({ name: mode, script: floorServerScript, args: [mode, String(port)], env: { PATH: process.env.PATH, NODE_ENV: "production" } });
+    const proc = spawnNode({
+      name: mode,
+      script: floorServerScript,
+      args: [mode, String(port)],
+      env: { PATH: process.env.PATH, NODE_ENV: "production" },
+    });
     await waitUntilUp(proc, () => canConnect(port));
     return { proc, url: `http://127.0.0.1:${port}${healthPath}` };
   };
-  return { "grpc-js-bare": start("grpc-js-bare"), "grpc-js-bridge": start("grpc-js-bridge"), "connect-bare": start("connect-bare") };
+  return {
+    "grpc-js-bare": start("grpc-js-bare"),
+    "grpc-js-bridge": start("grpc-js-bridge"),
+    "connect-bare": start("connect-bare"),
+  };
 }
 
 export async function floorScenarios(ctx: BenchContext, servers: FloorServers): Promise<ScenarioResult[]> {
@@ -50,7 +66,9 @@ export async function floorScenarios(ctx: BenchContext, servers: FloorServers): 
     const baseline = scenarioFromRuns(
       "empty-rpc-grpc-js",
       bare,
-      { notes: ["the baseline: @grpc/grpc-js 1.14.7 with a hand-written Check, protobuf-es encoding, no interceptors"] },
+      {
+        notes: ["the baseline: @grpc/grpc-js 1.14.7 with a hand-written Check, protobuf-es encoding, no interceptors"],
+      },
       h2load64,
     );
     const compare = (name: string, runs: RunRow[], fields: Partial<ScenarioResult>) => {
@@ -67,14 +85,23 @@ export async function floorScenarios(ctx: BenchContext, servers: FloorServers): 
       }),
       baseline,
       compare("empty-rpc-grpc-js-bridge", bridge, {
-        notes: ["the services' optional grpc-js listener (services/shared/server/grpc-js-listener.ts): the same health handlers and interceptor chain served by @grpc/grpc-js"],
+        notes: [
+          "the services' optional grpc-js listener (services/shared/server/grpc-js-listener.ts): the same health handlers and interceptor chain served by @grpc/grpc-js",
+        ],
       }),
       compare("empty-rpc-connect-no-interceptors", connectBare, {
         notes: ["reference: connect-node on plain node:http2 with the health routes only: the framework's own cost"],
       }),
     ];
   } finally {
-    await Promise.all(Object.values(servers).map((server) => server.then((s) => s.proc.stop(), () => undefined)));
+    await Promise.all(
+      Object.values(servers).map((server) =>
+        server.then(
+          (s) => s.proc.stop(),
+          () => undefined,
+        ),
+      ),
+    );
   }
 }
 
@@ -87,12 +114,18 @@ async function emptyRpcRuns(
 ): Promise<RunRow[]> {
   const runs: RunRow[] = [];
   if (ctx.h2load) {
-    for (const inFlight of h2loadInFlight) runs.push(await measuredH2load(ctx, processes, inFlight, { url, body: emptyCheck }));
+    for (const inFlight of h2loadInFlight)
+      runs.push(await measuredH2load(ctx, processes, inFlight, { url, body: emptyCheck }));
   }
   for (const client of clients) {
     await client.health();
     for (const inFlight of nodeConcurrencies(ctx)) {
-      runs.push(await measuredLoad(ctx, processes, client.kind, inFlight, { durationMs: runSeconds(ctx, "cheap") * 1000, op: () => client.health() }));
+      runs.push(
+        await measuredLoad(ctx, processes, client.kind, inFlight, {
+          durationMs: runSeconds(ctx, "cheap") * 1000,
+          op: () => client.health(),
+        }),
+      );
     }
   }
   return runs;
@@ -108,4 +141,3 @@ function canConnect(port: number): Promise<boolean> {
     socket.once("error", () => resolve(false));
   });
 }
-

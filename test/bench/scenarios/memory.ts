@@ -26,7 +26,12 @@ export async function memoryScenario(ctx: BenchContext, count = 1_000_000): Prom
   ctx.log(`${name}: seeded in ${seeded.seconds} s: ${JSON.stringify(seeded.tables)}; restarting the services`);
   await ctx.user?.stop();
   await ctx.auth.stop();
-  ctx.auth = await startAuthProcess({ databaseUrl: ctx.databases.auth.url, natsUrl: ctx.infra.natsUrl, port: ctx.auth.port, nodeFlags: ctx.serviceNodeFlags });
+  ctx.auth = await startAuthProcess({
+    databaseUrl: ctx.databases.auth.url,
+    natsUrl: ctx.infra.natsUrl,
+    port: ctx.auth.port,
+    nodeFlags: ctx.serviceNodeFlags,
+  });
   if (ctx.user) {
     ctx.user = await startUserProcess({
       databaseUrl: ctx.databases.user.url,
@@ -42,21 +47,32 @@ export async function memoryScenario(ctx: BenchContext, count = 1_000_000): Prom
   const sessions: Session[] = [];
   let next = 1 + Math.floor(Math.random() * (count - 10_000));
   try {
-    const run = await measuredLoad(ctx, processes, client.kind, 16, {
-      durationMs: runSeconds(ctx, "flow") * 1000,
-      async op(index) {
-        // Mostly reads of existing sessions, as in real traffic; every fourth op signs a seeded user in.
-        if (index % 4 === 0 || sessions.length === 0) {
-          const i = next++;
-          sessions.push(await signIn(client, inbox, { email: seededEmail(i), deviceId: `seed-device-${i}` }));
-          return;
-        }
-        const session = sessions[index % sessions.length]!;
-        if (index % 4 === 1) await client.getMe(session.accessToken).catch(() => undefined);
-        else if (index % 4 === 2) await client.validateToken(session.accessToken).catch(() => undefined);
-        else await client.refresh(session.refreshToken, session.deviceId).then((t) => (session.refreshToken = t.refreshToken), () => undefined);
+    const run = await measuredLoad(
+      ctx,
+      processes,
+      client.kind,
+      16,
+      {
+        durationMs: runSeconds(ctx, "flow") * 1000,
+        async op(index) {
+          // Mostly reads of existing sessions, as in real traffic; every fourth op signs a seeded user in.
+          if (index % 4 === 0 || sessions.length === 0) {
+            const i = next++;
+            sessions.push(await signIn(client, inbox, { email: seededEmail(i), deviceId: `seed-device-${i}` }));
+            return;
+          }
+          const session = sessions[index % sessions.length]!;
+          if (index % 4 === 1) await client.getMe(session.accessToken).catch(() => undefined);
+          else if (index % 4 === 2) await client.validateToken(session.accessToken).catch(() => undefined);
+          else
+            await client.refresh(session.refreshToken, session.deviceId).then(
+              (t) => (session.refreshToken = t.refreshToken),
+              () => undefined,
+            );
+        },
       },
-    }, "mixed: 1/4 sign-ins of seeded users, GetMe, ValidateToken, RefreshToken");
+      "mixed: 1/4 sign-ins of seeded users, GetMe, ValidateToken, RefreshToken",
+    );
     // Peak since each process started (its start included), not only during the run.
     const peaks = Object.fromEntries(processes.map((proc) => [proc.name, round(peakRssMb(proc.pid), 1)]));
     const peak = Math.max(...Object.values(peaks));

@@ -28,7 +28,11 @@ export async function secondListenerScenario(ctx: BenchContext): Promise<Scenari
   const grpcJsPort = await freePort();
   let proc: ServiceProcess;
   try {
-    proc = await startAuthProcess({ databaseUrl: ctx.databases.auth.url, natsUrl: ctx.infra.natsUrl, env: { AUTH_GRPC_JS_PORT: String(grpcJsPort) } });
+    proc = await startAuthProcess({
+      databaseUrl: ctx.databases.auth.url,
+      natsUrl: ctx.infra.natsUrl,
+      env: { AUTH_GRPC_JS_PORT: String(grpcJsPort) },
+    });
   } catch (error) {
     return skipped(name, `the AuthService with AUTH_GRPC_JS_PORT did not start: ${messageOf(error)}`);
   }
@@ -36,27 +40,68 @@ export async function secondListenerScenario(ctx: BenchContext): Promise<Scenari
   const client = grpcJsClient(`127.0.0.1:${grpcJsPort}`, "127.0.0.1:1");
   const viaConnectPort = grpcJsClient(`127.0.0.1:${connectPort}`, "127.0.0.1:1");
   try {
-    if (!(await client.validateToken(token))) return skipped(name, "ValidateToken through the grpc-js listener said valid=false");
-    const body = grpcFrame(toBinary(ValidateTokenRequestSchema, create(ValidateTokenRequestSchema, { accessToken: token })));
+    if (!(await client.validateToken(token)))
+      return skipped(name, "ValidateToken through the grpc-js listener said valid=false");
+    const body = grpcFrame(
+      toBinary(ValidateTokenRequestSchema, create(ValidateTokenRequestSchema, { accessToken: token })),
+    );
     const path = "/mintcoin.auth.v1.AuthService/ValidateToken";
     const cheap = runSeconds(ctx, "cheap") * 1000;
     const connectRuns: RunRow[] = [
-      await measuredH2load(ctx, [proc], 64, { url: `http://127.0.0.1:${connectPort}${path}`, body }, "Connect listener"),
-      await measuredLoad(ctx, [proc], "grpc-js", 16, { durationMs: cheap, op: () => viaConnectPort.validateToken(token).then(() => undefined) }, "Connect listener"),
+      await measuredH2load(
+        ctx,
+        [proc],
+        64,
+        { url: `http://127.0.0.1:${connectPort}${path}`, body },
+        "Connect listener",
+      ),
+      await measuredLoad(
+        ctx,
+        [proc],
+        "grpc-js",
+        16,
+        { durationMs: cheap, op: () => viaConnectPort.validateToken(token).then(() => undefined) },
+        "Connect listener",
+      ),
     ];
-    const grpcJsRuns: RunRow[] = [await measuredH2load(ctx, [proc], 64, { url: `http://127.0.0.1:${grpcJsPort}${path}`, body }, "grpc-js listener")];
+    const grpcJsRuns: RunRow[] = [
+      await measuredH2load(ctx, [proc], 64, { url: `http://127.0.0.1:${grpcJsPort}${path}`, body }, "grpc-js listener"),
+    ];
     grpcJsRuns.push(
-      await measuredLoad(ctx, [proc], "grpc-js", 16, { durationMs: cheap, op: () => client.validateToken(token).then(() => undefined) }, "grpc-js listener"),
+      await measuredLoad(
+        ctx,
+        [proc],
+        "grpc-js",
+        16,
+        { durationMs: cheap, op: () => client.validateToken(token).then(() => undefined) },
+        "grpc-js listener",
+      ),
     );
-    const baseline = scenarioFromRuns("validate-token (Connect listener of the same process)", connectRuns, {}, h2load64);
-    const row = scenarioFromRuns(name, grpcJsRuns, {
-      notes: [
-        "the AuthService with AUTH_GRPC_JS_PORT: the same routes, handlers and interceptor chain on a second, @grpc/grpc-js port (services/shared/server/grpc-js-listener.ts)",
-        "baseline: h2load on the same process's Connect port, in the same run",
-      ],
-    }, h2load64);
+    const baseline = scenarioFromRuns(
+      "validate-token (Connect listener of the same process)",
+      connectRuns,
+      {},
+      h2load64,
+    );
+    const row = scenarioFromRuns(
+      name,
+      grpcJsRuns,
+      {
+        notes: [
+          "the AuthService with AUTH_GRPC_JS_PORT: the same routes, handlers and interceptor chain on a second, @grpc/grpc-js port (services/shared/server/grpc-js-listener.ts)",
+          "baseline: h2load on the same process's Connect port, in the same run",
+        ],
+      },
+      h2load64,
+    );
     const { ratio, meaning } = sameRunRatio(row, baseline);
-    return { ...row, runs: [...connectRuns, ...grpcJsRuns], baseline: "validate-token on the Connect listener of the same process", ratio_to_baseline: ratio, ratio_meaning: meaning };
+    return {
+      ...row,
+      runs: [...connectRuns, ...grpcJsRuns],
+      baseline: "validate-token on the Connect listener of the same process",
+      ratio_to_baseline: ratio,
+      ratio_meaning: meaning,
+    };
   } catch (error) {
     return skipped(name, `failed: ${messageOf(error)}`);
   } finally {

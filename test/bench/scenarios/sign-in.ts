@@ -32,7 +32,9 @@ export async function signInScenarios(ctx: BenchContext): Promise<ScenarioResult
   try {
     for (const client of ctx.clients) {
       for (const inFlight of signInConcurrencies(ctx, client)) {
-        const { newUsers, returning } = await signInPair(ctx, measured, client, inbox, inFlight, "signin", (session) => sessions.push(session));
+        const { newUsers, returning } = await signInPair(ctx, measured, client, inbox, inFlight, "signin", (session) =>
+          sessions.push(session),
+        );
         signInRuns.push(newUsers);
         probe.reset();
         const run = await returning();
@@ -56,7 +58,9 @@ export async function signInScenarios(ctx: BenchContext): Promise<ScenarioResult
     ],
   });
   const withRatio = withPublishedRatio(signInRow, keycloakLoginsPerVcpu, (row) =>
-    row.ops_per_service_cpu_s !== null && row.commits_per_op !== null ? row.ops_per_service_cpu_s >= 150 && row.commits_per_op <= 6 : null,
+    row.ops_per_service_cpu_s !== null && row.commits_per_op !== null
+      ? row.ops_per_service_cpu_s >= 150 && row.commits_per_op <= 6
+      : null,
   );
   withRatio.runs = signInRuns;
   // At peak: the headline run, the one with the most sign-ins per second.
@@ -150,7 +154,11 @@ async function settledLags(probe: { lags(): number[] }): Promise<number[]> {
   return [...probe.lags()];
 }
 
-function withPublishedRatio(row: ScenarioResult, published: number, met: (row: ScenarioResult) => boolean | null): ScenarioResult {
+function withPublishedRatio(
+  row: ScenarioResult,
+  published: number,
+  met: (row: ScenarioResult) => boolean | null,
+): ScenarioResult {
   return {
     ...row,
     ratio_to_baseline: row.ops_per_service_cpu_s === null ? null : round(row.ops_per_service_cpu_s / published, 2),
@@ -159,7 +167,11 @@ function withPublishedRatio(row: ScenarioResult, published: number, met: (row: S
   };
 }
 
-async function refreshRotation(ctx: BenchContext, processes: NodeProcess[], sessions: Session[]): Promise<ScenarioResult> {
+async function refreshRotation(
+  ctx: BenchContext,
+  processes: NodeProcess[],
+  sessions: Session[],
+): Promise<ScenarioResult> {
   const name = "refresh-rotation";
   ctx.log(`${name}: RefreshToken chains, one per worker`);
   const client = ctx.clients[0]!;
@@ -194,21 +206,30 @@ async function refreshRotation(ctx: BenchContext, processes: NodeProcess[], sess
   // rotates again afterwards (the chain was not forked or revoked).
   let exactlyOnce = 0;
   for (const session of reuse) {
-    const results = await Promise.allSettled([client.refresh(session.refreshToken, session.deviceId), client.refresh(session.refreshToken, session.deviceId)]);
+    const results = await Promise.allSettled([
+      client.refresh(session.refreshToken, session.deviceId),
+      client.refresh(session.refreshToken, session.deviceId),
+    ]);
     const successes = results.flatMap((result) => (result.status === "fulfilled" ? [result.value.refreshToken] : []));
     if (successes.length === 0 || new Set(successes).size !== 1) continue;
-    const next = await client.refresh(successes[0]!, session.deviceId).then(() => true, () => false);
+    const next = await client.refresh(successes[0]!, session.deviceId).then(
+      () => true,
+      () => false,
+    );
     if (next) exactlyOnce++;
   }
   const row = withPublishedRatio(
     scenarioFromRuns(name, runs, {
       baseline: "keycloak-published",
-      target: ">= 600 rotations per service-CPU-second (Keycloak: 120 per vCPU); stretch 1,000; concurrent reuse rotates exactly once",
+      target:
+        ">= 600 rotations per service-CPU-second (Keycloak: 120 per vCPU); stretch 1,000; concurrent reuse rotates exactly once",
     }),
     keycloakRefreshesPerVcpu,
     (r) => (r.ops_per_service_cpu_s === null ? null : r.ops_per_service_cpu_s >= 600 && exactlyOnce === reuse.length),
   );
-  row.extra = { concurrent_reuse_exactly_once: `${exactlyOnce}/${reuse.length} pairs (one new token for both presentations, and it rotates again)` };
+  row.extra = {
+    concurrent_reuse_exactly_once: `${exactlyOnce}/${reuse.length} pairs (one new token for both presentations, and it rotates again)`,
+  };
   return row;
 }
 
@@ -268,7 +289,10 @@ async function eventsOffVersusOn(ctx: BenchContext): Promise<ScenarioResult> {
       ...row,
       runs,
       baseline: "the same sign-ins with the relay on (runs[1])",
-      ratio_to_baseline: round(on.ops_per_service_cpu_s > 0 ? off.ops_per_service_cpu_s / on.ops_per_service_cpu_s : Number.NaN, 2),
+      ratio_to_baseline: round(
+        on.ops_per_service_cpu_s > 0 ? off.ops_per_service_cpu_s / on.ops_per_service_cpu_s : Number.NaN,
+        2,
+      ),
       ratio_meaning: "ops per auth-CPU-second, relay off / relay on = CPU per sign-in with the relay on / off",
       target: "relay on costs <= 10% more CPU per sign-in than off",
       met: Number.isFinite(extraCpu) ? extraCpu <= 0.1 : null,
@@ -278,6 +302,8 @@ async function eventsOffVersusOn(ctx: BenchContext): Promise<ScenarioResult> {
   } catch (error) {
     return skipped(name, `failed: ${messageOf(error)}`, { runs });
   } finally {
-    await restartAuth(ctx.infra.natsUrl, {}).catch((error: unknown) => ctx.log(`auth restart failed: ${messageOf(error)}`));
+    await restartAuth(ctx.infra.natsUrl, {}).catch((error: unknown) =>
+      ctx.log(`auth restart failed: ${messageOf(error)}`),
+    );
   }
 }

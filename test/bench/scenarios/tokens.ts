@@ -7,12 +7,22 @@ import { ValidateTokenRequestSchema } from "../../../gen/mintcoin/auth/v1/auth_p
 import { GetMeRequestSchema } from "../../../gen/mintcoin/user/v1/user_pb.js";
 import type { BenchClient } from "../clients.js";
 import { jetStreamInbox } from "../code-inbox.js";
-import { h2loadConcurrencies, measuredH2load, measuredLoad, nodeConcurrencies, runSeconds, type BenchContext } from "../context.js";
+import {
+  h2loadConcurrencies,
+  measuredH2load,
+  measuredLoad,
+  nodeConcurrencies,
+  runSeconds,
+  type BenchContext,
+} from "../context.js";
 import { probeSignIn } from "../flows.js";
 import { grpcFrame } from "../h2load.js";
 import { h2load64, sameRunRatio, scenarioFromRuns, skipped, type RunRow, type ScenarioResult } from "../report.js";
 
-export async function tokenScenarios(ctx: BenchContext, emptyRpc: ScenarioResult | undefined): Promise<ScenarioResult[]> {
+export async function tokenScenarios(
+  ctx: BenchContext,
+  emptyRpc: ScenarioResult | undefined,
+): Promise<ScenarioResult[]> {
   const inbox = await jetStreamInbox(ctx.infra.natsUrl);
   const client = ctx.clients[0]!;
   let session;
@@ -28,19 +38,28 @@ export async function tokenScenarios(ctx: BenchContext, emptyRpc: ScenarioResult
   return [await validateToken(ctx, token, emptyRpc), await getMe(ctx, token, emptyRpc)];
 }
 
-async function validateToken(ctx: BenchContext, token: string, emptyRpc: ScenarioResult | undefined): Promise<ScenarioResult> {
+async function validateToken(
+  ctx: BenchContext,
+  token: string,
+  emptyRpc: ScenarioResult | undefined,
+): Promise<ScenarioResult> {
   const name = "validate-token";
   ctx.log(`${name}: AuthService.ValidateToken of a valid access token`);
   for (const client of ctx.clients) {
     try {
-      if (!(await client.validateToken(token))) return skipped(name, "ValidateToken answered valid=false for a fresh token");
+      if (!(await client.validateToken(token)))
+        return skipped(name, "ValidateToken answered valid=false for a fresh token");
     } catch (error) {
       return skipped(name, `ValidateToken failed: ${messageOf(error)}`);
     }
   }
-  const body = grpcFrame(toBinary(ValidateTokenRequestSchema, create(ValidateTokenRequestSchema, { accessToken: token })));
+  const body = grpcFrame(
+    toBinary(ValidateTokenRequestSchema, create(ValidateTokenRequestSchema, { accessToken: token })),
+  );
   const url = `${ctx.auth.baseUrl}/mintcoin.auth.v1.AuthService/ValidateToken`;
-  const runs = await cheapRuns(ctx, [ctx.auth], url, body, {}, (client) => client.validateToken(token).then(() => undefined));
+  const runs = await cheapRuns(ctx, [ctx.auth], url, body, {}, (client) =>
+    client.validateToken(token).then(() => undefined),
+  );
   return compareWithEmpty(name, runs, emptyRpc, 0.85);
 }
 
@@ -73,23 +92,40 @@ async function cheapRuns(
 ): Promise<RunRow[]> {
   const runs: RunRow[] = [];
   if (ctx.h2load) {
-    for (const inFlight of ctx.quick ? [64] : h2loadConcurrencies()) runs.push(await measuredH2load(ctx, processes, inFlight, { url, body, headers }));
+    for (const inFlight of ctx.quick ? [64] : h2loadConcurrencies())
+      runs.push(await measuredH2load(ctx, processes, inFlight, { url, body, headers }));
   }
   for (const client of ctx.clients) {
     for (const inFlight of nodeConcurrencies(ctx)) {
-      runs.push(await measuredLoad(ctx, processes, client.kind, inFlight, { durationMs: runSeconds(ctx, "cheap") * 1000, op: () => call(client) }));
+      runs.push(
+        await measuredLoad(ctx, processes, client.kind, inFlight, {
+          durationMs: runSeconds(ctx, "cheap") * 1000,
+          op: () => call(client),
+        }),
+      );
     }
   }
   return runs;
 }
 
 /** Like with like: this scenario's headline run against the empty RPC's run with the same client and in-flight count. */
-export function compareWithEmpty(name: string, runs: RunRow[], emptyRpc: ScenarioResult | undefined, target: number): ScenarioResult {
+export function compareWithEmpty(
+  name: string,
+  runs: RunRow[],
+  emptyRpc: ScenarioResult | undefined,
+  target: number,
+): ScenarioResult {
   const row = scenarioFromRuns(name, runs, {}, h2load64);
   const fields = { baseline: "empty-rpc-connect", target: `>= ${target}x of the empty RPC` };
   if (row.skipped || !emptyRpc) return { ...row, ...fields };
   const { ratio, meaning } = sameRunRatio(row, emptyRpc);
-  return { ...row, ...fields, ratio_to_baseline: ratio, ratio_meaning: meaning, met: ratio === null ? null : ratio >= target };
+  return {
+    ...row,
+    ...fields,
+    ratio_to_baseline: ratio,
+    ratio_meaning: meaning,
+    met: ratio === null ? null : ratio >= target,
+  };
 }
 
 export function messageOf(error: unknown): string {

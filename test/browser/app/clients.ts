@@ -29,7 +29,10 @@ export function createClients(config: PageConfig): Clients {
     } catch (error) {
       // A refused refresh token is final (expired, revoked, reused): forget it. Anything else
       // (offline, server down) keeps it, so the next try can still succeed.
-      if (error instanceof ConnectError && (error.code === Code.Unauthenticated || error.code === Code.PermissionDenied)) {
+      if (
+        error instanceof ConnectError &&
+        (error.code === Code.Unauthenticated || error.code === Code.PermissionDenied)
+      ) {
         tokens.clear();
         throw new SignedOutError(error.rawMessage);
       }

@@ -5,7 +5,11 @@ type Child = Node | string | null | false;
 type Props = Record<string, string | boolean | undefined>;
 
 /** el("button", { type: "submit", class: "primary" }, "Send code") */
-export function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Props = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+export function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  props: Props = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(props)) {
     if (value === undefined || value === false) continue;
@@ -36,14 +40,24 @@ export function alertBox(): HTMLParagraphElement & { say(message: string | null)
  * Runs a form's action with its buttons disabled, so a double click sends one request; the error
  * (if any) is turned into words by `describe` and shown in `alert`.
  */
-export function onSubmit(form: HTMLFormElement, alert: ReturnType<typeof alertBox>, action: () => Promise<void>, describe: (error: unknown) => string): void {
+export function onSubmit(
+  form: HTMLFormElement,
+  alert: ReturnType<typeof alertBox>,
+  action: () => Promise<void>,
+  describe: (error: unknown) => string,
+): void {
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     void busy(form, alert, action, describe);
   });
 }
 
-export async function busy(container: HTMLElement, alert: ReturnType<typeof alertBox>, action: () => Promise<void>, describe: (error: unknown) => string): Promise<void> {
+export async function busy(
+  container: HTMLElement,
+  alert: ReturnType<typeof alertBox>,
+  action: () => Promise<void>,
+  describe: (error: unknown) => string,
+): Promise<void> {
   // Buttons disabled for their own reasons (a resend countdown) stay disabled afterwards.
   const buttons = Array.from(container.querySelectorAll("button")).filter((button) => !button.disabled);
   buttons.forEach((button) => (button.disabled = true));

@@ -15,7 +15,9 @@ export function describeError(error: unknown, step: Step): string {
     case Code.ResourceExhausted: {
       const wait = retryAfterSeconds(e);
       const when = wait === null ? "later" : `in ${formatWait(wait)}`;
-      return step === "send-code" ? `Too many codes were asked for. Try again ${when}.` : `Too many attempts. Try again ${when}.`;
+      return step === "send-code"
+        ? `Too many codes were asked for. Try again ${when}.`
+        : `Too many attempts. Try again ${when}.`;
     }
     case Code.InvalidArgument:
       return invalidArgument(e, step);
@@ -32,7 +34,9 @@ export function describeError(error: unknown, step: Step): string {
       return e.rawMessage;
     case Code.PermissionDenied:
       // The server's message says why (blocked device, suspended until when, banned).
-      return step === "sign-in" ? `You can't sign in: ${sentence(e.rawMessage)}` : `Not allowed: ${sentence(e.rawMessage)}`;
+      return step === "sign-in"
+        ? `You can't sign in: ${sentence(e.rawMessage)}`
+        : `Not allowed: ${sentence(e.rawMessage)}`;
     case Code.Unavailable:
       return "The service is not available right now. Try again in a moment.";
     case Code.Unknown:

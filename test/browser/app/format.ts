@@ -8,12 +8,20 @@ export function formatWait(seconds: number): string {
 
 /** "14:05", in the person's own locale and time zone. */
 export function formatTime(timestamp: Timestamp | undefined): string {
-  return timestamp ? new Date(timestampMs(timestamp)).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : "";
+  return timestamp
+    ? new Date(timestampMs(timestamp)).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })
+    : "";
 }
 
 /** "12 Mar 2026, 14:05". */
 export function formatDateTime(timestamp: Timestamp | undefined): string {
   return timestamp
-    ? new Date(timestampMs(timestamp)).toLocaleString([], { day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit" })
+    ? new Date(timestampMs(timestamp)).toLocaleString([], {
+        day: "numeric",
+        month: "short",
+        year: "numeric",
+        hour: "2-digit",
+        minute: "2-digit",
+      })
     : "unknown";
 }

@@ -49,7 +49,10 @@ async function main(): Promise<void> {
           tokens.clear();
           return flow.toStart(describeError(error, "load-profile"));
         }
-        show(retryScreen(() => flow.toProfile(), describeError(error, "load-profile")), "error");
+        show(
+          retryScreen(() => flow.toProfile(), describeError(error, "load-profile")),
+          "error",
+        );
       }
     },
   };
@@ -67,8 +70,17 @@ function retryScreen(retry: () => Promise<void>, message: string): HTMLElement {
   const alert = alertBox();
   alert.say(message);
   const button = el("button", { type: "button", class: "primary" }, "Try again");
-  const screen = el("div", {}, el("h2", {}, "Your profile could not be loaded"), alert, el("div", { class: "actions footer" }, button));
-  button.addEventListener("click", () => void busy(screen, alert, retry, (error) => describeError(error, "load-profile")));
+  const screen = el(
+    "div",
+    {},
+    el("h2", {}, "Your profile could not be loaded"),
+    alert,
+    el("div", { class: "actions footer" }, button),
+  );
+  button.addEventListener(
+    "click",
+    () => void busy(screen, alert, retry, (error) => describeError(error, "load-profile")),
+  );
   return screen;
 }
 

@@ -22,9 +22,15 @@ function forwardedFor(address: () => string): Interceptor {
 }
 
 export function authClientFrom(baseUrl: string, address: () => string = freshAddress): Client<typeof AuthService> {
-  return createClient(AuthService, createConnectTransport({ baseUrl, httpVersion: "1.1", interceptors: [forwardedFor(address)] }));
+  return createClient(
+    AuthService,
+    createConnectTransport({ baseUrl, httpVersion: "1.1", interceptors: [forwardedFor(address)] }),
+  );
 }
 
 export function userClientFrom(baseUrl: string, address: () => string = freshAddress): Client<typeof UserService> {
-  return createClient(UserService, createConnectTransport({ baseUrl, httpVersion: "1.1", interceptors: [forwardedFor(address)] }));
+  return createClient(
+    UserService,
+    createConnectTransport({ baseUrl, httpVersion: "1.1", interceptors: [forwardedFor(address)] }),
+  );
 }

@@ -18,16 +18,31 @@ export async function missingCommittedChanges(ledger: Ledger, authUrl: string, u
   const ok = ledger.calls.filter((call) => call.code === "ok").map((call) => call.step);
 
   const sent = ok.flatMap((step) => (step.rpc === "SendOtp" ? [step.identifier] : []));
-  const codes = new Set((await query<{ identifier: string }>(authUrl, "select identifier from otp_codes where identifier = any($1)", [sent])).map((row) => row.identifier));
-  for (const identifier of sent) if (!codes.has(identifier)) problems.push(`no otp_codes row for acknowledged SendOtp ${identifier}`);
+  const codes = new Set(
+    (
+      await query<{ identifier: string }>(authUrl, "select identifier from otp_codes where identifier = any($1)", [
+        sent,
+      ])
+    ).map((row) => row.identifier),
+  );
+  for (const identifier of sent)
+    if (!codes.has(identifier)) problems.push(`no otp_codes row for acknowledged SendOtp ${identifier}`);
 
   const sessionIds = ok.flatMap((step) => (step.rpc === "Login" && step.sessionId ? [step.sessionId] : []));
-  const sessions = new Set((await query<{ id: string }>(authUrl, "select id from sessions where id = any($1::uuid[])", [sessionIds])).map((row) => row.id));
+  const sessions = new Set(
+    (await query<{ id: string }>(authUrl, "select id from sessions where id = any($1::uuid[])", [sessionIds])).map(
+      (row) => row.id,
+    ),
+  );
   for (const id of sessionIds) if (!sessions.has(id)) problems.push(`no sessions row for acknowledged Login ${id}`);
 
   const created = ok.flatMap((step) => (step.rpc === "CreateUser" ? [step.userId] : []));
   const names = new Map(
-    (await query<{ id: string; name: string }>(userUrl, "select id, name from users where id = any($1::uuid[])", [created])).map((row) => [row.id, row.name]),
+    (
+      await query<{ id: string; name: string }>(userUrl, "select id, name from users where id = any($1::uuid[])", [
+        created,
+      ])
+    ).map((row) => [row.id, row.name]),
   );
   for (const id of created) if (!names.has(id)) problems.push(`no users row for acknowledged CreateUser ${id}`);
 
@@ -48,7 +63,10 @@ export async function missingCommittedChanges(ledger: Ledger, authUrl: string, u
     const acknowledged = ok.some((step) => step.rpc === "UpdateMe" && step.userId === userId);
     if (!acknowledged) continue;
     const name = names.get(userId);
-    if (name === undefined || !candidates.has(name)) problems.push(`user ${userId} is named ${JSON.stringify(name)}, expected one of ${JSON.stringify([...candidates])}`);
+    if (name === undefined || !candidates.has(name))
+      problems.push(
+        `user ${userId} is named ${JSON.stringify(name)}, expected one of ${JSON.stringify([...candidates])}`,
+      );
   }
   return problems;
 }

@@ -55,7 +55,10 @@ function eventsFor(step: Step, index: ReturnType<typeof indexEvents>): number[] 
       return [count(index.otpVerified, step.identifier)];
     case "Login":
       // The session id is known only when the answer arrived.
-      return [count(index.login, step.identifier), ...(step.sessionId ? [count(index.sessionCreated, step.sessionId)] : [])];
+      return [
+        count(index.login, step.identifier),
+        ...(step.sessionId ? [count(index.sessionCreated, step.sessionId)] : []),
+      ];
     case "CreateUser":
       return [count(index.profileCreated, step.userId)];
     case "UpdateMe":
@@ -91,7 +94,11 @@ export function allDelivered(ledger: Ledger, events: EventCollector): boolean {
  * Waits until every successful call's events have arrived and the outboxes of the databases at
  * `outboxUrls` hold nothing unsent (the late copies of failed calls included), then audits.
  */
-export async function auditOnceDelivered(ledger: Ledger, events: EventCollector, outboxUrls: readonly string[] = []): Promise<EventAudit> {
+export async function auditOnceDelivered(
+  ledger: Ledger,
+  events: EventCollector,
+  outboxUrls: readonly string[] = [],
+): Promise<EventAudit> {
   await waitFor(() => allDelivered(ledger, events), { timeoutMs: 45_000, intervalMs: 250 });
   await waitFor(async () => (await Promise.all(outboxUrls.map(unsentOutboxRows))).every((count) => count === 0), {
     timeoutMs: 30_000,

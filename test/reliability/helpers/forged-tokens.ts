@@ -28,7 +28,8 @@ export async function createSigningKey(): Promise<SigningKey> {
   };
 }
 
-const b64 = (value: unknown) => Buffer.from(typeof value === "string" ? value : JSON.stringify(value)).toString("base64url");
+const b64 = (value: unknown) =>
+  Buffer.from(typeof value === "string" ? value : JSON.stringify(value)).toString("base64url");
 
 /** Signs `claims` with ES256 under `header` (kid, typ as given). */
 export function signEs256(key: KeyObject, header: Record<string, unknown>, claims: JWTPayload): Promise<string> {

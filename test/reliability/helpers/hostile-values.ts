@@ -3,13 +3,16 @@
 import fc from "fast-check";
 
 /** Lengths around the max_len/min_len rules of our .proto files (3, 30, 64, 100, 128, 320, 500, 2048, 4096). */
-const boundaryLengths = [0, 1, 2, 3, 4, 29, 30, 31, 32, 33, 40, 41, 63, 64, 65, 100, 101, 127, 128, 129, 320, 321, 500, 501, 2048, 2049, 4096, 4097];
+const boundaryLengths = [
+  0, 1, 2, 3, 4, 29, 30, 31, 32, 33, 40, 41, 63, 64, 65, 100, 101, 127, 128, 129, 320, 321, 500, 501, 2048, 2049, 4096,
+  4097,
+];
 
 /** Strings that break naive SQL, LIKE patterns, JSON, logs, terminals and HTTP headers. */
 export const injectionStrings = [
   "' OR '1'='1",
   "'; DROP TABLE users; --",
-  "\"; DROP TABLE otp_codes; --",
+  '"; DROP TABLE otp_codes; --',
   "1; select pg_sleep(5)",
   "admin'--",
   "%",
@@ -88,7 +91,7 @@ export const plausibleValues = [
   "a@b.c",
   "\u00e9l\u00e8ve@exemple.fr",
   "user@[127.0.0.1]",
-  "\"quoted local\"@example.com",
+  '"quoted local"@example.com',
   "00000000-0000-0000-0000-000000000000",
   "ffffffff-ffff-ffff-ffff-ffffffffffff",
   "123456",
@@ -141,7 +144,10 @@ export function hostileEnumNumber(defined: number[]): fc.Arbitrary<number> {
 }
 
 export function hostileInt32(): fc.Arbitrary<number> {
-  return fc.oneof(fc.constantFrom(0, -1, 1, 2147483647, -2147483648), fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }));
+  return fc.oneof(
+    fc.constantFrom(0, -1, 1, 2147483647, -2147483648),
+    fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
+  );
 }
 
 export function hostileUint32(): fc.Arbitrary<number> {
@@ -162,5 +168,8 @@ export function hostileUint64(): fc.Arbitrary<bigint> {
 }
 
 export function hostileDouble(): fc.Arbitrary<number> {
-  return fc.oneof(fc.constantFrom(0, -0, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.MAX_VALUE), fc.double());
+  return fc.oneof(
+    fc.constantFrom(0, -0, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.MAX_VALUE),
+    fc.double(),
+  );
 }

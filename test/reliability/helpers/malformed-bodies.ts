@@ -31,7 +31,10 @@ export function stringFieldPaths(desc: DescMessage): Array<DescField[]> {
   const paths: Array<DescField[]> = [];
   for (const field of desc.fields) {
     if (isString(field)) paths.push([field]);
-    if ((field.fieldKind === "message" || (field.fieldKind === "list" && field.listKind === "message")) && field.message) {
+    if (
+      (field.fieldKind === "message" || (field.fieldKind === "list" && field.listKind === "message")) &&
+      field.message
+    ) {
       for (const inner of field.message.fields) if (isString(inner)) paths.push([field, inner]);
     }
   }
@@ -39,7 +42,10 @@ export function stringFieldPaths(desc: DescMessage): Array<DescField[]> {
 }
 
 function isString(field: DescField): boolean {
-  return (field.fieldKind === "scalar" || (field.fieldKind === "list" && field.listKind === "scalar")) && field.scalar === ScalarType.STRING;
+  return (
+    (field.fieldKind === "scalar" || (field.fieldKind === "list" && field.listKind === "scalar")) &&
+    field.scalar === ScalarType.STRING
+  );
 }
 
 function lengthDelimited(fieldNo: number, payload: Uint8Array): Uint8Array {
@@ -57,7 +63,11 @@ function invalidStringAt(path: DescField[], bad: Uint8Array): Uint8Array {
 }
 
 /** Every malformed shape for this message type, each built around a well-formed `valid` encoding. */
-export function malformedBodyArbitrary(desc: DescMessage, valid: fc.Arbitrary<Uint8Array>, maxRequestBytes: number): fc.Arbitrary<MalformedBody> {
+export function malformedBodyArbitrary(
+  desc: DescMessage,
+  valid: fc.Arbitrary<Uint8Array>,
+  maxRequestBytes: number,
+): fc.Arbitrary<MalformedBody> {
   const strings = stringFieldPaths(desc);
   const firstField = desc.fields[0];
   const shapes: Array<fc.Arbitrary<MalformedBody>> = [
@@ -65,10 +75,17 @@ export function malformedBodyArbitrary(desc: DescMessage, valid: fc.Arbitrary<Ui
     // An unknown field is appended first, so that even an empty message type has bytes to cut.
     valid
       .map((bytes) => concat(bytes, lengthDelimited(9_997, new Uint8Array([0x61, 0x62, 0x63]))))
-      .chain((bytes) => fc.integer({ min: 1, max: bytes.length - 1 }).map((cut) => ({ label: `truncated at ${cut}/${bytes.length}`, body: bytes.slice(0, cut) }))),
+      .chain((bytes) =>
+        fc
+          .integer({ min: 1, max: bytes.length - 1 })
+          .map((cut) => ({ label: `truncated at ${cut}/${bytes.length}`, body: bytes.slice(0, cut) })),
+      ),
     fc.constant({ label: "field number 0", body: new Uint8Array([0x02, 0x01, 0x61]) }),
     fc.constant({ label: "length past the end", body: new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0xff, 0x07, 0x61]) }),
-    fc.constant({ label: "varint of 11 bytes", body: new Uint8Array([0x08, ...new Array<number>(11).fill(0xff), 0x01]) }),
+    fc.constant({
+      label: "varint of 11 bytes",
+      body: new Uint8Array([0x08, ...new Array<number>(11).fill(0xff), 0x01]),
+    }),
     fc.constant({ label: "end-group without start", body: new Uint8Array([0x0c]) }),
     fc.integer({ min: 101, max: 2_000 }).map((depth) => ({
       // Start-group tags of an unknown field, nested past protobuf-es's recursion limit of 100.
@@ -79,7 +96,10 @@ export function malformedBodyArbitrary(desc: DescMessage, valid: fc.Arbitrary<Ui
       label: "over MAX_REQUEST_BYTES",
       body: concat(bytes, lengthDelimited(9_999, new Uint8Array(maxRequestBytes + 1).fill(0x61))),
     })),
-    valid.map((bytes) => ({ label: "valid with unknown fields", body: concat(bytes, lengthDelimited(9_998, new Uint8Array([1, 2, 3]))) })),
+    valid.map((bytes) => ({
+      label: "valid with unknown fields",
+      body: concat(bytes, lengthDelimited(9_998, new Uint8Array([1, 2, 3]))),
+    })),
   ];
   if (firstField) {
     shapes.push(
@@ -114,31 +134,38 @@ export function malformedJsonArbitrary(): fc.Arbitrary<MalformedBody> {
     "{",
     "[]",
     "null",
-    "\"text\"",
-    "{\"identifier\": 5}",
-    "{\"identifierType\": \"IDENTIFIER_TYPE_NOPE\"}",
-    "{\"identifierType\": 1e400}",
-    "{\"purpose\": -1}",
-    "{\"userId\": {\"$ne\": null}}",
-    "{\"username\": [\"a\", \"b\"]}",
-    "{\"interests\": {\"values\": \"x\"}}",
-    "{\"suspendedUntil\": \"not a time\"}",
-    "{\"suspendedUntil\": \"99999-01-01T00:00:00Z\"}",
-    "{\"__proto__\": {\"admin\": true}}",
-    "{\"constructor\": {\"prototype\": {\"admin\": true}}}",
+    '"text"',
+    '{"identifier": 5}',
+    '{"identifierType": "IDENTIFIER_TYPE_NOPE"}',
+    '{"identifierType": 1e400}',
+    '{"purpose": -1}',
+    '{"userId": {"$ne": null}}',
+    '{"username": ["a", "b"]}',
+    '{"interests": {"values": "x"}}',
+    '{"suspendedUntil": "not a time"}',
+    '{"suspendedUntil": "99999-01-01T00:00:00Z"}',
+    '{"__proto__": {"admin": true}}',
+    '{"constructor": {"prototype": {"admin": true}}}',
   ].map((text) => ({ label: `json ${text}`, body: new TextEncoder().encode(text) }));
   return fc.oneof(
     fc.constantFrom(...fixed),
-    fc.json({ maxDepth: 3 }).map((text) => ({ label: `json ${text.slice(0, 80)}`, body: new TextEncoder().encode(text) })),
+    fc
+      .json({ maxDepth: 3 })
+      .map((text) => ({ label: `json ${text.slice(0, 80)}`, body: new TextEncoder().encode(text) })),
     fc.constantFrom(...invalidUtf8Sequences).map((bad) => ({
       label: `json with invalid UTF-8 ${Buffer.from(bad).toString("hex")}`,
-      body: concat(new TextEncoder().encode("{\"identifier\": \""), bad, new TextEncoder().encode("\"}")),
+      body: concat(new TextEncoder().encode('{"identifier": "'), bad, new TextEncoder().encode('"}')),
     })),
   );
 }
 
 /** A message of type `desc` from `base`, with its string field at `path` (from stringFieldPaths) set to `value`. */
-export function withString(desc: DescMessage, path: DescField[], value: string, base: Record<string, unknown> = {}): MessageShape<DescMessage> {
+export function withString(
+  desc: DescMessage,
+  path: DescField[],
+  value: string,
+  base: Record<string, unknown> = {},
+): MessageShape<DescMessage> {
   const [field, inner] = path;
   const wrap = (f: DescField, v: unknown) => (f.fieldKind === "list" ? [v] : v);
   if (!inner) return create(desc, { ...base, [field!.localName]: wrap(field!, value) } as never);

@@ -1,7 +1,14 @@
 // A fast-check arbitrary for any protobuf message, built from its descriptor: every RPC's request is
 // fuzzed the same way, including RPCs added after this file was written. Fields may be absent,
 // present with boundary or hostile values, or present with enum numbers no enum defines.
-import { create, ScalarType, type DescField, type DescMessage, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
+import {
+  create,
+  ScalarType,
+  type DescField,
+  type DescMessage,
+  type MessageInitShape,
+  type MessageShape,
+} from "@bufbuild/protobuf";
 import fc from "fast-check";
 import {
   hostileDouble,
@@ -24,12 +31,19 @@ export function messageArbitrary<Desc extends DescMessage>(desc: Desc): fc.Arbit
  * A valid request (`base`) with one field replaced by a hostile value: past validation more often than
  * a wholly random message, so the handlers, the domain and the database see the hostile value.
  */
-export function mutatedMessageArbitrary<Desc extends DescMessage>(desc: Desc, base: Record<string, unknown>): fc.Arbitrary<MessageShape<Desc>> {
+export function mutatedMessageArbitrary<Desc extends DescMessage>(
+  desc: Desc,
+  base: Record<string, unknown>,
+): fc.Arbitrary<MessageShape<Desc>> {
   const fields = desc.fields.filter((field) => !field.oneof);
   if (fields.length === 0) return messageArbitrary(desc);
   return fc
     .constantFrom(...fields)
-    .chain((field) => fieldArbitrary(field, 0).map((value) => create(desc, { ...base, [field.localName]: value } as MessageInitShape<Desc>)));
+    .chain((field) =>
+      fieldArbitrary(field, 0).map((value) =>
+        create(desc, { ...base, [field.localName]: value } as MessageInitShape<Desc>),
+      ),
+    );
 }
 
 function initArbitrary(desc: DescMessage, depth: number): fc.Arbitrary<Record<string, unknown>> {
@@ -65,7 +79,9 @@ function fieldArbitrary(field: DescField, depth: number): fc.Arbitrary<unknown> 
       // Up to 25 items: past the max_items of 20, and duplicates for the `unique` rules.
       return fc.oneof(
         fc.array(element, { maxLength: 25 }),
-        element.chain((item) => fc.integer({ min: 2, max: 3 }).map((count) => Array.from({ length: count }, () => item))),
+        element.chain((item) =>
+          fc.integer({ min: 2, max: 3 }).map((count) => Array.from({ length: count }, () => item)),
+        ),
       );
     }
     case "map": {

@@ -25,10 +25,10 @@ type AnyUnary = (request: unknown, options?: CallOptions) => Promise<unknown>;
 
 /** The generated Connect client, as an application uses it, over HTTP/1.1. */
 export function connectCaller(baseUrl: string, service: DescService, useBinaryFormat: boolean) {
-  const client = createClient(service, createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat })) as unknown as Record<
-    string,
-    AnyUnary
-  >;
+  const client = createClient(
+    service,
+    createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat }),
+  ) as unknown as Record<string, AnyUnary>;
   return async (method: DescMethod, message: MessageShape<DescMessage>, token?: string): Promise<Outcome> => {
     try {
       await client[method.localName]!(message, { headers: authorization(token), timeoutMs: 20_000 });
@@ -66,17 +66,28 @@ export async function postConnect(
     // A non-Connect answer (e.g. a proxy page): keep the raw text as the message.
   }
   const code = parsed.code ? codeFromConnectName(parsed.code) : undefined;
-  return { code: code ?? Code.Unknown, message: parsed.message ?? `HTTP ${response.status}: ${text.slice(0, 200)}`, status: response.status };
+  return {
+    code: code ?? Code.Unknown,
+    message: parsed.message ?? `HTTP ${response.status}: ${text.slice(0, 200)}`,
+    status: response.status,
+  };
 }
 
 function codeFromConnectName(name: string): Code | undefined {
-  const key = name.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase()).replace(/^[a-z]/, (letter) => letter.toUpperCase());
+  const key = name
+    .replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase())
+    .replace(/^[a-z]/, (letter) => letter.toUpperCase());
   const value = (Code as unknown as Record<string, number>)[key];
   return typeof value === "number" ? (value as Code) : undefined;
 }
 
 /** A gRPC-Web unary POST with any message bytes, as a browser's gRPC-Web client sends it (HTTP/1.1). */
-export async function postGrpcWeb(baseUrl: string, method: DescMethod, message: Uint8Array, token?: string): Promise<Outcome> {
+export async function postGrpcWeb(
+  baseUrl: string,
+  method: DescMethod,
+  message: Uint8Array,
+  token?: string,
+): Promise<Outcome> {
   const frame = Buffer.alloc(5 + message.length);
   frame.writeUInt32BE(message.length, 1);
   frame.set(message, 5);
@@ -127,7 +138,10 @@ export function grpcRawCaller(address: string) {
           Buffer.from(body),
           metadata,
           { deadline: Date.now() + 20_000 },
-          (error) => resolve(error ? { code: error.code as number as Code, message: error.details } : { code: "ok", message: "" }),
+          (error) =>
+            resolve(
+              error ? { code: error.code as number as Code, message: error.details } : { code: "ok", message: "" },
+            ),
         );
       });
     },

@@ -17,7 +17,8 @@ const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).h
 const hasSetpriv = existsSync("/usr/bin/setpriv");
 const children = new Set<ChildProcess>();
 process.once("exit", () => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, "SIGKILL");
+  for (const child of children)
+    if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, "SIGKILL");
 });
 
 /** Like the harness's spawnServer, with an environment: own process group, killed if we die, output to a file. */
@@ -72,12 +73,16 @@ export async function serviceProcess(name: "auth" | "user", env: Record<string, 
     });
     const started = child;
     const startedAt = Date.now();
-    started.once("exit", (code, signal) => exits.push(`pid ${started.pid} ran ${Date.now() - startedAt} ms, exit ${code ?? signal}`));
+    started.once("exit", (code, signal) =>
+      exits.push(`pid ${started.pid} ran ${Date.now() - startedAt} ms, exit ${code ?? signal}`),
+    );
     const health = createClient(Health, createConnectTransport({ baseUrl, httpVersion: "1.1" }));
     await waitFor(
       async () => {
         if (started.exitCode !== null || started.signalCode !== null) {
-          throw new Error(`${name} process exited during start (${started.exitCode ?? started.signalCode}):\n${logTail(logFile)}`);
+          throw new Error(
+            `${name} process exited during start (${started.exitCode ?? started.signalCode}):\n${logTail(logFile)}`,
+          );
         }
         const { status } = await health.check({ service: "" });
         return status === HealthCheckResponse_ServingStatus.SERVING;
@@ -88,7 +93,8 @@ export async function serviceProcess(name: "auth" | "user", env: Record<string, 
 
   const signal = async (sig: NodeJS.Signals) => {
     const running = child!;
-    if (running.exitCode !== null || running.signalCode !== null) return { code: running.exitCode, signal: running.signalCode };
+    if (running.exitCode !== null || running.signalCode !== null)
+      return { code: running.exitCode, signal: running.signalCode };
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
       running.once("exit", (code, signalCode) => resolve({ code, signal: signalCode })),
     );

@@ -66,7 +66,10 @@ export async function signUp(
 ): Promise<SignedIn> {
   const session = await signIn(auth, delivery, identifier, deviceId);
   if (session.newUser) {
-    await users.createUser({ username, name: `Test ${username}` }, { headers: { authorization: `Bearer ${session.accessToken}` } });
+    await users.createUser(
+      { username, name: `Test ${username}` },
+      { headers: { authorization: `Bearer ${session.accessToken}` } },
+    );
   }
   return session;
 }

@@ -2,7 +2,13 @@
 // identity core as a client meets it. The user service verifies tokens with the auth service's JWKS.
 import type { AuthServiceHandle, AuthServiceOverrides } from "../../../services/auth/app.js";
 import type { UserServiceHandle } from "../../../services/user/app.js";
-import { connectAuthClient, connectUserClient, startAuth, startUser, type RunningService } from "../../fixtures/services.js";
+import {
+  connectAuthClient,
+  connectUserClient,
+  startAuth,
+  startUser,
+  type RunningService,
+} from "../../fixtures/services.js";
 import { createTestDatabase, startNats, type NatsInstance, type TestDatabase } from "../../support/index.js";
 import type { WorkloadTarget } from "./workload.js";
 
@@ -36,7 +42,10 @@ export const generousLimits: Env = {
 };
 
 /** The workload's view of a stack: Connect clients of both services, and where codes are read. */
-export function workloadTarget(stack: { auth: { baseUrl: string }; user: { baseUrl: string } }, codeFor: WorkloadTarget["codeFor"]): WorkloadTarget {
+export function workloadTarget(
+  stack: { auth: { baseUrl: string }; user: { baseUrl: string } },
+  codeFor: WorkloadTarget["codeFor"],
+): WorkloadTarget {
   return { auth: connectAuthClient(stack.auth.baseUrl), users: connectUserClient(stack.user.baseUrl), codeFor };
 }
 
@@ -46,7 +55,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     options.databases?.user ?? createTestDatabase(),
     options.nats ?? startNats(),
   ]);
-  const authEnv: Env = { AUTH_DATABASE_URL: authDatabase.url, NATS_URL: nats.url, OTP_DELIVERY: "nats", ...options.authEnv };
+  const authEnv: Env = {
+    AUTH_DATABASE_URL: authDatabase.url,
+    NATS_URL: nats.url,
+    OTP_DELIVERY: "nats",
+    ...options.authEnv,
+  };
   const auth = await startAuth(authEnv, options.authOverrides);
   const userEnv: Env = {
     USER_DATABASE_URL: userDatabase.url,

@@ -75,7 +75,11 @@ export async function runWorkload(options: WorkloadOptions, ledger: Ledger = emp
       if (completed) ledger.flowsCompleted++;
       // After a failure a client backs off, as real ones do; without it, a worker facing a refused
       // connection would burn through thousands of instant failures while a service restarts.
-      const pause = !completed ? 50 : typeof options.pauseMs === "function" ? options.pauseMs() : (options.pauseMs ?? 0);
+      const pause = !completed
+        ? 50
+        : typeof options.pauseMs === "function"
+          ? options.pauseMs()
+          : (options.pauseMs ?? 0);
       if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
     }
   };
@@ -94,7 +98,10 @@ export interface PacedOptions {
 }
 
 /** Starts flows at a fixed rate until `stop()`; resolves when the last one has finished. */
-export async function runAtRate(options: PacedOptions, ledger: Ledger = emptyLedger()): Promise<Ledger & { dropped: number }> {
+export async function runAtRate(
+  options: PacedOptions,
+  ledger: Ledger = emptyLedger(),
+): Promise<Ledger & { dropped: number }> {
   const running = new Set<Promise<void>>();
   let dropped = 0;
   let flow = 0;
@@ -108,10 +115,12 @@ export async function runAtRate(options: PacedOptions, ledger: Ledger = emptyLed
         continue;
       }
       ledger.flowsStarted++;
-      const task: Promise<void> = signUpFlow(options.target(index), `${options.tag}${index}`, ledger).then((completed) => {
-        if (completed) ledger.flowsCompleted++;
-        running.delete(task);
-      });
+      const task: Promise<void> = signUpFlow(options.target(index), `${options.tag}${index}`, ledger).then(
+        (completed) => {
+          if (completed) ledger.flowsCompleted++;
+          running.delete(task);
+        },
+      );
       running.add(task);
     }
     await new Promise((resolve) => setTimeout(resolve, 5));
@@ -134,29 +143,48 @@ export async function signUpFlow(target: WorkloadTarget, key: string, ledger: Le
       return result;
     } catch (error) {
       const connectError = ConnectError.from(error);
-      ledger.calls.push({ step, code: connectError.code, message: connectError.rawMessage, ms: performance.now() - started, at });
+      ledger.calls.push({
+        step,
+        code: connectError.code,
+        message: connectError.rawMessage,
+        ms: performance.now() - started,
+        at,
+      });
       return undefined;
     }
   };
 
   const request = { identifier, identifierType: IdentifierType.EMAIL, purpose: OtpPurpose.LOGIN };
-  if (!(await call({ rpc: "SendOtp", identifier }, () => auth.sendOtp({ ...request, deviceId }, deadline())))) return false;
+  if (!(await call({ rpc: "SendOtp", identifier }, () => auth.sendOtp({ ...request, deviceId }, deadline()))))
+    return false;
   const code = await target.codeFor(identifier).catch(() => undefined);
   if (code === undefined) return false;
   const verified = await call({ rpc: "VerifyOtp", identifier }, () => auth.verifyOtp({ ...request, code }, deadline()));
   if (!verified) return false;
   const loginStep: Step = { rpc: "Login", identifier };
-  const login = await call(loginStep, () => auth.login({ verificationToken: verified.verificationToken, deviceId, deviceName: "load" }, deadline()));
+  const login = await call(loginStep, () =>
+    auth.login({ verificationToken: verified.verificationToken, deviceId, deviceName: "load" }, deadline()),
+  );
   if (!login) return false;
   Object.assign(loginStep, { sessionId: login.sessionId, userId: login.userId });
   const access = login.tokens!.accessToken;
   const username = `u_${key}`.replace(/[^a-z0-9_.]/gi, "_").slice(0, 30);
-  if (login.newUser && !(await call({ rpc: "CreateUser", userId: login.userId, username }, () => users.createUser({ username, name: "Load" }, { ...bearer(access), ...deadline() })))) {
+  if (
+    login.newUser &&
+    !(await call({ rpc: "CreateUser", userId: login.userId, username }, () =>
+      users.createUser({ username, name: "Load" }, { ...bearer(access), ...deadline() }),
+    ))
+  ) {
     return false;
   }
   for (const round of [1, 2]) {
     const name = `Name ${key} ${round}`;
-    if (!(await call({ rpc: "UpdateMe", userId: login.userId, name }, () => users.updateMe({ name }, { ...bearer(access), ...deadline() })))) return false;
+    if (
+      !(await call({ rpc: "UpdateMe", userId: login.userId, name }, () =>
+        users.updateMe({ name }, { ...bearer(access), ...deadline() }),
+      ))
+    )
+      return false;
   }
   const refreshed = await call({ rpc: "RefreshToken", userId: login.userId, sessionId: login.sessionId }, () =>
     auth.refreshToken({ refreshToken: login.tokens!.refreshToken, deviceId }, deadline()),

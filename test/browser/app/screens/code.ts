@@ -24,7 +24,13 @@ export function codeScreen(flow: Flow, sent: SentCode): HTMLElement {
     "form",
     { novalidate: true },
     field("6-digit code", input),
-    el("div", { class: "actions" }, el("button", { type: "submit", class: "primary" }, "Verify and sign in"), resend, other),
+    el(
+      "div",
+      { class: "actions" },
+      el("button", { type: "submit", class: "primary" }, "Verify and sign in"),
+      resend,
+      other,
+    ),
     alert,
   );
   // VerifyOtp and Login fail in different ways (a wrong code, a used verification token, a
@@ -36,9 +42,17 @@ export function codeScreen(flow: Flow, sent: SentCode): HTMLElement {
     async () => {
       step = "verify-code";
       const code = input.value.replace(/\s+/g, "");
-      const { verificationToken } = await flow.clients.publicAuth.verifyOtp({ ...identifierOf(sent), code, purpose: OtpPurpose.LOGIN });
+      const { verificationToken } = await flow.clients.publicAuth.verifyOtp({
+        ...identifierOf(sent),
+        code,
+        purpose: OtpPurpose.LOGIN,
+      });
       step = "sign-in";
-      const login = await flow.clients.publicAuth.login({ verificationToken, deviceId: deviceId(), deviceName: deviceName() });
+      const login = await flow.clients.publicAuth.login({
+        verificationToken,
+        deviceId: deviceId(),
+        deviceName: deviceName(),
+      });
       if (!login.tokens) throw new Error("Login answered without tokens");
       tokens.save(login.tokens);
       await flow.afterSignIn(login);
@@ -46,10 +60,19 @@ export function codeScreen(flow: Flow, sent: SentCode): HTMLElement {
     (error) => describeError(error, step),
   );
   resend.addEventListener("click", () => {
-    void busy(form, alert, async () => {
-      const again = await flow.clients.publicAuth.sendOtp({ ...identifierOf(sent), purpose: OtpPurpose.LOGIN, deviceId: deviceId() });
-      flow.toCode({ ...sent, expiresAt: again.expiresAt, resendAvailableAt: again.resendAvailableAt });
-    }, (error) => describeError(error, "send-code"));
+    void busy(
+      form,
+      alert,
+      async () => {
+        const again = await flow.clients.publicAuth.sendOtp({
+          ...identifierOf(sent),
+          purpose: OtpPurpose.LOGIN,
+          deviceId: deviceId(),
+        });
+        flow.toCode({ ...sent, expiresAt: again.expiresAt, resendAvailableAt: again.resendAvailableAt });
+      },
+      (error) => describeError(error, "send-code"),
+    );
   });
   other.addEventListener("click", () => flow.toStart());
   holdUntil(resend, sent.resendAvailableAt ? timestampMs(sent.resendAvailableAt) : 0);
@@ -96,7 +119,25 @@ function holdUntil(button: HTMLButtonElement, availableAtMs: number): void {
 /** A name for the session list, e.g. "Chrome on Linux"; the services parse the User-Agent too. */
 function deviceName(): string {
   const ua = navigator.userAgent;
-  const browser = /Edg\//.test(ua) ? "Edge" : /Firefox\//.test(ua) ? "Firefox" : /Chrome\//.test(ua) ? "Chrome" : /Safari\//.test(ua) ? "Safari" : "A browser";
-  const os = /Android/.test(ua) ? "Android" : /iPhone|iPad/.test(ua) ? "iOS" : /Windows/.test(ua) ? "Windows" : /Mac OS X/.test(ua) ? "macOS" : /Linux/.test(ua) ? "Linux" : "";
+  const browser = /Edg\//.test(ua)
+    ? "Edge"
+    : /Firefox\//.test(ua)
+      ? "Firefox"
+      : /Chrome\//.test(ua)
+        ? "Chrome"
+        : /Safari\//.test(ua)
+          ? "Safari"
+          : "A browser";
+  const os = /Android/.test(ua)
+    ? "Android"
+    : /iPhone|iPad/.test(ua)
+      ? "iOS"
+      : /Windows/.test(ua)
+        ? "Windows"
+        : /Mac OS X/.test(ua)
+          ? "macOS"
+          : /Linux/.test(ua)
+            ? "Linux"
+            : "";
   return os ? `${browser} on ${os}` : browser;
 }

@@ -6,7 +6,13 @@ import { deviceId } from "../tokens.js";
 
 /** Phone number or email -> SendOtp. One flow for new and returning people. */
 export function identifierScreen(flow: Flow, notice?: string): HTMLElement {
-  const input = el("input", { name: "identifier", type: "text", autocomplete: "username", required: true, autofocus: true });
+  const input = el("input", {
+    name: "identifier",
+    type: "text",
+    autocomplete: "username",
+    required: true,
+    autofocus: true,
+  });
   const alert = alertBox();
   const form = el(
     "form",
@@ -22,7 +28,12 @@ export function identifierScreen(flow: Flow, notice?: string): HTMLElement {
       const identifier = input.value.trim();
       // The person types either; an @ is what tells an email from a phone number.
       const identifierType = identifier.includes("@") ? IdentifierType.EMAIL : IdentifierType.PHONE;
-      const sent = await flow.clients.publicAuth.sendOtp({ identifier, identifierType, purpose: OtpPurpose.LOGIN, deviceId: deviceId() });
+      const sent = await flow.clients.publicAuth.sendOtp({
+        identifier,
+        identifierType,
+        purpose: OtpPurpose.LOGIN,
+        deviceId: deviceId(),
+      });
       flow.toCode({ identifier, identifierType, expiresAt: sent.expiresAt, resendAvailableAt: sent.resendAvailableAt });
     },
     (error) => describeError(error, "send-code"),

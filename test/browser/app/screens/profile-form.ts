@@ -7,7 +7,13 @@ import type { Flow } from "../flow.js";
  * asked for: the user service takes it from the identity the code proved.
  */
 export function profileFormScreen(flow: Flow): HTMLElement {
-  const username = el("input", { name: "username", type: "text", autocomplete: "username", required: true, autofocus: true });
+  const username = el("input", {
+    name: "username",
+    type: "text",
+    autocomplete: "username",
+    required: true,
+    autofocus: true,
+  });
   const name = el("input", { name: "name", type: "text", autocomplete: "name", required: true });
   const bio = el("textarea", { name: "bio", rows: "3", maxlength: "500" });
   const alert = alertBox();

@@ -13,17 +13,22 @@ export function profileScreen(flow: Flow, user: User, sessions: Session[]): HTML
   const signOut = el("button", { type: "button", class: "primary" }, "Sign out");
   const actions = el("div", { class: "actions footer" }, signOut);
   signOut.addEventListener("click", () => {
-    void busy(actions, alert, async () => {
-      try {
-        await flow.clients.auth.logout({});
-      } catch (error) {
-        // A session that already ended is as signed out as it gets; anything else is reported and
-        // the tokens are kept, since the session is still alive on the server.
-        if (!(error instanceof SignedOutError)) throw error;
-      }
-      tokens.clear();
-      flow.toStart("You have signed out.");
-    }, (error) => describeError(error, "sign-out"));
+    void busy(
+      actions,
+      alert,
+      async () => {
+        try {
+          await flow.clients.auth.logout({});
+        } catch (error) {
+          // A session that already ended is as signed out as it gets; anything else is reported and
+          // the tokens are kept, since the session is still alive on the server.
+          if (!(error instanceof SignedOutError)) throw error;
+        }
+        tokens.clear();
+        flow.toStart("You have signed out.");
+      },
+      (error) => describeError(error, "sign-out"),
+    );
   });
 
   return el(
@@ -51,8 +56,16 @@ export function profileScreen(flow: Flow, user: User, sessions: Session[]): HTML
 
 function contactRows(user: User): HTMLElement[] {
   const rows: HTMLElement[] = [];
-  if (user.email) rows.push(el("dt", {}, "Email"), el("dd", {}, user.email, user.emailVerified ? el("span", { class: "badge" }, "verified") : null));
-  if (user.phone) rows.push(el("dt", {}, "Phone"), el("dd", {}, user.phone, user.phoneVerified ? el("span", { class: "badge" }, "verified") : null));
+  if (user.email)
+    rows.push(
+      el("dt", {}, "Email"),
+      el("dd", {}, user.email, user.emailVerified ? el("span", { class: "badge" }, "verified") : null),
+    );
+  if (user.phone)
+    rows.push(
+      el("dt", {}, "Phone"),
+      el("dd", {}, user.phone, user.phoneVerified ? el("span", { class: "badge" }, "verified") : null),
+    );
   return rows;
 }
 
@@ -65,7 +78,12 @@ function sessionItem(session: Session): HTMLLIElement {
   return el(
     "li",
     { class: session.current ? "current" : undefined, "aria-current": session.current ? "true" : undefined },
-    el("div", { class: "device" }, session.deviceName || "Unnamed device", session.current ? el("span", { class: "badge" }, "This device") : null),
+    el(
+      "div",
+      { class: "device" },
+      session.deviceName || "Unnamed device",
+      session.current ? el("span", { class: "badge" }, "This device") : null,
+    ),
     el("div", { class: "detail" }, details.join(" · ")),
     session.userAgent ? el("div", { class: "detail" }, session.userAgent) : null,
   );
