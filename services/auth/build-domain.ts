@@ -32,7 +32,8 @@ const day = 86_400_000;
 const verifierToleranceMs = 5_000;
 /**
  * How long an RPC that revoked sessions waits for its auth.session.revoked to come back through the
- * stream (then every instance following it has been sent it); the SPEC's "within a second".
+ * stream (then every instance following it has been sent it): a revoked session's tokens are refused
+ * everywhere within a second (docs/product.md, "Tokens and sessions").
  */
 const revocationPropagationWaitMs = 1_000;
 
@@ -135,7 +136,7 @@ export async function buildAuthDomain(
     reuseGraceMs: config.REFRESH_TOKEN_REUSE_GRACE,
   });
 
-  // Passwords, devices, identifiers and the reaction to moderation (issue 3 devices/passwords, issue 4).
+  // Passwords, devices, identifiers and the reaction to moderation.
   const hasher = await createArgon2Hasher();
   const passwords = createPasswordService({ db, transact, revoker, clock, hasher });
   const passwordLogin = createPasswordLogin({

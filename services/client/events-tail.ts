@@ -6,7 +6,7 @@
 //
 // It is also the smallest example of a consumer: protobuf payloads decoded by subject with the event
 // catalog. It uses an ordered consumer (ephemeral, no acks), which is right for watching; a service
-// that acts on events wants a durable consumer with explicit acks instead (see the README).
+// that acts on events wants a durable consumer with explicit acks instead (see docs/events.md).
 import { createRegistry, fromBinary, toJson } from "@bufbuild/protobuf";
 import { DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";

@@ -236,7 +236,7 @@ describe("tokens: forged, stretched and misused tokens are refused by both servi
     await auth.logout({}, bearer(session.accessToken));
     expect(await authAnswer(session.accessToken)).toBe(Code.Unauthenticated);
     expect(await validates(session.accessToken)).toBe(false);
-    // SPEC: within a second (it learns revocations from auth.session.revoked); 2 s of slack for a loaded CI machine.
+    // Promised within a second (it learns revocations from auth.session.revoked); 2 s of slack for a loaded CI machine.
     await waitFor(async () => (await userAnswer(session.accessToken)) === Code.Unauthenticated, {
       timeoutMs: 2_000,
       intervalMs: 20,

@@ -30,8 +30,8 @@ export interface Argon2Parameters {
 }
 
 /**
- * OWASP Password Storage Cheat Sheet, first argon2id option: m = 19 MiB, t = 2, p = 1. About 25 ms of
- * one core per hash or check here (STACK-NOTES.md measures ~32 ms); argon2 runs on libuv's thread
+ * OWASP Password Storage Cheat Sheet, first argon2id option: m = 19 MiB, t = 2, p = 1. 25 to 32 ms of
+ * one core per hash or check, measured on the 2-core benchmark machine; argon2 runs on libuv's thread
  * pool, so it does not block the event loop.
  */
 export const owaspArgon2id: Argon2Parameters = { memoryCost: 19_456, timeCost: 2, parallelism: 1 };

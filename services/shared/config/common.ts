@@ -15,7 +15,7 @@ export const commonEnv = {
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   DATA_DIR: z.string().min(1).default("./data"),
   DATABASE_POOL_SIZE: positiveInt(10),
-  // The seed's single-database variables; a service's own *_DATABASE_URL wins over them.
+  // Postgres by parts, for deployments that configure it so; a service's own *_DATABASE_URL wins over them.
   DATABASE_HOST: z.string().optional(),
   DATABASE_PORT: port(5432),
   DATABASE_NAME: z.string().optional(),
@@ -30,7 +30,7 @@ export const commonEnv = {
 type CommonEnv = z.infer<z.ZodObject<typeof commonEnv>>;
 
 /**
- * The database a service uses: its own URL, else one built from the seed's DATABASE_* variables
+ * The database a service uses: its own URL, else one built from the DATABASE_* variables
  * (with the service's name as the database unless DATABASE_NAME is set), else undefined, which
  * means the embedded PGlite under DATA_DIR.
  */

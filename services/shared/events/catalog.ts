@@ -4,7 +4,7 @@ import * as notify from "../../../gen/mintcoin/events/v1/notify_pb.js";
 import * as userEvents from "../../../gen/mintcoin/events/v1/user_events_pb.js";
 
 /**
- * Every subject the identity services publish, with its one message type (SPEC section 3). Emitters
+ * Every subject the identity services publish, with its one message type (docs/events.md). Emitters
  * take their subject from here and consumers decode by it, so the two cannot drift apart.
  */
 export const eventCatalog = {

@@ -2,7 +2,7 @@
 // routes, handlers and interceptor chain as the Connect listener (rpc-handler.ts). Why: connect-node
 // runs a unary gRPC call through its streaming pipeline, allocates about 100 KB per call and builds
 // DOMExceptions for AbortSignals it aborts on every call; grpc-js serves the same call for a
-// fraction of the CPU (STACK-NOTES.md, README "Performance"). What it does not do: Connect and
+// fraction of the CPU (README "Performance"). What it does not do: Connect and
 // gRPC-Web (browsers), CORS, plain HTTP routes, and streaming methods (health Watch, reflection):
 // those stay on the main port.
 import {

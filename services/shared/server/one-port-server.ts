@@ -19,8 +19,9 @@ const http2Preface = Buffer.from("PRI * HTTP/2.0");
 
 /**
  * Serves gRPC (HTTP/2 cleartext, prior knowledge) and browsers (HTTP/1.1) on one port. Node ignores
- * `allowHTTP1` on a plaintext HTTP/2 server, so we look at the first bytes of each connection and
- * hand the socket to an http2 or an http server accordingly (see STACK-NOTES.md).
+ * `allowHTTP1` on a plaintext HTTP/2 server (it works only with TLS and ALPN; HTTP/1.1 clients get
+ * "Parse Error: Expected HTTP/"), so we look at the first bytes of each connection for the HTTP/2
+ * preface (RFC 9113, section 3.4) and hand the socket to an http2 or an http server accordingly.
  */
 export function listenOnePort(options: {
   host: string;

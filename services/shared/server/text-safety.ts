@@ -5,7 +5,7 @@ import { InvalidArgumentError } from "../errors/domain-errors.js";
 // Postgres `text` cannot hold U+0000: a NUL in any string a request carries into the database fails
 // the statement (SQLSTATE 22021), which would reach the client as INTERNAL. Protobuf strings may
 // hold it, so every request is checked here, at the edge, once for all RPCs, and the client gets
-// INVALID_ARGUMENT naming the field (SPEC section 6). No field of ours has a use for NUL.
+// INVALID_ARGUMENT naming the field (docs/errors.md). No field of ours has a use for NUL.
 
 const nul = "\u0000";
 

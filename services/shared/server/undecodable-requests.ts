@@ -4,7 +4,7 @@ import type { UniversalHandler, UniversalServerResponse } from "@connectrpc/conn
 // connect-es answers a binary request body that does not decode as the method's input (invalid UTF-8
 // in a string field, truncation, a wrong wire type, nesting past the recursion limit) with INTERNAL
 // "parse binary: ...", and it does so before any interceptor runs, so the error interceptor never
-// sees it. Such a body is the client's mistake: SPEC section 6 wants INVALID_ARGUMENT, which is what
+// sees it. Such a body is the client's mistake, so INVALID_ARGUMENT (docs/errors.md), which is what
 // connect-es already answers for undecodable JSON. connect-es has no hook for its parse step, so
 // the answer is rewritten on its way out, for each of the three protocols.
 

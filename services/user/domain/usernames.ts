@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from "../../shared/errors/domain-errors.js";
 
-// Username rules (SPEC section 2): 3-30 characters of letters, digits, "_" and "."; unique
+// Username rules (docs/product.md, "Usernames"): 3-30 characters of letters, digits, "_" and "."; unique
 // whatever the case (the database's unique index on lower(username) is the guard); not reserved.
 // The name is stored as typed, so "AdaL" shows as "AdaL", and "adal" cannot be taken by anyone else.
 

@@ -1,4 +1,4 @@
-// The sign-in flow of SPEC section 2, as a client runs it: SendOtp, read the code from the captured
+// The sign-in flow (docs/product.md), as a client runs it: SendOtp, read the code from the captured
 // delivery, VerifyOtp, Login, and (for a new user) CreateUser with the access token.
 import type { Client } from "@connectrpc/connect";
 import { IdentifierType, OtpPurpose, type AuthService } from "../../../gen/mintcoin/auth/v1/auth_pb.js";
