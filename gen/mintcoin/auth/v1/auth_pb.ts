@@ -1358,8 +1358,11 @@ export const OtpPurposeSchema: GenEnum<OtpPurpose> = /*@__PURE__*/
  *
  * Errors common to every RPC (not repeated below):
  * - INVALID_ARGUMENT: the request breaks a rule written in this file; the error names the field.
- * - RESOURCE_EXHAUSTED: a rate limit; the error carries google.rpc.RetryInfo (when to retry).
+ * - RESOURCE_EXHAUSTED: a rate limit; the error carries google.rpc.RetryInfo (when to retry). Also
+ *   a request larger than MAX_REQUEST_BYTES.
  * - UNAVAILABLE / INTERNAL: a failure on our side, answered without internals.
+ * Errors the service raises on purpose carry google.rpc.ErrorInfo with a stable `reason`; the
+ * reasons are listed in docs/errors.md.
  *
  * @generated from service mintcoin.auth.v1.AuthService
  */
@@ -1377,7 +1380,8 @@ export const AuthService: GenService<{
    * its identifier_type, or when a verification purpose does not match the identifier type
    * (PHONE_VERIFICATION needs a phone, EMAIL_VERIFICATION an email); RESOURCE_EXHAUSTED past
    * OTP_RATE_LIMIT_MAX_REQUESTS per identifier or OTP_IP_RATE_LIMIT_MAX_REQUESTS per client IP
-   * within OTP_RATE_LIMIT_WINDOW_MINUTES.
+   * within OTP_RATE_LIMIT_WINDOW_MINUTES; UNAVAILABLE when the code cannot be handed to the
+   * delivery (OTP_DELIVERY=nats while NATS is unreachable): no code was issued, retry.
    *
    * @generated from rpc mintcoin.auth.v1.AuthService.SendOtp
    */
@@ -1391,11 +1395,14 @@ export const AuthService: GenService<{
    * bound to the identifier and purpose. Public.
    *
    * Every wrong code counts an attempt; after OTP_MAX_ATTEMPTS (3) wrong codes the code is dead
-   * even if the right code comes next. A right code is consumed.
+   * even if the right code comes next. A right code is consumed. Wrong codes also count per
+   * identifier across codes and purposes, and enough of them lock VerifyOtp for that identifier
+   * for a growing time (OTP_LOCKOUT_*), so asking for new codes buys no new guesses.
    *
    * Errors: UNAUTHENTICATED when the code is wrong; FAILED_PRECONDITION when there is no live
    * code for this identifier and purpose (never sent, expired, already used, or its attempts
-   * used up): the client should call SendOtp again.
+   * used up): the client should call SendOtp again; RESOURCE_EXHAUSTED while too many wrong codes
+   * lock further guesses (RetryInfo says until when).
    *
    * @generated from rpc mintcoin.auth.v1.AuthService.VerifyOtp
    */
@@ -1429,7 +1436,10 @@ export const AuthService: GenService<{
    * Public (the refresh token is the credential).
    *
    * Presenting a refresh token that was already rotated away revokes its whole session (reuse
-   * detection, RFC 9700) and emits auth.session.revoked with reason REFRESH_TOKEN_REUSE.
+   * detection, RFC 9700) and emits auth.session.revoked with reason REFRESH_TOKEN_REUSE. The one
+   * exception is a retry from the same device within REFRESH_TOKEN_REUSE_GRACE (10 s) of the
+   * rotation, while the token it was exchanged for has not itself been rotated: it gets the same
+   * new pair again (a lost response must not sign the person out).
    *
    * Errors: UNAUTHENTICATED when the refresh token is unknown, expired, reused, bound to another
    * device, or its session is revoked or expired; PERMISSION_DENIED when the device is blocked

@@ -370,7 +370,7 @@ export const PublicUserSchema: GenMessage<PublicUser> = /*@__PURE__*/
  */
 export type InterestList = Message<"mintcoin.user.v1.InterestList"> & {
   /**
-   * The interests, each 1 to 40 characters, at most 20, no duplicates.
+   * The interests, each 1 to 40 characters and not blank, at most 20, no duplicates.
    *
    * @generated from field: repeated string values = 1;
    */
@@ -405,7 +405,7 @@ export type CreateUserRequest = Message<"mintcoin.user.v1.CreateUserRequest"> & 
   name: string;
 
   /**
-   * Profile picture URL (optional).
+   * Profile picture URL, http or https (optional).
    *
    * @generated from field: string avatar_url = 3;
    */
@@ -433,7 +433,7 @@ export type CreateUserRequest = Message<"mintcoin.user.v1.CreateUserRequest"> & 
   ageBracket: AgeBracket;
 
   /**
-   * Date of birth as YYYY-MM-DD (optional).
+   * Date of birth as YYYY-MM-DD, a real date between 1900-01-01 and today (optional).
    *
    * @generated from field: string date_of_birth = 7;
    */
@@ -447,7 +447,7 @@ export type CreateUserRequest = Message<"mintcoin.user.v1.CreateUserRequest"> & 
   location: string;
 
   /**
-   * Interests (optional), each 1 to 40 characters, at most 20, no duplicates.
+   * Interests (optional), each 1 to 40 characters and not blank, at most 20, no duplicates.
    *
    * @generated from field: repeated string interests = 9;
    */
@@ -546,8 +546,8 @@ export type UpdateMeRequest = Message<"mintcoin.user.v1.UpdateMeRequest"> & {
   name?: string | undefined;
 
   /**
-   * New profile picture URL; empty clears it. (A set optional field is always validated, so
-   * "empty" is allowed explicitly rather than with `ignore`.)
+   * New profile picture URL, http or https; empty clears it. (A set optional field is always
+   * validated, so "empty" is allowed explicitly rather than with `ignore`.)
    *
    * @generated from field: optional string avatar_url = 2;
    */
@@ -575,7 +575,7 @@ export type UpdateMeRequest = Message<"mintcoin.user.v1.UpdateMeRequest"> & {
   ageBracket?: AgeBracket | undefined;
 
   /**
-   * New date of birth as YYYY-MM-DD; empty clears it.
+   * New date of birth as YYYY-MM-DD, a real date between 1900-01-01 and today; empty clears it.
    *
    * @generated from field: optional string date_of_birth = 6;
    */
@@ -1460,7 +1460,11 @@ export const AgeBracketSchema: GenEnum<AgeBracket> = /*@__PURE__*/
  * Errors common to every RPC (not repeated below):
  * - INVALID_ARGUMENT: the request breaks a rule written in this file; the error names the field.
  * - UNAUTHENTICATED / PERMISSION_DENIED: as above.
- * - UNAVAILABLE / INTERNAL: a failure on our side, answered without internals.
+ * - RESOURCE_EXHAUSTED: a request larger than MAX_REQUEST_BYTES.
+ * - UNAVAILABLE / INTERNAL: a failure on our side, answered without internals (UNAVAILABLE also
+ *   when the auth service's keys cannot be fetched to check the token: retry).
+ * Errors the service raises on purpose carry google.rpc.ErrorInfo with a stable `reason`; the
+ * reasons are listed in docs/errors.md.
  *
  * @generated from service mintcoin.user.v1.UserService
  */
@@ -1472,8 +1476,11 @@ export const UserService: GenService<{
    * token's device and the connection. Emits user.profile.created.
    *
    * Errors: ALREADY_EXISTS when the caller already has a profile, or the username is taken
-   * (case-insensitively; the error names `username`); INVALID_ARGUMENT when the username is
-   * reserved, or `referred_by_code` matches no user (the error names the field).
+   * (case-insensitively; the error names `username`), or the token's phone or email is on
+   * another profile; INVALID_ARGUMENT when the username is reserved, or `referred_by_code`
+   * matches no user, belongs to a banned or deleted user or to the caller (the same id, or a
+   * shared verified phone or email) (the error names the field); PERMISSION_DENIED when the token
+   * is not a person's (a service token).
    *
    * @generated from rpc mintcoin.user.v1.UserService.CreateUser
    */
@@ -1565,7 +1572,9 @@ export const UserService: GenService<{
    * Returns the full profile holding a phone number (normalised to E.164 before the lookup).
    * Admin.
    *
-   * Errors: NOT_FOUND when no profile holds it.
+   * Errors: INVALID_ARGUMENT when it is not a valid phone number (without a leading "+" it is
+   * read in DEFAULT_PHONE_REGION, and refused when that is unset); NOT_FOUND when no profile
+   * holds it.
    *
    * @generated from rpc mintcoin.user.v1.UserService.GetUserByPhone
    */
@@ -1578,7 +1587,8 @@ export const UserService: GenService<{
    * Returns the full profile holding an email address (trimmed and lower-cased before the
    * lookup). Admin.
    *
-   * Errors: NOT_FOUND when no profile holds it.
+   * Errors: INVALID_ARGUMENT when it is not a valid email address; NOT_FOUND when no profile
+   * holds it.
    *
    * @generated from rpc mintcoin.user.v1.UserService.GetUserByEmail
    */
