@@ -52,7 +52,7 @@ export function deployedEnvironment(): Env {
 }
 
 /** The node flags of `npm run start:<name>` in package.json (the heap cap). */
-export function productionNodeFlags(name: ServiceName): string[] {
+function productionNodeFlags(name: ServiceName): string[] {
   const packageJson = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as {
     scripts: Record<string, string>;
   };
