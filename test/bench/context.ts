@@ -6,7 +6,7 @@ import type { BenchInfra } from "./infra.js";
 import { runH2load, type H2loadOptions } from "./h2load.js";
 import { runLoad, type LoadOptions, type LoadResult } from "./load.js";
 import { measure, type CommitCounter } from "./measure.js";
-import type { NodeProcess } from "./processes.js";
+import type { NodeProcess } from "../support/node-process.js";
 import { runRow, type RunRow } from "./report.js";
 import type { ServiceProcess } from "./services.js";
 

@@ -4,13 +4,12 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { setPriority } from "node:os";
 import { parseArgs } from "node:util";
-import { ensureBuilt } from "./build.js";
 import { connectClient, grpcJsClient } from "./clients.js";
 import type { BenchContext } from "./context.js";
 import { ensureH2load } from "./h2load.js";
 import { startInfra } from "./infra.js";
 import { CommitCounter } from "./measure.js";
-import { processNames } from "./processes.js";
+import { processNames } from "./process-names.js";
 import { describeMachine } from "./proc-stats.js";
 import { formatProfiles, summarizeProfiles, type ProfileSummary } from "./profile-summary.js";
 import { formatTable, skipped, type ScenarioResult } from "./report.js";
@@ -21,6 +20,7 @@ import { secondListenerScenario } from "./scenarios/second-listener.js";
 import { signInScenarios } from "./scenarios/sign-in.js";
 import { tokenScenarios } from "./scenarios/tokens.js";
 import { startAuthProcess, startUserProcess } from "./services.js";
+import { ensureBuilt } from "../support/ensure-built.js";
 import { freePort } from "../support/server-process.js";
 
 const { values } = parseArgs({

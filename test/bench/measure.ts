@@ -1,7 +1,7 @@
 // Wraps one load run with the costs the issue asks for: CPU seconds of each measured process
 // (/proc utime+stime), its peak RSS in the window, and Postgres write transactions (commits).
 import pg from "pg";
-import type { NodeProcess } from "./processes.js";
+import type { NodeProcess } from "../support/node-process.js";
 import { cpuSeconds, peakRssMb, resetPeakRss } from "./proc-stats.js";
 
 export interface Costs {

@@ -7,14 +7,14 @@ import { AuthService, IdentifierType, OtpPurpose } from "../../gen/mintcoin/auth
 import { collectEvents, type EventCollector } from "../fixtures/events.js";
 import { connectAuthClient, connectUserClient } from "../fixtures/services.js";
 import { createTestDatabase, startNats, waitFor, type NatsInstance, type TestDatabase } from "../support/index.js";
+import { type ServiceProcess, startServiceProcess } from "../support/service-process.js";
 import { missingCommittedChanges } from "./helpers/committed-state.js";
 import { auditOnceDelivered } from "./helpers/event-oracle.js";
 import { readCodesFromNats, type CodeReader } from "./helpers/nats-codes.js";
-import { serviceProcess, type ServiceProcess } from "./helpers/service-process.js";
 import { recordSurvival } from "./helpers/survival-log.js";
 import { emptyLedger, failures, runWorkload, summarize, type WorkloadTarget } from "./helpers/workload.js";
 
-// Both services as real processes (services/*/main.ts). SIGKILL in the middle of a stream of sign-ups,
+// Both services as real processes (services/*/main.ts, with the node flags of the start scripts). SIGKILL in the middle of a stream of sign-ups,
 // then a restart: the outbox relay picks up where the dead process stopped, and nothing acknowledged
 // is lost or delivered twice. SIGTERM: calls already in the handler finish, new connections are
 // refused, and the process exits 0.
@@ -31,19 +31,23 @@ describe("service processes killed and stopped", () => {
   beforeAll(async () => {
     [nats, authDatabase, userDatabase] = await Promise.all([startNats(), createTestDatabase(), createTestDatabase()]);
     const common = { NATS_URL: nats.url, LOG_LEVEL: "info", SHUTDOWN_GRACE_PERIOD: "20s" };
-    auth = await serviceProcess("auth", {
-      ...common,
-      AUTH_DATABASE_URL: authDatabase.url,
-      OTP_DELIVERY: "nats",
-      OTP_RATE_LIMIT_MAX_REQUESTS: "1000000",
-      OTP_IP_RATE_LIMIT_MAX_REQUESTS: "1000000",
-      // Room for the ten held SendOtp transactions of the SIGTERM test beside the background work.
-      DATABASE_POOL_SIZE: "20",
+    auth = await startServiceProcess("auth", {
+      from: "source",
+      inherit: process.env,
+      env: {
+        ...common,
+        AUTH_DATABASE_URL: authDatabase.url,
+        OTP_DELIVERY: "nats",
+        OTP_RATE_LIMIT_MAX_REQUESTS: "1000000",
+        OTP_IP_RATE_LIMIT_MAX_REQUESTS: "1000000",
+        // Room for the ten held SendOtp transactions of the SIGTERM test beside the background work.
+        DATABASE_POOL_SIZE: "20",
+      },
     });
-    user = await serviceProcess("user", {
-      ...common,
-      USER_DATABASE_URL: userDatabase.url,
-      AUTH_JWKS_URL: `${auth.baseUrl}/.well-known/jwks.json`,
+    user = await startServiceProcess("user", {
+      from: "source",
+      inherit: process.env,
+      env: { ...common, USER_DATABASE_URL: userDatabase.url, AUTH_JWKS_URL: `${auth.baseUrl}/.well-known/jwks.json` },
     });
     codes = await readCodesFromNats(nats.url);
   }, 90_000);

@@ -1,8 +1,10 @@
-// npm run soak: a bounded soak of both services, each in its own process, on a throwaway Postgres
-// and NATS. First it measures the peak sign-up rate (closed loop, rising concurrency), then it runs
-// at 70% of that rate (open loop) for SOAK_SECONDS (default 180) and prints, per interval, the
-// error rate, p50/p99 call latency, each service's RSS and the outbox backlog; at the end a verdict:
-// error rate 0, p99 stable (no drift), memory flat, backlog bounded. Exit code 1 when one fails.
+// npm run soak: a bounded soak of both services, each in its own process started as deployed (the
+// built dist/ with the node flags of `npm run start:auth` / `start:user`, so the RSS it reports is
+// what production's would be), on a throwaway Postgres and NATS. First it measures the peak sign-up
+// rate (closed loop, rising concurrency), then it runs at 70% of that rate (open loop) for
+// SOAK_SECONDS (default 180) and prints, per interval, the error rate, p50/p99 call latency, each
+// service's RSS and the outbox backlog; at the end a verdict: error rate 0, p99 stable (no drift),
+// memory flat, backlog bounded. Exit code 1 when one fails.
 // Environment: SOAK_SECONDS, SOAK_INTERVAL_SECONDS (15), SOAK_RAMP_SECONDS (8 per peak step),
 // SOAK_LOAD (0.7 of the peak).
 //
@@ -13,12 +15,13 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureBinaries } from "../support/ensure-binaries.js";
+import { ensureBuilt } from "../support/ensure-built.js";
 import { startNats } from "../support/nats.js";
 import { adminQuery, startPostgres } from "../support/postgres.js";
 import { TEST_ROOT_ENV, TEST_ROOT_PREFIX } from "../support/server-process.js";
+import { deployedEnvironment, type ServiceProcess, startServiceProcess } from "../support/service-process.js";
 import { unsentOutboxRows } from "./helpers/committed-state.js";
 import { readCodesFromNats } from "./helpers/nats-codes.js";
-import { serviceProcess, type ServiceProcess } from "./helpers/service-process.js";
 import { workloadTarget } from "./helpers/stack.js";
 import { emptyLedger, runAtRate, runWorkload, type Call, type Ledger } from "./helpers/workload.js";
 
@@ -38,8 +41,13 @@ function median(values: number[]): number {
 }
 
 function rssMiB(service: ServiceProcess): number {
-  const status = readFileSync(`/proc/${service.child().pid}/status`, "utf8");
+  const status = readFileSync(`/proc/${service.pid}/status`, "utf8");
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN) / 1024;
+}
+
+/** What the kernel says the process runs, flags included. */
+function commandLine(pid: number): string {
+  return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ");
 }
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -52,21 +60,30 @@ async function main(): Promise<number> {
   process.env[TEST_ROOT_ENV] = root;
   process.once("exit", () => rmSync(root, { recursive: true, force: true }));
   ensureBinaries((line) => log(line));
+  ensureBuilt((line) => log(`soak: ${line}`), false);
   log(`soak: starting Postgres, NATS, and both services as processes`);
   const [postgres, nats] = await Promise.all([startPostgres({ maxConnections: 200 }), startNats()]);
   for (const name of ["soak_auth", "soak_user"]) await adminQuery(postgres.url(), `create database ${name}`);
   const common = { NATS_URL: nats.url, LOG_LEVEL: "warn", DATABASE_POOL_SIZE: "20" };
-  const auth = await serviceProcess("auth", {
-    ...common,
-    AUTH_DATABASE_URL: postgres.url("soak_auth"),
-    OTP_DELIVERY: "nats",
-    OTP_IP_RATE_LIMIT_MAX_REQUESTS: "100000000",
+  const deployed = { from: "dist", inherit: deployedEnvironment() } as const;
+  const auth = await startServiceProcess("auth", {
+    ...deployed,
+    env: {
+      ...common,
+      AUTH_DATABASE_URL: postgres.url("soak_auth"),
+      OTP_DELIVERY: "nats",
+      OTP_IP_RATE_LIMIT_MAX_REQUESTS: "100000000",
+    },
   });
-  const user = await serviceProcess("user", {
-    ...common,
-    USER_DATABASE_URL: postgres.url("soak_user"),
-    AUTH_JWKS_URL: `${auth.baseUrl}/.well-known/jwks.json`,
+  const user = await startServiceProcess("user", {
+    ...deployed,
+    env: {
+      ...common,
+      USER_DATABASE_URL: postgres.url("soak_user"),
+      AUTH_JWKS_URL: `${auth.baseUrl}/.well-known/jwks.json`,
+    },
   });
+  for (const service of [auth, user]) log(`soak: ${service.name} pid ${service.pid}: ${commandLine(service.pid)}`);
   const codes = await readCodesFromNats(nats.url);
   const backlog = async () =>
     (await Promise.all([postgres.url("soak_auth"), postgres.url("soak_user")].map(unsentOutboxRows))).reduce(

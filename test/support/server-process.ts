@@ -1,4 +1,5 @@
-// Runs one throwaway server process (postgres, nats-server) so that it can never outlive us:
+// Runs one server process (postgres, nats-server, our services, the benchmark's peers) so that it can
+// never outlive us; every process the tests, the benchmark and the soak start goes through here:
 // - `setpriv --pdeathsig` makes the kernel signal it when the process that started it dies, however
 //   that process dies (test failure, Ctrl-C, SIGKILL of vitest or of its worker);
 // - it gets its own process group, so kill() takes its children (Postgres backends) down too;
@@ -18,6 +19,12 @@ export interface ServerProcessOptions {
   deathSignal: NodeJS.Signals;
   /** Run as this OS user (Postgres refuses to run as root). */
   user?: { uid: number; gid: number } | null;
+  /** The whole environment of the process; ours when not given. */
+  env?: NodeJS.ProcessEnv;
+  /** Working directory; by default the log file's folder (the server's user may not be allowed into ours). */
+  cwd?: string;
+  /** Open an IPC channel (process.send in a node child). */
+  ipc?: boolean;
 }
 
 const running = new Set<ChildProcess>();
@@ -44,8 +51,9 @@ export function spawnServer(options: ServerProcessOptions): ChildProcess {
   try {
     const child = spawn(command, args, {
       detached: true,
-      cwd: dirname(options.logFile), // the server's user may not be allowed into ours
-      stdio: ["ignore", log, log],
+      cwd: options.cwd ?? dirname(options.logFile),
+      env: options.env ?? process.env,
+      stdio: options.ipc ? ["ignore", log, log, "ipc"] : ["ignore", log, log],
       ...(options.user ? { uid: options.user.uid, gid: options.user.gid } : {}),
     });
     child.once("error", (error) => appendFileSync(options.logFile, `spawn ${command}: ${error.message}\n`));
@@ -132,8 +140,9 @@ export function makeTempDir(label: string): string {
 }
 
 /**
- * Polls check() until it resolves true. Fails at once, with the server's log, if the server exits,
- * and kills it if it is not ready within timeoutMs.
+ * The one "wait until serving" of the harness: polls check() (a real readiness signal: a query that
+ * answers, JetStream that answers, health SERVING) until it resolves true. Fails at once, with the
+ * server's log, if the server exits, and kills it if it is not ready within timeoutMs.
  */
 export async function waitUntilReady(
   child: ChildProcess,

@@ -1,11 +1,15 @@
 // Proves the harness itself: the databases, servers and failures that other tests rely on.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import pg from "pg";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { missingPackages } from "./ensure-binaries.js";
 import { createTestDatabase, startNats, startPostgres, waitFor } from "./index.js";
+import { repoRoot } from "./node-process.js";
 import { startOnFreePort } from "./server-process.js";
+import { serviceNodeArguments } from "./service-process.js";
 
 async function query<T>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
   const client = new pg.Client({ connectionString: url });
@@ -139,6 +143,28 @@ describe("startOnFreePort", () => {
     });
     expect(tried).toHaveLength(2);
     expect(port).toBe(tried[1]);
+  });
+});
+
+describe("service processes", () => {
+  it("run with the node flags of npm run start:auth / start:user, built as deployed or from source through tsx", () => {
+    const { scripts } = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as {
+      scripts: Record<string, string>;
+    };
+    for (const name of ["auth", "user"] as const) {
+      const [node, ...deployed] = scripts[`start:${name}`]!.split(" ");
+      const flags = deployed.slice(0, -1);
+      expect(node).toBe("node");
+      expect(flags.length).toBeGreaterThan(0);
+      expect(serviceNodeArguments(name, "dist")).toEqual([...flags, join(repoRoot, deployed.at(-1)!)]);
+      expect(serviceNodeArguments(name, "source", ["--cpu-prof"])).toEqual([
+        ...flags,
+        "--cpu-prof",
+        "--import",
+        expect.stringMatching(/^file:.*\/tsx\//),
+        join(repoRoot, "services", name, "main.ts"),
+      ]);
+    }
   });
 });
 

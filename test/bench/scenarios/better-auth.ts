@@ -2,9 +2,10 @@
 // returning users, on a plain node:http server in its own process, on the same Postgres, in the
 // same run; compared with our otp-sign-in in sign-ins per service-CPU-second.
 import { fileURLToPath } from "node:url";
-import { freePort } from "../../support/server-process.js";
+import { type NodeProcess, spawnNode } from "../../support/node-process.js";
+import { freePort, waitUntilReady } from "../../support/server-process.js";
 import { freshEmail, measuredLoad, nodeConcurrencies, runSeconds, type BenchContext } from "../context.js";
-import { spawnNode, waitUntilUp, type NodeProcess } from "../processes.js";
+import { named } from "../process-names.js";
 import { round, sameRunRatio, scenarioFromRuns, skipped, type RunRow, type ScenarioResult } from "../report.js";
 import { messageOf } from "./tokens.js";
 
@@ -22,13 +23,15 @@ export async function startBetterAuth(ctx: Pick<BenchContext, "infra">): Promise
   const database = await ctx.infra.createDatabase("better_auth");
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
-  const proc = spawnNode({
-    name: "better-auth",
-    script: serverScript,
-    args: [String(port), database.url],
-    env: { PATH: process.env.PATH, NODE_ENV: "production" },
-    ipc: true,
-  });
+  const proc = named(
+    spawnNode({
+      name: "better-auth",
+      script: serverScript,
+      args: [String(port), database.url],
+      env: { PATH: process.env.PATH, NODE_ENV: "production" },
+      ipc: true,
+    }),
+  );
   const codes = new Map<string, string>();
   const waiters = new Map<string, (code: string) => void>();
   let ready = false;
@@ -57,7 +60,7 @@ export async function startBetterAuth(ctx: Pick<BenchContext, "infra">): Promise
       });
     });
   };
-  await waitUntilUp(proc, async () => ready);
+  await waitUntilReady(proc.child, proc.logFile, `better-auth on port ${port}`, async () => ready, 60_000);
   return { proc, baseUrl, code };
 }
 

@@ -2,7 +2,8 @@
 // server stack, and on a bare @grpc/grpc-js server, in the same run. h2load is the main client (a
 // Node client cannot load a server past ~3k calls/s); the Node clients' runs are shown beside it.
 import { fileURLToPath } from "node:url";
-import { freePort } from "../../support/server-process.js";
+import { type NodeProcess, spawnNode } from "../../support/node-process.js";
+import { freePort, waitUntilReady } from "../../support/server-process.js";
 import type { BenchClient } from "../clients.js";
 import {
   h2loadConcurrencies,
@@ -13,7 +14,7 @@ import {
   type BenchContext,
 } from "../context.js";
 import { grpcFrame } from "../h2load.js";
-import { spawnNode, waitUntilUp, type NodeProcess } from "../processes.js";
+import { named } from "../process-names.js";
 import { h2load64, sameRunRatio, scenarioFromRuns, type RunRow, type ScenarioResult } from "../report.js";
 import { connect as tcpConnect } from "node:net";
 
@@ -32,13 +33,16 @@ export type FloorServers = Record<"grpc-js-bare" | "grpc-js-bridge" | "connect-b
 export function startFloorServers(): FloorServers {
   const start = async (mode: string): Promise<FloorServer> => {
     const port = await freePort();
-    const proc = spawnNode({
-      name: mode,
-      script: floorServerScript,
-      args: [mode, String(port)],
-      env: { PATH: process.env.PATH, NODE_ENV: "production" },
-    });
-    await waitUntilUp(proc, () => canConnect(port));
+    const proc = named(
+      spawnNode({
+        name: mode,
+        script: floorServerScript,
+        args: [mode, String(port)],
+        env: { PATH: process.env.PATH, NODE_ENV: "production" },
+      }),
+    );
+    // Listening is its readiness: each mode binds its port once its Check handler is in place.
+    await waitUntilReady(proc.child, proc.logFile, `${mode} on port ${port}`, () => canConnect(port), 60_000);
     return { proc, url: `http://127.0.0.1:${port}${healthPath}` };
   };
   return {

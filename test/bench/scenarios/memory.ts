@@ -5,7 +5,7 @@
 import { jetStreamInbox } from "../code-inbox.js";
 import { measuredLoad, runSeconds, type BenchContext } from "../context.js";
 import { signIn, type Session } from "../flows.js";
-import type { NodeProcess } from "../processes.js";
+import type { NodeProcess } from "../../support/node-process.js";
 import { peakRssMb } from "../proc-stats.js";
 import { round, scenarioFromRuns, skipped, type ScenarioResult } from "../report.js";
 import { seed, seededEmail } from "../seed.js";

@@ -6,7 +6,7 @@ import { eventLagProbe, jetStreamInbox, logFileInbox, type CodeInbox } from "../
 import { measuredLoad, nodeConcurrencies, runSeconds, type BenchContext } from "../context.js";
 import { freshAccount, probeSignIn, signIn, type Account, type Session } from "../flows.js";
 import { percentile } from "../load.js";
-import type { NodeProcess } from "../processes.js";
+import type { NodeProcess } from "../../support/node-process.js";
 import { round, runLabel, scenarioFromRuns, skipped, type RunRow, type ScenarioResult } from "../report.js";
 import { startAuthProcess } from "../services.js";
 import { messageOf } from "./tokens.js";

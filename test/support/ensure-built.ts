@@ -1,12 +1,12 @@
-// Builds the services (`npm run build`) unless dist/ is already newer than every source file, so a
-// repeated --quick run does not spend half its minute in tsc.
+// Builds the services (`npm run build`) for the benchmark and the soak, which run dist/ as deployed,
+// unless dist/ is already newer than every source file: a repeated run does not spend its first
+// quarter-minute in tsc.
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { repoRoot as root } from "./node-process.js";
 
-const root = fileURLToPath(new URL("../../", import.meta.url));
-const stamp = join(root, "dist", ".bench-build-stamp");
+const stamp = join(root, "dist", ".build-stamp");
 
 function newestMtime(path: string): number {
   const stat = statSync(path);
@@ -18,7 +18,7 @@ function newestMtime(path: string): number {
 
 export function ensureBuilt(log: (line: string) => void, skip: boolean): void {
   if (skip) {
-    log("--no-build: using dist/ as it is");
+    log("not building: using dist/ as it is");
     return;
   }
   const sources = ["services", "gen", "tsconfig.json", "tsconfig.build.json", "package.json"].map((p) => join(root, p));
