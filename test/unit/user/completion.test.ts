@@ -18,7 +18,7 @@ describe("profile completion", () => {
     expect(profileCompletionPercent(aUser({ username: "ada", name: "" }))).toBe(10);
   });
 
-  it.each([
+  it.each<[string, Partial<UserProfile>]>([
     ["avatar_url", { avatarUrl: null }],
     ["bio", { bio: null }],
     ["gender", { gender: null }],
@@ -26,7 +26,7 @@ describe("profile completion", () => {
     ["date_of_birth", { dateOfBirth: null }],
     ["location", { location: null }],
     ["interests", { interests: [] }],
-  ] as const)("takes 10 points off for a missing %s", (_, missing) => {
+  ])("takes 10 points off for a missing %s", (_, missing) => {
     expect(percentOf(missing)).toBe(90);
   });
 
