@@ -9,8 +9,11 @@ export interface InMemoryRpcOptions {
   logger?: Logger;
   /** The address the connection comes from. */
   peer?: string;
-  /** The signed-in caller, as the authentication interceptor would have put it in the context. */
-  principal?: Principal;
+  /**
+   * The signed-in caller, as the authentication interceptor would have put it in the context; a
+   * function is asked on every call, so one transport can serve callers a test changes.
+   */
+  principal?: Principal | (() => Principal | undefined);
   /** Interceptors after the shared ones, as a service adds them (e.g. authentication). */
   interceptors?: Interceptor[];
 }
@@ -28,7 +31,8 @@ export function inMemoryTransport(
   const transportFacts: Interceptor = (next) => (request) => {
     const header = (name: string) => request.header.get(name) ?? undefined;
     request.contextValues.set(requestInfoKey, requestInfoFrom(options.peer ?? "203.0.113.7", header, new Set()));
-    if (options.principal) request.contextValues.set(principalKey, options.principal);
+    const principal = typeof options.principal === "function" ? options.principal() : options.principal;
+    if (principal) request.contextValues.set(principalKey, principal);
     return next(request);
   };
   const logger = options.logger ?? createLogger("unit-test", "silent");
