@@ -4,6 +4,8 @@ import { aUser } from "../support/user-profile.js";
 
 // Which fields user.profile.updated names as changed, and which subjects have a profile at all.
 
+const later = new Date("2026-03-01T12:00:00Z");
+
 describe("changed fields", () => {
   it("names the changed fields as mintcoin.user.v1.User spells them, in record order", () => {
     const before = aUser();
@@ -13,7 +15,7 @@ describe("changed fields", () => {
 
   it("names nothing when only bookkeeping or activity changed", () => {
     const before = aUser();
-    const after = { ...before, version: 7, updatedAt: new Date(), lastActiveAt: new Date() };
+    const after = { ...before, version: 7, updatedAt: later, lastActiveAt: later };
     expect(changedFields(before, after)).toEqual([]);
   });
 
@@ -28,8 +30,8 @@ describe("changed fields", () => {
 
   it("sees a time set or cleared as a change", () => {
     const before = aUser({ bannedAt: null });
-    expect(changedFields(before, { ...before, bannedAt: new Date() })).toEqual(["banned_at"]);
-    expect(changedFields({ ...before, bannedAt: new Date() }, before)).toEqual(["banned_at"]);
+    expect(changedFields(before, { ...before, bannedAt: later })).toEqual(["banned_at"]);
+    expect(changedFields({ ...before, bannedAt: later }, before)).toEqual(["banned_at"]);
   });
 });
 
