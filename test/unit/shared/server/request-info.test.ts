@@ -1,0 +1,60 @@
+import { describe, expect, it } from "vitest";
+import { requestInfoFrom } from "../../../../services/shared/server/request-info.js";
+
+// Who is calling: the peer's address unless a trusted proxy forwarded the request, a request id
+// the client may choose within limits, and a bounded User-Agent.
+
+const headers =
+  (values: Record<string, string>) =>
+  (name: string): string | undefined =>
+    values[name];
+const proxy = new Set(["10.0.0.2"]);
+
+describe("the client's IP", () => {
+  it("is the peer's address when no proxy is trusted, whatever X-Forwarded-For claims", () => {
+    const info = requestInfoFrom("203.0.113.7", headers({ "x-forwarded-for": "198.51.100.1" }), new Set());
+    expect(info.ip).toBe("203.0.113.7");
+  });
+
+  it("is the peer's address when the peer is not a trusted proxy", () => {
+    const info = requestInfoFrom("203.0.113.7", headers({ "x-forwarded-for": "198.51.100.1" }), proxy);
+    expect(info.ip).toBe("203.0.113.7");
+  });
+
+  it("is the hop a trusted proxy added, not one the client wrote itself", () => {
+    const forwarded = "198.51.100.99, 198.51.100.1";
+    expect(requestInfoFrom("10.0.0.2", headers({ "x-forwarded-for": forwarded }), proxy).ip).toBe("198.51.100.1");
+  });
+
+  it("skips every trusted proxy in the chain", () => {
+    const proxies = new Set(["10.0.0.2", "10.0.0.3"]);
+    const forwarded = "198.51.100.1, 10.0.0.3";
+    expect(requestInfoFrom("10.0.0.2", headers({ "x-forwarded-for": forwarded }), proxies).ip).toBe("198.51.100.1");
+  });
+
+  it("drops the IPv4-mapped IPv6 prefix", () => {
+    expect(requestInfoFrom("::ffff:203.0.113.7", headers({}), new Set()).ip).toBe("203.0.113.7");
+    const viaProxy = requestInfoFrom("::ffff:10.0.0.2", headers({ "x-forwarded-for": "::ffff:198.51.100.1" }), proxy);
+    expect(viaProxy.ip).toBe("198.51.100.1");
+  });
+});
+
+describe("the request id", () => {
+  it("is the client's own when it is 8 to 64 safe characters", () => {
+    expect(requestInfoFrom("", headers({ "x-request-id": "trace-0001.a_b" }), new Set()).requestId).toBe(
+      "trace-0001.a_b",
+    );
+  });
+
+  it.each(["short", "x".repeat(65), "has space!", "line\nbreak00"])("is a fresh UUID instead of %j", (supplied) => {
+    const { requestId } = requestInfoFrom("", headers({ "x-request-id": supplied }), new Set());
+    expect(requestId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+  });
+});
+
+describe("the User-Agent", () => {
+  it("is kept up to 512 characters", () => {
+    expect(requestInfoFrom("", headers({ "user-agent": "a".repeat(600) }), new Set()).userAgent).toHaveLength(512);
+    expect(requestInfoFrom("", headers({}), new Set()).userAgent).toBe("");
+  });
+});
