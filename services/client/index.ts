@@ -19,14 +19,19 @@ import { createRemoteJWKSet } from "jose";
 import { AuthService } from "../../gen/mintcoin/auth/v1/auth_pb.js";
 import { UserService } from "../../gen/mintcoin/user/v1/user_pb.js";
 import { createAccessTokenVerifier } from "../shared/auth/access-token.js";
-import type { Principal } from "../shared/auth/principal.js";
+import {
+  isServicePrincipal,
+  type Principal,
+  type ServicePrincipal,
+  type VerifiedCaller,
+} from "../shared/auth/principal.js";
 import { DomainError } from "../shared/errors/domain-errors.js";
 
 export * as authV1 from "../../gen/mintcoin/auth/v1/auth_pb.js";
 export * as userV1 from "../../gen/mintcoin/user/v1/user_pb.js";
 // Subject -> protobuf message type of every event, for consumers decoding JetStream messages.
 export { eventCatalog, schemaForSubject, type EventSubject } from "../shared/events/catalog.js";
-export type { Principal };
+export { isServicePrincipal, type Principal, type ServicePrincipal, type VerifiedCaller };
 
 export interface IdentityClientOptions {
   /** Base URL of the AuthService, e.g. http://auth.internal:50051. */
@@ -77,8 +82,17 @@ export interface TokenVerifierOptions {
 }
 
 export interface TokenVerifier {
-  /** The caller of a valid access token; ConnectError with Code.Unauthenticated otherwise. */
+  /**
+   * The person of a valid access token; ConnectError with Code.Unauthenticated otherwise, a service
+   * account's token (AuthService.IssueServiceToken, POST /oauth2/token) included.
+   */
   verify(accessToken: string): Promise<Principal>;
+  /**
+   * The person or the service account of a valid access token (tell them apart with
+   * isServicePrincipal: a service account has `clientId` and `scopes`); ConnectError with
+   * Code.Unauthenticated otherwise.
+   */
+  verifyCaller(accessToken: string): Promise<VerifiedCaller>;
 }
 
 /**
@@ -94,16 +108,23 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     issuer: options.issuer,
     audience: options.audience,
   });
+  async function verifyCaller(accessToken: string): Promise<VerifiedCaller> {
+    try {
+      return await verifier.verify(accessToken);
+    } catch (error) {
+      // A Connect error, so that a Connect or gRPC handler can let it through as it is.
+      if (error instanceof DomainError)
+        throw new ConnectError(error.message, Code.Unauthenticated, undefined, undefined, error);
+      throw error;
+    }
+  }
   return {
+    verifyCaller,
     async verify(accessToken) {
-      try {
-        return await verifier.verify(accessToken);
-      } catch (error) {
-        // A Connect error, so that a Connect or gRPC handler can let it through as it is.
-        if (error instanceof DomainError)
-          throw new ConnectError(error.message, Code.Unauthenticated, undefined, undefined, error);
-        throw error;
-      }
+      const caller = await verifyCaller(accessToken);
+      if (isServicePrincipal(caller))
+        throw new ConnectError("a service account's token is not a person's", Code.Unauthenticated);
+      return caller;
     },
   };
 }

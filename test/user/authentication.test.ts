@@ -103,7 +103,7 @@ describe("UserService authentication", () => {
     expect((await refusal(token)).code).toBe(Code.Unauthenticated);
   });
 
-  it("lets only admin or service roles call the admin RPCs (PERMISSION_DENIED otherwise)", async () => {
+  it("lets only admins and service accounts with the RPC's scope call the admin RPCs (PERMISSION_DENIED otherwise)", async () => {
     const target = await h.signUp();
     const plain = await h.signUp();
     const denied = await h.client
@@ -115,12 +115,50 @@ describe("UserService authentication", () => {
       .catch((e: grpc.ServiceError) => e)) as grpc.ServiceError;
     expect(grpcDenied.code).toBe(grpc.status.PERMISSION_DENIED);
 
-    const service = await h.tokens.issue({ sub: "billing-service", roles: ["service"] });
-    const { user } = await h.client.getUserByPhone({ phone: target.claims.phone! }, bearerOptions(service.token));
+    const service = await h.tokens.service({ scopes: ["users.read"] });
+    const { user } = await h.client.getUserByPhone({ phone: target.claims.phone! }, bearerOptions(service));
     expect(user!.id).toBe(target.userId);
+    const withoutScope = await h.tokens.service({ scopes: ["users.moderate"] });
+    const scopeDenied = await h.client
+      .getUserByPhone({ phone: target.claims.phone! }, bearerOptions(withoutScope))
+      .catch((e: unknown) => ConnectError.from(e));
+    expect((scopeDenied as ConnectError).code).toBe(Code.PermissionDenied);
+    expect((scopeDenied as ConnectError).findDetails(ErrorInfoSchema)[0]?.reason).toBe("INSUFFICIENT_SCOPE");
+    // A person's token claiming the role "service" is still a person's: no admin RPC for it.
+    const pretender = await h.tokens.issue({ roles: ["user", "service"] });
+    const pretenderDenied = await h.client
+      .getUserByPhone({ phone: target.claims.phone! }, bearerOptions(pretender.token))
+      .catch((e: unknown) => ConnectError.from(e));
+    expect((pretenderDenied as ConnectError).code).toBe(Code.PermissionDenied);
     const admin = await h.tokens.admin();
     const byAdmin = await h.client.getUserByPhone({ phone: target.claims.phone! }, bearerOptions(admin.token));
     expect(byAdmin.user!.id).toBe(target.userId);
+  });
+
+  it("refuses a service account's token on a person's RPCs (NOT_A_USER), and service tokens whose claims do not hold together", async () => {
+    const service = await h.tokens.service({ scopes: ["users.read", "users.moderate", "users.kyc"] });
+    for (const call of [
+      () => h.client.getMe({}, bearerOptions(service)),
+      () => h.client.createUser({ username: "svc_profile", name: "S" }, bearerOptions(service)),
+      () => h.client.getUser({ userId: randomUUID() }, bearerOptions(service)),
+    ]) {
+      const refused = ConnectError.from(await call().catch((e: unknown) => e));
+      expect(refused.code).toBe(Code.PermissionDenied);
+      expect(refused.findDetails(ErrorInfoSchema)[0]?.reason).toBe("NOT_A_USER");
+    }
+    const malformed = [
+      await h.tokens.service({ clientId: "svc_a", scopes: ["users.read"] }, { claims: { client_id: "svc_b" } }),
+      await h.tokens.service({ scopes: [] }),
+      await h.tokens.service({ scopes: ["users.read"] }, { claims: { sid: randomUUID() } }),
+      await h.tokens.service({ scopes: ["users.read"] }, { claims: { roles: ["service", "admin"] } }),
+      await h.tokens.service({ scopes: ["users.read"] }, { claims: { scope: 'users.read "x"' } }),
+    ];
+    for (const token of malformed) {
+      const refused = ConnectError.from(
+        await h.client.getUserByEmail({ email: "nobody@example.com" }, bearerOptions(token)).catch((e: unknown) => e),
+      );
+      expect(refused.code).toBe(Code.Unauthenticated);
+    }
   });
 
   it("refuses a revoked session's tokens within a second of auth.session.revoked, and only that session's", async () => {

@@ -1,14 +1,14 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type CallOptions } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LifecycleState, UserStatus } from "../../gen/mintcoin/user/v1/user_pb.js";
+import { KycStatus, LifecycleState, UserStatus } from "../../gen/mintcoin/user/v1/user_pb.js";
 import { manualClock } from "../../services/shared/clock.js";
 import { bearer } from "../fixtures/grpc-clients.js";
 import { bearerOptions, startUserHarness, type SignedUp, type UserHarness } from "./harness.js";
 
 // The admin RPCs: look-ups by phone and email, the lifecycle state machine exactly as documented
 // on LifecycleState in user.proto, creator promotion, suspension (with its end time passing on a
-// manual clock), bans, and the events each one emits.
+// manual clock), bans, KYC reports from a service account, and the events each one emits.
 
 const S = LifecycleState;
 
@@ -291,5 +291,58 @@ describe("UserService administration", () => {
     const error = await failure(h.client.updateLifecycleState({ userId: person.userId, state: S.UNSPECIFIED }, admin));
     expect(error.code).toBe(Code.InvalidArgument);
     expect(error.rawMessage).toContain("state");
+  });
+
+  it("records a KYC provider's reports from a service account with users.kyc: user.kyc.updated with before, after and the client id; a repeat changes nothing", async () => {
+    const kyc = bearerOptions(await h.tokens.service({ clientId: "svc_kyc_provider", scopes: ["users.kyc"] }));
+    const person = await userIn(S.ACTIVE);
+    const report = (kycStatus: KycStatus, kycTier = 0) =>
+      h.client.updateKycStatus({ userId: person.userId, kycStatus, kycTier, reason: "case 7" }, kyc);
+
+    const pending = (await report(KycStatus.PENDING)).user!;
+    expect(pending).toMatchObject({ kycStatus: KycStatus.PENDING, kycTier: 0 });
+    const verified = (await report(KycStatus.VERIFIED, 2)).user!;
+    expect(verified).toMatchObject({ kycStatus: KycStatus.VERIFIED, kycTier: 2 });
+    expect((await report(KycStatus.VERIFIED, 2)).user!.version).toBe(verified.version);
+    const expired = (await report(KycStatus.EXPIRED)).user!;
+    expect(expired).toMatchObject({ kycStatus: KycStatus.EXPIRED, kycTier: 0 });
+
+    const events = await h.eventsWhere("user.kyc.updated", (e) => e.userId === person.userId, 3);
+    expect(events.map((e) => [e.previousKycStatus, e.previousKycTier, e.kycStatus, e.kycTier])).toEqual([
+      [KycStatus.NOT_STARTED, 0, KycStatus.PENDING, 0],
+      [KycStatus.PENDING, 0, KycStatus.VERIFIED, 2],
+      [KycStatus.VERIFIED, 2, KycStatus.EXPIRED, 0],
+    ]);
+    expect(new Set(events.map((e) => e.actorUserId))).toEqual(new Set(["svc_kyc_provider"]));
+    expect(events.map((e) => e.version)).toEqual([pending.version, verified.version, expired.version]);
+    const [updated] = await h.eventsWhere(
+      "user.profile.updated",
+      (e) => e.userId === person.userId && e.version === verified.version,
+    );
+    expect(updated!.changedFields).toEqual(["kyc_status", "kyc_tier"]);
+    // The public view shows the badge.
+    const { user: seen } = await h.client.getUser({ userId: person.userId }, person.as);
+    expect(seen!.kycStatus).toBe(KycStatus.EXPIRED);
+  });
+
+  it("refuses a KYC report for a deleted user, a tier without VERIFIED, and a token without users.kyc", async () => {
+    const deleted = await userIn(S.DELETED);
+    const refused = await failure(
+      h.client.updateKycStatus({ userId: deleted.userId, kycStatus: KycStatus.VERIFIED, kycTier: 1 }, admin),
+    );
+    expect(refused.code).toBe(Code.FailedPrecondition);
+    const person = await userIn(S.ACTIVE);
+    const tierWithoutVerification = await failure(
+      h.client.updateKycStatus({ userId: person.userId, kycStatus: KycStatus.REJECTED, kycTier: 1 }, admin),
+    );
+    expect(tierWithoutVerification.code).toBe(Code.InvalidArgument);
+    const moderator = bearerOptions(await h.tokens.service({ scopes: ["users.moderate", "users.read"] }));
+    const wrongScope = await failure(
+      h.client.updateKycStatus({ userId: person.userId, kycStatus: KycStatus.PENDING }, moderator),
+    );
+    expect(wrongScope.code).toBe(Code.PermissionDenied);
+    // The moderator's own scope works.
+    const { user } = await h.client.suspendUser({ userId: person.userId, reason: "fraud" }, moderator);
+    expect(user!.lifecycleState).toBe(S.SUSPENDED);
   });
 });

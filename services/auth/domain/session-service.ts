@@ -1,6 +1,6 @@
 import type { Kysely } from "kysely";
 import type { AccessTokenVerifier } from "../../shared/auth/access-token.js";
-import type { Principal } from "../../shared/auth/principal.js";
+import { isServicePrincipal, type Principal, type VerifiedCaller } from "../../shared/auth/principal.js";
 import type { Clock } from "../../shared/clock.js";
 import { NotFoundError } from "../../shared/errors/domain-errors.js";
 import type { Transact } from "../../shared/outbox/transact.js";
@@ -14,11 +14,15 @@ export interface SessionView extends ActiveSessionRow {
 }
 
 export interface TokenValidation {
+  /** The person's user id, session and device; empty for a service account's token. */
   userId: string;
   sessionId: string;
   deviceId: string;
   expiresAt: Date;
   roles: string[];
+  /** A service account's client id and scopes; empty for a person's token. */
+  clientId: string;
+  scopes: string[];
 }
 
 export type SessionService = ReturnType<typeof createSessionService>;
@@ -81,13 +85,20 @@ export function createSessionService(deps: {
     return sessions.map((session) => ({ ...session, current: session.id === me.sessionId }));
   }
 
-  /** The token's facts if it is genuine, unexpired, for our audience and its session active; else null. */
+  /**
+   * The token's facts if it is genuine, unexpired, for our audience and its session active; else
+   * null. A service account's token has no session: genuine and unexpired is all there is to it.
+   */
   async function validate(accessToken: string): Promise<TokenValidation | null> {
-    let principal: Principal;
+    let principal: VerifiedCaller;
     try {
       principal = await deps.verifier.verify(accessToken);
     } catch {
       return null;
+    }
+    if (isServicePrincipal(principal)) {
+      const { clientId, scopes, expiresAt } = principal;
+      return { userId: "", sessionId: "", deviceId: "", expiresAt, roles: ["service"], clientId, scopes };
     }
     if (await deps.isSessionRevoked(principal.sessionId)) return null;
     return {
@@ -96,6 +107,8 @@ export function createSessionService(deps: {
       deviceId: principal.deviceId,
       expiresAt: principal.expiresAt,
       roles: principal.roles,
+      clientId: "",
+      scopes: [],
     };
   }
 

@@ -1,7 +1,8 @@
 import { errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
 import { systemClock, type Clock } from "../clock.js";
 import { UnauthenticatedError, UnavailableError } from "../errors/domain-errors.js";
-import type { Principal, VerifiedIdentifier } from "./principal.js";
+import type { Principal, ServicePrincipal, VerifiedCaller, VerifiedIdentifier } from "./principal.js";
+import { parseScope } from "./scopes.js";
 import { createVerifiedTokenCache } from "./verified-token-cache.js";
 
 /**
@@ -21,12 +22,25 @@ export interface AccessTokenClaims extends JWTPayload {
   typ: "access";
 }
 
+/**
+ * The claims of a service account's token (RFC 9068 section 2.2) beyond the registered ones: it
+ * speaks for a client, not a person, so it has `client_id` (equal to `sub`) and `scope` instead of
+ * a session, a device and identifiers.
+ */
+export interface ServiceTokenClaims extends JWTPayload {
+  client_id: string;
+  /** Space-separated scopes (RFC 6749 section 3.3). */
+  scope: string;
+  roles: ["service"];
+  typ: "access";
+}
+
 /** Algorithms we sign with; anything else (notably "none" and HS*) is refused before any key lookup. */
 export const accessTokenAlgorithms = ["EdDSA", "ES256"];
 
 export interface AccessTokenVerifier {
-  /** The principal of a valid token, or UnauthenticatedError. Does not check revocation. */
-  verify(token: string): Promise<Principal>;
+  /** The person or service account of a valid token, or UnauthenticatedError. Does not check revocation. */
+  verify(token: string): Promise<VerifiedCaller>;
 }
 
 /**
@@ -74,7 +88,8 @@ export function createAccessTokenVerifier(options: {
           algorithms: accessTokenAlgorithms,
           clockTolerance,
           currentDate: now,
-          requiredClaims: ["sub", "sid", "did", "jti", "exp", "iat"],
+          // sid and did are required of a person's token, client_id and scope of a service's (below).
+          requiredClaims: ["sub", "jti", "exp", "iat"],
           typ: "at+jwt",
         }));
       } catch (error) {
@@ -93,7 +108,10 @@ export function createAccessTokenVerifier(options: {
           "ACCESS_TOKEN_INVALID",
         );
       }
-      const principal = principalFromClaims(payload as AccessTokenClaims, token);
+      const principal =
+        payload.client_id === undefined
+          ? principalFromClaims(payload as AccessTokenClaims, token)
+          : servicePrincipalFromClaims(payload as ServiceTokenClaims, token);
       cache.set(token, principal, { exp: payload.exp!, nbf: payload.nbf });
       return principal;
     },
@@ -103,6 +121,9 @@ export function createAccessTokenVerifier(options: {
 function principalFromClaims(claims: AccessTokenClaims, token: string): Principal {
   if (claims.typ !== "access" || !Array.isArray(claims.roles)) {
     throw new UnauthenticatedError("not an access token", "ACCESS_TOKEN_INVALID");
+  }
+  if (typeof claims.sid !== "string" || typeof claims.did !== "string") {
+    throw new UnauthenticatedError("the access token has no session", "ACCESS_TOKEN_INVALID");
   }
   const identifier = (value: unknown, verified: unknown): VerifiedIdentifier | undefined =>
     typeof value === "string" ? { value, verified: verified === true } : undefined;
@@ -114,6 +135,33 @@ function principalFromClaims(claims: AccessTokenClaims, token: string): Principa
     roles: claims.roles.filter((role): role is string => typeof role === "string"),
     phone: identifier(claims.phone, claims.phone_verified),
     email: identifier(claims.email, claims.email_verified),
+    expiresAt: new Date(claims.exp! * 1000),
+    token,
+  };
+}
+
+/**
+ * A service account's token: its client id must be its subject and it must carry well-formed
+ * scopes and the role "service". It has no session, so nothing about it is ever revoked one by one
+ * (docs/product.md, "Service accounts").
+ */
+function servicePrincipalFromClaims(claims: ServiceTokenClaims, token: string): ServicePrincipal {
+  const scopes = typeof claims.scope === "string" ? parseScope(claims.scope) : undefined;
+  const isServiceToken =
+    claims.typ === "access" &&
+    typeof claims.client_id === "string" &&
+    claims.client_id === claims.sub &&
+    claims.sid === undefined &&
+    Array.isArray(claims.roles) &&
+    claims.roles.length === 1 &&
+    claims.roles[0] === "service" &&
+    scopes !== undefined &&
+    scopes.length > 0;
+  if (!isServiceToken) throw new UnauthenticatedError("not a service access token", "ACCESS_TOKEN_INVALID");
+  return {
+    clientId: claims.client_id,
+    scopes,
+    tokenId: claims.jti!,
     expiresAt: new Date(claims.exp! * 1000),
     token,
   };

@@ -1,7 +1,7 @@
 import type { Interceptor } from "@connectrpc/connect";
 import { UnauthenticatedError } from "../errors/domain-errors.js";
 import type { AccessTokenVerifier } from "./access-token.js";
-import { principalKey } from "./principal.js";
+import { isServicePrincipal, principalKey, servicePrincipalKey, type VerifiedCaller } from "./principal.js";
 
 export interface AuthenticationOptions {
   verifier: AccessTokenVerifier;
@@ -9,18 +9,20 @@ export interface AuthenticationOptions {
   publicMethods: ReadonlySet<string>;
   /**
    * Whether a session was revoked (known from auth.session.revoked events, so no database round
-   * trip). A token of a revoked session is refused even before it expires.
+   * trip). A token of a revoked session is refused even before it expires. A service account's
+   * token has no session and is not asked about: its short life bounds it (docs/product.md).
    */
   isSessionRevoked?: (sessionId: string) => boolean | Promise<boolean>;
 }
 
 /**
- * Puts the verified caller in `ctx.values` (principalKey). Every method needs a bearer token except
+ * Puts the verified caller in `ctx.values`: a person under principalKey, a service account under
+ * servicePrincipalKey (so code written for people never mistakes a service for one). Every method needs a bearer token except
  * the ones listed as public; on a public method a valid token still sets the principal (it may change
  * the answer), and a bad one is ignored rather than refused. Health and reflection are public on every server.
  */
 export function createAuthenticationInterceptor(options: AuthenticationOptions): Interceptor {
-  async function authenticate(header: string) {
+  async function authenticate(header: string): Promise<VerifiedCaller> {
     const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(header.trim());
     if (!match)
       throw new UnauthenticatedError(
@@ -28,6 +30,7 @@ export function createAuthenticationInterceptor(options: AuthenticationOptions):
         "ACCESS_TOKEN_INVALID",
       );
     const principal = await options.verifier.verify(match[1]!);
+    if (isServicePrincipal(principal)) return principal;
     if (options.isSessionRevoked && (await options.isSessionRevoked(principal.sessionId))) {
       throw new UnauthenticatedError("this session has been signed out; sign in again", "SESSION_REVOKED");
     }
@@ -46,7 +49,9 @@ export function createAuthenticationInterceptor(options: AuthenticationOptions):
       throw new UnauthenticatedError("this call needs `authorization: Bearer <access token>`", "ACCESS_TOKEN_MISSING");
     }
     try {
-      request.contextValues.set(principalKey, await authenticate(header));
+      const caller = await authenticate(header);
+      if (isServicePrincipal(caller)) request.contextValues.set(servicePrincipalKey, caller);
+      else request.contextValues.set(principalKey, caller);
     } catch (error) {
       if (!isPublic) throw error;
     }

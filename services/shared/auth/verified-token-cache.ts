@@ -1,9 +1,12 @@
 import { createHash } from "node:crypto";
-import type { Principal } from "./principal.js";
+import { isServicePrincipal, type VerifiedCaller } from "./principal.js";
+
+/** A caller without its token (distributed over the union, so each kind keeps its own fields). */
+type Proven<T> = T extends VerifiedCaller ? Omit<T, "token"> : never;
 
 /** What a verified token proved (all but the token itself), and the times that bound how long that holds. */
 interface Entry {
-  principal: Omit<Principal, "token">;
+  principal: Proven<VerifiedCaller>;
   /** `exp` and `nbf` in epoch seconds, checked on every hit with jwtVerify's own rules. */
   exp: number;
   nbf: number | undefined;
@@ -11,9 +14,9 @@ interface Entry {
 
 export interface VerifiedTokenCache {
   /** The principal of a token verified before, if it is still within its times at `now`; else undefined. */
-  get(token: string, now: Date): Principal | undefined;
+  get(token: string, now: Date): VerifiedCaller | undefined;
   /** Remembers a token that has just passed full verification (never a failure). */
-  set(token: string, principal: Principal, times: { exp: number; nbf: number | undefined }): void;
+  set(token: string, principal: VerifiedCaller, times: { exp: number; nbf: number | undefined }): void;
   readonly size: number;
 }
 
@@ -45,7 +48,7 @@ export function createVerifiedTokenCache(options: {
       if (entry.exp <= seconds - tolerance || (entry.nbf !== undefined && entry.nbf > seconds + tolerance))
         return undefined;
       entries.set(key, entry);
-      return { ...entry.principal, token };
+      return { ...entry.principal, token } as VerifiedCaller;
     },
     set(token, principal, times) {
       if (options.maxEntries <= 0) return;
@@ -56,9 +59,15 @@ export function createVerifiedTokenCache(options: {
         if (oldest.done) break;
         entries.delete(oldest.value);
       }
+      // The roles, scopes and identifiers are shared by every request that presents this token:
+      // frozen, so no handler can change them for the others.
+      if (isServicePrincipal(principal)) {
+        const { token: _token, ...proven } = principal;
+        Object.freeze(proven.scopes);
+        entries.set(key, { principal: proven, exp: times.exp, nbf: times.nbf });
+        return;
+      }
       const { token: _token, ...proven } = principal;
-      // The roles array and identifiers are shared by every request that presents this token: frozen,
-      // so no handler can change them for the others.
       Object.freeze(proven.roles);
       if (proven.phone) Object.freeze(proven.phone);
       if (proven.email) Object.freeze(proven.email);

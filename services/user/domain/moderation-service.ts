@@ -5,8 +5,9 @@ import type { Logger } from "../../shared/logging.js";
 import type { UserDatabase } from "../store/schema.js";
 import { findUserByEmail, findUserByPhone } from "../store/user-store.js";
 import { normalizeEmail, normalizePhone } from "../../shared/identifiers.js";
+import { recordKyc } from "./kyc.js";
 import { ban, moveByAdmin, promoteToCreator, suspend, unsuspend } from "./lifecycle.js";
-import type { LifecycleState, UserProfile } from "./profile.js";
+import type { KycStatus, LifecycleState, UserProfile } from "./profile.js";
 import type { Decide, ProfileWriter } from "./profile-writer.js";
 
 export interface ModerationServiceDeps {
@@ -104,5 +105,19 @@ export function createModerationService(deps: ModerationServiceDeps) {
     });
   }
 
-  return { getByPhone, getByEmail, moveLifecycle, promote, suspendUser, unsuspendUser, banUser };
+  /** A KYC provider's report of the user's verification (kyc.ts); a report that changes nothing is not announced. */
+  function updateKyc(
+    actorUserId: string,
+    userId: string,
+    status: KycStatus,
+    tier: number,
+    reason: string,
+  ): Promise<UserProfile> {
+    return administer(`kyc ${status} tier ${tier}`, actorUserId, userId, reason, (current) => {
+      const next = recordKyc(current, status, tier);
+      return next === current ? undefined : { next, announce: "kyc_updated" };
+    });
+  }
+
+  return { getByPhone, getByEmail, moveLifecycle, promote, suspendUser, unsuspendUser, banUser, updateKyc };
 }

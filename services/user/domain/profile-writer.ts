@@ -5,6 +5,7 @@ import { onCommit, type Transact } from "../../shared/outbox/transact.js";
 import {
   recordProfileUpdated,
   recordUserBanned,
+  recordUserKycUpdated,
   recordUserSuspended,
   recordUserUnsuspended,
 } from "../events/user-events.js";
@@ -15,7 +16,7 @@ import type { ProfileCache } from "./profile-cache.js";
 import { changedFields, isUserId, type UserProfile } from "./profile.js";
 
 /** A moderation event that goes out besides user.profile.updated. */
-export type Announcement = "suspended" | "unsuspended" | "banned";
+export type Announcement = "suspended" | "unsuspended" | "banned" | "kyc_updated";
 
 /** What a change decided: the next record, and an announcement if any. */
 export interface Decision {
@@ -86,6 +87,7 @@ export function createProfileWriter(deps: ProfileWriterDeps) {
     if (decision.announce === "suspended") await recordUserSuspended(trx, clock, written, actorUserId);
     if (decision.announce === "unsuspended") await recordUserUnsuspended(trx, clock, written, actorUserId);
     if (decision.announce === "banned") await recordUserBanned(trx, clock, written, actorUserId);
+    if (decision.announce === "kyc_updated") await recordUserKycUpdated(trx, clock, written, current, actorUserId);
     return written;
   }
 

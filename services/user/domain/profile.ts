@@ -14,7 +14,7 @@ export const lifecycleStates = [
 export type LifecycleState = (typeof lifecycleStates)[number];
 
 export type UserStatus = "active" | "suspended" | "banned" | "deleted";
-export type KycStatus = "not_started" | "pending" | "verified" | "rejected";
+export type KycStatus = "not_started" | "pending" | "verified" | "rejected" | "expired";
 export type Gender = "male" | "female" | "non_binary" | "other" | "prefer_not_to_say";
 export type AgeBracket = "under_18" | "18_24" | "25_34" | "35_44" | "45_54" | "55_64" | "65_plus";
 export type IdentifierType = "phone" | "email";

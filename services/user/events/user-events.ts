@@ -3,7 +3,7 @@ import type { Kysely } from "kysely";
 import type { Clock } from "../../shared/clock.js";
 import { emitEvent } from "../../shared/events/emit.js";
 import type { UserProfile } from "../domain/profile.js";
-import { lifecycleStateToProto, publicUserToProto } from "../handlers/convert.js";
+import { kycStatusToProto, lifecycleStateToProto, publicUserToProto } from "../handlers/convert.js";
 import type { UserDatabase } from "../store/schema.js";
 
 // The user service's events, built from domain values. Each function records one event in the
@@ -85,6 +85,25 @@ export function recordUserBanned(
     userId: user.id,
     reason: user.banReason ?? "",
     bannedAt: user.bannedAt ? timestampFromDate(user.bannedAt) : undefined,
+    actorUserId,
+    version: BigInt(user.version),
+  });
+}
+
+/** `before` is the record the change was made to: the event tells what the verification was too. */
+export function recordUserKycUpdated(
+  db: Kysely<UserDatabase>,
+  clock: Clock,
+  user: UserProfile,
+  before: UserProfile,
+  actorUserId: string,
+): Promise<string> {
+  return emitEvent(db, clock, "user.kyc.updated", {
+    userId: user.id,
+    kycStatus: kycStatusToProto(user.kycStatus),
+    kycTier: user.kycTier,
+    previousKycStatus: kycStatusToProto(before.kycStatus),
+    previousKycTier: before.kycTier,
     actorUserId,
     version: BigInt(user.version),
   });

@@ -40,6 +40,7 @@ const kycStatuses: [domain.KycStatus, KycStatus][] = [
   ["pending", KycStatus.PENDING],
   ["verified", KycStatus.VERIFIED],
   ["rejected", KycStatus.REJECTED],
+  ["expired", KycStatus.EXPIRED],
 ];
 
 const genders: [domain.Gender, Gender][] = [
@@ -75,6 +76,14 @@ export function lifecycleStateFromProto(state: LifecycleState): domain.Lifecycle
   const value = fromWire(lifecycleStates, state);
   if (!value)
     throw new InvalidArgumentError("state", "state: must be one of the LifecycleState values other than UNSPECIFIED");
+  return value;
+}
+
+export const kycStatusToProto = (status: domain.KycStatus) => toWire(kycStatuses, status, KycStatus.UNSPECIFIED);
+
+export function kycStatusFromProto(status: KycStatus): domain.KycStatus {
+  const value = fromWire(kycStatuses, status);
+  if (!value) throw new InvalidArgumentError("kyc_status", "kyc_status: not a KycStatus value");
   return value;
 }
 

@@ -1,5 +1,12 @@
 import { type ConnectRouter, createRouterTransport, type Interceptor, type Transport } from "@connectrpc/connect";
-import { type Principal, principalKey } from "../../../services/shared/auth/principal.js";
+import {
+  isServicePrincipal,
+  type Principal,
+  principalKey,
+  type ServicePrincipal,
+  servicePrincipalKey,
+  type VerifiedCaller,
+} from "../../../services/shared/auth/principal.js";
 import { createLogger, type Logger } from "../../../services/shared/logging.js";
 import { requestInfoFrom, requestInfoKey } from "../../../services/shared/server/request-info.js";
 import { rpcInterceptors } from "../../../services/shared/server/rpc-handler.js";
@@ -10,10 +17,11 @@ export interface InMemoryRpcOptions {
   /** The address the connection comes from. */
   peer?: string;
   /**
-   * The signed-in caller, as the authentication interceptor would have put it in the context; a
-   * function is asked on every call, so one transport can serve callers a test changes.
+   * The signed-in caller (a person or a service account), as the authentication interceptor would
+   * have put it in the context; a function is asked on every call, so one transport can serve
+   * callers a test changes.
    */
-  principal?: Principal | (() => Principal | undefined);
+  principal?: VerifiedCaller | (() => VerifiedCaller | undefined);
   /** Interceptors after the shared ones, as a service adds them (e.g. authentication). */
   interceptors?: Interceptor[];
 }
@@ -32,7 +40,8 @@ export function inMemoryTransport(
     const header = (name: string) => request.header.get(name) ?? undefined;
     request.contextValues.set(requestInfoKey, requestInfoFrom(options.peer ?? "203.0.113.7", header, new Set()));
     const principal = typeof options.principal === "function" ? options.principal() : options.principal;
-    if (principal) request.contextValues.set(principalKey, principal);
+    if (principal && isServicePrincipal(principal)) request.contextValues.set(servicePrincipalKey, principal);
+    else if (principal) request.contextValues.set(principalKey, principal);
     return next(request);
   };
   const logger = options.logger ?? createLogger("unit-test", "silent");
@@ -66,6 +75,18 @@ export function aPrincipal(overrides: Partial<Principal> = {}): Principal {
     phone: { value: "+447911123456", verified: true },
     email: undefined,
     expiresAt: new Date("2026-03-01T12:15:00Z"),
+    token: "eyJhbGciOiJFUzI1NiJ9.e30.sig",
+    ...overrides,
+  };
+}
+
+/** A service account calling with a client credentials token. */
+export function aServicePrincipal(overrides: Partial<ServicePrincipal> = {}): ServicePrincipal {
+  return {
+    clientId: "svc_0123456789abcdef0123456789abcdef",
+    scopes: ["users.read"],
+    tokenId: "token-2",
+    expiresAt: new Date("2026-03-01T12:05:00Z"),
     token: "eyJhbGciOiJFUzI1NiJ9.e30.sig",
     ...overrides,
   };

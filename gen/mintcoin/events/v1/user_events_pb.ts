@@ -6,7 +6,7 @@ import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
-import type { LifecycleState, PublicUser } from "../../user/v1/user_pb.js";
+import type { KycStatus, LifecycleState, PublicUser } from "../../user/v1/user_pb.js";
 import { file_mintcoin_user_v1_user } from "../../user/v1/user_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file mintcoin/events/v1/user_events.proto.
  */
 export const file_mintcoin_events_v1_user_events: GenFile = /*@__PURE__*/
-  fileDesc("CiRtaW50Y29pbi9ldmVudHMvdjEvdXNlcl9ldmVudHMucHJvdG8SEm1pbnRjb2luLmV2ZW50cy52MSK+AwoOUHJvZmlsZUNyZWF0ZWQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3VzZXJfaWQYAyABKAkSLQoHcHJvZmlsZRgEIAEoCzIcLm1pbnRjb2luLnVzZXIudjEuUHVibGljVXNlchI5Cg9saWZlY3ljbGVfc3RhdGUYBSABKA4yIC5taW50Y29pbi51c2VyLnYxLkxpZmVjeWNsZVN0YXRlEhUKDXJlZmVycmFsX2NvZGUYBiABKAkSGAoQcmVmZXJyZWRfYnlfY29kZRgHIAEoCRIbChNyZWZlcnJlZF9ieV91c2VyX2lkGAggASgJEhsKE3JlZ2lzdHJhdGlvbl9zb3VyY2UYCSABKAkSHgoWcmVnaXN0cmF0aW9uX2RldmljZV9pZBgKIAEoCRIWCg5waG9uZV92ZXJpZmllZBgLIAEoCBIWCg5lbWFpbF92ZXJpZmllZBgMIAEoCBIiChpwcm9maWxlX2NvbXBsZXRpb25fcGVyY2VudBgNIAEoBRIPCgd2ZXJzaW9uGA4gASgDIrICCg5Qcm9maWxlVXBkYXRlZBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHdXNlcl9pZBgDIAEoCRIWCg5jaGFuZ2VkX2ZpZWxkcxgEIAMoCRItCgdwcm9maWxlGAUgASgLMhwubWludGNvaW4udXNlci52MS5QdWJsaWNVc2VyEjkKD2xpZmVjeWNsZV9zdGF0ZRgGIAEoDjIgLm1pbnRjb2luLnVzZXIudjEuTGlmZWN5Y2xlU3RhdGUSIgoacHJvZmlsZV9jb21wbGV0aW9uX3BlcmNlbnQYByABKAUSFQoNYWN0b3JfdXNlcl9pZBgIIAEoCRIPCgd2ZXJzaW9uGAkgASgDIoICCg1Vc2VyU3VzcGVuZGVkEhAKCGV2ZW50X2lkGAEgASgJEi8KC29jY3VycmVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd1c2VyX2lkGAMgASgJEg4KBnJlYXNvbhgEIAEoCRIwCgxzdXNwZW5kZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjMKD3N1c3BlbmRlZF91bnRpbBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNYWN0b3JfdXNlcl9pZBgHIAEoCRIPCgd2ZXJzaW9uGAggASgDIsgBCg9Vc2VyVW5zdXNwZW5kZWQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3VzZXJfaWQYAyABKAkSOQoPbGlmZWN5Y2xlX3N0YXRlGAQgASgOMiAubWludGNvaW4udXNlci52MS5MaWZlY3ljbGVTdGF0ZRIVCg1hY3Rvcl91c2VyX2lkGAUgASgJEg8KB3ZlcnNpb24YBiABKAMixwEKClVzZXJCYW5uZWQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3VzZXJfaWQYAyABKAkSDgoGcmVhc29uGAQgASgJEi0KCWJhbm5lZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNYWN0b3JfdXNlcl9pZBgGIAEoCRIPCgd2ZXJzaW9uGAcgASgDYgZwcm90bzM", [file_google_protobuf_timestamp, file_mintcoin_user_v1_user]);
+  fileDesc("CiRtaW50Y29pbi9ldmVudHMvdjEvdXNlcl9ldmVudHMucHJvdG8SEm1pbnRjb2luLmV2ZW50cy52MSK+AwoOUHJvZmlsZUNyZWF0ZWQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3VzZXJfaWQYAyABKAkSLQoHcHJvZmlsZRgEIAEoCzIcLm1pbnRjb2luLnVzZXIudjEuUHVibGljVXNlchI5Cg9saWZlY3ljbGVfc3RhdGUYBSABKA4yIC5taW50Y29pbi51c2VyLnYxLkxpZmVjeWNsZVN0YXRlEhUKDXJlZmVycmFsX2NvZGUYBiABKAkSGAoQcmVmZXJyZWRfYnlfY29kZRgHIAEoCRIbChNyZWZlcnJlZF9ieV91c2VyX2lkGAggASgJEhsKE3JlZ2lzdHJhdGlvbl9zb3VyY2UYCSABKAkSHgoWcmVnaXN0cmF0aW9uX2RldmljZV9pZBgKIAEoCRIWCg5waG9uZV92ZXJpZmllZBgLIAEoCBIWCg5lbWFpbF92ZXJpZmllZBgMIAEoCBIiChpwcm9maWxlX2NvbXBsZXRpb25fcGVyY2VudBgNIAEoBRIPCgd2ZXJzaW9uGA4gASgDIrICCg5Qcm9maWxlVXBkYXRlZBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHdXNlcl9pZBgDIAEoCRIWCg5jaGFuZ2VkX2ZpZWxkcxgEIAMoCRItCgdwcm9maWxlGAUgASgLMhwubWludGNvaW4udXNlci52MS5QdWJsaWNVc2VyEjkKD2xpZmVjeWNsZV9zdGF0ZRgGIAEoDjIgLm1pbnRjb2luLnVzZXIudjEuTGlmZWN5Y2xlU3RhdGUSIgoacHJvZmlsZV9jb21wbGV0aW9uX3BlcmNlbnQYByABKAUSFQoNYWN0b3JfdXNlcl9pZBgIIAEoCRIPCgd2ZXJzaW9uGAkgASgDIoICCg1Vc2VyU3VzcGVuZGVkEhAKCGV2ZW50X2lkGAEgASgJEi8KC29jY3VycmVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd1c2VyX2lkGAMgASgJEg4KBnJlYXNvbhgEIAEoCRIwCgxzdXNwZW5kZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjMKD3N1c3BlbmRlZF91bnRpbBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNYWN0b3JfdXNlcl9pZBgHIAEoCRIPCgd2ZXJzaW9uGAggASgDIsgBCg9Vc2VyVW5zdXNwZW5kZWQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3VzZXJfaWQYAyABKAkSOQoPbGlmZWN5Y2xlX3N0YXRlGAQgASgOMiAubWludGNvaW4udXNlci52MS5MaWZlY3ljbGVTdGF0ZRIVCg1hY3Rvcl91c2VyX2lkGAUgASgJEg8KB3ZlcnNpb24YBiABKAMixwEKClVzZXJCYW5uZWQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3VzZXJfaWQYAyABKAkSDgoGcmVhc29uGAQgASgJEi0KCWJhbm5lZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNYWN0b3JfdXNlcl9pZBgGIAEoCRIPCgd2ZXJzaW9uGAcgASgDIqQCCg5Vc2VyS3ljVXBkYXRlZBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHdXNlcl9pZBgDIAEoCRIvCgpreWNfc3RhdHVzGAQgASgOMhsubWludGNvaW4udXNlci52MS5LeWNTdGF0dXMSEAoIa3ljX3RpZXIYBSABKAUSOAoTcHJldmlvdXNfa3ljX3N0YXR1cxgGIAEoDjIbLm1pbnRjb2luLnVzZXIudjEuS3ljU3RhdHVzEhkKEXByZXZpb3VzX2t5Y190aWVyGAcgASgFEhUKDWFjdG9yX3VzZXJfaWQYCCABKAkSDwoHdmVyc2lvbhgJIAEoA2IGcHJvdG8z", [file_google_protobuf_timestamp, file_mintcoin_user_v1_user]);
 
 /**
  * Subject `user.profile.created`: a user created their profile (CreateUser).
@@ -400,4 +400,83 @@ export type UserBanned = Message<"mintcoin.events.v1.UserBanned"> & {
  */
 export const UserBannedSchema: GenMessage<UserBanned> = /*@__PURE__*/
   messageDesc(file_mintcoin_events_v1_user_events, 4);
+
+/**
+ * Subject `user.kyc.updated`: a user's identity verification (KYC) status or tier changed
+ * (UpdateKycStatus). Services whose limits depend on verification (a wallet's withdrawals)
+ * follow this rather than polling profiles.
+ *
+ * @generated from message mintcoin.events.v1.UserKycUpdated
+ */
+export type UserKycUpdated = Message<"mintcoin.events.v1.UserKycUpdated"> & {
+  /**
+   * Unique event id (UUID).
+   *
+   * @generated from field: string event_id = 1;
+   */
+  eventId: string;
+
+  /**
+   * When the change was recorded.
+   *
+   * @generated from field: google.protobuf.Timestamp occurred_at = 2;
+   */
+  occurredAt?: Timestamp | undefined;
+
+  /**
+   * The user whose verification changed.
+   *
+   * @generated from field: string user_id = 3;
+   */
+  userId: string;
+
+  /**
+   * The status now.
+   *
+   * @generated from field: mintcoin.user.v1.KycStatus kyc_status = 4;
+   */
+  kycStatus: KycStatus;
+
+  /**
+   * The tier now, 0 to 2.
+   *
+   * @generated from field: int32 kyc_tier = 5;
+   */
+  kycTier: number;
+
+  /**
+   * The status before the change.
+   *
+   * @generated from field: mintcoin.user.v1.KycStatus previous_kyc_status = 6;
+   */
+  previousKycStatus: KycStatus;
+
+  /**
+   * The tier before the change.
+   *
+   * @generated from field: int32 previous_kyc_tier = 7;
+   */
+  previousKycTier: number;
+
+  /**
+   * The admin (user id) or service account (client id) that reported it.
+   *
+   * @generated from field: string actor_user_id = 8;
+   */
+  actorUserId: string;
+
+  /**
+   * The profile's version after the change.
+   *
+   * @generated from field: int64 version = 9;
+   */
+  version: bigint;
+};
+
+/**
+ * Describes the message mintcoin.events.v1.UserKycUpdated.
+ * Use `create(UserKycUpdatedSchema)` to create a new message.
+ */
+export const UserKycUpdatedSchema: GenMessage<UserKycUpdated> = /*@__PURE__*/
+  messageDesc(file_mintcoin_events_v1_user_events, 5);
 

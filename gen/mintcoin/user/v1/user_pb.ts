@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file mintcoin/user/v1/user.proto.
  */
 export const file_mintcoin_user_v1_user: GenFile = /*@__PURE__*/
-  fileDesc("ChttaW50Y29pbi91c2VyL3YxL3VzZXIucHJvdG8SEG1pbnRjb2luLnVzZXIudjEihAkKBFVzZXISCgoCaWQYASABKAkSDQoFcGhvbmUYAiABKAkSDQoFZW1haWwYAyABKAkSFgoOcGhvbmVfdmVyaWZpZWQYBCABKAgSFgoOZW1haWxfdmVyaWZpZWQYBSABKAgSEAoIdXNlcm5hbWUYCiABKAkSDAoEbmFtZRgLIAEoCRISCgphdmF0YXJfdXJsGAwgASgJEgsKA2JpbxgNIAEoCRIoCgZnZW5kZXIYDiABKA4yGC5taW50Y29pbi51c2VyLnYxLkdlbmRlchIxCgthZ2VfYnJhY2tldBgPIAEoDjIcLm1pbnRjb2luLnVzZXIudjEuQWdlQnJhY2tldBIVCg1kYXRlX29mX2JpcnRoGBAgASgJEhAKCGxvY2F0aW9uGBEgASgJEhEKCWludGVyZXN0cxgSIAMoCRIsCgZzdGF0dXMYFCABKA4yHC5taW50Y29pbi51c2VyLnYxLlVzZXJTdGF0dXMSOQoPbGlmZWN5Y2xlX3N0YXRlGBUgASgOMiAubWludGNvaW4udXNlci52MS5MaWZlY3ljbGVTdGF0ZRISCgppc19jcmVhdG9yGBYgASgIEjAKDHN1c3BlbmRlZF9hdBgXIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMwoPc3VzcGVuZGVkX3VudGlsGBggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIZChFzdXNwZW5zaW9uX3JlYXNvbhgZIAEoCRItCgliYW5uZWRfYXQYGiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmJhbl9yZWFzb24YGyABKAkSLwoKa3ljX3N0YXR1cxgeIAEoDjIbLm1pbnRjb2luLnVzZXIudjEuS3ljU3RhdHVzEhAKCGt5Y190aWVyGB8gASgFEhAKCGNhbl9lYXJuGCAgASgIEhQKDGNhbl93aXRoZHJhdxghIAEoCBIVCg1yZWZlcnJhbF9jb2RlGCggASgJEhgKEHJlZmVycmVkX2J5X2NvZGUYKSABKAkSGwoTcmVmZXJyZWRfYnlfdXNlcl9pZBgqIAEoCRIeChZyZWdpc3RyYXRpb25fZGV2aWNlX2lkGDIgASgJEhcKD3JlZ2lzdHJhdGlvbl9pcBgzIAEoCRIbChNyZWdpc3RyYXRpb25fc291cmNlGDQgASgJEiIKGnByb2ZpbGVfY29tcGxldGlvbl9wZXJjZW50GDUgASgFEjIKDmxhc3RfYWN0aXZlX2F0GDYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GDwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GD0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpkZWxldGVkX2F0GD4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd2ZXJzaW9uGD8gASgDIp4BCgpQdWJsaWNVc2VyEgoKAmlkGAEgASgJEhAKCHVzZXJuYW1lGAIgASgJEgwKBG5hbWUYAyABKAkSEgoKYXZhdGFyX3VybBgEIAEoCRILCgNiaW8YBSABKAkSEgoKaXNfY3JlYXRvchgGIAEoCBIvCgpreWNfc3RhdHVzGAcgASgOMhsubWludGNvaW4udXNlci52MS5LeWNTdGF0dXMiMgoMSW50ZXJlc3RMaXN0EiIKBnZhbHVlcxgBIAMoCUISukgPkgEMEBQYASIGcgQQARgoIskDChFDcmVhdGVVc2VyUmVxdWVzdBIuCgh1c2VybmFtZRgBIAEoCUIcukgZchcyFV5bQS1aYS16MC05Xy5dezMsMzB9JBIXCgRuYW1lGAIgASgJQgm6SAZyBBABGGQSIgoKYXZhdGFyX3VybBgDIAEoCUIOukgL2AEBcgYYgBCIAQESFQoDYmlvGAQgASgJQgi6SAVyAxj0AxIyCgZnZW5kZXIYBSABKA4yGC5taW50Y29pbi51c2VyLnYxLkdlbmRlckIIukgFggECEAESOwoLYWdlX2JyYWNrZXQYBiABKA4yHC5taW50Y29pbi51c2VyLnYxLkFnZUJyYWNrZXRCCLpIBYIBAhABEjQKDWRhdGVfb2ZfYmlydGgYByABKAlCHbpIGtgBAXIVMhNeXGR7NH0tXGR7Mn0tXGR7Mn0kEhkKCGxvY2F0aW9uGAggASgJQge6SARyAhhkEiUKCWludGVyZXN0cxgJIAMoCUISukgPkgEMEBQYASIGcgQQARgoEiEKEHJlZmVycmVkX2J5X2NvZGUYCiABKAlCB7pIBHICGEASJAoTcmVnaXN0cmF0aW9uX3NvdXJjZRgLIAEoCUIHukgEcgIYQCI6ChJDcmVhdGVVc2VyUmVzcG9uc2USJAoEdXNlchgBIAEoCzIWLm1pbnRjb2luLnVzZXIudjEuVXNlciIOCgxHZXRNZVJlcXVlc3QiNQoNR2V0TWVSZXNwb25zZRIkCgR1c2VyGAEgASgLMhYubWludGNvaW4udXNlci52MS5Vc2VyIsgECg9VcGRhdGVNZVJlcXVlc3QSHAoEbmFtZRgBIAEoCUIJukgGcgQQARhkSACIAQEShAEKCmF2YXRhcl91cmwYAiABKAlCa7pIaLoBYAoXYXZhdGFyX3VybC51cmlfb3JfZW1wdHkSKW11c3QgYmUgYSB2YWxpZCBVUkksIG9yIGVtcHR5IHRvIGNsZWFyIGl0Ghp0aGlzID09ICcnIHx8IHRoaXMuaXNVcmkoKXIDGIAQSAGIAQESGgoDYmlvGAMgASgJQgi6SAVyAxj0A0gCiAEBEjcKBmdlbmRlchgEIAEoDjIYLm1pbnRjb2luLnVzZXIudjEuR2VuZGVyQgi6SAWCAQIQAUgDiAEBEkAKC2FnZV9icmFja2V0GAUgASgOMhwubWludGNvaW4udXNlci52MS5BZ2VCcmFja2V0Qgi6SAWCAQIQAUgEiAEBEjkKDWRhdGVfb2ZfYmlydGgYBiABKAlCHbpIGnIYMhZeKFxkezR9LVxkezJ9LVxkezJ9KT8kSAWIAQESHgoIbG9jYXRpb24YByABKAlCB7pIBHICGGRIBogBARI2CglpbnRlcmVzdHMYCCABKAsyHi5taW50Y29pbi51c2VyLnYxLkludGVyZXN0TGlzdEgHiAEBQgcKBV9uYW1lQg0KC19hdmF0YXJfdXJsQgYKBF9iaW9CCQoHX2dlbmRlckIOCgxfYWdlX2JyYWNrZXRCEAoOX2RhdGVfb2ZfYmlydGhCCwoJX2xvY2F0aW9uQgwKCl9pbnRlcmVzdHMiOAoQVXBkYXRlTWVSZXNwb25zZRIkCgR1c2VyGAEgASgLMhYubWludGNvaW4udXNlci52MS5Vc2VyIkcKFVVwZGF0ZVVzZXJuYW1lUmVxdWVzdBIuCgh1c2VybmFtZRgBIAEoCUIcukgZchcyFV5bQS1aYS16MC05Xy5dezMsMzB9JCI+ChZVcGRhdGVVc2VybmFtZVJlc3BvbnNlEiQKBHVzZXIYASABKAsyFi5taW50Y29pbi51c2VyLnYxLlVzZXIiPwogQ2hlY2tVc2VybmFtZUF2YWlsYWJpbGl0eVJlcXVlc3QSGwoIdXNlcm5hbWUYASABKAlCCbpIBnIEEAEYQCJGCiFDaGVja1VzZXJuYW1lQXZhaWxhYmlsaXR5UmVzcG9uc2USEQoJYXZhaWxhYmxlGAEgASgIEg4KBnJlYXNvbhgCIAEoCSIrCg5HZXRVc2VyUmVxdWVzdBIZCgd1c2VyX2lkGAEgASgJQgi6SAVyA7ABASI9Cg9HZXRVc2VyUmVzcG9uc2USKgoEdXNlchgBIAEoCzIcLm1pbnRjb2luLnVzZXIudjEuUHVibGljVXNlciJKChhHZXRVc2VyQnlVc2VybmFtZVJlcXVlc3QSLgoIdXNlcm5hbWUYASABKAlCHLpIGXIXMhVeW0EtWmEtejAtOV8uXXszLDMwfSQiRwoZR2V0VXNlckJ5VXNlcm5hbWVSZXNwb25zZRIqCgR1c2VyGAEgASgLMhwubWludGNvaW4udXNlci52MS5QdWJsaWNVc2VyIjEKFUdldFVzZXJCeVBob25lUmVxdWVzdBIYCgVwaG9uZRgBIAEoCUIJukgGcgQQAxggIj4KFkdldFVzZXJCeVBob25lUmVzcG9uc2USJAoEdXNlchgBIAEoCzIWLm1pbnRjb2luLnVzZXIudjEuVXNlciIyChVHZXRVc2VyQnlFbWFpbFJlcXVlc3QSGQoFZW1haWwYASABKAlCCrpIB3IFEAMYwAIiPgoWR2V0VXNlckJ5RW1haWxSZXNwb25zZRIkCgR1c2VyGAEgASgLMhYubWludGNvaW4udXNlci52MS5Vc2VyIo8BChtVcGRhdGVMaWZlY3ljbGVTdGF0ZVJlcXVlc3QSGQoHdXNlcl9pZBgBIAEoCUIIukgFcgOwAQESOwoFc3RhdGUYAiABKA4yIC5taW50Y29pbi51c2VyLnYxLkxpZmVjeWNsZVN0YXRlQgq6SAeCAQQQASAAEhgKBnJlYXNvbhgDIAEoCUIIukgFcgMY9AMiRAocVXBkYXRlTGlmZWN5Y2xlU3RhdGVSZXNwb25zZRIkCgR1c2VyGAEgASgLMhYubWludGNvaW4udXNlci52MS5Vc2VyIjQKF1Byb21vdGVUb0NyZWF0b3JSZXF1ZXN0EhkKB3VzZXJfaWQYASABKAlCCLpIBXIDsAEBIkAKGFByb21vdGVUb0NyZWF0b3JSZXNwb25zZRIkCgR1c2VyGAEgASgLMhYubWludGNvaW4udXNlci52MS5Vc2VyIqMBChJTdXNwZW5kVXNlclJlcXVlc3QSGQoHdXNlcl9pZBgBIAEoCUIIukgFcgOwAQESGgoGcmVhc29uGAIgASgJQgq6SAdyBRABGPQDEkIKD3N1c3BlbmRlZF91bnRpbBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCCLpIBbIBAkABSACIAQFCEgoQX3N1c3BlbmRlZF91bnRpbCI7ChNTdXNwZW5kVXNlclJlc3BvbnNlEiQKBHVzZXIYASABKAsyFi5taW50Y29pbi51c2VyLnYxLlVzZXIiMQoUVW5zdXNwZW5kVXNlclJlcXVlc3QSGQoHdXNlcl9pZBgBIAEoCUIIukgFcgOwAQEiPQoVVW5zdXNwZW5kVXNlclJlc3BvbnNlEiQKBHVzZXIYASABKAsyFi5taW50Y29pbi51c2VyLnYxLlVzZXIiRwoOQmFuVXNlclJlcXVlc3QSGQoHdXNlcl9pZBgBIAEoCUIIukgFcgOwAQESGgoGcmVhc29uGAIgASgJQgq6SAdyBRABGPQDIjcKD0JhblVzZXJSZXNwb25zZRIkCgR1c2VyGAEgASgLMhYubWludGNvaW4udXNlci52MS5Vc2VyKo0BCgpVc2VyU3RhdHVzEhsKF1VTRVJfU1RBVFVTX1VOU1BFQ0lGSUVEEAASFgoSVVNFUl9TVEFUVVNfQUNUSVZFEAESGQoVVVNFUl9TVEFUVVNfU1VTUEVOREVEEAISFgoSVVNFUl9TVEFUVVNfQkFOTkVEEAMSFwoTVVNFUl9TVEFUVVNfREVMRVRFRBAEKp8CCg5MaWZlY3ljbGVTdGF0ZRIfChtMSUZFQ1lDTEVfU1RBVEVfVU5TUEVDSUZJRUQQABIeChpMSUZFQ1lDTEVfU1RBVEVfUkVHSVNURVJFRBABEh4KGkxJRkVDWUNMRV9TVEFURV9PTkJPQVJESU5HEAISGgoWTElGRUNZQ0xFX1NUQVRFX0FDVElWRRADEhsKF0xJRkVDWUNMRV9TVEFURV9DUkVBVE9SEAQSGwoXTElGRUNZQ0xFX1NUQVRFX0RPUk1BTlQQBRIdChlMSUZFQ1lDTEVfU1RBVEVfU1VTUEVOREVEEAYSGgoWTElGRUNZQ0xFX1NUQVRFX0JBTk5FRBAHEhsKF0xJRkVDWUNMRV9TVEFURV9ERUxFVEVEEAgqjQEKCUt5Y1N0YXR1cxIaChZLWUNfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGgoWS1lDX1NUQVRVU19OT1RfU1RBUlRFRBABEhYKEktZQ19TVEFUVVNfUEVORElORxACEhcKE0tZQ19TVEFUVVNfVkVSSUZJRUQQAxIXChNLWUNfU1RBVFVTX1JFSkVDVEVEEAQqiwEKBkdlbmRlchIWChJHRU5ERVJfVU5TUEVDSUZJRUQQABIPCgtHRU5ERVJfTUFMRRABEhEKDUdFTkRFUl9GRU1BTEUQAhIVChFHRU5ERVJfTk9OX0JJTkFSWRADEhAKDEdFTkRFUl9PVEhFUhAEEhwKGEdFTkRFUl9QUkVGRVJfTk9UX1RPX1NBWRAFKs8BCgpBZ2VCcmFja2V0EhsKF0FHRV9CUkFDS0VUX1VOU1BFQ0lGSUVEEAASGAoUQUdFX0JSQUNLRVRfVU5ERVJfMTgQARIVChFBR0VfQlJBQ0tFVF8xOF8yNBACEhUKEUFHRV9CUkFDS0VUXzI1XzM0EAMSFQoRQUdFX0JSQUNLRVRfMzVfNDQQBBIVChFBR0VfQlJBQ0tFVF80NV81NBAFEhUKEUFHRV9CUkFDS0VUXzU1XzY0EAYSFwoTQUdFX0JSQUNLRVRfNjVfUExVUxAHMoULCgtVc2VyU2VydmljZRJXCgpDcmVhdGVVc2VyEiMubWludGNvaW4udXNlci52MS5DcmVhdGVVc2VyUmVxdWVzdBokLm1pbnRjb2luLnVzZXIudjEuQ3JlYXRlVXNlclJlc3BvbnNlEk0KBUdldE1lEh4ubWludGNvaW4udXNlci52MS5HZXRNZVJlcXVlc3QaHy5taW50Y29pbi51c2VyLnYxLkdldE1lUmVzcG9uc2UiA5ACARJRCghVcGRhdGVNZRIhLm1pbnRjb2luLnVzZXIudjEuVXBkYXRlTWVSZXF1ZXN0GiIubWludGNvaW4udXNlci52MS5VcGRhdGVNZVJlc3BvbnNlEmMKDlVwZGF0ZVVzZXJuYW1lEicubWludGNvaW4udXNlci52MS5VcGRhdGVVc2VybmFtZVJlcXVlc3QaKC5taW50Y29pbi51c2VyLnYxLlVwZGF0ZVVzZXJuYW1lUmVzcG9uc2USiQEKGUNoZWNrVXNlcm5hbWVBdmFpbGFiaWxpdHkSMi5taW50Y29pbi51c2VyLnYxLkNoZWNrVXNlcm5hbWVBdmFpbGFiaWxpdHlSZXF1ZXN0GjMubWludGNvaW4udXNlci52MS5DaGVja1VzZXJuYW1lQXZhaWxhYmlsaXR5UmVzcG9uc2UiA5ACARJTCgdHZXRVc2VyEiAubWludGNvaW4udXNlci52MS5HZXRVc2VyUmVxdWVzdBohLm1pbnRjb2luLnVzZXIudjEuR2V0VXNlclJlc3BvbnNlIgOQAgEScQoRR2V0VXNlckJ5VXNlcm5hbWUSKi5taW50Y29pbi51c2VyLnYxLkdldFVzZXJCeVVzZXJuYW1lUmVxdWVzdBorLm1pbnRjb2luLnVzZXIudjEuR2V0VXNlckJ5VXNlcm5hbWVSZXNwb25zZSIDkAIBEmgKDkdldFVzZXJCeVBob25lEicubWludGNvaW4udXNlci52MS5HZXRVc2VyQnlQaG9uZVJlcXVlc3QaKC5taW50Y29pbi51c2VyLnYxLkdldFVzZXJCeVBob25lUmVzcG9uc2UiA5ACARJoCg5HZXRVc2VyQnlFbWFpbBInLm1pbnRjb2luLnVzZXIudjEuR2V0VXNlckJ5RW1haWxSZXF1ZXN0GigubWludGNvaW4udXNlci52MS5HZXRVc2VyQnlFbWFpbFJlc3BvbnNlIgOQAgESdQoUVXBkYXRlTGlmZWN5Y2xlU3RhdGUSLS5taW50Y29pbi51c2VyLnYxLlVwZGF0ZUxpZmVjeWNsZVN0YXRlUmVxdWVzdBouLm1pbnRjb2luLnVzZXIudjEuVXBkYXRlTGlmZWN5Y2xlU3RhdGVSZXNwb25zZRJpChBQcm9tb3RlVG9DcmVhdG9yEikubWludGNvaW4udXNlci52MS5Qcm9tb3RlVG9DcmVhdG9yUmVxdWVzdBoqLm1pbnRjb2luLnVzZXIudjEuUHJvbW90ZVRvQ3JlYXRvclJlc3BvbnNlEloKC1N1c3BlbmRVc2VyEiQubWludGNvaW4udXNlci52MS5TdXNwZW5kVXNlclJlcXVlc3QaJS5taW50Y29pbi51c2VyLnYxLlN1c3BlbmRVc2VyUmVzcG9uc2USYAoNVW5zdXNwZW5kVXNlchImLm1pbnRjb2luLnVzZXIudjEuVW5zdXNwZW5kVXNlclJlcXVlc3QaJy5taW50Y29pbi51c2VyLnYxLlVuc3VzcGVuZFVzZXJSZXNwb25zZRJOCgdCYW5Vc2VyEiAubWludGNvaW4udXNlci52MS5CYW5Vc2VyUmVxdWVzdBohLm1pbnRjb2luLnVzZXIudjEuQmFuVXNlclJlc3BvbnNlYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("ChttaW50Y29pbi91c2VyL3YxL3VzZXIucHJvdG8SEG1pbnRjb2luLnVzZXIudjEihAkKBFVzZXISCgoCaWQYASABKAkSDQoFcGhvbmUYAiABKAkSDQoFZW1haWwYAyABKAkSFgoOcGhvbmVfdmVyaWZpZWQYBCABKAgSFgoOZW1haWxfdmVyaWZpZWQYBSABKAgSEAoIdXNlcm5hbWUYCiABKAkSDAoEbmFtZRgLIAEoCRISCgphdmF0YXJfdXJsGAwgASgJEgsKA2JpbxgNIAEoCRIoCgZnZW5kZXIYDiABKA4yGC5taW50Y29pbi51c2VyLnYxLkdlbmRlchIxCgthZ2VfYnJhY2tldBgPIAEoDjIcLm1pbnRjb2luLnVzZXIudjEuQWdlQnJhY2tldBIVCg1kYXRlX29mX2JpcnRoGBAgASgJEhAKCGxvY2F0aW9uGBEgASgJEhEKCWludGVyZXN0cxgSIAMoCRIsCgZzdGF0dXMYFCABKA4yHC5taW50Y29pbi51c2VyLnYxLlVzZXJTdGF0dXMSOQoPbGlmZWN5Y2xlX3N0YXRlGBUgASgOMiAubWludGNvaW4udXNlci52MS5MaWZlY3ljbGVTdGF0ZRISCgppc19jcmVhdG9yGBYgASgIEjAKDHN1c3BlbmRlZF9hdBgXIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMwoPc3VzcGVuZGVkX3VudGlsGBggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIZChFzdXNwZW5zaW9uX3JlYXNvbhgZIAEoCRItCgliYW5uZWRfYXQYGiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmJhbl9yZWFzb24YGyABKAkSLwoKa3ljX3N0YXR1cxgeIAEoDjIbLm1pbnRjb2luLnVzZXIudjEuS3ljU3RhdHVzEhAKCGt5Y190aWVyGB8gASgFEhAKCGNhbl9lYXJuGCAgASgIEhQKDGNhbl93aXRoZHJhdxghIAEoCBIVCg1yZWZlcnJhbF9jb2RlGCggASgJEhgKEHJlZmVycmVkX2J5X2NvZGUYKSABKAkSGwoTcmVmZXJyZWRfYnlfdXNlcl9pZBgqIAEoCRIeChZyZWdpc3RyYXRpb25fZGV2aWNlX2lkGDIgASgJEhcKD3JlZ2lzdHJhdGlvbl9pcBgzIAEoCRIbChNyZWdpc3RyYXRpb25fc291cmNlGDQgASgJEiIKGnByb2ZpbGVfY29tcGxldGlvbl9wZXJjZW50GDUgASgFEjIKDmxhc3RfYWN0aXZlX2F0GDYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GDwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GD0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpkZWxldGVkX2F0GD4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd2ZXJzaW9uGD8gASgDIp4BCgpQdWJsaWNVc2VyEgoKAmlkGAEgASgJEhAKCHVzZXJuYW1lGAIgASgJEgwKBG5hbWUYAyABKAkSEgoKYXZhdGFyX3VybBgEIAEoCRILCgNiaW8YBSABKAkSEgoKaXNfY3JlYXRvchgGIAEoCBIvCgpreWNfc3RhdHVzGAcgASgOMhsubWludGNvaW4udXNlci52MS5LeWNTdGF0dXMiMgoMSW50ZXJlc3RMaXN0EiIKBnZhbHVlcxgBIAMoCUISukgPkgEMEBQYASIGcgQQARgoIskDChFDcmVhdGVVc2VyUmVxdWVzdBIuCgh1c2VybmFtZRgBIAEoCUIcukgZchcyFV5bQS1aYS16MC05Xy5dezMsMzB9JBIXCgRuYW1lGAIgASgJQgm6SAZyBBABGGQSIgoKYXZhdGFyX3VybBgDIAEoCUIOukgL2AEBcgYYgBCIAQESFQoDYmlvGAQgASgJQgi6SAVyAxj0AxIyCgZnZW5kZXIYBSABKA4yGC5taW50Y29pbi51c2VyLnYxLkdlbmRlckIIukgFggECEAESOwoLYWdlX2JyYWNrZXQYBiABKA4yHC5taW50Y29pbi51c2VyLnYxLkFnZUJyYWNrZXRCCLpIBYIBAhABEjQKDWRhdGVfb2ZfYmlydGgYByABKAlCHbpIGtgBAXIVMhNeXGR7NH0tXGR7Mn0tXGR7Mn0kEhkKCGxvY2F0aW9uGAggASgJQge6SARyAhhkEiUKCWludGVyZXN0cxgJIAMoCUISukgPkgEMEBQYASIGcgQQARgoEiEKEHJlZmVycmVkX2J5X2NvZGUYCiABKAlCB7pIBHICGEASJAoTcmVnaXN0cmF0aW9uX3NvdXJjZRgLIAEoCUIHukgEcgIYQCI6ChJDcmVhdGVVc2VyUmVzcG9uc2USJAoEdXNlchgBIAEoCzIWLm1pbnRjb2luLnVzZXIudjEuVXNlciIOCgxHZXRNZVJlcXVlc3QiNQoNR2V0TWVSZXNwb25zZRIkCgR1c2VyGAEgASgLMhYubWludGNvaW4udXNlci52MS5Vc2VyIsgECg9VcGRhdGVNZVJlcXVlc3QSHAoEbmFtZRgBIAEoCUIJukgGcgQQARhkSACIAQEShAEKCmF2YXRhcl91cmwYAiABKAlCa7pIaLoBYAoXYXZhdGFyX3VybC51cmlfb3JfZW1wdHkSKW11c3QgYmUgYSB2YWxpZCBVUkksIG9yIGVtcHR5IHRvIGNsZWFyIGl0Ghp0aGlzID09ICcnIHx8IHRoaXMuaXNVcmkoKXIDGIAQSAGIAQESGgoDYmlvGAMgASgJQgi6SAVyAxj0A0gCiAEBEjcKBmdlbmRlchgEIAEoDjIYLm1pbnRjb2luLnVzZXIudjEuR2VuZGVyQgi6SAWCAQIQAUgDiAEBEkAKC2FnZV9icmFja2V0GAUgASgOMhwubWludGNvaW4udXNlci52MS5BZ2VCcmFja2V0Qgi6SAWCAQIQAUgEiAEBEjkKDWRhdGVfb2ZfYmlydGgYBiABKAlCHbpIGnIYMhZeKFxkezR9LVxkezJ9LVxkezJ9KT8kSAWIAQESHgoIbG9jYXRpb24YByABKAlCB7pIBHICGGRIBogBARI2CglpbnRlcmVzdHMYCCABKAsyHi5taW50Y29pbi51c2VyLnYxLkludGVyZXN0TGlzdEgHiAEBQgcKBV9uYW1lQg0KC19hdmF0YXJfdXJsQgYKBF9iaW9CCQoHX2dlbmRlckIOCgxfYWdlX2JyYWNrZXRCEAoOX2RhdGVfb2ZfYmlydGhCCwoJX2xvY2F0aW9uQgwKCl9pbnRlcmVzdHMiOAoQVXBkYXRlTWVSZXNwb25zZRIkCgR1c2VyGAEgASgLMhYubWludGNvaW4udXNlci52MS5Vc2VyIkcKFVVwZGF0ZVVzZXJuYW1lUmVxdWVzdBIuCgh1c2VybmFtZRgBIAEoCUIcukgZchcyFV5bQS1aYS16MC05Xy5dezMsMzB9JCI+ChZVcGRhdGVVc2VybmFtZVJlc3BvbnNlEiQKBHVzZXIYASABKAsyFi5taW50Y29pbi51c2VyLnYxLlVzZXIiPwogQ2hlY2tVc2VybmFtZUF2YWlsYWJpbGl0eVJlcXVlc3QSGwoIdXNlcm5hbWUYASABKAlCCbpIBnIEEAEYQCJGCiFDaGVja1VzZXJuYW1lQXZhaWxhYmlsaXR5UmVzcG9uc2USEQoJYXZhaWxhYmxlGAEgASgIEg4KBnJlYXNvbhgCIAEoCSIrCg5HZXRVc2VyUmVxdWVzdBIZCgd1c2VyX2lkGAEgASgJQgi6SAVyA7ABASI9Cg9HZXRVc2VyUmVzcG9uc2USKgoEdXNlchgBIAEoCzIcLm1pbnRjb2luLnVzZXIudjEuUHVibGljVXNlciJKChhHZXRVc2VyQnlVc2VybmFtZVJlcXVlc3QSLgoIdXNlcm5hbWUYASABKAlCHLpIGXIXMhVeW0EtWmEtejAtOV8uXXszLDMwfSQiRwoZR2V0VXNlckJ5VXNlcm5hbWVSZXNwb25zZRIqCgR1c2VyGAEgASgLMhwubWludGNvaW4udXNlci52MS5QdWJsaWNVc2VyIjEKFUdldFVzZXJCeVBob25lUmVxdWVzdBIYCgVwaG9uZRgBIAEoCUIJukgGcgQQAxggIj4KFkdldFVzZXJCeVBob25lUmVzcG9uc2USJAoEdXNlchgBIAEoCzIWLm1pbnRjb2luLnVzZXIudjEuVXNlciIyChVHZXRVc2VyQnlFbWFpbFJlcXVlc3QSGQoFZW1haWwYASABKAlCCrpIB3IFEAMYwAIiPgoWR2V0VXNlckJ5RW1haWxSZXNwb25zZRIkCgR1c2VyGAEgASgLMhYubWludGNvaW4udXNlci52MS5Vc2VyIo8BChtVcGRhdGVMaWZlY3ljbGVTdGF0ZVJlcXVlc3QSGQoHdXNlcl9pZBgBIAEoCUIIukgFcgOwAQESOwoFc3RhdGUYAiABKA4yIC5taW50Y29pbi51c2VyLnYxLkxpZmVjeWNsZVN0YXRlQgq6SAeCAQQQASAAEhgKBnJlYXNvbhgDIAEoCUIIukgFcgMY9AMiRAocVXBkYXRlTGlmZWN5Y2xlU3RhdGVSZXNwb25zZRIkCgR1c2VyGAEgASgLMhYubWludGNvaW4udXNlci52MS5Vc2VyIjQKF1Byb21vdGVUb0NyZWF0b3JSZXF1ZXN0EhkKB3VzZXJfaWQYASABKAlCCLpIBXIDsAEBIkAKGFByb21vdGVUb0NyZWF0b3JSZXNwb25zZRIkCgR1c2VyGAEgASgLMhYubWludGNvaW4udXNlci52MS5Vc2VyIqMBChJTdXNwZW5kVXNlclJlcXVlc3QSGQoHdXNlcl9pZBgBIAEoCUIIukgFcgOwAQESGgoGcmVhc29uGAIgASgJQgq6SAdyBRABGPQDEkIKD3N1c3BlbmRlZF91bnRpbBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCCLpIBbIBAkABSACIAQFCEgoQX3N1c3BlbmRlZF91bnRpbCI7ChNTdXNwZW5kVXNlclJlc3BvbnNlEiQKBHVzZXIYASABKAsyFi5taW50Y29pbi51c2VyLnYxLlVzZXIiMQoUVW5zdXNwZW5kVXNlclJlcXVlc3QSGQoHdXNlcl9pZBgBIAEoCUIIukgFcgOwAQEiPQoVVW5zdXNwZW5kVXNlclJlc3BvbnNlEiQKBHVzZXIYASABKAsyFi5taW50Y29pbi51c2VyLnYxLlVzZXIiRwoOQmFuVXNlclJlcXVlc3QSGQoHdXNlcl9pZBgBIAEoCUIIukgFcgOwAQESGgoGcmVhc29uGAIgASgJQgq6SAdyBRABGPQDIjcKD0JhblVzZXJSZXNwb25zZRIkCgR1c2VyGAEgASgLMhYubWludGNvaW4udXNlci52MS5Vc2VyIqcCChZVcGRhdGVLeWNTdGF0dXNSZXF1ZXN0EhkKB3VzZXJfaWQYASABKAlCCLpIBXIDsAEBEkEKCmt5Y19zdGF0dXMYAiABKA4yGy5taW50Y29pbi51c2VyLnYxLkt5Y1N0YXR1c0IQukgNggEKEAEYAhgDGAQYBRIbCghreWNfdGllchgDIAEoBUIJukgGGgQYAigAEhgKBnJlYXNvbhgEIAEoCUIIukgFcgMY9AM6eLpIdRpzChdreWNfdGllcl9uZWVkc192ZXJpZmllZBIsYSBreWNfdGllciBhYm92ZSAwIG5lZWRzIGt5Y19zdGF0dXMgVkVSSUZJRUQaKnRoaXMua3ljX3RpZXIgPT0gMCB8fCB0aGlzLmt5Y19zdGF0dXMgPT0gMyI/ChdVcGRhdGVLeWNTdGF0dXNSZXNwb25zZRIkCgR1c2VyGAEgASgLMhYubWludGNvaW4udXNlci52MS5Vc2VyKo0BCgpVc2VyU3RhdHVzEhsKF1VTRVJfU1RBVFVTX1VOU1BFQ0lGSUVEEAASFgoSVVNFUl9TVEFUVVNfQUNUSVZFEAESGQoVVVNFUl9TVEFUVVNfU1VTUEVOREVEEAISFgoSVVNFUl9TVEFUVVNfQkFOTkVEEAMSFwoTVVNFUl9TVEFUVVNfREVMRVRFRBAEKp8CCg5MaWZlY3ljbGVTdGF0ZRIfChtMSUZFQ1lDTEVfU1RBVEVfVU5TUEVDSUZJRUQQABIeChpMSUZFQ1lDTEVfU1RBVEVfUkVHSVNURVJFRBABEh4KGkxJRkVDWUNMRV9TVEFURV9PTkJPQVJESU5HEAISGgoWTElGRUNZQ0xFX1NUQVRFX0FDVElWRRADEhsKF0xJRkVDWUNMRV9TVEFURV9DUkVBVE9SEAQSGwoXTElGRUNZQ0xFX1NUQVRFX0RPUk1BTlQQBRIdChlMSUZFQ1lDTEVfU1RBVEVfU1VTUEVOREVEEAYSGgoWTElGRUNZQ0xFX1NUQVRFX0JBTk5FRBAHEhsKF0xJRkVDWUNMRV9TVEFURV9ERUxFVEVEEAgqpQEKCUt5Y1N0YXR1cxIaChZLWUNfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGgoWS1lDX1NUQVRVU19OT1RfU1RBUlRFRBABEhYKEktZQ19TVEFUVVNfUEVORElORxACEhcKE0tZQ19TVEFUVVNfVkVSSUZJRUQQAxIXChNLWUNfU1RBVFVTX1JFSkVDVEVEEAQSFgoSS1lDX1NUQVRVU19FWFBJUkVEEAUqiwEKBkdlbmRlchIWChJHRU5ERVJfVU5TUEVDSUZJRUQQABIPCgtHRU5ERVJfTUFMRRABEhEKDUdFTkRFUl9GRU1BTEUQAhIVChFHRU5ERVJfTk9OX0JJTkFSWRADEhAKDEdFTkRFUl9PVEhFUhAEEhwKGEdFTkRFUl9QUkVGRVJfTk9UX1RPX1NBWRAFKs8BCgpBZ2VCcmFja2V0EhsKF0FHRV9CUkFDS0VUX1VOU1BFQ0lGSUVEEAASGAoUQUdFX0JSQUNLRVRfVU5ERVJfMTgQARIVChFBR0VfQlJBQ0tFVF8xOF8yNBACEhUKEUFHRV9CUkFDS0VUXzI1XzM0EAMSFQoRQUdFX0JSQUNLRVRfMzVfNDQQBBIVChFBR0VfQlJBQ0tFVF80NV81NBAFEhUKEUFHRV9CUkFDS0VUXzU1XzY0EAYSFwoTQUdFX0JSQUNLRVRfNjVfUExVUxAHMu0LCgtVc2VyU2VydmljZRJXCgpDcmVhdGVVc2VyEiMubWludGNvaW4udXNlci52MS5DcmVhdGVVc2VyUmVxdWVzdBokLm1pbnRjb2luLnVzZXIudjEuQ3JlYXRlVXNlclJlc3BvbnNlEk0KBUdldE1lEh4ubWludGNvaW4udXNlci52MS5HZXRNZVJlcXVlc3QaHy5taW50Y29pbi51c2VyLnYxLkdldE1lUmVzcG9uc2UiA5ACARJRCghVcGRhdGVNZRIhLm1pbnRjb2luLnVzZXIudjEuVXBkYXRlTWVSZXF1ZXN0GiIubWludGNvaW4udXNlci52MS5VcGRhdGVNZVJlc3BvbnNlEmMKDlVwZGF0ZVVzZXJuYW1lEicubWludGNvaW4udXNlci52MS5VcGRhdGVVc2VybmFtZVJlcXVlc3QaKC5taW50Y29pbi51c2VyLnYxLlVwZGF0ZVVzZXJuYW1lUmVzcG9uc2USiQEKGUNoZWNrVXNlcm5hbWVBdmFpbGFiaWxpdHkSMi5taW50Y29pbi51c2VyLnYxLkNoZWNrVXNlcm5hbWVBdmFpbGFiaWxpdHlSZXF1ZXN0GjMubWludGNvaW4udXNlci52MS5DaGVja1VzZXJuYW1lQXZhaWxhYmlsaXR5UmVzcG9uc2UiA5ACARJTCgdHZXRVc2VyEiAubWludGNvaW4udXNlci52MS5HZXRVc2VyUmVxdWVzdBohLm1pbnRjb2luLnVzZXIudjEuR2V0VXNlclJlc3BvbnNlIgOQAgEScQoRR2V0VXNlckJ5VXNlcm5hbWUSKi5taW50Y29pbi51c2VyLnYxLkdldFVzZXJCeVVzZXJuYW1lUmVxdWVzdBorLm1pbnRjb2luLnVzZXIudjEuR2V0VXNlckJ5VXNlcm5hbWVSZXNwb25zZSIDkAIBEmgKDkdldFVzZXJCeVBob25lEicubWludGNvaW4udXNlci52MS5HZXRVc2VyQnlQaG9uZVJlcXVlc3QaKC5taW50Y29pbi51c2VyLnYxLkdldFVzZXJCeVBob25lUmVzcG9uc2UiA5ACARJoCg5HZXRVc2VyQnlFbWFpbBInLm1pbnRjb2luLnVzZXIudjEuR2V0VXNlckJ5RW1haWxSZXF1ZXN0GigubWludGNvaW4udXNlci52MS5HZXRVc2VyQnlFbWFpbFJlc3BvbnNlIgOQAgESdQoUVXBkYXRlTGlmZWN5Y2xlU3RhdGUSLS5taW50Y29pbi51c2VyLnYxLlVwZGF0ZUxpZmVjeWNsZVN0YXRlUmVxdWVzdBouLm1pbnRjb2luLnVzZXIudjEuVXBkYXRlTGlmZWN5Y2xlU3RhdGVSZXNwb25zZRJpChBQcm9tb3RlVG9DcmVhdG9yEikubWludGNvaW4udXNlci52MS5Qcm9tb3RlVG9DcmVhdG9yUmVxdWVzdBoqLm1pbnRjb2luLnVzZXIudjEuUHJvbW90ZVRvQ3JlYXRvclJlc3BvbnNlEloKC1N1c3BlbmRVc2VyEiQubWludGNvaW4udXNlci52MS5TdXNwZW5kVXNlclJlcXVlc3QaJS5taW50Y29pbi51c2VyLnYxLlN1c3BlbmRVc2VyUmVzcG9uc2USYAoNVW5zdXNwZW5kVXNlchImLm1pbnRjb2luLnVzZXIudjEuVW5zdXNwZW5kVXNlclJlcXVlc3QaJy5taW50Y29pbi51c2VyLnYxLlVuc3VzcGVuZFVzZXJSZXNwb25zZRJOCgdCYW5Vc2VyEiAubWludGNvaW4udXNlci52MS5CYW5Vc2VyUmVxdWVzdBohLm1pbnRjb2luLnVzZXIudjEuQmFuVXNlclJlc3BvbnNlEmYKD1VwZGF0ZUt5Y1N0YXR1cxIoLm1pbnRjb2luLnVzZXIudjEuVXBkYXRlS3ljU3RhdHVzUmVxdWVzdBopLm1pbnRjb2luLnVzZXIudjEuVXBkYXRlS3ljU3RhdHVzUmVzcG9uc2ViBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * The full user record (private view): only for the user themself (GetMe) and admins.
@@ -185,7 +185,7 @@ export type User = Message<"mintcoin.user.v1.User"> & {
   kycStatus: KycStatus;
 
   /**
-   * KYC tier: 0 for none, higher tiers allow more.
+   * KYC tier, 0 to 2: 0 for none, higher tiers allow more. Above 0 only while VERIFIED.
    *
    * @generated from field: int32 kyc_tier = 31;
    */
@@ -1130,6 +1130,69 @@ export const BanUserResponseSchema: GenMessage<BanUserResponse> = /*@__PURE__*/
   messageDesc(file_mintcoin_user_v1_user, 30);
 
 /**
+ * UpdateKycStatus request.
+ *
+ * @generated from message mintcoin.user.v1.UpdateKycStatusRequest
+ */
+export type UpdateKycStatusRequest = Message<"mintcoin.user.v1.UpdateKycStatusRequest"> & {
+  /**
+   * The user whose verification is reported.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * The verification's status: PENDING, VERIFIED, REJECTED or EXPIRED.
+   *
+   * @generated from field: mintcoin.user.v1.KycStatus kyc_status = 2;
+   */
+  kycStatus: KycStatus;
+
+  /**
+   * The tier the verification grants, 0 to 2 (above 0 only with VERIFIED).
+   *
+   * @generated from field: int32 kyc_tier = 3;
+   */
+  kycTier: number;
+
+  /**
+   * Why, for the audit trail, for example the provider's case reference (optional).
+   *
+   * @generated from field: string reason = 4;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message mintcoin.user.v1.UpdateKycStatusRequest.
+ * Use `create(UpdateKycStatusRequestSchema)` to create a new message.
+ */
+export const UpdateKycStatusRequestSchema: GenMessage<UpdateKycStatusRequest> = /*@__PURE__*/
+  messageDesc(file_mintcoin_user_v1_user, 31);
+
+/**
+ * UpdateKycStatus response.
+ *
+ * @generated from message mintcoin.user.v1.UpdateKycStatusResponse
+ */
+export type UpdateKycStatusResponse = Message<"mintcoin.user.v1.UpdateKycStatusResponse"> & {
+  /**
+   * The profile after the change.
+   *
+   * @generated from field: mintcoin.user.v1.User user = 1;
+   */
+  user?: User | undefined;
+};
+
+/**
+ * Describes the message mintcoin.user.v1.UpdateKycStatusResponse.
+ * Use `create(UpdateKycStatusResponseSchema)` to create a new message.
+ */
+export const UpdateKycStatusResponseSchema: GenMessage<UpdateKycStatusResponse> = /*@__PURE__*/
+  messageDesc(file_mintcoin_user_v1_user, 32);
+
+/**
  * Account standing, derived from the lifecycle: SUSPENDED, BANNED and DELETED mirror the
  * lifecycle states of the same names; every other lifecycle state is ACTIVE.
  *
@@ -1304,7 +1367,7 @@ export enum KycStatus {
   PENDING = 2,
 
   /**
-   * Verified.
+   * Verified (approved by the KYC provider).
    *
    * @generated from enum value: KYC_STATUS_VERIFIED = 3;
    */
@@ -1316,6 +1379,14 @@ export enum KycStatus {
    * @generated from enum value: KYC_STATUS_REJECTED = 4;
    */
   REJECTED = 4,
+
+  /**
+   * A verification that was approved has lapsed (for example its documents expired): the user
+   * must verify again.
+   *
+   * @generated from enum value: KYC_STATUS_EXPIRED = 5;
+   */
+  EXPIRED = 5,
 }
 
 /**
@@ -1455,7 +1526,11 @@ export const AgeBracketSchema: GenEnum<AgeBracket> = /*@__PURE__*/
  *
  * Authentication: every RPC needs `authorization: Bearer <access token>` issued by the auth
  * service (UNAUTHENTICATED without a valid token, or when its session was revoked). RPCs marked
- * "admin" also need the role `admin` or `service` in the token (PERMISSION_DENIED otherwise).
+ * "admin" also need either a person's token with the role `admin`, or a service account's token
+ * (AuthService.IssueServiceToken or POST /oauth2/token) that carries the scope the RPC names:
+ * `users.read`, `users.moderate` or `users.kyc` (PERMISSION_DENIED otherwise). A service
+ * account's token is for those RPCs only: every other RPC is a person's and refuses it with
+ * PERMISSION_DENIED.
  *
  * Errors common to every RPC (not repeated below):
  * - INVALID_ARGUMENT: the request breaks a rule written in this file; the error names the field.
@@ -1570,7 +1645,7 @@ export const UserService: GenService<{
   },
   /**
    * Returns the full profile holding a phone number (normalised to E.164 before the lookup).
-   * Admin.
+   * Admin, scope users.read.
    *
    * Errors: INVALID_ARGUMENT when it is not a valid phone number (without a leading "+" it is
    * read in DEFAULT_PHONE_REGION, and refused when that is unset); NOT_FOUND when no profile
@@ -1585,7 +1660,7 @@ export const UserService: GenService<{
   },
   /**
    * Returns the full profile holding an email address (trimmed and lower-cased before the
-   * lookup). Admin.
+   * lookup). Admin, scope users.read.
    *
    * Errors: INVALID_ARGUMENT when it is not a valid email address; NOT_FOUND when no profile
    * holds it.
@@ -1599,7 +1674,7 @@ export const UserService: GenService<{
   },
   /**
    * Moves a user along the lifecycle (see LifecycleState for the transitions this RPC makes).
-   * Admin. Emits user.profile.updated (changed_fields "lifecycle_state", and "status" when it
+   * Admin, scope users.moderate. Emits user.profile.updated (changed_fields "lifecycle_state", and "status" when it
    * changes too). Moving a user to the state it is already in succeeds and changes nothing.
    *
    * Errors: NOT_FOUND when there is no such user; FAILED_PRECONDITION when the transition is
@@ -1614,8 +1689,8 @@ export const UserService: GenService<{
     output: typeof UpdateLifecycleStateResponseSchema;
   },
   /**
-   * Makes a user a creator: sets is_creator and moves ACTIVE or DORMANT to CREATOR. Admin.
-   * Promoting a creator again succeeds and changes nothing. Emits user.profile.updated
+   * Makes a user a creator: sets is_creator and moves ACTIVE or DORMANT to CREATOR. Admin,
+   * scope users.moderate. Promoting a creator again succeeds and changes nothing. Emits user.profile.updated
    * (changed_fields ["is_creator", "lifecycle_state"]).
    *
    * Errors: NOT_FOUND when there is no such user; FAILED_PRECONDITION in any other state.
@@ -1628,8 +1703,8 @@ export const UserService: GenService<{
     output: typeof PromoteToCreatorResponseSchema;
   },
   /**
-   * Suspends a user until `suspended_until`, or until UnsuspendUser when it is absent. Admin.
-   * Emits user.suspended; the auth service then revokes every session of the user and refuses
+   * Suspends a user until `suspended_until`, or until UnsuspendUser when it is absent. Admin,
+   * scope users.moderate. Emits user.suspended; the auth service then revokes every session of the user and refuses
    * sign-ins until the suspension ends. Suspending a suspended user replaces the reason and end
    * time (and emits again).
    *
@@ -1644,8 +1719,8 @@ export const UserService: GenService<{
     output: typeof SuspendUserResponseSchema;
   },
   /**
-   * Ends a suspension now: the user goes back to CREATOR when is_creator, else ACTIVE. Admin.
-   * Emits user.unsuspended. Unsuspending a user that is not suspended succeeds and changes
+   * Ends a suspension now: the user goes back to CREATOR when is_creator, else ACTIVE. Admin,
+   * scope users.moderate. Emits user.unsuspended. Unsuspending a user that is not suspended succeeds and changes
    * nothing. A suspension whose end time has passed ends by itself the same way (with the
    * event) at the user's next read or write.
    *
@@ -1660,7 +1735,7 @@ export const UserService: GenService<{
     output: typeof UnsuspendUserResponseSchema;
   },
   /**
-   * Bans a user for good (BANNED is terminal). Admin. Emits user.banned; the auth service then
+   * Bans a user for good (BANNED is terminal). Admin, scope users.moderate. Emits user.banned; the auth service then
    * revokes every session of the user and refuses its sign-ins. Banning a banned user succeeds
    * and changes nothing.
    *
@@ -1672,6 +1747,23 @@ export const UserService: GenService<{
     methodKind: "unary";
     input: typeof BanUserRequestSchema;
     output: typeof BanUserResponseSchema;
+  },
+  /**
+   * Records a user's identity verification (KYC) status and tier, as the KYC provider's
+   * integration reports them. Admin, scope users.kyc. A tier above 0 comes only with VERIFIED:
+   * a pending, rejected or expired verification grants tier 0. Emits user.kyc.updated (with
+   * the status and tier before and after) and user.profile.updated (changed_fields
+   * "kyc_status" and/or "kyc_tier"). Recording the status and tier the user already has
+   * succeeds and changes nothing.
+   *
+   * Errors: NOT_FOUND when there is no such user; FAILED_PRECONDITION when it is deleted.
+   *
+   * @generated from rpc mintcoin.user.v1.UserService.UpdateKycStatus
+   */
+  updateKycStatus: {
+    methodKind: "unary";
+    input: typeof UpdateKycStatusRequestSchema;
+    output: typeof UpdateKycStatusResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_mintcoin_user_v1_user, 0);
