@@ -15,7 +15,7 @@ import { createNatsDelivery } from "./delivery/nats-delivery.js";
 import type { OtpDelivery } from "./delivery/otp-delivery.js";
 import { startModerationConsumer } from "./events/moderation-consumer.js";
 import { createAuthServiceAuthentication } from "./handlers/authentication.js";
-import { createJwksRoute } from "./handlers/jwks-route.js";
+import { createAuthHttpRoutes } from "./http-routes.js";
 import { authMigrations } from "./migrations/index.js";
 import { createAuthRoutes } from "./routes.js";
 import type { AuthDatabase } from "./store/schema.js";
@@ -80,7 +80,7 @@ export async function startAuthService(
       health: runtime.health,
       metrics: runtime.metrics,
       routes: createAuthRoutes(domain),
-      httpRoutes: { "/.well-known/jwks.json": createJwksRoute(domain.keys) },
+      httpRoutes: createAuthHttpRoutes(config, domain, logger),
       interceptors: [createAuthServiceAuthentication(domain)],
       reflectionFiles: [file_mintcoin_events_v1_auth_events, file_mintcoin_events_v1_notify],
       corsOrigins: config.CORS_ORIGINS,

@@ -8,6 +8,7 @@ import type { AuthConfig } from "./config.js";
 import type { OtpDelivery } from "./delivery/otp-delivery.js";
 import { createAccessTokenIssuer } from "./domain/access-tokens.js";
 import { createCleanupJob } from "./domain/cleanup.js";
+import { createClientCredentialsGrant } from "./domain/client-credentials.js";
 import { createDeviceService } from "./domain/device-service.js";
 import { createIdentifierLinking } from "./domain/identifier-linking.js";
 import { keyMaterialFromPem } from "./domain/key-material.js";
@@ -24,6 +25,8 @@ import { createRevocationAwareness } from "./domain/revocation-awareness.js";
 import { createSessionService } from "./domain/session-service.js";
 import { createSessionRevoker } from "./domain/session-revocation.js";
 import { createSessionStarter } from "./domain/session-starter.js";
+import { createServiceAccounts } from "./domain/service-accounts.js";
+import { createServiceTokenIssuer } from "./domain/service-tokens.js";
 import type { AuthDatabase } from "./store/schema.js";
 import { getOrCreateSecret } from "./store/secret-store.js";
 
@@ -157,6 +160,28 @@ export async function buildAuthDomain(
   const identifierLinking = createIdentifierLinking({ transact, clock });
   const moderation = createModerationReaction({ transact, revoker, clock, logger: options.logger });
 
+  // Service accounts: the operators' command manages them; the client credentials grant (POST
+  // /oauth2/token, IssueServiceToken) signs their tokens with the same key ring.
+  const serviceAccounts = createServiceAccounts({ db, transact, clock, logger: options.logger });
+  const clientCredentials = createClientCredentialsGrant({
+    transact,
+    clock,
+    tokens: createServiceTokenIssuer({
+      keys,
+      issuer: config.JWT_ISSUER,
+      audience: config.JWT_AUDIENCE,
+      lifetimeMs: config.SERVICE_TOKEN_EXPIRATION,
+    }),
+    lockout: {
+      threshold: config.CLIENT_AUTH_LOCKOUT_THRESHOLD,
+      baseDelayMs: config.CLIENT_AUTH_LOCKOUT_BASE,
+      maxDelayMs: config.CLIENT_AUTH_LOCKOUT_MAX,
+      forgetAfterMs: day,
+    },
+    ipLimit: { windowMs: config.CLIENT_AUTH_IP_WINDOW, maxFailures: config.CLIENT_AUTH_IP_MAX_FAILURES },
+    onFailure: (reason) => runtime.metrics.clientAuthFailures.inc({ reason }),
+  });
+
   const verifier = createAccessTokenVerifier({
     keys: keys.verificationKey,
     issuer: config.JWT_ISSUER,
@@ -178,7 +203,11 @@ export async function buildAuthDomain(
     logger: options.logger,
     intervalMs: config.CLEANUP_INTERVAL,
     batchSize: config.CLEANUP_BATCH_SIZE,
-    rateLimitWindowMs: Math.max(config.OTP_RATE_LIMIT_WINDOW_MINUTES * 60_000, config.PASSWORD_IP_WINDOW),
+    rateLimitWindowMs: Math.max(
+      config.OTP_RATE_LIMIT_WINDOW_MINUTES * 60_000,
+      config.PASSWORD_IP_WINDOW,
+      config.CLIENT_AUTH_IP_WINDOW,
+    ),
     failureMemoryMs: day,
     refreshGraceMs: config.REFRESH_TOKEN_REUSE_GRACE,
     accessTokenLifetimeMs: config.JWT_ACCESS_EXPIRATION,
@@ -202,6 +231,8 @@ export async function buildAuthDomain(
     devices,
     identifierLinking,
     moderation,
+    serviceAccounts,
+    clientCredentials,
     /** The revocations this instance follows (undefined without NATS): for operations and tests. */
     revocationFeed,
     /** Stops background work (key reloads, cleanup, the revocation feed), waiting for a cleanup run in progress. */

@@ -1,6 +1,15 @@
 import { z } from "zod";
 import { databaseUrlFor, commonEnv } from "../shared/config/common.js";
-import { duration, list, optionalPort, optionalUrl, parseEnv, port, positiveInt } from "../shared/config/env.js";
+import {
+  ConfigError,
+  duration,
+  list,
+  optionalPort,
+  optionalUrl,
+  parseEnv,
+  port,
+  positiveInt,
+} from "../shared/config/env.js";
 import { metricsPort } from "../shared/metrics/metrics-port.js";
 import { adminIdentifiersFrom } from "./domain/admin-identifiers.js";
 import { keyMaterialFromPem } from "./domain/key-material.js";
@@ -66,12 +75,30 @@ const authEnv = {
   CLEANUP_BATCH_SIZE: positiveInt(500),
   // How long ended sessions are kept (the "new IP" sign-in check looks at them).
   SESSION_RETENTION: duration("30d"),
+  // Lifetime of service accounts' access tokens (client credentials grant). They have no session to
+  // revoke, so this bounds a token after its account is disabled; at most JWT_ACCESS_EXPIRATION, the
+  // time a rotated-out signing key stays published.
+  SERVICE_TOKEN_EXPIRATION: duration("5m"),
+  // Failed client authentications per client id and client address before the token endpoint locks
+  // that pair; each further failure doubles the lock, from CLIENT_AUTH_LOCKOUT_BASE up to _MAX.
+  CLIENT_AUTH_LOCKOUT_THRESHOLD: positiveInt(5),
+  CLIENT_AUTH_LOCKOUT_BASE: duration("1m"),
+  CLIENT_AUTH_LOCKOUT_MAX: duration("1h"),
+  // Failed client authentications per client address, across client ids, within CLIENT_AUTH_IP_WINDOW.
+  CLIENT_AUTH_IP_MAX_FAILURES: positiveInt(50),
+  CLIENT_AUTH_IP_WINDOW: duration("15m"),
 };
 
 export type AuthConfig = ReturnType<typeof loadAuthConfig>;
 
 export function loadAuthConfig(env: Record<string, string | undefined> = process.env) {
   const parsed = parseEnv(authEnv, env);
+  if (parsed.SERVICE_TOKEN_EXPIRATION > parsed.JWT_ACCESS_EXPIRATION) {
+    throw new ConfigError(
+      `invalid configuration:\n  SERVICE_TOKEN_EXPIRATION=${JSON.stringify(env.SERVICE_TOKEN_EXPIRATION ?? null)}: ` +
+        "must not exceed JWT_ACCESS_EXPIRATION (a rotated-out key is published only that long)",
+    );
+  }
   return {
     ...parsed,
     databaseUrl: databaseUrlFor(parsed.AUTH_DATABASE_URL, parsed, "auth"),

@@ -1,5 +1,6 @@
 import type { ConnectRouter } from "@connectrpc/connect";
 import { AuthService } from "../../gen/mintcoin/auth/v1/auth_pb.js";
+import type { ClientCredentialsGrant } from "./domain/client-credentials.js";
 import type { DeviceService } from "./domain/device-service.js";
 import type { IdentifierLinking } from "./domain/identifier-linking.js";
 import type { KeyRing } from "./domain/key-ring.js";
@@ -16,6 +17,7 @@ import { createKeyHandlers } from "./handlers/key-handlers.js";
 import { createLoginHandlers } from "./handlers/login-handlers.js";
 import { createOtpHandlers } from "./handlers/otp-handlers.js";
 import { createPasswordHandlers } from "./handlers/password-handlers.js";
+import { createServiceTokenHandlers } from "./handlers/service-token-handlers.js";
 import { createSessionHandlers } from "./handlers/session-handlers.js";
 import { createTokenHandlers } from "./handlers/token-handlers.js";
 
@@ -30,6 +32,7 @@ export interface AuthHandlerDeps {
   passwordLogin: PasswordLogin;
   devices: DeviceService;
   identifierLinking: IdentifierLinking;
+  clientCredentials: ClientCredentialsGrant;
 }
 
 /** Every AuthService RPC, by area (the hostile-input suite calls each one and accepts no UNIMPLEMENTED). */
@@ -44,6 +47,7 @@ export function createAuthRoutes(deps: AuthHandlerDeps): (router: ConnectRouter)
       ...createPasswordHandlers(deps),
       ...createDeviceHandlers(deps),
       ...createIdentifierHandlers(deps),
+      ...createServiceTokenHandlers(deps),
     });
   };
 }

@@ -11,6 +11,7 @@ import fc from "fast-check";
 import pg from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { AuthService } from "../../gen/mintcoin/auth/v1/auth_pb.js";
+import type { ClientCredentials } from "../../services/auth/domain/service-accounts.js";
 import { UserService } from "../../gen/mintcoin/user/v1/user_pb.js";
 import { eventCatalog, type EventSubject } from "../../services/shared/events/catalog.js";
 import { capturingDelivery, connectAuthClient, connectUserClient } from "../fixtures/services.js";
@@ -43,7 +44,7 @@ import { generousLimits, startStack, type Stack } from "./helpers/stack.js";
 const maxRequestBytes = 64 * 1024;
 /**
  * Requests go out in concurrent batches (as from many clients at once, and faster than one by one):
- * per RPC 5 batches of typed and 3 of malformed requests, so with 33 RPCs about 1,600 calls a run
+ * per RPC 5 batches of typed and 3 of malformed requests, so with 35 RPCs about 1,700 calls a run
  * (plus the NUL sweep).
  */
 const batchSize = 6;
@@ -84,6 +85,8 @@ const validBase: Record<string, Record<string, unknown>> = {
   SuspendUser: { userId: someUuid, reason: "r" },
   UnsuspendUser: { userId: someUuid },
   BanUser: { userId: someUuid, reason: "r" },
+  UpdateKycStatus: { userId: someUuid, kycStatus: 3, kycTier: 1 },
+  IssueServiceToken: { clientId: "svc_fuzz", clientSecret: "mcs_fuzz", scope: "users.read" },
 };
 
 function encodesToJson(desc: DescMessage, message: Parameters<typeof toJsonString>[1]): boolean {
@@ -98,7 +101,7 @@ function encodesToJson(desc: DescMessage, message: Parameters<typeof toJsonStrin
 describe("hostile input to every RPC", () => {
   let stack: Stack;
   const delivery = capturingDelivery();
-  /** Bearer tokens the fuzzer picks from: none, junk, an unsigned one, a user's and an admin's. */
+  /** Bearer tokens the fuzzer picks from: none, junk, an unsigned one, a user's, an admin's and a service account's. */
   const tokens: Array<string | undefined> = [undefined, "junk", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."];
   const anonymousTokens = tokens.length;
   /** A person and an admin (ADMIN_IDENTIFIERS), signed up; their access tokens follow the anonymous ones. */
@@ -108,6 +111,10 @@ describe("hostile input to every RPC", () => {
   ] as const;
   let grpcAuth: GrpcRawCaller;
   let grpcUser: GrpcRawCaller;
+  /** A service account holding every scope: its token (the last slot) reaches every administrative RPC. */
+  let service: ClientCredentials;
+  const serviceToken = async () =>
+    (await connectAuthClient(stack.auth.baseUrl).issueServiceToken({ ...service })).accessToken;
 
   beforeAll(async () => {
     stack = await startStack({
@@ -120,6 +127,12 @@ describe("hostile input to every RPC", () => {
     const users = connectUserClient(stack.user.baseUrl);
     for (const [identifier, username] of signedIn)
       tokens.push((await signUp(auth, users, delivery, identifier, username)).accessToken);
+    service = await stack.auth.handle.domain.serviceAccounts.create(
+      "fuzz-service",
+      ["users.read", "users.moderate", "users.kyc"],
+      "hostile-input test",
+    );
+    tokens.push(await serviceToken());
   });
 
   // The fuzzer may sign its own callers out (Logout, RevokeAllSessions, BlockDevice...): each test
@@ -132,6 +145,10 @@ describe("hostile input to every RPC", () => {
         tokens[slot] = (await signIn(auth, delivery, identifier, `fuzz-device-${Date.now()}`)).accessToken;
       }
     }
+    // Service tokens live 5 minutes: a fresh one when this one has run out.
+    const serviceSlot = anonymousTokens + signedIn.length;
+    if (!(await auth.validateToken({ accessToken: tokens[serviceSlot]! })).valid)
+      tokens[serviceSlot] = await serviceToken();
   });
 
   afterAll(async () => {

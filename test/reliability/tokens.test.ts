@@ -37,6 +37,20 @@ interface Context {
   verificationToken: string;
 }
 
+/** A service account's claims (RFC 9068) with the real session's times: what the token endpoint would sign. */
+const serviceClaims = (c: Context): JWTPayload => ({
+  iss: c.claims.iss,
+  aud: c.claims.aud,
+  iat: c.claims.iat,
+  exp: c.claims.exp,
+  jti: randomUUID(),
+  sub: "svc_0123456789abcdef0123456789abcdef",
+  client_id: "svc_0123456789abcdef0123456789abcdef",
+  scope: "users.read users.moderate users.kyc",
+  roles: ["service"],
+  typ: "access",
+});
+
 /** Each attack builds its token from the real session's claims. */
 const attacks: Array<[string, (c: Context) => Promise<string> | string]> = [
   ["alg none", (c) => unsigned("none", c.header, c.claims)],
@@ -129,6 +143,27 @@ const attacks: Array<[string, (c: Context) => Promise<string> | string]> = [
     (c) => signEs256(c.key.privateKey, { ...c.header, typ: "JWT" }, c.claims),
   ],
   [
+    "the real key, a person's claims plus client_id and every scope",
+    (c) =>
+      signEs256(c.key.privateKey, c.header, {
+        ...c.claims,
+        client_id: c.claims.sub,
+        scope: "users.read users.moderate users.kyc",
+      }),
+  ],
+  [
+    "the real key, a service token whose client_id is not its subject",
+    (c) => signEs256(c.key.privateKey, c.header, { ...serviceClaims(c), client_id: "svc_other" }),
+  ],
+  [
+    "the real key, a service token claiming the admin role too",
+    (c) => signEs256(c.key.privateKey, c.header, { ...serviceClaims(c), roles: ["service", "admin"] }),
+  ],
+  [
+    "the real key, a service token without a scope",
+    (c) => signEs256(c.key.privateKey, c.header, { ...serviceClaims(c), scope: undefined }),
+  ],
+  [
     "tampered payload: another user's id",
     (c) => withPayload(c.session.accessToken, { ...c.claims, sub: c.other.userId }),
   ],
@@ -219,6 +254,13 @@ describe("tokens: forged, stretched and misused tokens are refused by both servi
       expect(await userAnswer(token)).toBe("ok");
       expect(await validates(token)).toBe(true);
     }
+  });
+
+  it("accepts a service token signed with the real key, which ValidateToken confirms and a person's RPCs refuse as PERMISSION_DENIED (the control)", async () => {
+    const token = await signEs256(context.key.privateKey, context.header, serviceClaims(context));
+    expect(await validates(token)).toBe(true);
+    expect(await authAnswer(token)).toBe(Code.PermissionDenied);
+    expect(await userAnswer(token)).toBe(Code.PermissionDenied);
   });
 
   for (const [name, build] of attacks) {

@@ -42,7 +42,7 @@ async function startServer(delayMs = 0): Promise<OnePortServer> {
     corsOrigins: [allowedOrigin],
     maxRequestBytes: 1024,
     trustedProxies: new Set(),
-    httpRoutes: { "/hello": (_request, response) => void response.end("hi") },
+    httpRoutes: { "GET /hello": (_request, response) => void response.end("hi") },
   });
   return listenOnePort({ host: "127.0.0.1", port: 0, handler, logger });
 }
@@ -88,8 +88,10 @@ describe("one-port server", () => {
     expect(refused.headers.get("access-control-allow-origin")).toBeNull();
   });
 
-  it("serves plain GET routes and a helpful 404 for anything else", async () => {
+  it("serves plain HTTP routes by method and path, 405 for another method, and a helpful 404 for anything else", async () => {
     expect(await (await fetch(`${baseUrl}/hello`)).text()).toBe("hi");
+    const wrongMethod = await fetch(`${baseUrl}/hello`, { method: "PUT" });
+    expect([wrongMethod.status, wrongMethod.headers.get("allow")]).toEqual([405, "GET"]);
     const missing = await fetch(`${baseUrl}/nope`);
     expect(missing.status).toBe(404);
   });

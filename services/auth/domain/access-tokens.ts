@@ -1,6 +1,7 @@
-import { randomUUID, sign } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import type { AccessTokenClaims } from "../../shared/auth/access-token.js";
 import type { IdentifierType } from "./identifiers.js";
+import { signAccessTokenJwt } from "./jws.js";
 import type { KeyRing } from "./key-ring.js";
 
 /** An identifier a user holds; every identifier the auth service holds was proven with a code. */
@@ -34,11 +35,7 @@ export interface AccessTokenIssuerOptions {
 
 export type AccessTokenIssuer = ReturnType<typeof createAccessTokenIssuer>;
 
-/**
- * Signs access tokens with exactly the claims services/shared/auth/access-token.ts verifies.
- * Signed with node:crypto directly rather than jose's SignJWT: the same JWS (RFC 7515 compact,
- * ES256 signatures in IEEE P1363 form), about four times cheaper per token on this hot path.
- */
+/** Signs people's access tokens with exactly the claims services/shared/auth/access-token.ts verifies. */
 export function createAccessTokenIssuer(options: AccessTokenIssuerOptions) {
   const lifetimeSeconds = Math.floor(options.lifetimeMs / 1000);
 
@@ -65,22 +62,12 @@ export function createAccessTokenIssuer(options: AccessTokenIssuerOptions) {
       ...(phone && { phone: phone.identifier, phone_verified: true }),
       ...(email && { email: email.identifier, email_verified: true }),
     };
-    const header = { alg: key.alg, kid: key.kid, typ: "at+jwt" };
-    const signingInput = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(claims))}`;
-    const signature =
-      key.alg === "ES256"
-        ? sign("sha256", Buffer.from(signingInput), { key: key.privateKey, dsaEncoding: "ieee-p1363" })
-        : sign(null, Buffer.from(signingInput), key.privateKey);
     return {
-      token: `${signingInput}.${signature.toString("base64url")}`,
+      token: signAccessTokenJwt(key, claims),
       expiresAt: new Date((issuedAt + lifetimeSeconds) * 1000),
       expiresIn: lifetimeSeconds,
     };
   }
 
   return { issue, rolesFor };
-}
-
-function base64url(text: string): string {
-  return Buffer.from(text).toString("base64url");
 }

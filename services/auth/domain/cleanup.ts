@@ -15,9 +15,9 @@ export interface CleanupOptions {
   batchSize: number;
   /** Statements per kind of row per run, so one run never hogs the database. */
   maxBatchesPerRun?: number;
-  /** The longest rate-limit window (OTP sends, password failures per IP): older hits no longer count. */
+  /** The longest rate-limit window (OTP sends, password and client failures per IP): older hits no longer count. */
   rateLimitWindowMs: number;
-  /** How long failed OTP and password guesses are remembered. */
+  /** How long failed OTP, password and client-secret guesses are remembered. */
   failureMemoryMs: number;
   refreshGraceMs: number;
   accessTokenLifetimeMs: number;
@@ -63,6 +63,9 @@ export function createCleanupJob(options: CleanupOptions) {
       otpGuards: await drain(() => cleanupBatches.idleOtpGuards(db, ago(options.failureMemoryMs), now, limit)),
       passwordGuards: await drain(() =>
         cleanupBatches.idlePasswordGuards(db, ago(options.failureMemoryMs), now, limit),
+      ),
+      clientAuthGuards: await drain(() =>
+        cleanupBatches.idleClientAuthGuards(db, ago(options.failureMemoryMs), now, limit),
       ),
       sealedPairs: await drain(() => clearSealedPairs(db, ago(options.refreshGraceMs), limit)),
       refreshTokens: await drain(() => cleanupBatches.expiredRefreshTokens(db, now, limit)),

@@ -15,6 +15,7 @@ export const publicAuthMethods: ReadonlySet<string> = new Set(
     "GetJwks",
     "LoginWithPassword",
     "ResetPassword",
+    "IssueServiceToken",
   ].map((method) => `${AuthService.typeName}/${method}`),
 );
 

@@ -50,6 +50,16 @@ export const cleanupBatches = {
       limit,
     ),
 
+  /** Failed client authentications per client and address, on the same rule as OTP guards. */
+  idleClientAuthGuards: (db: Kysely<AuthDatabase>, idleSince: Date, now: Date, limit: number) =>
+    deleteBatch(
+      db,
+      "client_auth_guards",
+      "key",
+      sql`updated_at < ${idleSince} and (locked_until is null or locked_until < ${now})`,
+      limit,
+    ),
+
   /** Refresh tokens past their expiry, current or rotated (a session's expiry is its token's). */
   expiredRefreshTokens: (db: Kysely<AuthDatabase>, now: Date, limit: number) =>
     deleteBatch(db, "refresh_tokens", "token_hash", sql`expires_at < ${now}`, limit),

@@ -49,3 +49,13 @@ export function rateLimitHits(keys: readonly string[], now: Date, windowMs: numb
 export function rateLimitHitFromRow(row: RateLimitHitRow): RateLimitHit {
   return { count: Number(row.count), oldest: new Date(row.oldest) };
 }
+
+/**
+ * Gives back the newest hit on `key` (an attempt counted in advance that turned out not to count,
+ * such as a client secret that was right), in the transaction that recorded it.
+ */
+export async function giveBackRateLimitHit(db: Kysely<AuthDatabase>, key: string, now: Date): Promise<void> {
+  await sql`
+    update rate_limits set hits = hits[1:cardinality(hits) - 1], updated_at = ${now}
+    where key = ${key} and cardinality(hits) > 0`.execute(db);
+}

@@ -17,6 +17,8 @@ export interface AuthDatabase {
   refresh_tokens: RefreshTokensTable;
   passwords: PasswordsTable;
   password_guards: PasswordGuardsTable;
+  service_accounts: ServiceAccountsTable;
+  client_auth_guards: ClientAuthGuardsTable;
 }
 
 export interface ServerSecretsTable {
@@ -155,6 +157,26 @@ export interface PasswordsTable {
 
 export interface PasswordGuardsTable {
   identifier: string;
+  failures: number;
+  locked_until: Date | null;
+  last_failure_at: Date | null;
+  updated_at: Date;
+}
+
+export interface ServiceAccountsTable {
+  client_id: string;
+  name: string;
+  /** SHA-256 of the client secret. */
+  secret_hash: Uint8Array;
+  scopes: ColumnType<string[], string[], string[]>;
+  created_at: Date;
+  secret_rotated_at: Date | null;
+  disabled_at: Date | null;
+}
+
+export interface ClientAuthGuardsTable {
+  /** The client id and the client's address. */
+  key: string;
   failures: number;
   locked_until: Date | null;
   last_failure_at: Date | null;

@@ -20,6 +20,8 @@ export interface ServiceMetrics {
   readonly relayLag: Histogram;
   /** One-time codes handed to the delivery, by channel: sms (phone) or email. */
   readonly otpSent: Counter<"channel">;
+  /** Failed or refused service-account authentications (client credentials grant), by reason. */
+  readonly clientAuthFailures: Counter<"reason">;
   /** 1 when the readiness check last reached the dependency, 0 when it did not. */
   readonly dependencyUp: Gauge<"dependency">;
   /** The exposition text for GET /metrics. */
@@ -77,6 +79,12 @@ export function createServiceMetrics(): ServiceMetrics {
       name: "mintcoin_otp_sent_total",
       help: "One-time codes handed to the delivery channel, by channel (sms, email).",
       labelNames: ["channel"],
+      registers,
+    }),
+    clientAuthFailures: new Counter({
+      name: "mintcoin_client_authentication_failures_total",
+      help: "Failed or refused service-account authentications at the token endpoint and IssueServiceToken, by reason (unknown_client, wrong_secret, disabled, locked, ip_limited).",
+      labelNames: ["reason"],
       registers,
     }),
     dependencyUp: new Gauge({

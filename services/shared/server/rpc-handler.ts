@@ -12,7 +12,7 @@ import { readRequestInfo, requestInfoKey } from "./request-info.js";
 import { createTextSafetyInterceptor } from "./text-safety.js";
 import { answerUndecodableRequestsAsInvalid } from "./undecodable-requests.js";
 
-/** A plain HTTP endpoint served beside the RPCs, e.g. GET /.well-known/jwks.json. */
+/** A plain HTTP endpoint served beside the RPCs, e.g. GET /.well-known/jwks.json or POST /oauth2/token. */
 export type HttpRoute = (request: NodeServerRequest, response: NodeServerResponse) => void | Promise<void>;
 
 export interface RpcHandlerOptions {
@@ -25,7 +25,7 @@ export interface RpcHandlerOptions {
   metrics?: ServiceMetrics;
   /** Interceptors that run after logging, error mapping and validation (e.g. authentication). */
   interceptors?: Interceptor[];
-  /** GET endpoints by exact path. */
+  /** Plain HTTP endpoints by method and exact path, e.g. "GET /.well-known/jwks.json". */
   httpRoutes?: Record<string, HttpRoute>;
 }
 
@@ -66,8 +66,17 @@ export function createRpcHandler(options: RpcHandlerOptions): RequestHandler {
     contextValues: (request) =>
       createContextValues().set(requestInfoKey, readRequestInfo(request, options.trustedProxies)),
     fallback(request, response) {
-      const route = request.method === "GET" ? httpRoutes[new URL(request.url ?? "/", "http://x").pathname] : undefined;
+      const path = new URL(request.url ?? "/", "http://x").pathname;
+      const route = httpRoutes[`${request.method} ${path}`];
       if (!route) {
+        const allowed = Object.keys(httpRoutes)
+          .filter((key) => key.slice(key.indexOf(" ") + 1) === path)
+          .map((key) => key.slice(0, key.indexOf(" ")));
+        if (allowed.length > 0) {
+          response.writeHead(405, { "content-type": "text/plain", allow: allowed.join(", ") });
+          response.end(`method not allowed: ${allowed.join(", ")} only\n`);
+          return;
+        }
         response.writeHead(404, { "content-type": "text/plain" });
         response.end("not found: this port serves gRPC, gRPC-Web and Connect\n");
         return;

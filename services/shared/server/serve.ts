@@ -20,6 +20,7 @@ export interface ServeOptions {
   /** Extra files for reflection (e.g. the event schemas). */
   reflectionFiles?: DescFile[];
   interceptors?: Interceptor[];
+  /** Plain HTTP endpoints by method and exact path, e.g. "GET /.well-known/jwks.json". */
   httpRoutes?: Record<string, HttpRoute>;
   corsOrigins: string[];
   maxRequestBytes: number;

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file mintcoin/events/v1/auth_events.proto.
  */
 export const file_mintcoin_events_v1_auth_events: GenFile = /*@__PURE__*/
-  fileDesc("CiRtaW50Y29pbi9ldmVudHMvdjEvYXV0aF9ldmVudHMucHJvdG8SEm1pbnRjb2luLmV2ZW50cy52MSLWAgoHT3RwU2VudBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHdXNlcl9pZBgDIAEoCRIOCgZvdHBfaWQYBCABKAkSOQoPaWRlbnRpZmllcl90eXBlGAUgASgOMiAubWludGNvaW4uYXV0aC52MS5JZGVudGlmaWVyVHlwZRISCgppZGVudGlmaWVyGAYgASgJEi0KB3B1cnBvc2UYByABKA4yHC5taW50Y29pbi5hdXRoLnYxLk90cFB1cnBvc2USLgoKZXhwaXJlc19hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJZGV2aWNlX2lkGAkgASgJEhIKCmlwX2FkZHJlc3MYCiABKAkSEgoKdXNlcl9hZ2VudBgLIAEoCSKpAgoLT3RwVmVyaWZpZWQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3VzZXJfaWQYAyABKAkSDgoGb3RwX2lkGAQgASgJEjkKD2lkZW50aWZpZXJfdHlwZRgFIAEoDjIgLm1pbnRjb2luLmF1dGgudjEuSWRlbnRpZmllclR5cGUSEgoKaWRlbnRpZmllchgGIAEoCRItCgdwdXJwb3NlGAcgASgOMhwubWludGNvaW4uYXV0aC52MS5PdHBQdXJwb3NlEhAKCGF0dGVtcHRzGAggASgFEhIKCmlwX2FkZHJlc3MYCSABKAkSEgoKdXNlcl9hZ2VudBgKIAEoCSKtAwoFTG9naW4SEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3VzZXJfaWQYAyABKAkSEgoKc2Vzc2lvbl9pZBgEIAEoCRIvCgZtZXRob2QYBSABKA4yHy5taW50Y29pbi5ldmVudHMudjEuTG9naW5NZXRob2QSOQoPaWRlbnRpZmllcl90eXBlGAYgASgOMiAubWludGNvaW4uYXV0aC52MS5JZGVudGlmaWVyVHlwZRISCgppZGVudGlmaWVyGAcgASgJEhEKCWRldmljZV9pZBgIIAEoCRITCgtkZXZpY2VfbmFtZRgJIAEoCRISCgppcF9hZGRyZXNzGAogASgJEhIKCnVzZXJfYWdlbnQYCyABKAkSEAoIbmV3X3VzZXIYDCABKAgSEgoKbmV3X2RldmljZRgNIAEoCBIWCg50cnVzdGVkX2RldmljZRgOIAEoCBISCgpzdXNwaWNpb3VzGA8gASgIEhoKEnN1c3BpY2lvdXNfcmVhc29ucxgQIAMoCSKrAQoGTG9nb3V0EhAKCGV2ZW50X2lkGAEgASgJEi8KC29jY3VycmVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd1c2VyX2lkGAMgASgJEhIKCnNlc3Npb25faWQYBCABKAkSEQoJZGV2aWNlX2lkGAUgASgJEhIKCmlwX2FkZHJlc3MYBiABKAkSEgoKdXNlcl9hZ2VudBgHIAEoCSL4AQoOU2Vzc2lvbkNyZWF0ZWQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3VzZXJfaWQYAyABKAkSEgoKc2Vzc2lvbl9pZBgEIAEoCRIRCglkZXZpY2VfaWQYBSABKAkSEwoLZGV2aWNlX25hbWUYBiABKAkSEgoKaXBfYWRkcmVzcxgHIAEoCRISCgp1c2VyX2FnZW50GAggASgJEi4KCmV4cGlyZXNfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIuUBChBTZXNzaW9uUmVmcmVzaGVkEhAKCGV2ZW50X2lkGAEgASgJEi8KC29jY3VycmVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd1c2VyX2lkGAMgASgJEhIKCnNlc3Npb25faWQYBCABKAkSEQoJZGV2aWNlX2lkGAUgASgJEhIKCmlwX2FkZHJlc3MYBiABKAkSEgoKdXNlcl9hZ2VudBgHIAEoCRIuCgpleHBpcmVzX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLTAgoOU2Vzc2lvblJldm9rZWQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3VzZXJfaWQYAyABKAkSEgoKc2Vzc2lvbl9pZBgEIAEoCRIRCglkZXZpY2VfaWQYBSABKAkSDgoGcmVhc29uGAYgASgJEjwKC3JlYXNvbl9jb2RlGAcgASgOMicubWludGNvaW4uZXZlbnRzLnYxLlNlc3Npb25SZXZva2VSZWFzb24SGgoScmV2b2tlZF9ieV91c2VyX2lkGAggASgJEjQKEHRva2Vuc19leHBpcmVfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmlwX2FkZHJlc3MYCiABKAkSEgoKdXNlcl9hZ2VudBgLIAEoCSLOAgoQRGV2aWNlUmVnaXN0ZXJlZBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHdXNlcl9pZBgDIAEoCRIYChBkZXZpY2VfcmVjb3JkX2lkGAQgASgJEhEKCWRldmljZV9pZBgFIAEoCRITCgtkZXZpY2VfbmFtZRgGIAEoCRITCgtkZXZpY2VfdHlwZRgHIAEoCRIPCgdvc19uYW1lGAggASgJEhIKCm9zX3ZlcnNpb24YCSABKAkSFAoMYnJvd3Nlcl9uYW1lGAogASgJEhcKD2Jyb3dzZXJfdmVyc2lvbhgLIAEoCRITCgtmaW5nZXJwcmludBgMIAEoCRISCgppcF9hZGRyZXNzGA0gASgJEhIKCnVzZXJfYWdlbnQYDiABKAkingEKDURldmljZVRydXN0ZWQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3VzZXJfaWQYAyABKAkSEQoJZGV2aWNlX2lkGAQgASgJEhIKCmlwX2FkZHJlc3MYBSABKAkSEgoKdXNlcl9hZ2VudBgGIAEoCSLLAQoNRGV2aWNlQmxvY2tlZBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHdXNlcl9pZBgDIAEoCRIRCglkZXZpY2VfaWQYBCABKAkSDgoGcmVhc29uGAUgASgJEhsKE3Jldm9rZWRfc2Vzc2lvbl9pZHMYBiADKAkSEgoKaXBfYWRkcmVzcxgHIAEoCRISCgp1c2VyX2FnZW50GAggASgJIqABCg9EZXZpY2VVbmJsb2NrZWQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3VzZXJfaWQYAyABKAkSEQoJZGV2aWNlX2lkGAQgASgJEhIKCmlwX2FkZHJlc3MYBSABKAkSEgoKdXNlcl9hZ2VudBgGIAEoCSKCAgoOVXNlclJlZ2lzdGVyZWQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3VzZXJfaWQYAyABKAkSOQoPaWRlbnRpZmllcl90eXBlGAQgASgOMiAubWludGNvaW4uYXV0aC52MS5JZGVudGlmaWVyVHlwZRISCgppZGVudGlmaWVyGAUgASgJEhIKCnNlc3Npb25faWQYBiABKAkSEQoJZGV2aWNlX2lkGAcgASgJEhIKCmlwX2FkZHJlc3MYCCABKAkSEgoKdXNlcl9hZ2VudBgJIAEoCSLwAQoQSWRlbnRpZmllckxpbmtlZBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHdXNlcl9pZBgDIAEoCRI5Cg9pZGVudGlmaWVyX3R5cGUYBCABKA4yIC5taW50Y29pbi5hdXRoLnYxLklkZW50aWZpZXJUeXBlEhIKCmlkZW50aWZpZXIYBSABKAkSEQoJZGV2aWNlX2lkGAYgASgJEhIKCmlwX2FkZHJlc3MYByABKAkSEgoKdXNlcl9hZ2VudBgIIAEoCSpcCgtMb2dpbk1ldGhvZBIcChhMT0dJTl9NRVRIT0RfVU5TUEVDSUZJRUQQABIUChBMT0dJTl9NRVRIT0RfT1RQEAESGQoVTE9HSU5fTUVUSE9EX1BBU1NXT1JEEAIqgAMKE1Nlc3Npb25SZXZva2VSZWFzb24SJQohU0VTU0lPTl9SRVZPS0VfUkVBU09OX1VOU1BFQ0lGSUVEEAASIAocU0VTU0lPTl9SRVZPS0VfUkVBU09OX0xPR09VVBABEiYKIlNFU1NJT05fUkVWT0tFX1JFQVNPTl9VU0VSX1JFVk9LRUQQAhIkCiBTRVNTSU9OX1JFVk9LRV9SRUFTT05fUkVWT0tFX0FMTBADEi0KKVNFU1NJT05fUkVWT0tFX1JFQVNPTl9SRUZSRVNIX1RPS0VOX1JFVVNFEAQSKAokU0VTU0lPTl9SRVZPS0VfUkVBU09OX0RFVklDRV9CTE9DS0VEEAUSKAokU0VTU0lPTl9SRVZPS0VfUkVBU09OX1BBU1NXT1JEX1JFU0VUEAYSKAokU0VTU0lPTl9SRVZPS0VfUkVBU09OX1VTRVJfU1VTUEVOREVEEAcSJQohU0VTU0lPTl9SRVZPS0VfUkVBU09OX1VTRVJfQkFOTkVEEAhiBnByb3RvMw", [file_google_protobuf_timestamp, file_mintcoin_auth_v1_auth]);
+  fileDesc("CiRtaW50Y29pbi9ldmVudHMvdjEvYXV0aF9ldmVudHMucHJvdG8SEm1pbnRjb2luLmV2ZW50cy52MSLWAgoHT3RwU2VudBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHdXNlcl9pZBgDIAEoCRIOCgZvdHBfaWQYBCABKAkSOQoPaWRlbnRpZmllcl90eXBlGAUgASgOMiAubWludGNvaW4uYXV0aC52MS5JZGVudGlmaWVyVHlwZRISCgppZGVudGlmaWVyGAYgASgJEi0KB3B1cnBvc2UYByABKA4yHC5taW50Y29pbi5hdXRoLnYxLk90cFB1cnBvc2USLgoKZXhwaXJlc19hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJZGV2aWNlX2lkGAkgASgJEhIKCmlwX2FkZHJlc3MYCiABKAkSEgoKdXNlcl9hZ2VudBgLIAEoCSKpAgoLT3RwVmVyaWZpZWQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3VzZXJfaWQYAyABKAkSDgoGb3RwX2lkGAQgASgJEjkKD2lkZW50aWZpZXJfdHlwZRgFIAEoDjIgLm1pbnRjb2luLmF1dGgudjEuSWRlbnRpZmllclR5cGUSEgoKaWRlbnRpZmllchgGIAEoCRItCgdwdXJwb3NlGAcgASgOMhwubWludGNvaW4uYXV0aC52MS5PdHBQdXJwb3NlEhAKCGF0dGVtcHRzGAggASgFEhIKCmlwX2FkZHJlc3MYCSABKAkSEgoKdXNlcl9hZ2VudBgKIAEoCSKtAwoFTG9naW4SEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3VzZXJfaWQYAyABKAkSEgoKc2Vzc2lvbl9pZBgEIAEoCRIvCgZtZXRob2QYBSABKA4yHy5taW50Y29pbi5ldmVudHMudjEuTG9naW5NZXRob2QSOQoPaWRlbnRpZmllcl90eXBlGAYgASgOMiAubWludGNvaW4uYXV0aC52MS5JZGVudGlmaWVyVHlwZRISCgppZGVudGlmaWVyGAcgASgJEhEKCWRldmljZV9pZBgIIAEoCRITCgtkZXZpY2VfbmFtZRgJIAEoCRISCgppcF9hZGRyZXNzGAogASgJEhIKCnVzZXJfYWdlbnQYCyABKAkSEAoIbmV3X3VzZXIYDCABKAgSEgoKbmV3X2RldmljZRgNIAEoCBIWCg50cnVzdGVkX2RldmljZRgOIAEoCBISCgpzdXNwaWNpb3VzGA8gASgIEhoKEnN1c3BpY2lvdXNfcmVhc29ucxgQIAMoCSKrAQoGTG9nb3V0EhAKCGV2ZW50X2lkGAEgASgJEi8KC29jY3VycmVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd1c2VyX2lkGAMgASgJEhIKCnNlc3Npb25faWQYBCABKAkSEQoJZGV2aWNlX2lkGAUgASgJEhIKCmlwX2FkZHJlc3MYBiABKAkSEgoKdXNlcl9hZ2VudBgHIAEoCSL4AQoOU2Vzc2lvbkNyZWF0ZWQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3VzZXJfaWQYAyABKAkSEgoKc2Vzc2lvbl9pZBgEIAEoCRIRCglkZXZpY2VfaWQYBSABKAkSEwoLZGV2aWNlX25hbWUYBiABKAkSEgoKaXBfYWRkcmVzcxgHIAEoCRISCgp1c2VyX2FnZW50GAggASgJEi4KCmV4cGlyZXNfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIuUBChBTZXNzaW9uUmVmcmVzaGVkEhAKCGV2ZW50X2lkGAEgASgJEi8KC29jY3VycmVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd1c2VyX2lkGAMgASgJEhIKCnNlc3Npb25faWQYBCABKAkSEQoJZGV2aWNlX2lkGAUgASgJEhIKCmlwX2FkZHJlc3MYBiABKAkSEgoKdXNlcl9hZ2VudBgHIAEoCRIuCgpleHBpcmVzX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLTAgoOU2Vzc2lvblJldm9rZWQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3VzZXJfaWQYAyABKAkSEgoKc2Vzc2lvbl9pZBgEIAEoCRIRCglkZXZpY2VfaWQYBSABKAkSDgoGcmVhc29uGAYgASgJEjwKC3JlYXNvbl9jb2RlGAcgASgOMicubWludGNvaW4uZXZlbnRzLnYxLlNlc3Npb25SZXZva2VSZWFzb24SGgoScmV2b2tlZF9ieV91c2VyX2lkGAggASgJEjQKEHRva2Vuc19leHBpcmVfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmlwX2FkZHJlc3MYCiABKAkSEgoKdXNlcl9hZ2VudBgLIAEoCSLOAgoQRGV2aWNlUmVnaXN0ZXJlZBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHdXNlcl9pZBgDIAEoCRIYChBkZXZpY2VfcmVjb3JkX2lkGAQgASgJEhEKCWRldmljZV9pZBgFIAEoCRITCgtkZXZpY2VfbmFtZRgGIAEoCRITCgtkZXZpY2VfdHlwZRgHIAEoCRIPCgdvc19uYW1lGAggASgJEhIKCm9zX3ZlcnNpb24YCSABKAkSFAoMYnJvd3Nlcl9uYW1lGAogASgJEhcKD2Jyb3dzZXJfdmVyc2lvbhgLIAEoCRITCgtmaW5nZXJwcmludBgMIAEoCRISCgppcF9hZGRyZXNzGA0gASgJEhIKCnVzZXJfYWdlbnQYDiABKAkingEKDURldmljZVRydXN0ZWQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3VzZXJfaWQYAyABKAkSEQoJZGV2aWNlX2lkGAQgASgJEhIKCmlwX2FkZHJlc3MYBSABKAkSEgoKdXNlcl9hZ2VudBgGIAEoCSLLAQoNRGV2aWNlQmxvY2tlZBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHdXNlcl9pZBgDIAEoCRIRCglkZXZpY2VfaWQYBCABKAkSDgoGcmVhc29uGAUgASgJEhsKE3Jldm9rZWRfc2Vzc2lvbl9pZHMYBiADKAkSEgoKaXBfYWRkcmVzcxgHIAEoCRISCgp1c2VyX2FnZW50GAggASgJIqABCg9EZXZpY2VVbmJsb2NrZWQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3VzZXJfaWQYAyABKAkSEQoJZGV2aWNlX2lkGAQgASgJEhIKCmlwX2FkZHJlc3MYBSABKAkSEgoKdXNlcl9hZ2VudBgGIAEoCSKCAgoOVXNlclJlZ2lzdGVyZWQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3VzZXJfaWQYAyABKAkSOQoPaWRlbnRpZmllcl90eXBlGAQgASgOMiAubWludGNvaW4uYXV0aC52MS5JZGVudGlmaWVyVHlwZRISCgppZGVudGlmaWVyGAUgASgJEhIKCnNlc3Npb25faWQYBiABKAkSEQoJZGV2aWNlX2lkGAcgASgJEhIKCmlwX2FkZHJlc3MYCCABKAkSEgoKdXNlcl9hZ2VudBgJIAEoCSLwAQoQSWRlbnRpZmllckxpbmtlZBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHdXNlcl9pZBgDIAEoCRI5Cg9pZGVudGlmaWVyX3R5cGUYBCABKA4yIC5taW50Y29pbi5hdXRoLnYxLklkZW50aWZpZXJUeXBlEhIKCmlkZW50aWZpZXIYBSABKAkSEQoJZGV2aWNlX2lkGAYgASgJEhIKCmlwX2FkZHJlc3MYByABKAkSEgoKdXNlcl9hZ2VudBgIIAEoCSKdAQoVU2VydmljZUFjY291bnRDcmVhdGVkEhAKCGV2ZW50X2lkGAEgASgJEi8KC29jY3VycmVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCgljbGllbnRfaWQYAyABKAkSDAoEbmFtZRgEIAEoCRIOCgZzY29wZXMYBSADKAkSEAoIb3BlcmF0b3IYBiABKAkikwEKG1NlcnZpY2VBY2NvdW50U2VjcmV0Um90YXRlZBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJY2xpZW50X2lkGAMgASgJEgwKBG5hbWUYBCABKAkSEAoIb3BlcmF0b3IYBSABKAkijgEKFlNlcnZpY2VBY2NvdW50RGlzYWJsZWQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCWNsaWVudF9pZBgDIAEoCRIMCgRuYW1lGAQgASgJEhAKCG9wZXJhdG9yGAUgASgJKlwKC0xvZ2luTWV0aG9kEhwKGExPR0lOX01FVEhPRF9VTlNQRUNJRklFRBAAEhQKEExPR0lOX01FVEhPRF9PVFAQARIZChVMT0dJTl9NRVRIT0RfUEFTU1dPUkQQAiqAAwoTU2Vzc2lvblJldm9rZVJlYXNvbhIlCiFTRVNTSU9OX1JFVk9LRV9SRUFTT05fVU5TUEVDSUZJRUQQABIgChxTRVNTSU9OX1JFVk9LRV9SRUFTT05fTE9HT1VUEAESJgoiU0VTU0lPTl9SRVZPS0VfUkVBU09OX1VTRVJfUkVWT0tFRBACEiQKIFNFU1NJT05fUkVWT0tFX1JFQVNPTl9SRVZPS0VfQUxMEAMSLQopU0VTU0lPTl9SRVZPS0VfUkVBU09OX1JFRlJFU0hfVE9LRU5fUkVVU0UQBBIoCiRTRVNTSU9OX1JFVk9LRV9SRUFTT05fREVWSUNFX0JMT0NLRUQQBRIoCiRTRVNTSU9OX1JFVk9LRV9SRUFTT05fUEFTU1dPUkRfUkVTRVQQBhIoCiRTRVNTSU9OX1JFVk9LRV9SRUFTT05fVVNFUl9TVVNQRU5ERUQQBxIlCiFTRVNTSU9OX1JFVk9LRV9SRUFTT05fVVNFUl9CQU5ORUQQCGIGcHJvdG8z", [file_google_protobuf_timestamp, file_mintcoin_auth_v1_auth]);
 
 /**
  * Subject `auth.otp.sent`: a one-time code was created and handed to the delivery. Emitted the
@@ -1068,6 +1068,166 @@ export type IdentifierLinked = Message<"mintcoin.events.v1.IdentifierLinked"> & 
  */
 export const IdentifierLinkedSchema: GenMessage<IdentifierLinked> = /*@__PURE__*/
   messageDesc(file_mintcoin_events_v1_auth_events, 12);
+
+/**
+ * Subject `auth.service_account.created`: an operator created a service account (`npm run
+ * service-account -- create`). Service accounts are not users: field 3 is the client id. No
+ * service-account event carries the secret or its hash.
+ *
+ * @generated from message mintcoin.events.v1.ServiceAccountCreated
+ */
+export type ServiceAccountCreated = Message<"mintcoin.events.v1.ServiceAccountCreated"> & {
+  /**
+   * Unique event id (UUID).
+   *
+   * @generated from field: string event_id = 1;
+   */
+  eventId: string;
+
+  /**
+   * When the account was created.
+   *
+   * @generated from field: google.protobuf.Timestamp occurred_at = 2;
+   */
+  occurredAt?: Timestamp | undefined;
+
+  /**
+   * The account's client id (the `sub` and `client_id` of its tokens).
+   *
+   * @generated from field: string client_id = 3;
+   */
+  clientId: string;
+
+  /**
+   * The account's name, as the operator gave it.
+   *
+   * @generated from field: string name = 4;
+   */
+  name: string;
+
+  /**
+   * The scopes the account may ask for.
+   *
+   * @generated from field: repeated string scopes = 5;
+   */
+  scopes: string[];
+
+  /**
+   * Who ran the command, as `user@host` of the operator's machine: an audit hint, not an
+   * authenticated identity.
+   *
+   * @generated from field: string operator = 6;
+   */
+  operator: string;
+};
+
+/**
+ * Describes the message mintcoin.events.v1.ServiceAccountCreated.
+ * Use `create(ServiceAccountCreatedSchema)` to create a new message.
+ */
+export const ServiceAccountCreatedSchema: GenMessage<ServiceAccountCreated> = /*@__PURE__*/
+  messageDesc(file_mintcoin_events_v1_auth_events, 13);
+
+/**
+ * Subject `auth.service_account.secret_rotated`: an operator replaced a service account's secret
+ * (`npm run service-account -- rotate-secret`). The old secret stopped working at once.
+ *
+ * @generated from message mintcoin.events.v1.ServiceAccountSecretRotated
+ */
+export type ServiceAccountSecretRotated = Message<"mintcoin.events.v1.ServiceAccountSecretRotated"> & {
+  /**
+   * Unique event id (UUID).
+   *
+   * @generated from field: string event_id = 1;
+   */
+  eventId: string;
+
+  /**
+   * When the secret was replaced.
+   *
+   * @generated from field: google.protobuf.Timestamp occurred_at = 2;
+   */
+  occurredAt?: Timestamp | undefined;
+
+  /**
+   * The account's client id.
+   *
+   * @generated from field: string client_id = 3;
+   */
+  clientId: string;
+
+  /**
+   * The account's name.
+   *
+   * @generated from field: string name = 4;
+   */
+  name: string;
+
+  /**
+   * Who ran the command (`user@host`; an audit hint).
+   *
+   * @generated from field: string operator = 5;
+   */
+  operator: string;
+};
+
+/**
+ * Describes the message mintcoin.events.v1.ServiceAccountSecretRotated.
+ * Use `create(ServiceAccountSecretRotatedSchema)` to create a new message.
+ */
+export const ServiceAccountSecretRotatedSchema: GenMessage<ServiceAccountSecretRotated> = /*@__PURE__*/
+  messageDesc(file_mintcoin_events_v1_auth_events, 14);
+
+/**
+ * Subject `auth.service_account.disabled`: an operator disabled a service account (`npm run
+ * service-account -- disable`). It gets no new tokens; the tokens it holds run out within
+ * SERVICE_TOKEN_EXPIRATION.
+ *
+ * @generated from message mintcoin.events.v1.ServiceAccountDisabled
+ */
+export type ServiceAccountDisabled = Message<"mintcoin.events.v1.ServiceAccountDisabled"> & {
+  /**
+   * Unique event id (UUID).
+   *
+   * @generated from field: string event_id = 1;
+   */
+  eventId: string;
+
+  /**
+   * When the account was disabled.
+   *
+   * @generated from field: google.protobuf.Timestamp occurred_at = 2;
+   */
+  occurredAt?: Timestamp | undefined;
+
+  /**
+   * The account's client id.
+   *
+   * @generated from field: string client_id = 3;
+   */
+  clientId: string;
+
+  /**
+   * The account's name.
+   *
+   * @generated from field: string name = 4;
+   */
+  name: string;
+
+  /**
+   * Who ran the command (`user@host`; an audit hint).
+   *
+   * @generated from field: string operator = 5;
+   */
+  operator: string;
+};
+
+/**
+ * Describes the message mintcoin.events.v1.ServiceAccountDisabled.
+ * Use `create(ServiceAccountDisabledSchema)` to create a new message.
+ */
+export const ServiceAccountDisabledSchema: GenMessage<ServiceAccountDisabled> = /*@__PURE__*/
+  messageDesc(file_mintcoin_events_v1_auth_events, 15);
 
 /**
  * How a user signed in.
