@@ -2,6 +2,7 @@ import { createLocalJWKSet } from "jose";
 import { describe, expect, it } from "vitest";
 import { createAccessTokenIssuer } from "../../../services/auth/domain/access-tokens.js";
 import { generateKeyMaterial, type SigningAlgorithm } from "../../../services/auth/domain/key-material.js";
+import { createServiceTokenIssuer } from "../../../services/auth/domain/service-tokens.js";
 import { createAccessTokenVerifier } from "../../../services/shared/auth/access-token.js";
 import type { Clock } from "../../../services/shared/clock.js";
 import { UnauthenticatedError } from "../../../services/shared/errors/domain-errors.js";
@@ -37,7 +38,13 @@ function tokenPair(alg: SigningAlgorithm = "ES256", admins: string[] = []) {
     const clock: Clock = { now: () => at };
     return createAccessTokenVerifier({ keys: jwks, issuer: "mintcoin-auth", audience, clock, cacheSize: 0 });
   };
-  return { issuer, verifierAt };
+  const services = createServiceTokenIssuer({
+    keys: { signingKey: () => key },
+    issuer: "mintcoin-auth",
+    audience: "mintcoin",
+    lifetimeMs: 5 * 60_000,
+  });
+  return { issuer, services, verifierAt };
 }
 
 async function refusalOf(check: Promise<unknown>): Promise<string> {
@@ -113,5 +120,40 @@ describe("access tokens", () => {
     const claims = JSON.parse(Buffer.from(payload!, "base64url").toString());
     const promoted = Buffer.from(JSON.stringify({ ...claims, roles: ["user", "admin"] })).toString("base64url");
     await refusalOf(verifierAt(issuedAt).verify(`${header}.${promoted}.${signature}`));
+  });
+});
+
+describe("service accounts' access tokens", () => {
+  it.each(["ES256", "EdDSA"] as const)(
+    "signed with %s verify as the service account with its scopes, for 5 minutes",
+    async (alg) => {
+      const { services, verifierAt } = tokenPair(alg);
+      const issued = services.issue({ clientId: "svc_0123", scope: "users.kyc users.read" }, issuedAt);
+      expect(issued.expiresIn).toBe(300);
+      expect(await verifierAt(issuedAt).verify(issued.token)).toEqual({
+        clientId: "svc_0123",
+        scopes: ["users.kyc", "users.read"],
+        tokenId: expect.any(String),
+        expiresAt: new Date(issuedAt.getTime() + 300_000),
+        token: issued.token,
+      });
+      expect(await refusalOf(verifierAt(new Date(issuedAt.getTime() + 305_000)).verify(issued.token))).toContain(
+        "expired",
+      );
+    },
+  );
+
+  it("carry RFC 9068's claims and header and no session", () => {
+    const { services } = tokenPair();
+    const [header, payload] = services
+      .issue({ clientId: "svc_0123", scope: "users.read" }, issuedAt)
+      .token.split(".")
+      .slice(0, 2)
+      .map((part) => JSON.parse(Buffer.from(part, "base64url").toString()));
+    expect(header).toMatchObject({ typ: "at+jwt", alg: "ES256" });
+    expect(Object.keys(payload).sort()).toEqual(
+      ["aud", "client_id", "exp", "iat", "iss", "jti", "roles", "scope", "sub", "typ"].sort(),
+    );
+    expect(payload).toMatchObject({ sub: "svc_0123", client_id: "svc_0123", roles: ["service"] });
   });
 });

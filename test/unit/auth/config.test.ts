@@ -30,6 +30,12 @@ describe("auth service configuration", () => {
       PASSWORD_IP_MAX_FAILURES: 50,
       PASSWORD_IP_WINDOW: 15 * minute,
       SESSION_RETENTION: 30 * 24 * 60 * minute,
+      SERVICE_TOKEN_EXPIRATION: 5 * minute,
+      CLIENT_AUTH_LOCKOUT_THRESHOLD: 5,
+      CLIENT_AUTH_LOCKOUT_BASE: minute,
+      CLIENT_AUTH_LOCKOUT_MAX: 60 * minute,
+      CLIENT_AUTH_IP_MAX_FAILURES: 50,
+      CLIENT_AUTH_IP_WINDOW: 15 * minute,
     });
   });
 
@@ -90,8 +96,19 @@ describe("auth service configuration", () => {
     ["DEFAULT_PHONE_REGION", "GBR"],
     ["OTP_LOCKOUT_BASE", "a minute"],
     ["CLEANUP_BATCH_SIZE", "-5"],
+    ["SERVICE_TOKEN_EXPIRATION", "5"],
+    ["CLIENT_AUTH_IP_WINDOW", "a while"],
   ])("stops at a bad %s=%j, naming the variable", (variable, value) => {
     expect(configErrorOf(() => loadAuthConfig({ [variable]: value }))).toMatch(namesVariable(variable));
+  });
+
+  it("stops at service tokens that would outlive JWT_ACCESS_EXPIRATION (a rotated-out key is published only that long)", () => {
+    expect(configErrorOf(() => loadAuthConfig({ SERVICE_TOKEN_EXPIRATION: "20m" }))).toMatch(
+      namesVariable("SERVICE_TOKEN_EXPIRATION"),
+    );
+    expect(
+      loadAuthConfig({ SERVICE_TOKEN_EXPIRATION: "20m", JWT_ACCESS_EXPIRATION: "20m" }).SERVICE_TOKEN_EXPIRATION,
+    ).toBe(20 * minute);
   });
 
   it("stops at an admin identifier that is neither an email address nor a phone number", () => {

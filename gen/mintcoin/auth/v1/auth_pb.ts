@@ -1597,8 +1597,9 @@ export const AuthService: GenService<{
   },
   /**
    * Checks an access token for services that prefer asking to verifying locally with the JWKS:
-   * signature, expiry, issuer, audience, and that its session is still active. Public (the
-   * token is the credential being asked about).
+   * signature, expiry, issuer, audience, and that its session is still active (a service
+   * account's token has no session: it is valid while genuine and unexpired, with client_id and
+   * scopes in the answer). Public (the token is the credential being asked about).
    *
    * An invalid token is an answer, not an error: `valid` = false and the other fields empty.
    *
