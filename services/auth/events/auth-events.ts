@@ -1,5 +1,5 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { IdentifierType } from "../domain/identifiers.js";
+import type { IdentifierType } from "../../shared/identifiers.js";
 import type { OtpPurpose } from "../domain/otp-purpose.js";
 import { identifierTypeToProto, otpPurposeToProto } from "../handlers/convert.js";
 import { outboxRow, type OutboxRow } from "./outbox-rows.js";

@@ -1,10 +1,10 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { InvalidArgumentError } from "../../shared/errors/domain-errors.js";
 import { IdentifierType, OtpPurpose } from "../../../gen/mintcoin/auth/v1/auth_pb.js";
-import type { IdentifierType as DomainIdentifierType } from "../domain/identifiers.js";
+import type { IdentifierType as DomainIdentifierType } from "../../shared/identifiers.js";
 import type { OtpPurpose as DomainOtpPurpose } from "../domain/otp-purpose.js";
 import type { SessionView } from "../domain/session-service.js";
-import type { TokenPair as DomainTokenPair } from "../domain/session-starter.js";
+import type { TokenPair as DomainTokenPair } from "../domain/sessions.js";
 
 // Conversions between the wire's enums and the domain's words. The .proto rules already refuse
 // UNSPECIFIED and unknown numbers; the throws here are the last line, not the first.
