@@ -1,7 +1,7 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { IdentifierType } from "../../shared/identifiers.js";
 import type { OtpPurpose } from "../domain/otp-purpose.js";
-import { identifierTypeToProto, otpPurposeToProto } from "../handlers/convert.js";
+import { identifierTypeToProto, otpPurposeToProto } from "../wire.js";
 import { outboxRow, type OutboxRow } from "./outbox-rows.js";
 
 // The one-time-code events, built from domain values as outbox rows that the store writes with the

@@ -3,7 +3,7 @@ import type { IdentifierType } from "../../shared/identifiers.js";
 import type { RequestOrigin } from "../domain/request-origin.js";
 import type { SignInMethod } from "../domain/sessions.js";
 import type { DeviceTraits } from "../domain/user-agent.js";
-import { identifierTypeToProto } from "../handlers/convert.js";
+import { identifierTypeToProto } from "../wire.js";
 import { outboxRow, type OutboxRow } from "./outbox-rows.js";
 
 // Events of a sign-in, built from domain values. None carries a code, a token or a hash of one.

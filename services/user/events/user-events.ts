@@ -3,8 +3,8 @@ import type { Kysely } from "kysely";
 import type { Clock } from "../../shared/clock.js";
 import { emitEvent } from "../../shared/events/emit.js";
 import type { UserProfile } from "../domain/profile.js";
-import { lifecycleStateToProto, publicUserToProto } from "../handlers/convert.js";
 import type { UserDatabase } from "../store/schema.js";
+import { lifecycleStateToProto, publicUserToProto } from "../wire.js";
 
 // The user service's events, built from domain values. Each function records one event in the
 // outbox inside the caller's transaction. Private values (phone, email, reasons of others) stay
