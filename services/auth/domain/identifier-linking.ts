@@ -5,10 +5,10 @@ import {
   PermissionDeniedError,
 } from "../../shared/errors/domain-errors.js";
 import type { IdentifierType } from "../../shared/identifiers.js";
+import { insertOutboxRows } from "../../shared/outbox/outbox-store.js";
 import type { Transact } from "../../shared/outbox/transact.js";
 import { identifierLinkedEvent } from "../events/identifier-events.js";
 import { linkIdentity } from "../store/identity-link-store.js";
-import { insertOutboxRows } from "../store/outbox-store.js";
 import type { AuthDatabase } from "../store/schema.js";
 import { consumeVerificationProof } from "../store/verification-proof-store.js";
 import { hashOpaqueToken, looksLikeToken } from "./opaque-tokens.js";

@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
+import { insertOutboxRows } from "../../shared/outbox/outbox-store.js";
 import { onCommit } from "../../shared/outbox/transact.js";
 import { logoutEvent, sessionRevokedEvent } from "../events/session-events.js";
-import { insertOutboxRows } from "../store/outbox-store.js";
 import type { AuthDatabase } from "../store/schema.js";
 import { revokeActiveSessions, type RevokedSessionRow, type SessionFilter } from "../store/session-store.js";
 import type { RequestOrigin } from "./request-origin.js";

@@ -1,5 +1,5 @@
+import { outboxRow, type OutboxRow } from "../../shared/outbox/outbox-rows.js";
 import type { RequestOrigin } from "../domain/request-origin.js";
-import { outboxRow, type OutboxRow } from "./outbox-rows.js";
 
 // Events of a user managing their devices (TrustDevice, BlockDevice, UnblockDevice). Each is
 // recorded only when the call changed something, so a repeated call announces nothing twice.

@@ -1,7 +1,7 @@
 import type { IdentifierType } from "../../shared/identifiers.js";
+import { outboxRow, type OutboxRow } from "../../shared/outbox/outbox-rows.js";
 import type { RequestOrigin } from "../domain/request-origin.js";
 import { identifierTypeToProto } from "../wire.js";
-import { outboxRow, type OutboxRow } from "./outbox-rows.js";
 
 /** auth.identifier.linked: the user service marks the identifier verified on the profile. */
 export function identifierLinkedEvent(

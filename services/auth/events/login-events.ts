@@ -1,10 +1,10 @@
 import { LoginMethod } from "../../../gen/mintcoin/events/v1/auth_events_pb.js";
 import type { IdentifierType } from "../../shared/identifiers.js";
+import { outboxRow, type OutboxRow } from "../../shared/outbox/outbox-rows.js";
 import type { RequestOrigin } from "../domain/request-origin.js";
 import type { SignInMethod } from "../domain/sessions.js";
 import type { DeviceTraits } from "../domain/user-agent.js";
 import { identifierTypeToProto } from "../wire.js";
-import { outboxRow, type OutboxRow } from "./outbox-rows.js";
 
 // Events of a sign-in, built from domain values. None carries a code, a token or a hash of one.
 

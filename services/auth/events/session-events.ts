@@ -1,8 +1,8 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { SessionRevokeReason } from "../../../gen/mintcoin/events/v1/auth_events_pb.js";
+import { outboxRow, type OutboxRow } from "../../shared/outbox/outbox-rows.js";
 import type { RequestOrigin } from "../domain/request-origin.js";
 import type { SessionRevokeReasonName } from "../domain/sessions.js";
-import { outboxRow, type OutboxRow } from "./outbox-rows.js";
 
 // Events of a session's life, built from domain values. None carries a token or a hash of one.
 
