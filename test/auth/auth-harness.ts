@@ -1,9 +1,9 @@
 import type { Client } from "@connectrpc/connect";
 import { type AuthService, IdentifierType, OtpPurpose } from "../../gen/mintcoin/auth/v1/auth_pb.js";
 import type { AuthServiceHandle, AuthServiceOverrides } from "../../services/auth/app.js";
-import { manualClock } from "../../services/shared/clock.js";
 import { collectEvents, type EventCollector } from "../fixtures/events.js";
 import { grpcAuthClient, type GrpcClient } from "../fixtures/grpc-clients.js";
+import { manualClock } from "../fixtures/manual-clock.js";
 import { capturingDelivery, connectAuthClient, startAuth, type RunningService } from "../fixtures/services.js";
 import { createTestDatabase, startNats, type NatsInstance, type TestDatabase } from "../support/index.js";
 

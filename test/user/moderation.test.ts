@@ -2,8 +2,8 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type CallOptions } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LifecycleState, UserStatus } from "../../gen/mintcoin/user/v1/user_pb.js";
-import { manualClock } from "../../services/shared/clock.js";
 import { bearer } from "../fixtures/grpc-clients.js";
+import { manualClock } from "../fixtures/manual-clock.js";
 import { bearerOptions, startUserHarness, type SignedUp, type UserHarness } from "./harness.js";
 
 // The admin RPCs: look-ups by phone and email, the lifecycle state machine exactly as documented

@@ -1,6 +1,6 @@
 import { randomUUID, sign } from "node:crypto";
 import type { AccessTokenClaims } from "../../shared/auth/access-token.js";
-import type { IdentifierType } from "./identifiers.js";
+import type { IdentifierType } from "../../shared/identifiers.js";
 import type { KeyRing } from "./key-ring.js";
 
 /** An identifier a user holds; every identifier the auth service holds was proven with a code. */

@@ -1,5 +1,5 @@
 import { ConfigError } from "../../shared/config/env.js";
-import { normalizeIdentifier } from "./identifiers.js";
+import { normalizeIdentifier } from "../../shared/identifiers.js";
 
 /**
  * ADMIN_IDENTIFIERS, normalised the way sign-ins are ("+44 7911 123456" and "+447911123456" are one

@@ -1,17 +1,17 @@
 import type { Kysely } from "kysely";
 import type { Clock } from "../../shared/clock.js";
 import { FailedPreconditionError, NotFoundError } from "../../shared/errors/domain-errors.js";
+import { insertOutboxRows } from "../../shared/outbox/outbox-store.js";
 import type { Transact } from "../../shared/outbox/transact.js";
 import { deviceBlockedEvent, deviceTrustedEvent, deviceUnblockedEvent } from "../events/device-events.js";
-import type { Caller } from "../events/login-events.js";
 import { lockUserDevice, listUserDevices, setDeviceFlags } from "../store/device-management-store.js";
-import { insertOutboxRows } from "../store/outbox-store.js";
 import type { AuthDatabase } from "../store/schema.js";
 import type { DeviceFlags, UserDevice } from "./devices.js";
+import type { RequestOrigin } from "./request-origin.js";
 import type { SessionRevoker } from "./session-revocation.js";
 
 /** The signed-in caller of a device RPC: whose devices, and which one the call comes from. */
-export interface DeviceCaller extends Caller {
+export interface DeviceCaller extends RequestOrigin {
   userId: string;
   /** Device id of the calling session (the access token's `did`). */
   deviceId: string;

@@ -4,17 +4,17 @@ import {
   FailedPreconditionError,
   PermissionDeniedError,
 } from "../../shared/errors/domain-errors.js";
+import type { IdentifierType } from "../../shared/identifiers.js";
+import { insertOutboxRows } from "../../shared/outbox/outbox-store.js";
 import type { Transact } from "../../shared/outbox/transact.js";
 import { identifierLinkedEvent } from "../events/identifier-events.js";
-import type { Caller } from "../events/login-events.js";
 import { linkIdentity } from "../store/identity-link-store.js";
-import { insertOutboxRows } from "../store/outbox-store.js";
 import type { AuthDatabase } from "../store/schema.js";
 import { consumeVerificationProof } from "../store/verification-proof-store.js";
-import type { IdentifierType } from "./identifiers.js";
 import { hashOpaqueToken, looksLikeToken } from "./opaque-tokens.js";
+import type { RequestOrigin } from "./request-origin.js";
 
-export interface LinkCaller extends Caller {
+export interface LinkCaller extends RequestOrigin {
   userId: string;
   /** Device id of the calling session, for the event. */
   deviceId: string;

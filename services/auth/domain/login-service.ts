@@ -6,7 +6,8 @@ import { userRegisteredEvent } from "../events/login-events.js";
 import type { AuthDatabase } from "../store/schema.js";
 import { consumeLoginToken } from "../store/verification-token-store.js";
 import { hashOpaqueToken, looksLikeToken } from "./opaque-tokens.js";
-import type { SessionStarter, TokenPair } from "./session-starter.js";
+import type { SessionStarter } from "./session-starter.js";
+import type { TokenPair } from "./sessions.js";
 
 export interface LoginInput {
   verificationToken: string;

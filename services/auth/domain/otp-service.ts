@@ -2,12 +2,12 @@ import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { Clock } from "../../shared/clock.js";
 import { RateLimitedError } from "../../shared/errors/domain-errors.js";
+import { normalizeIdentifier, type IdentifierType } from "../../shared/identifiers.js";
 import type { Transact } from "../../shared/outbox/transact.js";
 import type { OtpDelivery } from "../delivery/otp-delivery.js";
 import { otpSentEvent } from "../events/auth-events.js";
 import { insertOtpCode, startOtpSend } from "../store/otp-store.js";
 import type { AuthDatabase } from "../store/schema.js";
-import { normalizeIdentifier, type IdentifierType } from "./identifiers.js";
 import { generateOtpCode, hashOtpCode } from "./otp-codes.js";
 import type { OtpPurpose } from "./otp-purpose.js";
 

@@ -1,10 +1,10 @@
 import type { Clock } from "../../shared/clock.js";
 import { FailedPreconditionError, RateLimitedError, UnauthenticatedError } from "../../shared/errors/domain-errors.js";
+import { normalizeIdentifier, type IdentifierType } from "../../shared/identifiers.js";
 import type { Transact } from "../../shared/outbox/transact.js";
 import { otpVerifiedEvent } from "../events/auth-events.js";
 import { lockOtpCheck, recordOtpVerified, recordWrongOtpGuess } from "../store/otp-check-store.js";
 import type { AuthDatabase } from "../store/schema.js";
-import { normalizeIdentifier, type IdentifierType } from "./identifiers.js";
 import { otpCodeMatches } from "./otp-codes.js";
 import { afterWrongCode, currentFailures, lockRemainingMs, type LockoutPolicy } from "./otp-lockout.js";
 import type { OtpPurpose } from "./otp-purpose.js";

@@ -1,5 +1,6 @@
 import type { Clock } from "../../shared/clock.js";
 import { PermissionDeniedError, RateLimitedError, UnauthenticatedError } from "../../shared/errors/domain-errors.js";
+import { normalizeIdentifier, type IdentifierType } from "../../shared/identifiers.js";
 import type { Transact } from "../../shared/outbox/transact.js";
 import {
   lockPasswordCheck,
@@ -9,7 +10,6 @@ import {
 } from "../store/password-store.js";
 import { recordRateLimitHit } from "../store/rate-limit-store.js";
 import type { AuthDatabase } from "../store/schema.js";
-import { normalizeIdentifier, type IdentifierType } from "./identifiers.js";
 import type { LoginResult } from "./login-service.js";
 import { afterWrongCode, currentFailures, lockRemainingMs, type LockoutPolicy } from "./otp-lockout.js";
 import type { PasswordHasher } from "./password-hasher.js";

@@ -2,13 +2,13 @@ import type { Kysely } from "kysely";
 import type { Clock } from "../../shared/clock.js";
 import { NotFoundError, PermissionDeniedError, UnauthenticatedError } from "../../shared/errors/domain-errors.js";
 import type { Transact } from "../../shared/outbox/transact.js";
-import type { Caller } from "../events/login-events.js";
 import { clearUserPasswordGuards, upsertPassword } from "../store/password-store.js";
 import type { AuthDatabase } from "../store/schema.js";
 import { holdUserGate } from "../store/user-gate-store.js";
 import { consumeVerificationProof, peekVerificationToken } from "../store/verification-proof-store.js";
 import { hashOpaqueToken, looksLikeToken } from "./opaque-tokens.js";
 import type { PasswordHasher } from "./password-hasher.js";
+import type { RequestOrigin } from "./request-origin.js";
 import type { SessionRevoker } from "./session-revocation.js";
 
 export interface PasswordServiceDeps {
@@ -47,7 +47,7 @@ export function createPasswordService(deps: PasswordServiceDeps) {
 
   /** The signed-in user sets or replaces their password; their sessions are kept. */
   async function setPassword(
-    caller: Caller & { userId: string },
+    caller: RequestOrigin & { userId: string },
     verificationToken: string,
     password: string,
   ): Promise<void> {
@@ -70,7 +70,7 @@ export function createPasswordService(deps: PasswordServiceDeps) {
    * Someone who proved an identifier with a PASSWORD_RESET code replaces its account's password;
    * every session of the account is revoked (whoever knew the old password is signed out).
    */
-  async function resetPassword(caller: Caller, verificationToken: string, newPassword: string): Promise<void> {
+  async function resetPassword(caller: RequestOrigin, verificationToken: string, newPassword: string): Promise<void> {
     if (!looksLikeToken("verification", verificationToken)) throw resetTokenInvalid();
     const tokenHash = hashOpaqueToken(verificationToken);
     const seen = await peekVerificationToken(deps.db, tokenHash, resetPurposes, clock.now());

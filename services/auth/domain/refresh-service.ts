@@ -9,7 +9,7 @@ import type { AccessTokenIssuer, UserIdentifier } from "./access-tokens.js";
 import { hashOpaqueToken, looksLikeToken, newOpaqueToken } from "./opaque-tokens.js";
 import { openTokenPair, sealTokenPair } from "./refresh-grace.js";
 import type { SessionRevoker } from "./session-revocation.js";
-import type { TokenPair } from "./session-starter.js";
+import type { TokenPair } from "./sessions.js";
 import { restrictionError } from "./user-restrictions.js";
 
 export interface RefreshInput {

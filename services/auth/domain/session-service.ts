@@ -4,9 +4,9 @@ import type { Principal } from "../../shared/auth/principal.js";
 import type { Clock } from "../../shared/clock.js";
 import { NotFoundError } from "../../shared/errors/domain-errors.js";
 import type { Transact } from "../../shared/outbox/transact.js";
-import type { Caller } from "../events/login-events.js";
 import type { AuthDatabase } from "../store/schema.js";
 import { listActiveSessions, sessionBelongsTo, type ActiveSessionRow } from "../store/session-store.js";
+import type { RequestOrigin } from "./request-origin.js";
 import type { SessionRevoker } from "./session-revocation.js";
 
 export interface SessionView extends ActiveSessionRow {
@@ -43,7 +43,7 @@ export function createSessionService(deps: {
   async function endSession(
     me: Principal,
     sessionId: string,
-    caller: Caller,
+    caller: RequestOrigin,
     kind: "logout" | "revoke",
   ): Promise<void> {
     const target = sessionId || me.sessionId;
@@ -65,7 +65,7 @@ export function createSessionService(deps: {
     });
   }
 
-  async function revokeAll(me: Principal, keepCurrent: boolean, caller: Caller): Promise<number> {
+  async function revokeAll(me: Principal, keepCurrent: boolean, caller: RequestOrigin): Promise<number> {
     return deps.transact(async (trx) => {
       const filter = { userId: me.userId, exceptSessionId: keepCurrent ? me.sessionId : undefined };
       const revoked = await deps.revoker.revokeSessions(trx, clock.now(), filter, "revoke_all", {
@@ -100,8 +100,9 @@ export function createSessionService(deps: {
   }
 
   return {
-    logout: (me: Principal, sessionId: string, caller: Caller) => endSession(me, sessionId, caller, "logout"),
-    revokeSession: (me: Principal, sessionId: string, caller: Caller) => endSession(me, sessionId, caller, "revoke"),
+    logout: (me: Principal, sessionId: string, caller: RequestOrigin) => endSession(me, sessionId, caller, "logout"),
+    revokeSession: (me: Principal, sessionId: string, caller: RequestOrigin) =>
+      endSession(me, sessionId, caller, "revoke"),
     revokeAll,
     list,
     validate,

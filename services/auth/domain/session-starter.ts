@@ -2,28 +2,20 @@ import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { Clock } from "../../shared/clock.js";
 import { PermissionDeniedError } from "../../shared/errors/domain-errors.js";
-import { deviceRegisteredEvent, loginEvent, type SignInMethod } from "../events/login-events.js";
-import type { OutboxRow } from "../events/outbox-rows.js";
+import type { IdentifierType } from "../../shared/identifiers.js";
+import type { OutboxRow } from "../../shared/outbox/outbox-rows.js";
+import { deviceRegisteredEvent, loginEvent } from "../events/login-events.js";
 import { sessionCreatedEvent } from "../events/session-events.js";
 import { registerDeviceForSignIn } from "../store/device-store.js";
 import type { AuthDatabase } from "../store/schema.js";
 import { insertSession } from "../store/session-store.js";
 import { holdUserGate } from "../store/user-gate-store.js";
 import type { AccessTokenIssuer, UserIdentifier } from "./access-tokens.js";
-import type { IdentifierType } from "./identifiers.js";
 import { assessSignIn } from "./login-risk.js";
 import { newOpaqueToken } from "./opaque-tokens.js";
+import type { SignInMethod, TokenPair } from "./sessions.js";
 import { deviceFingerprint, parseUserAgent } from "./user-agent.js";
 import { restrictionError } from "./user-restrictions.js";
-
-/** The token pair a sign-in or refresh returns (TokenPair on the wire). */
-export interface TokenPair {
-  accessToken: string;
-  refreshToken: string;
-  tokenType: "Bearer";
-  /** Access-token lifetime in seconds. */
-  expiresIn: number;
-}
 
 export interface StartSessionInput {
   userId: string;

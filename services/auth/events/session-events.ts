@@ -1,11 +1,12 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { SessionRevokeReason } from "../../../gen/mintcoin/events/v1/auth_events_pb.js";
-import type { Caller } from "./login-events.js";
-import { outboxRow, type OutboxRow } from "./outbox-rows.js";
+import { outboxRow, type OutboxRow } from "../../shared/outbox/outbox-rows.js";
+import type { RequestOrigin } from "../domain/request-origin.js";
+import type { SessionRevokeReasonName } from "../domain/sessions.js";
 
 // Events of a session's life, built from domain values. None carries a token or a hash of one.
 
-export interface SessionFacts extends Caller {
+export interface SessionFacts extends RequestOrigin {
   userId: string;
   sessionId: string;
   deviceId: string;
@@ -25,16 +26,6 @@ export function sessionCreatedEvent(
     expiresAt: timestampFromDate(facts.expiresAt),
   });
 }
-
-export type SessionRevokeReasonName =
-  | "logout"
-  | "user_revoked"
-  | "revoke_all"
-  | "refresh_token_reuse"
-  | "device_blocked"
-  | "password_reset"
-  | "user_suspended"
-  | "user_banned";
 
 const reasonCodes: Record<SessionRevokeReasonName, SessionRevokeReason> = {
   logout: SessionRevokeReason.LOGOUT,

@@ -3,7 +3,7 @@ import type { AuthService } from "../../../gen/mintcoin/auth/v1/auth_pb.js";
 import { requirePrincipal } from "../../shared/auth/principal.js";
 import { requestInfoKey } from "../../shared/server/request-info.js";
 import type { IdentifierLinking } from "../domain/identifier-linking.js";
-import { identifierTypeToProto } from "./convert.js";
+import { identifierTypeToProto } from "../wire.js";
 
 export function createIdentifierHandlers(deps: {
   identifierLinking: IdentifierLinking;

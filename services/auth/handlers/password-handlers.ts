@@ -4,7 +4,8 @@ import { requirePrincipal } from "../../shared/auth/principal.js";
 import { requestInfoKey } from "../../shared/server/request-info.js";
 import type { PasswordLogin } from "../domain/password-login.js";
 import type { PasswordService } from "../domain/password-service.js";
-import { identifierTypeFromProto, tokenPairToProto } from "./convert.js";
+import { identifierTypeFromProto } from "../wire.js";
+import { tokenPairToProto } from "./convert.js";
 
 export function createPasswordHandlers(deps: {
   passwords: PasswordService;

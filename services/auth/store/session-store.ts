@@ -1,6 +1,6 @@
 import { sql, type Kysely } from "kysely";
-import type { OutboxRow } from "../events/outbox-rows.js";
-import { insertOutboxFragment } from "./outbox-store.js";
+import type { OutboxRow } from "../../shared/outbox/outbox-rows.js";
+import { insertOutboxFragment } from "../../shared/outbox/outbox-store.js";
 import type { AuthDatabase } from "./schema.js";
 
 export interface NewSession {

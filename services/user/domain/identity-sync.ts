@@ -1,9 +1,10 @@
 import type { Clock } from "../../shared/clock.js";
+import type { IdentifierType } from "../../shared/identifiers.js";
 import type { Logger } from "../../shared/logging.js";
 import { findUserByEmail, findUserById, findUserByPhone, lockUserIdentity } from "../store/user-store.js";
 import { keepVerifiedIdentifier } from "../store/verified-identifier-store.js";
 import { afterProfileChange } from "./lifecycle.js";
-import { isUserId, type IdentifierType, type UserProfile } from "./profile.js";
+import { isUserId, type UserProfile } from "./profile.js";
 import type { ProfileWriter } from "./profile-writer.js";
 
 export interface VerifiedIdentifierFact {

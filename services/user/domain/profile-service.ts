@@ -8,8 +8,9 @@ import {
   UnavailableError,
   type DomainError,
 } from "../../shared/errors/domain-errors.js";
+import { insertOutboxRows } from "../../shared/outbox/outbox-store.js";
 import type { Transact } from "../../shared/outbox/transact.js";
-import { recordProfileCreated } from "../events/user-events.js";
+import { profileCreatedEvent } from "../events/user-events.js";
 import type { UserDatabase } from "../store/schema.js";
 import { UniqueViolation } from "../store/unique-violation.js";
 import {
@@ -169,7 +170,7 @@ export function createProfileService(deps: ProfileServiceDeps) {
             status: statusOf(state),
           };
           await insertUser(trx, user);
-          await recordProfileCreated(trx, clock, user);
+          await insertOutboxRows(trx, [profileCreatedEvent(clock.now(), user)]);
           return user;
         });
       } catch (error) {

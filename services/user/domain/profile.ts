@@ -17,7 +17,6 @@ export type UserStatus = "active" | "suspended" | "banned" | "deleted";
 export type KycStatus = "not_started" | "pending" | "verified" | "rejected";
 export type Gender = "male" | "female" | "non_binary" | "other" | "prefer_not_to_say";
 export type AgeBracket = "under_18" | "18_24" | "25_34" | "35_44" | "45_54" | "55_64" | "65_plus";
-export type IdentifierType = "phone" | "email";
 
 export interface UserProfile {
   id: string;

@@ -3,7 +3,7 @@ import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { UserService } from "../../../gen/mintcoin/user/v1/user_pb.js";
 import { requireRole } from "../../shared/auth/principal.js";
 import type { ModerationService } from "../domain/moderation-service.js";
-import { lifecycleStateFromProto, userToProto } from "./convert.js";
+import { lifecycleStateFromProto, userToProto } from "../wire.js";
 
 type AdminHandlers = Pick<
   ServiceImpl<typeof UserService>,

@@ -2,7 +2,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import type { UserService } from "../../../gen/mintcoin/user/v1/user_pb.js";
 import { requirePrincipal } from "../../shared/auth/principal.js";
 import type { ProfileService } from "../domain/profile-service.js";
-import { publicUserToProto } from "./convert.js";
+import { publicUserToProto } from "../wire.js";
 
 type DirectoryHandlers = Pick<
   ServiceImpl<typeof UserService>,

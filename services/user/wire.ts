@@ -10,12 +10,13 @@ import {
   UserStatus,
   type PublicUser,
   type User,
-} from "../../../gen/mintcoin/user/v1/user_pb.js";
-import { InvalidArgumentError } from "../../shared/errors/domain-errors.js";
-import type * as domain from "../domain/profile.js";
+} from "../../gen/mintcoin/user/v1/user_pb.js";
+import { InvalidArgumentError } from "../shared/errors/domain-errors.js";
+import type * as domain from "./domain/profile.js";
 
-// Conversions between the wire's messages and enums and the domain's values. The .proto rules
-// already refuse undefined enum numbers; the throws here are the last line, not the first.
+// Conversions between the wire's messages and enums and the domain's values, for the handlers and
+// the events alike. The .proto rules already refuse undefined enum numbers; the throws here are the
+// last line, not the first.
 
 const lifecycleStates: [domain.LifecycleState, LifecycleState][] = [
   ["registered", LifecycleState.REGISTERED],

@@ -3,10 +3,10 @@ import { IdentifierType } from "../../../gen/mintcoin/auth/v1/auth_pb.js";
 import { startDurableConsumer, type DurableConsumer } from "../../shared/events/durable-consumer.js";
 import type { NatsLink } from "../../shared/events/nats-link.js";
 import { streams } from "../../shared/events/streams.js";
+import type { IdentifierType as DomainIdentifierType } from "../../shared/identifiers.js";
 import type { Logger } from "../../shared/logging.js";
 import type { ActivityTracker } from "../domain/activity.js";
 import type { IdentitySync } from "../domain/identity-sync.js";
-import type { IdentifierType as DomainIdentifierType } from "../domain/profile.js";
 
 export interface AuthEventConsumerDeps {
   nats: NatsLink;
