@@ -22,6 +22,8 @@ export interface ServiceMetrics {
   readonly otpSent: Counter<"channel">;
   /** 1 when the readiness check last reached the dependency, 0 when it did not. */
   readonly dependencyUp: Gauge<"dependency">;
+  /** Connections the RPC port has accepted (not counting those refused over the cap). */
+  readonly connectionsAccepted: Counter;
   /** Connections open on the RPC port, by protocol: "pending" until the first bytes tell, then http1 or http2. */
   readonly connectionsOpen: Gauge<"protocol">;
   /**
@@ -92,6 +94,11 @@ export function createServiceMetrics(): ServiceMetrics {
       name: "mintcoin_dependency_up",
       help: "Whether the last readiness check reached the dependency (database, nats): 1 or 0.",
       labelNames: ["dependency"],
+      registers,
+    }),
+    connectionsAccepted: new Counter({
+      name: "mintcoin_connections_accepted_total",
+      help: "Connections the RPC port accepted (those refused over MAX_CONNECTIONS are in mintcoin_connections_cut_total).",
       registers,
     }),
     connectionsOpen: new Gauge({

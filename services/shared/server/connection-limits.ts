@@ -26,7 +26,10 @@ export type CutReason = "first_bytes_timeout" | "headers_timeout" | "request_bod
 export type Protocol = "pending" | "http1" | "http2";
 
 /** The series the port's guards report to (ServiceMetrics has them). */
-export type ConnectionMetrics = Pick<ServiceMetrics, "connectionsOpen" | "connectionsCut" | "streamsCut">;
+export type ConnectionMetrics = Pick<
+  ServiceMetrics,
+  "connectionsAccepted" | "connectionsOpen" | "connectionsCut" | "streamsCut"
+>;
 
 /** The limits from a service's configuration (services/shared/config/common.ts). */
 export function connectionLimitsFrom(config: {

@@ -46,13 +46,15 @@ export function guardHttp1(
     if (!connection) return;
     clearTimeout(connection.headers);
     connection.inProgress++;
+    // Runs until the body has arrived even when the answer went first (Node then reads the rest
+    // of the body off the connection before the next request can start).
     const body = setTimeout(
       () => cut(socket, "request_body_timeout", !response.headersSent),
       limits.requestBodyTimeoutMs,
     );
     request.once("end", () => clearTimeout(body));
+    request.once("close", () => clearTimeout(body));
     response.once("close", () => {
-      clearTimeout(body);
       connection.inProgress--;
       // Kept alive: the next request may come after the idle allowance, and its headers are then due.
       if (connection.inProgress === 0 && !socket.destroyed) {

@@ -71,6 +71,7 @@ export function listenOnePort(options: {
 
   const front = net.createServer((socket) => {
     let protocol: Protocol = "pending";
+    metrics.connectionsAccepted.inc();
     metrics.connectionsOpen.inc({ protocol });
     sockets.add(socket);
     const firstBytes = setTimeout(() => {
