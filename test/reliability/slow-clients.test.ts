@@ -1,6 +1,9 @@
 import http2 from "node:http2";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Health, HealthCheckResponse_ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
 import { AuthService } from "../../gen/mintcoin/auth/v1/auth_pb.js";
 import type { AuthServiceHandle } from "../../services/auth/app.js";
 import { loadAuthConfig } from "../../services/auth/config.js";
@@ -100,7 +103,7 @@ describe("slow and idle clients", () => {
     await database?.drop();
   });
 
-  it("cuts off each kind of stalled client within its bound while real clients are served and a keepalive connection stays up", async () => {
+  it("cuts off each kind of stalled client within its bound while real clients are served and a keepalive connection and a server stream stay up", async () => {
     const port = auth.handle.port;
     // The real clients sign in once before the hostile ones come, so that their cold start (loading
     // the .proto files, first connections) does not stall this process while the cuts are timed.
@@ -131,6 +134,17 @@ describe("slow and idle clients", () => {
     channel.watchConnectivityState(grpc.connectivityState.READY, Date.now() + 60_000, () => {
       keepaliveLeftReady = true;
     });
+    // A server-streaming call: its request half ends at once, so REQUEST_BODY_TIMEOUT never touches it.
+    const watching = new AbortController();
+    const watch = createClient(Health, createGrpcTransport({ baseUrl: auth.baseUrl }))
+      .watch({ service: "" }, { signal: watching.signal })
+      [Symbol.asyncIterator]();
+    expect((await watch.next()).value?.status).toBe(HealthCheckResponse_ServingStatus.SERVING);
+    let watchEnded: string | undefined;
+    const watchEnd = watch.next().then(
+      () => (watchEnded = "ended or changed"),
+      (error: unknown) => (watchEnded = String(error)),
+    );
     const idleSince = performance.now();
 
     const deadlineFor = (boundMs: number) => boundMs + slackMs + 1_000; // then the client gives up
@@ -195,6 +209,9 @@ describe("slow and idle clients", () => {
     expect(signIns).toBeGreaterThan(0);
     expect(idleMs).toBeGreaterThan(bounds.bodyMs);
     expect(keepaliveLeftReady).toBe(false);
+    expect(watchEnded).toBeUndefined();
+    watching.abort();
+    await watchEnd;
     await healthCheck();
     keepalive.close();
 
@@ -210,7 +227,7 @@ describe("slow and idle clients", () => {
       fault: "Slow and idle clients (slowloris) on the auth port",
       tried: `${perKind} connections each: silent, stuck in the HTTP/2 preface, HTTP/1.1 headers never finished, body never sent; ${perKind} HTTP/2 gRPC streams never ended (bounds ${bounds.firstBytesMs}/${bounds.headersMs}/${bounds.bodyMs} ms)`,
       times: 1,
-      lost: `nothing: all cut, the last of each kind after ${latest.map(ms).join(" / ")}; ${signIns} sign-ins over Connect and ${signIns} over grpc-js meanwhile, 0 failed; a keepalive grpc-js connection idle ${ms(idleMs)} kept`,
+      lost: `nothing: all cut, the last of each kind after ${latest.map(ms).join(" / ")}; ${signIns} sign-ins over Connect and ${signIns} over grpc-js meanwhile, 0 failed; a keepalive grpc-js connection idle and a Health/Watch stream open for ${ms(idleMs)} both kept`,
     });
   });
 });

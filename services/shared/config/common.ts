@@ -32,7 +32,7 @@ export const commonEnv = {
   // An HTTP/2 SETTINGS value is 32 bits (RFC 9113 section 6.5.1).
   HTTP2_MAX_CONCURRENT_STREAMS: z.coerce.number().int().min(1).max(4_294_967_295).default(100),
   // Open connections per instance on the RPC port; one more is closed at once.
-  MAX_CONNECTIONS: positiveInt(4096),
+  MAX_CONNECTIONS: positiveInt(2048),
   JWT_ISSUER: z.string().min(1).default("mintcoin-auth"),
   JWT_AUDIENCE: z.string().min(1).default("mintcoin"),
 };
