@@ -26,10 +26,10 @@ const bounds = { firstBytesMs: 1_000, headersMs: 1_500, bodyMs: 2_000 };
 /**
  * How late a cut may be. The service, its real clients and a thousand hostile sockets share this
  * process's event loop, and the timers of a kind expire together: on a 2-core machine shared with
- * other test runs (load average 15-17) the last of a kind was measured up to 1 s late (up to 1.8 s
- * before the clients were paced and warmed up). Anything else that could close these connections
- * takes far longer (the bounds' defaults are 10 s and more, keep-alive 65 s), and the metrics below
- * name the reason of every cut, so a cut inside bound + slack is the configured bound at work.
+ * other test runs (load average 15-19) the last of a kind was measured 0.3 to 1.7 s late. Anything
+ * else that could close these connections takes far longer (the bounds' defaults are 10 s and more,
+ * keep-alive 65 s), and the metrics below name the reason of every cut, so a cut inside bound + slack
+ * is the configured bound at work.
  */
 const slackMs = 2_500;
 /** How early: timers fire on whole milliseconds. */
