@@ -7,6 +7,7 @@ import { streams } from "../shared/events/streams.js";
 import type { Logger } from "../shared/logging.js";
 import { countOtpSends } from "../shared/metrics/otp-sends.js";
 import { openRuntime, type Runtime } from "../shared/runtime.js";
+import { connectionLimitsFrom } from "../shared/server/connection-limits.js";
 import { serve } from "../shared/server/serve.js";
 import { buildAuthDomain, type AuthDomain } from "./build-domain.js";
 import type { AuthConfig } from "./config.js";
@@ -85,6 +86,7 @@ export async function startAuthService(
       reflectionFiles: [file_mintcoin_events_v1_auth_events, file_mintcoin_events_v1_notify],
       corsOrigins: config.CORS_ORIGINS,
       maxRequestBytes: config.MAX_REQUEST_BYTES,
+      connectionLimits: connectionLimitsFrom(config),
       trustedProxies: config.TRUSTED_PROXIES,
       grpcJsPort: config.AUTH_GRPC_JS_PORT,
     });

@@ -10,6 +10,7 @@ import type { StreamFollower } from "../shared/events/stream-follower.js";
 import { streams } from "../shared/events/streams.js";
 import type { Logger } from "../shared/logging.js";
 import { openRuntime, type Runtime } from "../shared/runtime.js";
+import { connectionLimitsFrom } from "../shared/server/connection-limits.js";
 import { serve } from "../shared/server/serve.js";
 import type { UserConfig } from "./config.js";
 import { startAuthEventConsumers } from "./consumers/auth-event-consumers.js";
@@ -151,6 +152,7 @@ export async function startUserService(
       ],
       corsOrigins: config.CORS_ORIGINS,
       maxRequestBytes: config.MAX_REQUEST_BYTES,
+      connectionLimits: connectionLimitsFrom(config),
       trustedProxies: config.TRUSTED_PROXIES,
       grpcJsPort: config.USER_GRPC_JS_PORT,
     });

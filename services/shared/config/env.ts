@@ -39,6 +39,16 @@ export function duration(defaultValue: string) {
     });
 }
 
+/**
+ * A duration that arms a timer: more than zero, and no longer than Node's timers hold (about 24.8
+ * days; a longer delay would silently fire after 1 ms).
+ */
+export function timeout(defaultValue: string) {
+  return duration(defaultValue).refine((ms) => ms > 0 && ms <= 2_147_483_647, {
+    message: "expected a duration above 0 and at most 24d",
+  });
+}
+
 /** A positive whole number given as text, with a default. */
 export function positiveInt(defaultValue: number) {
   return z.coerce.number().int().positive().default(defaultValue);

@@ -22,6 +22,17 @@ export interface ServiceMetrics {
   readonly otpSent: Counter<"channel">;
   /** 1 when the readiness check last reached the dependency, 0 when it did not. */
   readonly dependencyUp: Gauge<"dependency">;
+  /** Connections the RPC port has accepted (not counting those refused over the cap). */
+  readonly connectionsAccepted: Counter;
+  /** Connections open on the RPC port, by protocol: "pending" until the first bytes tell, then http1 or http2. */
+  readonly connectionsOpen: Gauge<"protocol">;
+  /**
+   * Connections the RPC port closed on a client that was too slow or one too many, by reason:
+   * first_bytes_timeout, headers_timeout, request_body_timeout, over_capacity.
+   */
+  readonly connectionsCut: Counter<"reason">;
+  /** HTTP/2 streams reset because their request did not finish in time (reason request_body_timeout). */
+  readonly streamsCut: Counter<"reason">;
   /** The exposition text for GET /metrics. */
   scrape(): Promise<string>;
 }
@@ -83,6 +94,29 @@ export function createServiceMetrics(): ServiceMetrics {
       name: "mintcoin_dependency_up",
       help: "Whether the last readiness check reached the dependency (database, nats): 1 or 0.",
       labelNames: ["dependency"],
+      registers,
+    }),
+    connectionsAccepted: new Counter({
+      name: "mintcoin_connections_accepted_total",
+      help: "Connections the RPC port accepted (those refused over MAX_CONNECTIONS are in mintcoin_connections_cut_total).",
+      registers,
+    }),
+    connectionsOpen: new Gauge({
+      name: "mintcoin_connections_open",
+      help: "Connections open on the RPC port, by protocol (pending until the first bytes tell http1 from http2).",
+      labelNames: ["protocol"],
+      registers,
+    }),
+    connectionsCut: new Counter({
+      name: "mintcoin_connections_cut_total",
+      help: "Connections the RPC port closed on a slow or surplus client, by reason (first_bytes_timeout, headers_timeout, request_body_timeout, over_capacity).",
+      labelNames: ["reason"],
+      registers,
+    }),
+    streamsCut: new Counter({
+      name: "mintcoin_http2_streams_cut_total",
+      help: "HTTP/2 streams reset because their request half did not end in time, by reason (request_body_timeout).",
+      labelNames: ["reason"],
       registers,
     }),
     scrape: () => registry.metrics(),

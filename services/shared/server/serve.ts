@@ -2,6 +2,7 @@ import type { DescFile } from "@bufbuild/protobuf";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import type { Logger } from "../logging.js";
 import type { ServiceMetrics } from "../metrics/service-metrics.js";
+import type { ConnectionLimits } from "./connection-limits.js";
 import { listenGrpcJs, type GrpcJsListener } from "./grpc-js-listener.js";
 import { registerHealthService, type HealthStatus } from "./health.js";
 import { listenOnePort, type OnePortServer } from "./one-port-server.js";
@@ -23,6 +24,8 @@ export interface ServeOptions {
   httpRoutes?: Record<string, HttpRoute>;
   corsOrigins: string[];
   maxRequestBytes: number;
+  /** Bounds on slow, idle and surplus clients of the port (connection-limits.ts). */
+  connectionLimits: ConnectionLimits;
   trustedProxies: string[];
   /**
    * A second port for internal gRPC callers, served by @grpc/grpc-js with the same routes and
@@ -57,7 +60,14 @@ export async function serve(options: ServeOptions): Promise<ServiceServer> {
     interceptors: options.interceptors,
     httpRoutes: options.httpRoutes,
   });
-  const main = await listenOnePort({ host: options.host, port: options.port, handler, logger: options.logger });
+  const main = await listenOnePort({
+    host: options.host,
+    port: options.port,
+    handler,
+    logger: options.logger,
+    limits: options.connectionLimits,
+    metrics: options.metrics,
+  });
   let grpcJs: GrpcJsListener | undefined;
   if (options.grpcJsPort !== undefined) {
     try {
@@ -68,6 +78,7 @@ export async function serve(options: ServeOptions): Promise<ServiceServer> {
         routes,
         interceptors: rpcInterceptors(options),
         maxRequestBytes: options.maxRequestBytes,
+        maxConcurrentStreams: options.connectionLimits.maxConcurrentStreams,
         trustedProxies,
       });
     } catch (error) {
