@@ -216,7 +216,7 @@ describe("metrics configuration", () => {
 
   it('turns the metrics server off with "off"', async () => {
     const database = await createTestDatabase();
-    const auth = await startAuth({ AUTH_DATABASE_URL: database.url, AUTH_METRICS_PORT: "off" });
+    const auth = await startAuth({ AUTH_DATABASE_URL: database.url, AUTH_METRICS_PORT: "off", OTP_DELIVERY: "log" });
     try {
       expect(auth.handle.runtime.metricsServer).toBeUndefined();
     } finally {
