@@ -83,6 +83,7 @@ export async function startAuthService(
       httpRoutes: { "/.well-known/jwks.json": createJwksRoute(domain.keys) },
       interceptors: [createAuthServiceAuthentication(domain)],
       reflectionFiles: [file_mintcoin_events_v1_auth_events, file_mintcoin_events_v1_notify],
+      reflection: config.GRPC_REFLECTION,
       corsOrigins: config.CORS_ORIGINS,
       maxRequestBytes: config.MAX_REQUEST_BYTES,
       trustedProxies: config.TRUSTED_PROXIES,

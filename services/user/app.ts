@@ -149,6 +149,7 @@ export async function startUserService(
         }),
         createActivityInterceptor(activity, logger),
       ],
+      reflection: config.GRPC_REFLECTION,
       corsOrigins: config.CORS_ORIGINS,
       maxRequestBytes: config.MAX_REQUEST_BYTES,
       trustedProxies: config.TRUSTED_PROXIES,
