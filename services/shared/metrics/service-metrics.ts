@@ -22,6 +22,8 @@ export interface ServiceMetrics {
   readonly otpSent: Counter<"channel">;
   /** 1 when the readiness check last reached the dependency, 0 when it did not. */
   readonly dependencyUp: Gauge<"dependency">;
+  /** ValidateToken calls to the auth service while the revocation feed was not trusted (user service), by outcome. */
+  readonly sessionChecks: Counter<"outcome">;
   /** The exposition text for GET /metrics. */
   scrape(): Promise<string>;
 }
@@ -83,6 +85,12 @@ export function createServiceMetrics(): ServiceMetrics {
       name: "mintcoin_dependency_up",
       help: "Whether the last readiness check reached the dependency (database, nats): 1 or 0.",
       labelNames: ["dependency"],
+      registers,
+    }),
+    sessionChecks: new Counter({
+      name: "mintcoin_session_checks_total",
+      help: "Sessions checked with the auth service (ValidateToken) because the revocation feed was not current, by outcome (active, revoked, unavailable).",
+      labelNames: ["outcome"],
       registers,
     }),
     scrape: () => registry.metrics(),
