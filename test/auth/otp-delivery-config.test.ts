@@ -1,6 +1,3 @@
-import { execFile } from "node:child_process";
-import { createRequire } from "node:module";
-import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { loadAuthConfig } from "../../services/auth/config.js";
 import { ConfigError } from "../../services/shared/config/env.js";
@@ -31,20 +28,5 @@ describe("OTP delivery is never the log by accident", () => {
     expect(loadAuthConfig({ NATS_URL: "nats://127.0.0.1:4222" }).otpDelivery).toBe("nats");
     // A real database without NATS: neither; the service will not start without a delivery of its own.
     expect(loadAuthConfig({ AUTH_DATABASE_URL: "postgres://db/auth" }).otpDelivery).toBeUndefined();
-  });
-
-  it("the auth process exits 78 naming NATS_URL when OTP_DELIVERY=nats has no NATS_URL", async () => {
-    const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
-    const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = execFile(
-        process.execPath,
-        ["--import", tsx, "services/auth/main.ts"],
-        // Only what the process needs: none of this machine's NATS or database settings.
-        { env: { PATH: process.env.PATH, HOME: process.env.HOME, OTP_DELIVERY: "nats" }, timeout: 20_000 },
-        (_error, _stdout, stderr) => resolve({ code: child.exitCode, stderr }),
-      );
-    });
-    expect(result.code).toBe(78);
-    expect(result.stderr).toContain("NATS_URL");
   });
 });

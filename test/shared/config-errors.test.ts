@@ -38,12 +38,20 @@ describe("configuration errors", () => {
 
   it("leave out every value, not only those of known secrets, and still say what was expected", () => {
     const error = configErrorOf(() =>
-      loadUserConfig({ USER_PORT: "p4ssw0rd-in-the-wrong-place", LOG_LEVEL: "loud-and-clear", AUTH_JWKS_URL: "nope" }),
+      loadUserConfig({
+        USER_PORT: "p4ssw0rd-in-the-wrong-place",
+        LOG_LEVEL: "loud-and-clear",
+        AUTH_JWKS_URL: "nope",
+        USER_DATABASE_URL: "postgres//svc:user-db-password@db/user",
+      }),
     );
     expect(error.message).toMatch(/USER_PORT: .*expected number/);
     expect(error.message).toMatch(/LOG_LEVEL: .*expected one of/);
     expect(error.message).toMatch(/AUTH_JWKS_URL: Invalid URL/);
-    for (const value of ["p4ssw0rd", "loud-and-clear", "nope"]) expect(error.message).not.toContain(value);
+    expect(error.message).toMatch(/USER_DATABASE_URL: Invalid URL/);
+    for (const value of ["p4ssw0rd", "loud-and-clear", "nope", "user-db-password"]) {
+      expect(error.message).not.toContain(value);
+    }
   });
 
   it("name a bad administrator entry by its position, not its value", () => {
