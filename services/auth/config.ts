@@ -1,6 +1,15 @@
 import { z } from "zod";
 import { databaseUrlFor, commonEnv } from "../shared/config/common.js";
-import { duration, list, optionalPort, optionalUrl, parseEnv, port, positiveInt } from "../shared/config/env.js";
+import {
+  ConfigError,
+  duration,
+  list,
+  optionalPort,
+  optionalUrl,
+  parseEnv,
+  port,
+  positiveInt,
+} from "../shared/config/env.js";
 import { metricsPort } from "../shared/metrics/metrics-port.js";
 import { adminIdentifiersFrom } from "./domain/admin-identifiers.js";
 import { keyMaterialFromPem } from "./domain/key-material.js";
@@ -37,6 +46,9 @@ const authEnv = {
   OTP_RATE_LIMIT_WINDOW_MINUTES: positiveInt(15),
   OTP_RATE_LIMIT_MAX_REQUESTS: positiveInt(3),
   OTP_IP_RATE_LIMIT_MAX_REQUESTS: positiveInt(30),
+  // How codes leave the service: "nats" (a request to the notification service) or "log" (a
+  // developer's machine). Unset: nats with NATS_URL; log only for the embedded development setup
+  // (no NATS_URL and no database URL); anything else must choose (otpDeliveryFrom).
   OTP_DELIVERY: z.enum(["log", "nats"]).optional(),
   // Key for the HMAC that one-time codes are stored under. Without it, one is generated once and
   // kept in the database; set it to keep codes unreadable to someone holding only a database dump.
@@ -72,10 +84,32 @@ export type AuthConfig = ReturnType<typeof loadAuthConfig>;
 
 export function loadAuthConfig(env: Record<string, string | undefined> = process.env) {
   const parsed = parseEnv(authEnv, env);
+  const databaseUrl = databaseUrlFor(parsed.AUTH_DATABASE_URL, parsed, "auth");
   return {
     ...parsed,
-    databaseUrl: databaseUrlFor(parsed.AUTH_DATABASE_URL, parsed, "auth"),
-    otpDelivery: parsed.OTP_DELIVERY ?? (parsed.NATS_URL ? "nats" : "log"),
+    databaseUrl,
+    otpDelivery: otpDeliveryFrom(parsed.OTP_DELIVERY, parsed.NATS_URL, databaseUrl),
     adminIdentifiers: adminIdentifiersFrom(parsed.ADMIN_IDENTIFIERS, parsed.DEFAULT_PHONE_REGION),
   };
+}
+
+/**
+ * Where codes go. A code in the log is a live credential in the hands of whoever reads the logs, so
+ * the log is used only when chosen (OTP_DELIVERY=log) or on a developer's machine (no NATS, embedded
+ * database), never because NATS is missing: OTP_DELIVERY=nats without NATS_URL stops the service.
+ * Undefined means "not chosen": the service starts only if it is given a delivery of its own.
+ */
+function otpDeliveryFrom(
+  chosen: "log" | "nats" | undefined,
+  natsUrl: string | undefined,
+  databaseUrl: string | undefined,
+): "log" | "nats" | undefined {
+  if (chosen === "nats" && !natsUrl) {
+    throw new ConfigError(
+      "invalid configuration:\n  NATS_URL: required by OTP_DELIVERY=nats (codes are never written to the log instead)",
+    );
+  }
+  if (chosen) return chosen;
+  if (natsUrl) return "nats";
+  return databaseUrl ? undefined : "log";
 }

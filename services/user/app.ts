@@ -4,6 +4,8 @@ import { UserService } from "../../gen/mintcoin/user/v1/user_pb.js";
 import { createAccessTokenVerifier } from "../shared/auth/access-token.js";
 import { createAuthenticationInterceptor } from "../shared/auth/authentication-interceptor.js";
 import { createRevocationList, type RevocationList } from "../shared/auth/revocation-list.js";
+import { createSessionAdmission, type SessionAdmission } from "../shared/auth/session-admission.js";
+import { createTokenValidationClient } from "../shared/auth/token-validation-client.js";
 import { systemClock, type Clock } from "../shared/clock.js";
 import type { DurableConsumer } from "../shared/events/durable-consumer.js";
 import type { StreamFollower } from "../shared/events/stream-follower.js";
@@ -21,6 +23,7 @@ import { createModerationService } from "./domain/moderation-service.js";
 import { createProfileCache, type ProfileCache } from "./domain/profile-cache.js";
 import { createProfileService } from "./domain/profile-service.js";
 import { createProfileWriter } from "./domain/profile-writer.js";
+import { createStandingCheck } from "./domain/standing.js";
 import type { ReferralSuffixSource } from "./domain/referral-codes.js";
 import { reservedKey } from "./domain/usernames.js";
 import { createActivityInterceptor } from "./handlers/activity-interceptor.js";
@@ -35,6 +38,8 @@ export interface UserServiceHandle {
   runtime: Runtime<UserDatabase>;
   /** The revocations this instance knows (undefined without NATS). */
   revocations: RevocationList | undefined;
+  /** Whether a verified token may be used: the revocation list, or the auth service while the list is not current. */
+  admission: SessionAdmission;
   /** The consumers of the auth service's events (undefined without NATS). */
   consumers: DurableConsumer | undefined;
   /** GetMe's profile cache and the feed that keeps it true (undefined without NATS or with PROFILE_CACHE_SIZE=0). */
@@ -51,6 +56,9 @@ export interface UserServiceOverrides {
 
 /** Seconds of clock difference between the auth service and us that a token's times may show. */
 const clockToleranceSeconds = 5;
+
+/** How long a ValidateToken call to the auth service may take before the request is answered UNAVAILABLE. */
+const sessionCheckTimeoutMs = 2_000;
 
 /** Wires the user service from its configuration and starts serving. Nothing listens on import. */
 export async function startUserService(
@@ -71,6 +79,10 @@ export async function startUserService(
   let revocations: RevocationList | undefined;
   let consumers: DurableConsumer | undefined;
   let profileChanges: StreamFollower | undefined;
+  const authService = createTokenValidationClient({
+    baseUrl: config.authServiceUrl,
+    timeoutMs: sessionCheckTimeoutMs,
+  });
   const stopBackground = async () => {
     await consumers?.stop();
     await revocations?.close();
@@ -120,8 +132,19 @@ export async function startUserService(
         activity,
       });
     } else {
-      logger.warn("without NATS_URL, revoked sessions are refused only when their access tokens expire");
+      logger.warn(
+        { authServiceUrl: config.authServiceUrl },
+        "without NATS_URL, every session is checked with the auth service (ValidateToken, at most once a second)",
+      );
     }
+    const nats = runtime.nats;
+    const admission = createSessionAdmission({
+      feed: revocations,
+      feedConnected: () => nats?.isConnected() ?? false,
+      askAuthService: authService.isSessionActive,
+      localRefusal: createStandingCheck({ db, clock }),
+      onAsked: (outcome) => runtime.metrics.sessionChecks.inc({ outcome }),
+    });
 
     // Tokens are verified here, against the auth service's published keys: never a shared secret.
     const verifier = createAccessTokenVerifier({
@@ -131,7 +154,6 @@ export async function startUserService(
       clockToleranceSeconds,
       clock,
     });
-    const known = revocations;
 
     const server = await serve({
       host: config.HOST,
@@ -146,10 +168,11 @@ export async function startUserService(
           verifier,
           // Every UserService RPC needs a token (user.proto); "public" views are for any signed-in caller.
           publicMethods: new Set<string>(),
-          isSessionRevoked: (sessionId) => known?.isRevoked(sessionId) ?? false,
+          admit: admission.admit,
         }),
         createActivityInterceptor(activity, logger),
       ],
+      reflection: config.GRPC_REFLECTION,
       corsOrigins: config.CORS_ORIGINS,
       maxRequestBytes: config.MAX_REQUEST_BYTES,
       connectionLimits: connectionLimitsFrom(config),
@@ -162,6 +185,7 @@ export async function startUserService(
       grpcJsPort: server.grpcJsPort,
       runtime,
       revocations,
+      admission,
       consumers,
       profileCache: cache && profileChanges ? { cache, changes: profileChanges } : undefined,
       async close() {

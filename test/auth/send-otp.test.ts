@@ -1,5 +1,6 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IdentifierType, OtpPurpose } from "../../gen/mintcoin/auth/v1/auth_pb.js";
 import { OtpDeliveryRequestSchema } from "../../gen/mintcoin/events/v1/notify_pb.js";
@@ -178,6 +179,29 @@ describe("AuthService.SendOtp", () => {
       const error = ConnectError.from(await client.sendOtp(request).catch((e: unknown) => e));
       expect(error.code, field).toBe(Code.InvalidArgument);
       expect(error.rawMessage, field).toContain(field);
+    }
+  });
+
+  it("keeps delivery requests in NOTIFY_OTP no longer than a code lives, shortening a stream that keeps them longer", async () => {
+    const jsm = await jetstreamManager(await auth.handle.runtime.nats!.ready.then((link) => link.connection));
+    const minutes = (nanoseconds: number) => nanoseconds / 60e9;
+    expect(minutes((await jsm.streams.info("NOTIFY_OTP")).config.max_age)).toBe(5); // OTP_EXPIRATION_MINUTES
+
+    // Made (or edited) elsewhere to keep them forever: the next auth service to connect shortens it.
+    await jsm.streams.update("NOTIFY_OTP", { max_age: 0 });
+    const shortLived = await startAuth({
+      AUTH_DATABASE_URL: database.url,
+      NATS_URL: nats.url,
+      OTP_DELIVERY: "nats",
+      OTP_EXPIRATION_MINUTES: "2",
+    });
+    try {
+      await shortLived.handle.runtime.nats!.ready;
+      const { config } = await jsm.streams.info("NOTIFY_OTP");
+      expect(minutes(config.max_age)).toBe(2);
+      expect(config.duplicate_window).toBeLessThanOrEqual(config.max_age);
+    } finally {
+      await shortLived.close();
     }
   });
 

@@ -11,8 +11,9 @@ export function adminIdentifiersFrom(entries: string[], defaultPhoneRegion: stri
     try {
       normalized.add(normalizeIdentifier(entry.includes("@") ? "email" : "phone", entry, defaultPhoneRegion));
     } catch {
+      // Named by position, not quoted: configuration errors never repeat values (config/env.ts).
       throw new ConfigError(
-        `invalid configuration:\n  ADMIN_IDENTIFIERS: ${JSON.stringify(entry)} is neither an email address nor a phone number`,
+        `invalid configuration:\n  ADMIN_IDENTIFIERS: entry ${entries.indexOf(entry) + 1} is neither an email address nor a phone number (value not shown)`,
       );
     }
   }

@@ -1,7 +1,7 @@
 import type { Interceptor } from "@connectrpc/connect";
 import { UnauthenticatedError } from "../errors/domain-errors.js";
 import type { AccessTokenVerifier } from "./access-token.js";
-import { principalKey } from "./principal.js";
+import { type Principal, principalKey } from "./principal.js";
 
 export interface AuthenticationOptions {
   verifier: AccessTokenVerifier;
@@ -12,6 +12,11 @@ export interface AuthenticationOptions {
    * trip). A token of a revoked session is refused even before it expires.
    */
   isSessionRevoked?: (sessionId: string) => boolean | Promise<boolean>;
+  /**
+   * A last say on a verified, unrevoked token: resolves to let it through, rejects with the refusal
+   * (session-admission.ts: the user service's checks while its revocation feed is not current).
+   */
+  admit?: (principal: Principal) => Promise<void>;
 }
 
 /**
@@ -31,6 +36,7 @@ export function createAuthenticationInterceptor(options: AuthenticationOptions):
     if (options.isSessionRevoked && (await options.isSessionRevoked(principal.sessionId))) {
       throw new UnauthenticatedError("this session has been signed out; sign in again", "SESSION_REVOKED");
     }
+    await options.admit?.(principal);
     return principal;
   }
 

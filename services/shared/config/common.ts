@@ -6,6 +6,14 @@ import { duration, flag, list, optionalUrl, port, positiveInt, timeout } from ".
  */
 export const commonEnv = {
   HOST: z.string().min(1).default("127.0.0.1"),
+  // The metrics port's interface, apart from HOST: HOST=0.0.0.0 publishes the RPC port, and the
+  // metrics (method names, error rates, dependency state) should not follow it out by default.
+  METRICS_HOST: z.string().min(1).default("127.0.0.1"),
+  // gRPC server reflection lists every method and message; "off" for a port the public can reach.
+  GRPC_REFLECTION: z
+    .enum(["on", "off"])
+    .default("on")
+    .transform((value) => value === "on"),
   NATS_URL: optionalUrl,
   NATS_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   CORS_ORIGINS: list(),

@@ -33,6 +33,8 @@ export interface ServiceMetrics {
   readonly connectionsCut: Counter<"reason">;
   /** HTTP/2 streams reset because their request did not finish in time (reason request_body_timeout). */
   readonly streamsCut: Counter<"reason">;
+  /** ValidateToken calls to the auth service while the revocation feed was not trusted (user service), by outcome. */
+  readonly sessionChecks: Counter<"outcome">;
   /** The exposition text for GET /metrics. */
   scrape(): Promise<string>;
 }
@@ -117,6 +119,10 @@ export function createServiceMetrics(): ServiceMetrics {
       name: "mintcoin_http2_streams_cut_total",
       help: "HTTP/2 streams reset because their request half did not end in time, by reason (request_body_timeout).",
       labelNames: ["reason"],
+    sessionChecks: new Counter({
+      name: "mintcoin_session_checks_total",
+      help: "Sessions checked with the auth service (ValidateToken) because the revocation feed was not current, by outcome (active, revoked, unavailable).",
+      labelNames: ["outcome"],
       registers,
     }),
     scrape: () => registry.metrics(),

@@ -20,6 +20,8 @@ export interface ServeOptions {
   routes: (router: ConnectRouter) => void;
   /** Extra files for reflection (e.g. the event schemas). */
   reflectionFiles?: DescFile[];
+  /** Serve gRPC server reflection (GRPC_REFLECTION); off, its methods are UNIMPLEMENTED. Default on. */
+  reflection?: boolean;
   interceptors?: Interceptor[];
   httpRoutes?: Record<string, HttpRoute>;
   corsOrigins: string[];
@@ -40,15 +42,15 @@ export interface ServiceServer extends OnePortServer {
 }
 
 /**
- * Serves one service on one port: its RPCs, grpc.health.v1, gRPC reflection, plain HTTP routes; and,
- * when asked, its unary RPCs and health checks again on a grpc-js port.
+ * Serves one service on one port: its RPCs, grpc.health.v1, gRPC reflection (unless turned off),
+ * plain HTTP routes; and, when asked, its unary RPCs and health checks again on a grpc-js port.
  */
 export async function serve(options: ServeOptions): Promise<ServiceServer> {
   const trustedProxies = new Set(options.trustedProxies);
   const routes = (router: ConnectRouter) => {
     options.routes(router);
     registerHealthService(router, options.health);
-    registerReflectionService(router, { files: options.reflectionFiles ?? [] });
+    if (options.reflection ?? true) registerReflectionService(router, { files: options.reflectionFiles ?? [] });
   };
   const handler = createRpcHandler({
     routes,
