@@ -119,6 +119,8 @@ export function createServiceMetrics(): ServiceMetrics {
       name: "mintcoin_http2_streams_cut_total",
       help: "HTTP/2 streams reset because their request half did not end in time, by reason (request_body_timeout).",
       labelNames: ["reason"],
+      registers,
+    }),
     sessionChecks: new Counter({
       name: "mintcoin_session_checks_total",
       help: "Sessions checked with the auth service (ValidateToken) because the revocation feed was not current, by outcome (active, revoked, unavailable).",
