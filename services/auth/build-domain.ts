@@ -78,8 +78,13 @@ export async function buildAuthDomain(
       maxDelayMs: config.OTP_LOCKOUT_MAX,
       forgetAfterMs: day,
     },
+    unboundGuesses: {
+      maxFailures: config.OTP_MAX_ATTEMPTS,
+      windowMs: config.OTP_RATE_LIMIT_WINDOW_MINUTES * 60_000,
+    },
     verificationTokenLifetimeMs: config.VERIFICATION_TOKEN_EXPIRATION,
     defaultPhoneRegion: config.DEFAULT_PHONE_REGION,
+    onIdentifierLocked: () => runtime.metrics.otpIdentifierLocks.inc(),
   });
 
   const keys = await createKeyRing({

@@ -20,6 +20,8 @@ export interface ServiceMetrics {
   readonly relayLag: Histogram;
   /** One-time codes handed to the delivery, by channel: sms (phone) or email. */
   readonly otpSent: Counter<"channel">;
+  /** Wrong codes that locked an identifier for VerifyOtp (or extended its lock): sustained guessing. */
+  readonly otpIdentifierLocks: Counter;
   /** 1 when the readiness check last reached the dependency, 0 when it did not. */
   readonly dependencyUp: Gauge<"dependency">;
   /** The exposition text for GET /metrics. */
@@ -77,6 +79,11 @@ export function createServiceMetrics(): ServiceMetrics {
       name: "mintcoin_otp_sent_total",
       help: "One-time codes handed to the delivery channel, by channel (sms, email).",
       labelNames: ["channel"],
+      registers,
+    }),
+    otpIdentifierLocks: new Counter({
+      name: "mintcoin_otp_identifier_locks_total",
+      help: "Wrong one-time codes that locked an identifier for VerifyOtp or extended its lock (OTP_LOCKOUT_THRESHOLD reached).",
       registers,
     }),
     dependencyUp: new Gauge({
