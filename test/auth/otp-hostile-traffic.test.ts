@@ -1,12 +1,14 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ErrorInfoSchema, RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { IdentifierType, OtpPurpose } from "../../gen/mintcoin/auth/v1/auth_pb.js";
 import { clientNetwork } from "../../services/auth/domain/client-network.js";
+import { connectAuthClient } from "../fixtures/services.js";
 import { sendChallenge, startAuthHarness, uniqueEmail, verifyRequest, type AuthHarness } from "./auth-harness.js";
 
 // Hostile traffic against the code sign-in: a stranger who knows someone's identifier cannot keep
-// them out by guessing, and per-IP limits count an IPv6 client's whole /64. Time moves on the
-// harness's manual clock.
+// them out by guessing, per-IP limits count an IPv6 client's whole /64, and a global send budget
+// caps what SMS pumping can cost, across instances. Time moves on the harness's manual clock.
 
 const minute = 60_000;
 
@@ -127,5 +129,71 @@ describe("a stranger guessing at someone's codes", () => {
     expect(clientNetwork("10.1.2.3")).toBe("10.1.2.3");
     expect(clientNetwork("")).toBe("");
     expect(clientNetwork("not an address")).toBe("not an address");
+  });
+});
+
+describe("the global send budget", () => {
+  const budget = 4;
+  let h: AuthHarness;
+
+  beforeAll(async () => {
+    h = await startAuthHarness({ env: { OTP_GLOBAL_SEND_BUDGET: String(budget) } });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  const phone = (n: number) => `+4479111${String(n).padStart(5, "0")}`;
+  const sms = (n: number) => ({
+    identifier: phone(n),
+    identifierType: IdentifierType.PHONE,
+    purpose: OtpPurpose.LOGIN,
+    deviceId: "d",
+  });
+
+  it("lets exactly the budget of 20 concurrent SMS sends through across two instances, refuses the rest with RetryInfo, and opens again in the next window", async () => {
+    const another = await h.startAnother();
+    const clients = [h.client, connectAuthClient(another.baseUrl)];
+    const smsRefusals = async () => {
+      let total = 0;
+      for (const instance of [h.auth, another]) {
+        const { values } = await instance.handle.runtime.metrics.otpSendBudgetRefusals.get();
+        total += values.find((value) => value.labels.channel === "sms")?.value ?? 0;
+      }
+      return total;
+    };
+    const refusalsBefore = await smsRefusals();
+
+    // A send refused by another limit gives its unit back: three codes for one number use three of
+    // the four, the fourth for that number is refused by the per-identifier limit, and one more
+    // number still gets the last unit.
+    for (let i = 0; i < 3; i++) expect(await outcome(h.client.sendOtp(sms(2)))).toBe("ok");
+    const perIdentifier = ConnectError.from(await h.client.sendOtp(sms(2)).catch((error: unknown) => error));
+    expect(perIdentifier.findDetails(ErrorInfoSchema)[0]?.reason).toBe("OTP_SEND_RATE_LIMITED");
+    expect(await outcome(h.client.sendOtp(sms(1)))).toBe("ok");
+    const spent = ConnectError.from(await h.client.sendOtp(sms(3)).catch((error: unknown) => error));
+    expect(spent.findDetails(ErrorInfoSchema)[0]?.reason).toBe("OTP_SEND_BUDGET_SPENT");
+
+    h.clock.advance(60 * minute); // a fresh window
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, index) => outcome(clients[index % 2]!.sendOtp(sms(100 + index)))),
+    );
+    expect(results.filter((answer) => answer === "ok")).toHaveLength(budget);
+    expect(results.filter((answer) => answer === Code.ResourceExhausted)).toHaveLength(20 - budget);
+
+    const refused = ConnectError.from(await h.client.sendOtp(sms(200)).catch((error: unknown) => error));
+    expect(refused.findDetails(ErrorInfoSchema)[0]?.reason).toBe("OTP_SEND_BUDGET_SPENT");
+    const windowEnd = Math.floor(h.clock.now().getTime() / (60 * minute) + 1) * 60 * minute;
+    const retrySeconds = Number(refused.findDetails(RetryInfoSchema)[0]?.retryDelay?.seconds);
+    expect(retrySeconds).toBe(Math.floor((windowEnd - h.clock.now().getTime()) / 1000));
+    // Email has a budget of its own.
+    await expect(
+      h.client.sendOtp({ ...sms(0), identifier: uniqueEmail(), identifierType: IdentifierType.EMAIL }),
+    ).resolves.toBeDefined();
+    // Each instance counts its own refusals: the one before the race, the race's, the one after it.
+    expect(await smsRefusals()).toBe(refusalsBefore + 1 + 20 - budget + 1);
+
+    h.clock.set(new Date(windowEnd));
+    expect(await outcome(h.client.sendOtp(sms(200)))).toBe("ok");
   });
 });

@@ -12,6 +12,7 @@ import { normalizeIdentifier, type IdentifierType } from "./identifiers.js";
 import { newOpaqueToken } from "./opaque-tokens.js";
 import { generateOtpCode, hashOtpCode } from "./otp-codes.js";
 import type { OtpPurpose } from "./otp-purpose.js";
+import { otpChannelOf, type OtpSendBudget } from "./otp-send-budget.js";
 
 export interface OtpLimits {
   codeLifetimeMs: number;
@@ -29,6 +30,7 @@ export interface OtpServiceDeps {
   /** HMAC key the codes are stored under. */
   hashKey: Uint8Array;
   limits: OtpLimits;
+  budget: OtpSendBudget;
   defaultPhoneRegion?: string;
 }
 
@@ -62,7 +64,14 @@ export function createOtpService(deps: OtpServiceDeps) {
   async function send(input: SendOtpInput): Promise<SendOtpResult> {
     const identifier = normalizeIdentifier(input.identifierType, input.identifier, deps.defaultPhoneRegion);
     const now = clock.now();
-    return issue(input, identifier, now);
+    const giveBack = await deps.budget.take(otpChannelOf(input.identifierType), now);
+    try {
+      return await issue(input, identifier, now);
+    } catch (error) {
+      // Best effort: if the give-back fails too, the budget counts one send too many (fails closed).
+      await giveBack().catch(() => undefined);
+      throw error;
+    }
   }
 
   async function issue(input: SendOtpInput, identifier: string, now: Date): Promise<SendOtpResult> {

@@ -8,6 +8,7 @@ export interface AuthDatabase {
   otp_codes: OtpCodesTable;
   rate_limits: RateLimitsTable;
   otp_guards: OtpGuardsTable;
+  otp_send_budgets: OtpSendBudgetsTable;
   verification_tokens: VerificationTokensTable;
   signing_keys: SigningKeysTable;
   identities: IdentitiesTable;
@@ -56,6 +57,12 @@ export interface OtpGuardsTable {
   /** Wrong guesses without a challenge since `unbound_since` (a window of its own). */
   unbound_failures: Generated<number>;
   unbound_since: Date | null;
+}
+
+export interface OtpSendBudgetsTable {
+  channel: string;
+  window_start: Date;
+  sends: number;
 }
 
 export interface VerificationTokensTable {

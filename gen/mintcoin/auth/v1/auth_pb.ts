@@ -1397,7 +1397,9 @@ export const AuthService: GenService<{
    * its identifier_type, or when a verification purpose does not match the identifier type
    * (PHONE_VERIFICATION needs a phone, EMAIL_VERIFICATION an email); RESOURCE_EXHAUSTED past
    * OTP_RATE_LIMIT_MAX_REQUESTS per identifier or OTP_IP_RATE_LIMIT_MAX_REQUESTS per client
-   * network (an IPv4 address, or an IPv6 /64) within OTP_RATE_LIMIT_WINDOW_MINUTES.
+   * network (an IPv4 address, or an IPv6 /64) within OTP_RATE_LIMIT_WINDOW_MINUTES, or when the
+   * service has sent OTP_GLOBAL_SEND_BUDGET codes of this channel (SMS or email) in the current
+   * OTP_GLOBAL_SEND_BUDGET_WINDOW (reason OTP_SEND_BUDGET_SPENT).
    *
    * @generated from rpc mintcoin.auth.v1.AuthService.SendOtp
    */
