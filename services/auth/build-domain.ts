@@ -14,6 +14,7 @@ import { keyMaterialFromPem } from "./domain/key-material.js";
 import { createKeyRing } from "./domain/key-ring.js";
 import { createLoginService } from "./domain/login-service.js";
 import { createModerationReaction } from "./domain/moderation-reaction.js";
+import { createOtpSendBudget } from "./domain/otp-send-budget.js";
 import { createOtpService } from "./domain/otp-service.js";
 import { createOtpVerification } from "./domain/otp-verification.js";
 import { createArgon2Hasher } from "./domain/password-hasher.js";
@@ -58,6 +59,11 @@ export async function buildAuthDomain(
     clock,
     delivery: options.delivery,
     hashKey,
+    budget: createOtpSendBudget({
+      db,
+      policy: { sendsPerWindow: config.OTP_GLOBAL_SEND_BUDGET, windowMs: config.OTP_GLOBAL_SEND_BUDGET_WINDOW },
+      onSpent: (channel) => runtime.metrics.otpSendBudgetRefusals.inc({ channel }),
+    }),
     defaultPhoneRegion: config.DEFAULT_PHONE_REGION,
     limits: {
       codeLifetimeMs: config.OTP_EXPIRATION_MINUTES * 60_000,
@@ -79,8 +85,13 @@ export async function buildAuthDomain(
       maxDelayMs: config.OTP_LOCKOUT_MAX,
       forgetAfterMs: day,
     },
+    unboundGuesses: {
+      maxFailures: config.OTP_MAX_ATTEMPTS,
+      windowMs: config.OTP_RATE_LIMIT_WINDOW_MINUTES * 60_000,
+    },
     verificationTokenLifetimeMs: config.VERIFICATION_TOKEN_EXPIRATION,
     defaultPhoneRegion: config.DEFAULT_PHONE_REGION,
+    onIdentifierLocked: () => runtime.metrics.otpIdentifierLocks.inc(),
   });
 
   const keys = await createKeyRing({
@@ -179,6 +190,7 @@ export async function buildAuthDomain(
     intervalMs: config.CLEANUP_INTERVAL,
     batchSize: config.CLEANUP_BATCH_SIZE,
     rateLimitWindowMs: Math.max(config.OTP_RATE_LIMIT_WINDOW_MINUTES * 60_000, config.PASSWORD_IP_WINDOW),
+    sendBudgetWindowMs: config.OTP_GLOBAL_SEND_BUDGET_WINDOW,
     failureMemoryMs: day,
     refreshGraceMs: config.REFRESH_TOKEN_REUSE_GRACE,
     accessTokenLifetimeMs: config.JWT_ACCESS_EXPIRATION,

@@ -57,9 +57,15 @@ const authEnv = {
   DEFAULT_PHONE_REGION: z.string().length(2).toUpperCase().optional(),
   // Identifiers (E.164 phones, emails) whose users get the "admin" role in their access tokens.
   ADMIN_IDENTIFIERS: list(),
+  // Codes sent per channel (sms, email) in each OTP_GLOBAL_SEND_BUDGET_WINDOW, across every
+  // instance: the cap on what SMS pumping can cost. Size it to about twice the busiest window.
+  OTP_GLOBAL_SEND_BUDGET: positiveInt(1000),
+  OTP_GLOBAL_SEND_BUDGET_WINDOW: duration("1h").refine((ms) => ms > 0, "must be longer than 0"),
   // Wrong codes per identifier (across codes and purposes) before VerifyOtp locks it; each
-  // further wrong code doubles the lock, from OTP_LOCKOUT_BASE up to OTP_LOCKOUT_MAX.
-  OTP_LOCKOUT_THRESHOLD: positiveInt(5),
+  // further wrong code doubles the lock, from OTP_LOCKOUT_BASE up to OTP_LOCKOUT_MAX. Far above
+  // what a person mistyping reaches: guesses are bound to each code's challenge, and the lock
+  // also keeps the owner out, so it is only a backstop against sustained guessing.
+  OTP_LOCKOUT_THRESHOLD: positiveInt(100),
   OTP_LOCKOUT_BASE: duration("1m"),
   OTP_LOCKOUT_MAX: duration("1h"),
   // Lifetime of the single-use token VerifyOtp returns.

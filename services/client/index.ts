@@ -4,8 +4,10 @@
  *   import { authV1, createIdentityClients, createTokenVerifier } from "./services/client/index.js";
  *
  *   const identity = createIdentityClients({ authUrl: "http://auth:50051", userUrl: "http://user:50052", protocol: "grpc" });
- *   await identity.auth.sendOtp({ identifier: "+447911123456", identifierType: authV1.IdentifierType.PHONE,
- *     purpose: authV1.OtpPurpose.LOGIN, deviceId: "checkout-web" });
+ *   const phone = { identifier: "+447911123456", identifierType: authV1.IdentifierType.PHONE, purpose: authV1.OtpPurpose.LOGIN };
+ *   const { challengeId } = await identity.auth.sendOtp({ ...phone, deviceId: "checkout-web" });
+ *   // Pass the challenge id back with the code the person types: only then do strangers' guesses leave it alone.
+ *   const { verificationToken } = await identity.auth.verifyOtp({ ...phone, code: typedCode, challengeId });
  *
  *   const tokens = createTokenVerifier({ jwksUrl: "http://auth:50051/.well-known/jwks.json", issuer: "mintcoin-auth", audience: "mintcoin" });
  *   const caller = await tokens.verify(accessToken); // throws ConnectError UNAUTHENTICATED when it is not valid

@@ -135,8 +135,9 @@ describe("races across two instances of each service", () => {
 
   it("VerifyOtp: of 30 concurrent wrong codes exactly 3 count, then the code is dead even for the right one", async () => {
     const identifier = "wrong-codes@race.example";
-    const request = { identifier, identifierType: IdentifierType.EMAIL, purpose: OtpPurpose.LOGIN };
-    await auth(0).sendOtp({ ...request, deviceId: "d" });
+    const sent = { identifier, identifierType: IdentifierType.EMAIL, purpose: OtpPurpose.LOGIN };
+    const { challengeId } = await auth(0).sendOtp({ ...sent, deviceId: "d" });
+    const request = { ...sent, challengeId };
     const right = delivery.lastCode(identifier);
     const wrong = (index: number) => String((Number(right) + 1 + index) % 1_000_000).padStart(6, "0");
     const result = await answers(
@@ -155,8 +156,9 @@ describe("races across two instances of each service", () => {
 
   it("VerifyOtp: of 30 concurrent right codes exactly one gets a verification token", async () => {
     const identifier = "right-code@race.example";
-    const request = { identifier, identifierType: IdentifierType.EMAIL, purpose: OtpPurpose.LOGIN };
-    await auth(0).sendOtp({ ...request, deviceId: "d" });
+    const sent = { identifier, identifierType: IdentifierType.EMAIL, purpose: OtpPurpose.LOGIN };
+    const { challengeId } = await auth(0).sendOtp({ ...sent, deviceId: "d" });
+    const request = { ...sent, challengeId };
     const code = delivery.lastCode(identifier);
     const result = await answers(
       Array.from({ length: callers }, (_, index) => auth(index).verifyOtp({ ...request, code })),

@@ -15,10 +15,10 @@ import { readCodesFromNats, type CodeReader } from "./helpers/nats-codes.js";
 import { bearer } from "./helpers/sign-in.js";
 import { recordSurvival } from "./helpers/survival-log.js";
 
-// Every secret a full run hands out (one-time codes, verification tokens, access and refresh
-// tokens, passwords) is searched for in both services' logs at LOG_LEVEL=debug. Codes go out
-// through NATS (OTP_DELIVERY=nats), as in production, so no log line has a reason to hold one; a
-// control run with OTP_DELIVERY=log shows the search does find a code that is logged.
+// Every secret a full run hands out (one-time codes and their challenge ids, verification tokens,
+// access and refresh tokens, passwords) is searched for in both services' logs at LOG_LEVEL=debug.
+// Codes go out through NATS (OTP_DELIVERY=nats), as in production, so no log line has a reason to
+// hold one; a control run with OTP_DELIVERY=log shows the search does find a code that is logged.
 
 class CapturedLog extends Writable {
   text = "";
@@ -97,13 +97,14 @@ describe("secrets never appear in the logs", () => {
       );
 
     const verify = async (identifier: string, identifierType: IdentifierType, purpose: OtpPurpose) => {
-      await auth.sendOtp({ identifier, identifierType, purpose, deviceId: "log-device" });
+      const { challengeId } = await auth.sendOtp({ identifier, identifierType, purpose, deviceId: "log-device" });
+      keep(challengeId);
       const code = keep(await codes.codeFor(identifier));
       const wrong = code === "000000" ? "111111" : "000000";
-      expect(await fail(auth.verifyOtp({ identifier, identifierType, code: wrong, purpose }))).toBe(
+      expect(await fail(auth.verifyOtp({ identifier, identifierType, code: wrong, purpose, challengeId }))).toBe(
         Code.Unauthenticated,
       );
-      const { verificationToken } = await auth.verifyOtp({ identifier, identifierType, code, purpose });
+      const { verificationToken } = await auth.verifyOtp({ identifier, identifierType, code, purpose, challengeId });
       return keep(verificationToken);
     };
     const signIn = async (identifier: string, deviceId: string) => {

@@ -10,6 +10,7 @@ import {
 } from "../store/password-store.js";
 import { recordRateLimitHit } from "../store/rate-limit-store.js";
 import type { AuthDatabase } from "../store/schema.js";
+import { clientNetwork } from "./client-network.js";
 import type { LoginResult } from "./login-service.js";
 import { afterWrongCode, currentFailures, lockRemainingMs, type LockoutPolicy } from "./otp-lockout.js";
 import type { PasswordHasher } from "./password-hasher.js";
@@ -65,7 +66,7 @@ export function createPasswordLogin(deps: PasswordLoginDeps) {
 
   async function login(input: PasswordLoginInput): Promise<LoginResult> {
     const identifier = normalizeIdentifier(input.identifierType, input.identifier, deps.defaultPhoneRegion);
-    const ipKey = input.ip ? `password-fail:ip:${input.ip}` : null;
+    const ipKey = input.ip ? `password-fail:ip:${clientNetwork(input.ip)}` : null;
 
     const reservation = await deps.transact(async (trx): Promise<Reservation> => {
       const now = clock.now();

@@ -24,6 +24,7 @@ export function createOtpHandlers(deps: {
       return {
         expiresAt: timestampFromDate(result.expiresAt),
         resendAvailableAt: timestampFromDate(result.resendAvailableAt),
+        challengeId: result.challengeId,
       };
     },
 
@@ -34,6 +35,7 @@ export function createOtpHandlers(deps: {
         identifier: request.identifier,
         purpose: otpPurposeFromProto(request.purpose),
         code: request.code,
+        challengeId: request.challengeId,
         ip: caller.ip,
         userAgent: caller.userAgent,
       });

@@ -7,6 +7,8 @@ import * as identitiesSessions from "./2026-11-26T03-20-00_identities-sessions.j
 import * as passwords from "./2026-11-26T05-00-00_passwords.js";
 import * as restrictionOrder from "./2026-11-26T05-10-00_restriction-order.js";
 import * as cleanupIndexes from "./2026-11-26T06-00-00_cleanup-indexes.js";
+import * as otpChallenges from "./2026-11-26T07-00-00_otp-challenges.js";
+import * as otpSendBudgets from "./2026-11-26T07-10-00_otp-send-budgets.js";
 
 /** Every migration of the auth database, by name; names sort in the order they were written. */
 export const authMigrations: Record<string, Migration> = {
@@ -18,4 +20,6 @@ export const authMigrations: Record<string, Migration> = {
   "2026-11-26T05-00-00_passwords": passwords,
   "2026-11-26T05-10-00_restriction-order": restrictionOrder,
   "2026-11-26T06-00-00_cleanup-indexes": cleanupIndexes,
+  "2026-11-26T07-00-00_otp-challenges": otpChallenges,
+  "2026-11-26T07-10-00_otp-send-budgets": otpSendBudgets,
 };

@@ -59,6 +59,20 @@ export const cleanupBatches = {
     deleteBatch(db, "sessions", "id", sql`expires_at < ${endedBefore}`, limit),
 };
 
+/** Send-budget counters of windows that started before `startedBefore` (long over, so they count nothing). */
+export async function deletePastSendBudgets(
+  db: Kysely<AuthDatabase>,
+  startedBefore: Date,
+  limit: number,
+): Promise<number> {
+  const result = await sql`
+    delete from otp_send_budgets where (channel, window_start) in (
+      select channel, window_start from otp_send_budgets where window_start < ${startedBefore}
+      limit ${limit} for update skip locked
+    )`.execute(db);
+  return Number(result.numAffectedRows ?? 0);
+}
+
 /** Forgets sealed grace copies of token pairs once their grace window is over. */
 export async function clearSealedPairs(db: Kysely<AuthDatabase>, rotatedBefore: Date, limit: number): Promise<number> {
   const result = await sql`

@@ -8,6 +8,7 @@ export interface AuthDatabase {
   otp_codes: OtpCodesTable;
   rate_limits: RateLimitsTable;
   otp_guards: OtpGuardsTable;
+  otp_send_budgets: OtpSendBudgetsTable;
   verification_tokens: VerificationTokensTable;
   signing_keys: SigningKeysTable;
   identities: IdentitiesTable;
@@ -37,6 +38,8 @@ export interface OtpCodesTable {
   closed_at: Date | null;
   device_id: string | null;
   ip_address: string | null;
+  /** SHA-256 of the code's challenge id; null only for codes issued before challenges existed. */
+  challenge_hash: Uint8Array | null;
 }
 
 export interface RateLimitsTable {
@@ -51,6 +54,15 @@ export interface OtpGuardsTable {
   locked_until: Date | null;
   last_failure_at: Date | null;
   updated_at: Date;
+  /** Wrong guesses without a challenge since `unbound_since` (a window of its own). */
+  unbound_failures: Generated<number>;
+  unbound_since: Date | null;
+}
+
+export interface OtpSendBudgetsTable {
+  channel: string;
+  window_start: Date;
+  sends: number;
 }
 
 export interface VerificationTokensTable {

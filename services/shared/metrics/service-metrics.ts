@@ -20,6 +20,10 @@ export interface ServiceMetrics {
   readonly relayLag: Histogram;
   /** One-time codes handed to the delivery, by channel: sms (phone) or email. */
   readonly otpSent: Counter<"channel">;
+  /** SendOtp calls refused because the channel's global send budget for the window was spent. */
+  readonly otpSendBudgetRefusals: Counter<"channel">;
+  /** Wrong codes that locked an identifier for VerifyOtp (or extended its lock): sustained guessing. */
+  readonly otpIdentifierLocks: Counter;
   /** 1 when the readiness check last reached the dependency, 0 when it did not. */
   readonly dependencyUp: Gauge<"dependency">;
   /** Connections the RPC port has accepted (not counting those refused over the cap). */
@@ -90,6 +94,17 @@ export function createServiceMetrics(): ServiceMetrics {
       name: "mintcoin_otp_sent_total",
       help: "One-time codes handed to the delivery channel, by channel (sms, email).",
       labelNames: ["channel"],
+      registers,
+    }),
+    otpSendBudgetRefusals: new Counter({
+      name: "mintcoin_otp_send_budget_refusals_total",
+      help: "SendOtp calls refused because the global send budget of the channel (sms, email) was spent for the window.",
+      labelNames: ["channel"],
+      registers,
+    }),
+    otpIdentifierLocks: new Counter({
+      name: "mintcoin_otp_identifier_locks_total",
+      help: "Wrong one-time codes that locked an identifier for VerifyOtp or extended its lock (OTP_LOCKOUT_THRESHOLD reached).",
       registers,
     }),
     dependencyUp: new Gauge({

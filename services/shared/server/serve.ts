@@ -8,6 +8,7 @@ import { registerHealthService, type HealthStatus } from "./health.js";
 import { listenOnePort, type OnePortServer } from "./one-port-server.js";
 import { registerReflectionService } from "./reflection.js";
 import { createRpcHandler, rpcInterceptors, type HttpRoute } from "./rpc-handler.js";
+import { createSinglePeerWarning } from "./single-peer-warning.js";
 
 export interface ServeOptions {
   host: string;
@@ -47,6 +48,11 @@ export interface ServiceServer extends OnePortServer {
  */
 export async function serve(options: ServeOptions): Promise<ServiceServer> {
   const trustedProxies = new Set(options.trustedProxies);
+  // Shared by both listeners, so it warns once per service whichever port the calls arrive on.
+  const interceptors = [
+    ...(trustedProxies.size === 0 ? [createSinglePeerWarning(options.logger)] : []),
+    ...(options.interceptors ?? []),
+  ];
   const routes = (router: ConnectRouter) => {
     options.routes(router);
     registerHealthService(router, options.health);
@@ -59,7 +65,7 @@ export async function serve(options: ServeOptions): Promise<ServiceServer> {
     maxRequestBytes: options.maxRequestBytes,
     trustedProxies,
     metrics: options.metrics,
-    interceptors: options.interceptors,
+    interceptors,
     httpRoutes: options.httpRoutes,
   });
   const main = await listenOnePort({
@@ -78,7 +84,7 @@ export async function serve(options: ServeOptions): Promise<ServiceServer> {
         port: options.grpcJsPort,
         logger: options.logger,
         routes,
-        interceptors: rpcInterceptors(options),
+        interceptors: rpcInterceptors({ ...options, interceptors }),
         maxRequestBytes: options.maxRequestBytes,
         maxConcurrentStreams: options.connectionLimits.maxConcurrentStreams,
         trustedProxies,

@@ -22,7 +22,7 @@ describe("auth service configuration", () => {
       OTP_RATE_LIMIT_WINDOW_MINUTES: 15,
       OTP_RATE_LIMIT_MAX_REQUESTS: 3,
       OTP_IP_RATE_LIMIT_MAX_REQUESTS: 30,
-      OTP_LOCKOUT_THRESHOLD: 5,
+      OTP_LOCKOUT_THRESHOLD: 100,
       OTP_LOCKOUT_BASE: minute,
       OTP_LOCKOUT_MAX: 60 * minute,
       VERIFICATION_TOKEN_EXPIRATION: 5 * minute,

@@ -165,7 +165,8 @@ export type OtpVerified = Message<"mintcoin.events.v1.OtpVerified"> & {
   purpose: OtpPurpose;
 
   /**
-   * How many attempts the check took, the successful one included (1 to 3).
+   * How many attempts the check took on this code, the successful one included (1 to 3). Wrong
+   * guesses made without the code's challenge id count on no code, so they are not included.
    *
    * @generated from field: int32 attempts = 8;
    */
