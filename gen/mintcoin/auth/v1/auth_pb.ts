@@ -22,16 +22,18 @@ export const file_mintcoin_auth_v1_auth: GenFile = /*@__PURE__*/
  */
 export type TokenPair = Message<"mintcoin.auth.v1.TokenPair"> & {
   /**
-   * JWT signed with an asymmetric key (header `kid`), 15 minutes; claims sub, sid, did, iat,
-   * exp, iss, aud, jti and roles. Send it as `authorization: Bearer <access_token>`.
+   * JWT signed with an asymmetric key (header `kid`), 15 minutes (less when the session's
+   * absolute end comes sooner); claims sub, sid, did, iat, exp, iss, aud, jti and roles. Send it
+   * as `authorization: Bearer <access_token>`.
    *
    * @generated from field: string access_token = 1;
    */
   accessToken: string;
 
   /**
-   * Opaque refresh token (at least 256 random bits), 7 days, single use: RefreshToken returns
-   * a new one. Keep it secret; it is never sent anywhere but RefreshToken.
+   * Opaque refresh token (at least 256 random bits), 7 days but never past the session's
+   * absolute end (SESSION_MAX_AGE after sign-in), single use: RefreshToken returns a new one. Keep
+   * it secret; it is never sent anywhere but RefreshToken.
    *
    * @generated from field: string refresh_token = 2;
    */
@@ -115,7 +117,8 @@ export type Session = Message<"mintcoin.auth.v1.Session"> & {
   lastUsedAt?: Timestamp | undefined;
 
   /**
-   * When the session ends unless refreshed (its current refresh token's expiry).
+   * When the session ends unless refreshed (its current refresh token's expiry); never after its
+   * absolute end, SESSION_MAX_AGE after `created_at`, which no refresh moves.
    *
    * @generated from field: google.protobuf.Timestamp expires_at = 8;
    */
@@ -1441,9 +1444,14 @@ export const AuthService: GenService<{
    * rotation, while the token it was exchanged for has not itself been rotated: it gets the same
    * new pair again (a lost response must not sign the person out).
    *
+   * Each refresh slides the session's expiry by JWT_REFRESH_EXPIRATION (7 days), but never past
+   * its absolute end, SESSION_MAX_AGE (30 days) after sign-in (RFC 9700, section 4.14.2): the new
+   * refresh token expires at the earlier of the two, and the access token no later than the end.
+   *
    * Errors: UNAUTHENTICATED when the refresh token is unknown, expired, reused, bound to another
-   * device, or its session is revoked or expired; PERMISSION_DENIED when the device is blocked
-   * or the user is suspended or banned.
+   * device, or its session is revoked or expired; UNAUTHENTICATED with reason
+   * SESSION_MAX_AGE_REACHED once the session's absolute end has passed (sign in again);
+   * PERMISSION_DENIED when the device is blocked or the user is suspended or banned.
    *
    * @generated from rpc mintcoin.auth.v1.AuthService.RefreshToken
    */
