@@ -80,7 +80,7 @@ export type OtpSent = Message<"mintcoin.events.v1.OtpSent"> & {
   expiresAt?: Timestamp | undefined;
 
   /**
-   * Client device id from the request.
+   * Client device id from the request (empty when the client sent none: it is optional).
    *
    * @generated from field: string device_id = 9;
    */
