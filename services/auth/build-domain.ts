@@ -136,14 +136,15 @@ export async function buildAuthDomain(
   });
   const revoker = createSessionRevoker({ afterCommit: revocations.afterRevoked });
 
-  const sessions = createSessionStarter({ clock, accessTokens, refreshTokenLifetimeMs: config.JWT_REFRESH_EXPIRATION });
+  const lifetime = { refreshTokenLifetimeMs: config.JWT_REFRESH_EXPIRATION, maxAgeMs: config.SESSION_MAX_AGE };
+  const sessions = createSessionStarter({ clock, accessTokens, lifetime });
   const login = createLoginService({ transact, clock, sessions });
   const refresh = createRefreshService({
     transact,
     revoker,
     clock,
     accessTokens,
-    refreshTokenLifetimeMs: config.JWT_REFRESH_EXPIRATION,
+    lifetime,
     reuseGraceMs: config.REFRESH_TOKEN_REUSE_GRACE,
   });
 

@@ -24,6 +24,9 @@ const authEnv = {
   AUTH_DATABASE_URL: optionalUrl,
   JWT_ACCESS_EXPIRATION: duration("15m"),
   JWT_REFRESH_EXPIRATION: duration("7d"),
+  // The absolute end of a session, however often it is refreshed (RFC 9700, section 4.14.2): past
+  // it RefreshToken refuses and the person signs in again. Refresh and access tokens never outlive it.
+  SESSION_MAX_AGE: duration("30d").refine((ms) => ms > 0, "expected a duration longer than 0"),
   // A refresh retried this soon with the token it just rotated (a lost response) gets the same new
   // pair instead of a reuse alarm that signs the session out.
   REFRESH_TOKEN_REUSE_GRACE: duration("10s"),

@@ -24,6 +24,8 @@ import { createProfileCache, type ProfileCache } from "./domain/profile-cache.js
 import { createProfileService } from "./domain/profile-service.js";
 import { createProfileWriter } from "./domain/profile-writer.js";
 import { createStandingCheck } from "./domain/standing.js";
+import { createPublicDirectory } from "./domain/public-directory.js";
+import { createPublicLookupLimit } from "./domain/public-lookup-limit.js";
 import type { ReferralSuffixSource } from "./domain/referral-codes.js";
 import { reservedKey } from "./domain/usernames.js";
 import { createActivityInterceptor } from "./handlers/activity-interceptor.js";
@@ -59,6 +61,13 @@ const clockToleranceSeconds = 5;
 
 /** How long a ValidateToken call to the auth service may take before the request is answered UNAVAILABLE. */
 const sessionCheckTimeoutMs = 2_000;
+/** The RPCs anyone may call without a token (user.proto). */
+const publicMethods: ReadonlySet<string> = new Set(
+  [UserService.method.getUser, UserService.method.getUserByUsername].map((m) => `${UserService.typeName}/${m.name}`),
+);
+
+/** Client networks whose public look-ups an instance counts at once (a few MB at most). */
+const publicLookupNetworks = 10_000;
 
 /** Wires the user service from its configuration and starts serving. Nothing listens on import. */
 export async function startUserService(
@@ -118,6 +127,15 @@ export async function startUserService(
       defaultPhoneRegion: config.DEFAULT_PHONE_REGION,
     });
     const activity = createActivityTracker({ db, clock, writer, cache });
+    const directory = createPublicDirectory({
+      profiles,
+      limit: createPublicLookupLimit({
+        clock,
+        maxRequests: config.PUBLIC_LOOKUP_IP_MAX_REQUESTS,
+        windowMs: config.PUBLIC_LOOKUP_IP_WINDOW,
+        maxNetworks: publicLookupNetworks,
+      }),
+    });
 
     if (runtime.nats) {
       revocations = createRevocationList({
@@ -161,13 +179,13 @@ export async function startUserService(
       logger,
       health: runtime.health,
       metrics: runtime.metrics,
-      routes: createUserRoutes({ profiles, moderation }),
+      routes: createUserRoutes({ profiles, moderation, directory }),
       reflectionFiles: [file_mintcoin_events_v1_user_events],
       interceptors: [
         createAuthenticationInterceptor({
           verifier,
-          // Every UserService RPC needs a token (user.proto); "public" views are for any signed-in caller.
-          publicMethods: new Set<string>(),
+          // The public views need no token (user.proto); a valid one still identifies the caller.
+          publicMethods,
           admit: admission.admit,
         }),
         createActivityInterceptor(activity, logger),

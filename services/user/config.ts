@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { databaseUrlFor, commonEnv } from "../shared/config/common.js";
-import { duration, list, optionalPort, optionalUrl, parseEnv, port } from "../shared/config/env.js";
+import { duration, list, optionalPort, optionalUrl, parseEnv, port, positiveInt } from "../shared/config/env.js";
 import { metricsPort } from "../shared/metrics/metrics-port.js";
 
 const userEnv = {
@@ -29,6 +29,10 @@ const userEnv = {
   // NATS: changes made through other instances reach the cache as user.* events.
   PROFILE_CACHE_SIZE: z.coerce.number().int().min(0).default(10_000),
   PROFILE_CACHE_TTL: duration("60s"),
+  // Public look-ups (GetUser, GetUserByUsername) without a valid token per client network (an IPv4
+  // address or an IPv6 /64) within a sliding window, counted by each instance in memory.
+  PUBLIC_LOOKUP_IP_MAX_REQUESTS: positiveInt(60),
+  PUBLIC_LOOKUP_IP_WINDOW: duration("1m").refine((ms) => ms > 0, "expected a duration longer than 0"),
 };
 
 export type UserConfig = ReturnType<typeof loadUserConfig>;

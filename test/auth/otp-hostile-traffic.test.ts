@@ -2,7 +2,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorInfoSchema, RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { IdentifierType, OtpPurpose } from "../../gen/mintcoin/auth/v1/auth_pb.js";
-import { clientNetwork } from "../../services/auth/domain/client-network.js";
+import { clientNetwork } from "../../services/shared/client-network.js";
 import { connectAuthClient } from "../fixtures/services.js";
 import { sendChallenge, startAuthHarness, uniqueEmail, verifyRequest, type AuthHarness } from "./auth-harness.js";
 

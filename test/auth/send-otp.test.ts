@@ -8,7 +8,7 @@ import { RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { collectEvents, type EventCollector } from "../fixtures/events.js";
 import { grpc, grpcAuthClient, type GrpcClient } from "../fixtures/grpc-clients.js";
 import { connectAuthClient, startAuth, type RunningService } from "../fixtures/services.js";
-import { createTestDatabase, startNats, type NatsInstance, type TestDatabase } from "../support/index.js";
+import { createTestDatabase, startNats, waitFor, type NatsInstance, type TestDatabase } from "../support/index.js";
 import type { AuthServiceHandle } from "../../services/auth/app.js";
 
 // The first vertical slice through the spine: SendOtp on real Postgres, its rate limit, its event
@@ -78,6 +78,53 @@ describe("AuthService.SendOtp", () => {
     for (const e of events.events.filter((e) => e.subject.startsWith("auth."))) {
       expect(Buffer.from(e.payload).includes(Buffer.from(delivery!.code))).toBe(false);
     }
+  });
+
+  it("takes device_id as optional: grpc-js and Connect requests without one get a code that signs in", async () => {
+    await grpcClient.SendOtp({
+      identifier: "no-device-grpc@example.com",
+      identifier_type: "IDENTIFIER_TYPE_EMAIL",
+      purpose: "OTP_PURPOSE_LOGIN",
+    });
+    const client = connectAuthClient(auth.baseUrl);
+    await client.sendOtp({
+      identifier: "no-device-web@example.com",
+      identifierType: IdentifierType.EMAIL,
+      purpose: OtpPurpose.LOGIN,
+    });
+    await client.sendOtp({
+      identifier: "with-device@example.com",
+      identifierType: IdentifierType.EMAIL,
+      purpose: OtpPurpose.LOGIN,
+      deviceId: "tablet-7",
+    });
+
+    const stored = await auth.handle.runtime.db
+      .selectFrom("otp_codes")
+      .select(["identifier", "device_id"])
+      .where("identifier", "in", ["no-device-grpc@example.com", "no-device-web@example.com", "with-device@example.com"])
+      .orderBy("identifier")
+      .execute();
+    expect(stored).toEqual([
+      { identifier: "no-device-grpc@example.com", device_id: null },
+      { identifier: "no-device-web@example.com", device_id: null },
+      { identifier: "with-device@example.com", device_id: "tablet-7" },
+    ]);
+    const sent = await waitFor(() =>
+      events.decoded("auth.otp.sent").find((e) => e.identifier === "no-device-web@example.com"),
+    );
+    expect(sent!.deviceId).toBe("");
+
+    // The device that signs in is the one Login names.
+    const delivery = await waitForDelivery(events, "notify.otp.email", "no-device-web@example.com");
+    const { verificationToken } = await client.verifyOtp({
+      identifier: "no-device-web@example.com",
+      identifierType: IdentifierType.EMAIL,
+      code: delivery!.code,
+      purpose: OtpPurpose.LOGIN,
+    });
+    const login = await client.login({ verificationToken, deviceId: "phone-1" });
+    expect(login.sessionId).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it("normalises phone numbers to E.164 so spellings of one number share a limit", async () => {
@@ -173,6 +220,25 @@ describe("AuthService.SendOtp", () => {
           deviceId: "d",
         },
         field: "purpose",
+      },
+      {
+        // Optional, but when given it must be a device id.
+        request: {
+          identifier: "a@example.com",
+          identifierType: IdentifierType.EMAIL,
+          purpose: OtpPurpose.LOGIN,
+          deviceId: "not a device id!",
+        },
+        field: "device_id",
+      },
+      {
+        request: {
+          identifier: "a@example.com",
+          identifierType: IdentifierType.EMAIL,
+          purpose: OtpPurpose.LOGIN,
+          deviceId: "d".repeat(129),
+        },
+        field: "device_id",
       },
     ];
     for (const { request, field } of cases) {

@@ -46,9 +46,14 @@ export function createAccessTokenIssuer(options: AccessTokenIssuerOptions) {
     return identifiers.some((id) => options.adminIdentifiers.has(id.identifier)) ? ["user", "admin"] : ["user"];
   }
 
-  function issue(subject: AccessTokenSubject, now: Date): IssuedAccessToken {
+  /** Signs a token for `subject`, expiring after the configured lifetime or at `notAfter`, whichever is first. */
+  function issue(subject: AccessTokenSubject, now: Date, notAfter?: Date): IssuedAccessToken {
     const key = options.keys.signingKey();
     const issuedAt = Math.floor(now.getTime() / 1000);
+    const expiresAt =
+      notAfter === undefined
+        ? issuedAt + lifetimeSeconds
+        : Math.max(issuedAt, Math.min(issuedAt + lifetimeSeconds, Math.floor(notAfter.getTime() / 1000)));
     const phone = subject.identifiers.find((id) => id.type === "phone");
     const email = subject.identifiers.find((id) => id.type === "email");
     const claims: AccessTokenClaims = {
@@ -56,7 +61,7 @@ export function createAccessTokenIssuer(options: AccessTokenIssuerOptions) {
       sub: subject.userId,
       aud: options.audience,
       iat: issuedAt,
-      exp: issuedAt + lifetimeSeconds,
+      exp: expiresAt,
       jti: randomUUID(),
       sid: subject.sessionId,
       did: subject.deviceId,
@@ -73,8 +78,8 @@ export function createAccessTokenIssuer(options: AccessTokenIssuerOptions) {
         : sign(null, Buffer.from(signingInput), key.privateKey);
     return {
       token: `${signingInput}.${signature.toString("base64url")}`,
-      expiresAt: new Date((issuedAt + lifetimeSeconds) * 1000),
-      expiresIn: lifetimeSeconds,
+      expiresAt: new Date(expiresAt * 1000),
+      expiresIn: expiresAt - issuedAt,
     };
   }
 

@@ -8,7 +8,7 @@ import type { OtpDelivery } from "../delivery/otp-delivery.js";
 import { otpSentEvent } from "../events/auth-events.js";
 import { insertOtpCode, startOtpSend } from "../store/otp-store.js";
 import type { AuthDatabase } from "../store/schema.js";
-import { clientNetwork } from "./client-network.js";
+import { clientNetwork } from "../../shared/client-network.js";
 import { newOpaqueToken } from "./opaque-tokens.js";
 import { generateOtpCode, hashOtpCode } from "./otp-codes.js";
 import type { OtpPurpose } from "./otp-purpose.js";

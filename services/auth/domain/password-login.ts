@@ -10,7 +10,7 @@ import {
 } from "../store/password-store.js";
 import { recordRateLimitHit } from "../store/rate-limit-store.js";
 import type { AuthDatabase } from "../store/schema.js";
-import { clientNetwork } from "./client-network.js";
+import { clientNetwork } from "../../shared/client-network.js";
 import type { LoginResult } from "./login-service.js";
 import { afterWrongCode, currentFailures, lockRemainingMs, type LockoutPolicy } from "./otp-lockout.js";
 import type { PasswordHasher } from "./password-hasher.js";

@@ -8,6 +8,7 @@ import type { AuthDatabase } from "../store/schema.js";
 import type { AccessTokenIssuer, UserIdentifier } from "./access-tokens.js";
 import { hashOpaqueToken, looksLikeToken, newOpaqueToken } from "./opaque-tokens.js";
 import { openTokenPair, sealTokenPair } from "./refresh-grace.js";
+import { refreshTokenExpiry, type SessionLifetime } from "./session-lifetime.js";
 import type { SessionRevoker } from "./session-revocation.js";
 import type { TokenPair } from "./sessions.js";
 import { restrictionError } from "./user-restrictions.js";
@@ -24,7 +25,7 @@ export interface RefreshServiceDeps {
   revoker: SessionRevoker;
   clock: Clock;
   accessTokens: AccessTokenIssuer;
-  refreshTokenLifetimeMs: number;
+  lifetime: SessionLifetime;
   /** How long after a rotation the old token still gets the same new pair back (a lost response). */
   reuseGraceMs: number;
 }
@@ -74,6 +75,14 @@ export function createRefreshService(deps: RefreshServiceDeps) {
           "REFRESH_TOKEN_REUSED",
         );
       }
+      if (state.sessionAbsoluteExpiresAt <= now) {
+        // Nothing of the session outlives its absolute end (session-lifetime.ts), so it has simply
+        // expired: there is no token left to revoke.
+        return refused(
+          "this session has reached its maximum age (SESSION_MAX_AGE); sign in again",
+          "SESSION_MAX_AGE_REACHED",
+        );
+      }
       if (state.tokenExpiresAt <= now || state.sessionExpiresAt <= now)
         return refused("the refresh token has expired; sign in again", "REFRESH_TOKEN_EXPIRED");
       if (state.deviceId !== input.deviceId) return refused("this refresh token belongs to another device");
@@ -115,6 +124,7 @@ export function createRefreshService(deps: RefreshServiceDeps) {
     const access = deps.accessTokens.issue(
       { userId: state.userId, sessionId: state.sessionId, deviceId: state.deviceId, identifiers },
       now,
+      state.sessionAbsoluteExpiresAt,
     );
     const next = newOpaqueToken("refresh");
     const tokens: TokenPair = {
@@ -123,7 +133,7 @@ export function createRefreshService(deps: RefreshServiceDeps) {
       tokenType: "Bearer",
       expiresIn: access.expiresIn,
     };
-    const expiresAt = new Date(now.getTime() + deps.refreshTokenLifetimeMs);
+    const expiresAt = refreshTokenExpiry(now, state.sessionAbsoluteExpiresAt, deps.lifetime);
     await rotateRefreshToken(
       trx,
       {

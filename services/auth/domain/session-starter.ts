@@ -14,6 +14,7 @@ import type { AccessTokenIssuer, UserIdentifier } from "./access-tokens.js";
 import { assessSignIn } from "./login-risk.js";
 import { newOpaqueToken } from "./opaque-tokens.js";
 import type { SignInMethod, TokenPair } from "./sessions.js";
+import { absoluteEndOf, refreshTokenExpiry, type SessionLifetime } from "./session-lifetime.js";
 import { deviceFingerprint, parseUserAgent } from "./user-agent.js";
 import { restrictionError } from "./user-restrictions.js";
 
@@ -49,7 +50,7 @@ export interface StartedSession {
 export interface SessionStarterDeps {
   clock: Clock;
   accessTokens: AccessTokenIssuer;
-  refreshTokenLifetimeMs: number;
+  lifetime: SessionLifetime;
 }
 
 export type SessionStarter = ReturnType<typeof createSessionStarter>;
@@ -102,12 +103,14 @@ export function createSessionStarter(deps: SessionStarterDeps) {
     const identifiers = facts.identifiers.map(
       (id): UserIdentifier => ({ type: id.type === "phone" ? "phone" : "email", identifier: id.identifier }),
     );
+    const absoluteExpiresAt = absoluteEndOf(now, deps.lifetime);
     const access = deps.accessTokens.issue(
       { userId: input.userId, sessionId, deviceId: input.deviceId, identifiers },
       now,
+      absoluteExpiresAt,
     );
     const refresh = newOpaqueToken("refresh");
-    const expiresAt = new Date(now.getTime() + deps.refreshTokenLifetimeMs);
+    const expiresAt = refreshTokenExpiry(now, absoluteExpiresAt, deps.lifetime);
     const eventFacts = { ...input, sessionId };
     await insertSession(
       trx,
@@ -122,6 +125,7 @@ export function createSessionStarter(deps: SessionStarterDeps) {
         userAgent: input.userAgent,
         now,
         expiresAt,
+        absoluteExpiresAt,
         accessExpiresAt: access.expiresAt,
         refreshTokenHash: refresh.hash,
       },

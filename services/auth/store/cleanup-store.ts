@@ -50,9 +50,13 @@ export const cleanupBatches = {
       limit,
     ),
 
-  /** Refresh tokens past their expiry, current or rotated (a session's expiry is its token's). */
+  /**
+   * Rotated-away refresh tokens past their expiry. A session's current token stays until the session
+   * itself goes (endedSessions), so a refresh after the end still learns why it is refused (expired,
+   * maximum age, revoked) instead of "unknown token".
+   */
   expiredRefreshTokens: (db: Kysely<AuthDatabase>, now: Date, limit: number) =>
-    deleteBatch(db, "refresh_tokens", "token_hash", sql`expires_at < ${now}`, limit),
+    deleteBatch(db, "refresh_tokens", "token_hash", sql`expires_at < ${now} and rotated_at is not null`, limit),
 
   /** Sessions that ended before `endedBefore` (their refresh tokens go with them). */
   endedSessions: (db: Kysely<AuthDatabase>, endedBefore: Date, limit: number) =>

@@ -14,6 +14,7 @@ export interface RefreshState {
   deviceRecordId: string;
   sessionRevokedAt: Date | null;
   sessionExpiresAt: Date;
+  sessionAbsoluteExpiresAt: Date;
   currentTokenHash: Uint8Array;
   deviceBlocked: boolean;
   restriction: { suspended: boolean; suspendedUntil: Date | null; banned: boolean } | null;
@@ -40,6 +41,7 @@ export async function lockRefreshToken(
     device_record_id: string;
     revoked_at: Date | null;
     session_expires_at: Date;
+    absolute_expires_at: Date;
     current_token_hash: Uint8Array;
     blocked: boolean;
     suspended: boolean | null;
@@ -48,7 +50,8 @@ export async function lockRefreshToken(
     identifiers: Array<{ type: string; identifier: string }>;
   }>`
     select rt.session_id, rt.expires_at as token_expires_at, rt.rotated_at, rt.successor_hash, rt.successor_box,
-      s.user_id, s.device_id, s.device_record_id, s.revoked_at, s.expires_at as session_expires_at, s.current_token_hash,
+      s.user_id, s.device_id, s.device_record_id, s.revoked_at, s.expires_at as session_expires_at, s.absolute_expires_at,
+      s.current_token_hash,
       d.blocked, r.suspended, r.suspended_until, r.banned,
       (select coalesce(json_agg(json_build_object('type', i.identifier_type, 'identifier', i.identifier)), '[]'::json)
         from identities i where i.user_id = s.user_id) as identifiers
@@ -71,6 +74,7 @@ export async function lockRefreshToken(
     deviceRecordId: row.device_record_id,
     sessionRevokedAt: row.revoked_at,
     sessionExpiresAt: row.session_expires_at,
+    sessionAbsoluteExpiresAt: row.absolute_expires_at,
     currentTokenHash: row.current_token_hash,
     deviceBlocked: row.blocked,
     restriction:
@@ -89,6 +93,7 @@ export interface Rotation {
   sessionId: string;
   deviceRecordId: string;
   now: Date;
+  /** The new refresh token's expiry, and so the session's (never past its absolute end). */
   expiresAt: Date;
   accessExpiresAt: Date;
   ip: string;

@@ -140,7 +140,10 @@ export interface SessionsTable {
   user_agent: string;
   created_at: Date;
   last_used_at: Date;
+  /** The sliding expiry: the current refresh token's, never after absolute_expires_at. */
   expires_at: Date;
+  /** SESSION_MAX_AGE after sign-in; no refresh moves it. */
+  absolute_expires_at: Date;
   access_expires_at: Date;
   current_token_hash: Uint8Array;
   revoked_at: Date | null;

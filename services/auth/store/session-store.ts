@@ -13,7 +13,10 @@ export interface NewSession {
   ip: string;
   userAgent: string;
   now: Date;
+  /** The sliding expiry (the first refresh token's). */
   expiresAt: Date;
+  /** The absolute end, which no refresh moves. */
+  absoluteExpiresAt: Date;
   accessExpiresAt: Date;
   refreshTokenHash: Uint8Array;
 }
@@ -23,10 +26,11 @@ export async function insertSession(db: Kysely<AuthDatabase>, session: NewSessio
   await sql`
     with session as (
       insert into sessions (id, user_id, device_record_id, device_id, device_name, method, ip_address, user_agent,
-        created_at, last_used_at, expires_at, access_expires_at, current_token_hash, revoked_at, revoke_reason)
+        created_at, last_used_at, expires_at, absolute_expires_at, access_expires_at, current_token_hash, revoked_at,
+        revoke_reason)
       values (${session.id}, ${session.userId}, ${session.deviceRecordId}, ${session.deviceId}, ${session.deviceName},
         ${session.method}, ${session.ip}, ${session.userAgent}, ${session.now}, ${session.now}, ${session.expiresAt},
-        ${session.accessExpiresAt}, ${session.refreshTokenHash}, null, null)
+        ${session.absoluteExpiresAt}, ${session.accessExpiresAt}, ${session.refreshTokenHash}, null, null)
     ), token as (
       insert into refresh_tokens (token_hash, session_id, created_at, expires_at, rotated_at, successor_hash, successor_box)
       values (${session.refreshTokenHash}, ${session.id}, ${session.now}, ${session.expiresAt}, null, null, null)

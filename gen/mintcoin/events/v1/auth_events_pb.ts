@@ -80,7 +80,7 @@ export type OtpSent = Message<"mintcoin.events.v1.OtpSent"> & {
   expiresAt?: Timestamp | undefined;
 
   /**
-   * Client device id from the request.
+   * Client device id from the request (empty when the client sent none: it is optional).
    *
    * @generated from field: string device_id = 9;
    */
@@ -447,7 +447,8 @@ export type SessionCreated = Message<"mintcoin.events.v1.SessionCreated"> & {
   userAgent: string;
 
   /**
-   * When the session ends unless refreshed (its refresh token's expiry).
+   * When the session ends unless refreshed (its refresh token's expiry); never after its
+   * absolute end, SESSION_MAX_AGE after sign-in.
    *
    * @generated from field: google.protobuf.Timestamp expires_at = 9;
    */
@@ -517,7 +518,8 @@ export type SessionRefreshed = Message<"mintcoin.events.v1.SessionRefreshed"> & 
   userAgent: string;
 
   /**
-   * The session's new expiry (the new refresh token's).
+   * The session's new expiry (the new refresh token's): JWT_REFRESH_EXPIRATION from now, or the
+   * session's absolute end (SESSION_MAX_AGE after sign-in) when that comes first.
    *
    * @generated from field: google.protobuf.Timestamp expires_at = 8;
    */

@@ -300,7 +300,7 @@ export const UserSchema: GenMessage<User> = /*@__PURE__*/
   messageDesc(file_mintcoin_user_v1_user, 0);
 
 /**
- * What anyone signed in may see of a user.
+ * What anyone may see of a user, signed in or not (GetUser, GetUserByUsername).
  *
  * @generated from message mintcoin.user.v1.PublicUser
  */
@@ -1453,9 +1453,10 @@ export const AgeBracketSchema: GenEnum<AgeBracket> = /*@__PURE__*/
  * of the auth service, never taken from a request body), the profile, account status and
  * lifecycle, KYC flags, referrals and tracking data.
  *
- * Authentication: every RPC needs `authorization: Bearer <access token>` issued by the auth
- * service (UNAUTHENTICATED without a valid token, or when its session was revoked). RPCs marked
- * "admin" also need the role `admin` or `service` in the token (PERMISSION_DENIED otherwise).
+ * Authentication: every RPC but the public look-ups (GetUser, GetUserByUsername) needs
+ * `authorization: Bearer <access token>` issued by the auth service (UNAUTHENTICATED without a
+ * valid token, or when its session was revoked). RPCs marked "admin" also need the role `admin`
+ * or `service` in the token (PERMISSION_DENIED otherwise).
  *
  * Errors common to every RPC (not repeated below):
  * - INVALID_ARGUMENT: the request breaks a rule written in this file; the error names the field.
@@ -1545,9 +1546,15 @@ export const UserService: GenService<{
     output: typeof CheckUsernameAvailabilityResponseSchema;
   },
   /**
-   * Returns another user's public view by id. Any authenticated caller.
+   * Returns a user's public view by id (id, username, name, avatar, bio, creator flag, KYC status;
+   * never contact data). Public: no token needed. A valid token identifies the caller; a missing,
+   * expired or otherwise bad one gets the same answer (the view does not depend on who asks) and
+   * is not refused. Look-ups without a valid token are limited per client network (an IPv4
+   * address or an IPv6 /64), GetUser and GetUserByUsername together: PUBLIC_LOOKUP_IP_MAX_REQUESTS
+   * (60) per PUBLIC_LOOKUP_IP_WINDOW (1 minute), counted by each instance.
    *
-   * Errors: NOT_FOUND when there is no such user, or it is banned or deleted.
+   * Errors: NOT_FOUND when there is no such user, or it is banned or deleted; RESOURCE_EXHAUSTED
+   * (reason PUBLIC_LOOKUP_RATE_LIMITED, with RetryInfo) past the limit: sign in, or retry then.
    *
    * @generated from rpc mintcoin.user.v1.UserService.GetUser
    */
@@ -1557,9 +1564,10 @@ export const UserService: GenService<{
     output: typeof GetUserResponseSchema;
   },
   /**
-   * Returns a user's public view by username (case-insensitive). Any authenticated caller.
+   * Returns a user's public view by username (case-insensitive). Public, and limited, as GetUser.
    *
-   * Errors: NOT_FOUND when there is no such user, or it is banned or deleted.
+   * Errors: NOT_FOUND when there is no such user, or it is banned or deleted; RESOURCE_EXHAUSTED
+   * (reason PUBLIC_LOOKUP_RATE_LIMITED, with RetryInfo) past the limit, as GetUser.
    *
    * @generated from rpc mintcoin.user.v1.UserService.GetUserByUsername
    */
