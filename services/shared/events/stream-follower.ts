@@ -40,6 +40,11 @@ export interface StreamFollower {
   isCurrent(): boolean;
   /** Resolves once the first consumer has caught up with what the stream held when it started. */
   ready: Promise<void>;
+  /**
+   * The stream sequence of the last message handed to `onMessage` (0 before the first): whether a
+   * message known by its sequence has been applied yet.
+   */
+  lastSequence(): number;
   close(): Promise<void>;
 }
 
@@ -169,6 +174,7 @@ export function followStream(options: StreamFollowerOptions): StreamFollower {
   return {
     isCurrent: () => current && !closed,
     ready,
+    lastSequence: () => lastSequence,
     async close() {
       closed = true;
       markClosed();
