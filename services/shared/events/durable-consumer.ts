@@ -238,6 +238,7 @@ export interface ProcessedEventsDatabase {
 /** Merge into a service's migrations (frozen in time: imports no application code). */
 export const processedEventsMigrations: Record<string, Migration> = {
   "2026-11-26T00-30-00_processed-events": {
+    // biome-ignore lint/suspicious/noExplicitAny: migrations are frozen in time, typed without their schema
     async up(db: Kysely<any>) {
       await db.schema
         .createTable("processed_events")
@@ -252,6 +253,7 @@ export const processedEventsMigrations: Record<string, Migration> = {
         .column("processed_at")
         .execute();
     },
+    // biome-ignore lint/suspicious/noExplicitAny: migrations are frozen in time, typed without their schema
     async down(db: Kysely<any>) {
       await db.schema.dropTable("processed_events").execute();
     },
