@@ -65,7 +65,9 @@ export function createIdentityClients(options: IdentityClientOptions): IdentityC
   return {
     auth: createClient(AuthService, transportFor(options.authUrl)),
     user: createClient(UserService, transportFor(options.userUrl)),
-    close: () => sessions.forEach((session) => session.abort()),
+    close: () => {
+      for (const session of sessions) session.abort();
+    },
   };
 }
 

@@ -157,7 +157,10 @@ describe("AuthService.SendOtp", () => {
       deviceId: "d",
     };
     const last = await [1, 2, 3].reduce(
-      async (previous) => (await previous, client.sendOtp(request)),
+      async (previous) => {
+        await previous;
+        return client.sendOtp(request);
+      },
       Promise.resolve() as Promise<unknown>,
     );
     expect(last).toBeDefined();

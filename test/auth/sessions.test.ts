@@ -187,7 +187,7 @@ describe("sessions: Logout, RevokeSession, RevokeAllSessions, ListSessions, Vali
       sessionId: "",
       roles: [],
     });
-    const tampered = login.tokens!.accessToken.slice(0, -4) + "AAAA";
+    const tampered = `${login.tokens!.accessToken.slice(0, -4)}AAAA`;
     expect((await h.client.validateToken({ accessToken: tampered })).valid).toBe(false);
   });
 

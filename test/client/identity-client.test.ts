@@ -34,7 +34,7 @@ describe("createIdentityClients", () => {
   });
 
   afterAll(async () => {
-    opened.forEach((clients) => clients.close());
+    for (const clients of opened) clients.close();
     await Promise.all([auth?.close(), user?.close()]);
     await Promise.all([authDatabase?.drop(), userDatabase?.drop()]);
   });

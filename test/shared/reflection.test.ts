@@ -82,7 +82,9 @@ function openReflection(version: (typeof versions)[number]) {
   const waiting: Array<{ resolve(response: ReflectionResponse): void; reject(error: Error): void }> = [];
   call.on("data", (response: ReflectionResponse) => waiting.shift()?.resolve(response));
   // A failed stream fails every pending question at once instead of leaving it to time out.
-  call.on("error", (error: Error) => waiting.splice(0).forEach((pending) => pending.reject(error)));
+  call.on("error", (error: Error) => {
+    for (const pending of waiting.splice(0)) pending.reject(error);
+  });
   return {
     ask(request: ReflectionRequest): Promise<ReflectionResponse> {
       const answered = new Promise<ReflectionResponse>((resolve, reject) => waiting.push({ resolve, reject }));

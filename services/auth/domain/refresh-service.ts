@@ -56,7 +56,7 @@ export function createRefreshService(deps: RefreshServiceDeps) {
       if (!state) return { kind: "refused", error: unknownToken() };
       if (state.sessionRevokedAt) return refused("this session has been signed out; sign in again", "SESSION_REVOKED");
 
-      const replay = state.rotatedAt ? graceReplay(state, input, now) : null;
+      const replay = state.rotatedAt ? graceReplay(state, state.rotatedAt, input, now) : null;
       if (state.rotatedAt && !replay) {
         // A token that was already exchanged is back: one of its two holders is not the user.
         await deps.revoker.revokeSessions(
@@ -103,8 +103,8 @@ export function createRefreshService(deps: RefreshServiceDeps) {
   }
 
   /** The pair the first rotation returned, if this is a retry of it: soon enough, and nothing happened since. */
-  function graceReplay(state: RefreshState, input: RefreshInput, now: Date): TokenPair | null {
-    const recent = now.getTime() - state.rotatedAt!.getTime() <= deps.reuseGraceMs;
+  function graceReplay(state: RefreshState, rotatedAt: Date, input: RefreshInput, now: Date): TokenPair | null {
+    const recent = now.getTime() - rotatedAt.getTime() <= deps.reuseGraceMs;
     const successorIsHead =
       state.successorHash !== null && Buffer.from(state.successorHash).equals(state.currentTokenHash);
     if (!recent || !successorIsHead || !state.successorBox || state.deviceId !== input.deviceId) return null;

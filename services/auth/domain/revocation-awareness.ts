@@ -48,7 +48,7 @@ export function createRevocationAwareness(deps: RevocationAwarenessDeps) {
 
   /** Whether the token's session was revoked or has ended. */
   function isSessionRevoked(sessionId: string): boolean | Promise<boolean> {
-    if (feed && feed.isCurrent() && deps.feedConnected()) return feed.isRevoked(sessionId);
+    if (feed?.isCurrent() && deps.feedConnected()) return feed.isRevoked(sessionId);
     return fromDatabase(sessionId);
   }
 

@@ -1,4 +1,5 @@
 import { sql, type Kysely } from "kysely";
+import { guaranteed } from "../../shared/guaranteed.js";
 import type { AuthDatabase } from "./schema.js";
 
 export interface DeviceSighting {
@@ -68,7 +69,7 @@ export async function registerDeviceForSignIn(db: Kysely<AuthDatabase>, seen: De
         from identities i where i.user_id = ${seen.userId}) as identifiers
     from device
     left join user_restrictions r on r.user_id = ${seen.userId}`.execute(db);
-  const row = rows[0]!;
+  const row = guaranteed(rows[0], "the upsert returns the device row, inserted or updated, joined to one row");
   return {
     deviceRecordId: row.id,
     newDevice: row.inserted,

@@ -1,4 +1,5 @@
 import { sql, type Kysely } from "kysely";
+import { guaranteed } from "../../shared/guaranteed.js";
 import type { OutboxRow } from "../../shared/outbox/outbox-rows.js";
 import { insertOutboxFragment } from "../../shared/outbox/outbox-store.js";
 import type { AuthDatabase } from "./schema.js";
@@ -61,7 +62,7 @@ export async function lockOtpCheck(
       limit 1
       for update
     ) c on true`.execute(db);
-  const row = rows[0]!;
+  const row = guaranteed(rows[0], "the upsert returns the guard row, inserted or kept, joined to one row");
   return {
     failures: row.failures,
     lockedUntil: row.locked_until,
@@ -72,7 +73,12 @@ export async function lockOtpCheck(
     code:
       row.code_id === null
         ? null
-        : { id: row.code_id, codeHash: row.code_hash!, attempts: row.attempts!, identifierType: row.identifier_type! },
+        : {
+            id: row.code_id,
+            codeHash: guaranteed(row.code_hash, "otp_codes.code_hash is NOT NULL"),
+            attempts: guaranteed(row.attempts, "otp_codes.attempts is NOT NULL"),
+            identifierType: guaranteed(row.identifier_type, "otp_codes.identifier_type is NOT NULL"),
+          },
   };
 }
 

@@ -1,4 +1,5 @@
 import { sql, type Kysely } from "kysely";
+import { guaranteed } from "../../shared/guaranteed.js";
 import type { OutboxRow } from "../../shared/outbox/outbox-rows.js";
 import { insertOutboxFragment } from "../../shared/outbox/outbox-store.js";
 import { rateLimitHitFromRow, rateLimitHits, type RateLimitHit, type RateLimitHitRow } from "./rate-limit-store.js";
@@ -63,5 +64,9 @@ export async function startOtpSend(
     const row = rows.find((candidate) => candidate.key === key);
     return row && rateLimitHitFromRow(row);
   };
-  return { byIdentifier: hit(send.identifierKey)!, byIp: hit(send.ipKey), holderUserId: rows[0]?.holder ?? null };
+  return {
+    byIdentifier: guaranteed(hit(send.identifierKey), "the upsert returns one row per key"),
+    byIp: hit(send.ipKey),
+    holderUserId: rows[0]?.holder ?? null,
+  };
 }

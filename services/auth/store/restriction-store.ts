@@ -1,4 +1,5 @@
 import { sql, type Kysely } from "kysely";
+import { guaranteed } from "../../shared/guaranteed.js";
 import type { AuthDatabase } from "./schema.js";
 
 /** A user's restriction row, with the moderation event it reflects. */
@@ -24,7 +25,7 @@ export async function lockRestriction(db: Kysely<AuthDatabase>, userId: string, 
     insert into user_restrictions as r (user_id, updated_at) values (${userId}, ${now})
     on conflict (user_id) do update set updated_at = r.updated_at
     returning suspended, suspended_until, banned, event_version, event_at`.execute(db);
-  const row = rows[0]!;
+  const row = guaranteed(rows[0], "the upsert returns the restriction row, inserted or kept");
   return {
     suspended: row.suspended,
     suspendedUntil: row.suspended_until,

@@ -1,6 +1,7 @@
 import { errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
 import { systemClock, type Clock } from "../clock.js";
 import { UnauthenticatedError, UnavailableError } from "../errors/domain-errors.js";
+import { guaranteed } from "../guaranteed.js";
 import type { Principal, VerifiedIdentifier } from "./principal.js";
 import { createVerifiedTokenCache } from "./verified-token-cache.js";
 
@@ -87,34 +88,44 @@ export function createAccessTokenVerifier(options: {
       }
       // jose checks iat only together with maxTokenAge. A token "issued" later than now plus the
       // tolerance was not issued by a clock we agree with: a forged or mis-signed token, refused.
-      if (payload.iat! > Math.floor(now.getTime() / 1000) + clockTolerance) {
+      const issuedAt = guaranteed(payload.iat, "jose has checked iat: required, and a number");
+      if (issuedAt > Math.floor(now.getTime() / 1000) + clockTolerance) {
         throw new UnauthenticatedError(
           "the access token was issued in the future; check the issuer's clock",
           "ACCESS_TOKEN_INVALID",
         );
       }
       const principal = principalFromClaims(payload as AccessTokenClaims, token);
-      cache.set(token, principal, { exp: payload.exp!, nbf: payload.nbf });
+      const exp = guaranteed(payload.exp, "jose has checked exp: required, and a number");
+      cache.set(token, principal, { exp, nbf: payload.nbf });
       return principal;
     },
   };
 }
 
 function principalFromClaims(claims: AccessTokenClaims, token: string): Principal {
-  if (claims.typ !== "access" || !Array.isArray(claims.roles)) {
+  // jose has checked that sub, jti and exp are there (and exp a number), not what sub and jti hold.
+  const { sub, jti, exp } = claims;
+  if (
+    claims.typ !== "access" ||
+    !Array.isArray(claims.roles) ||
+    typeof sub !== "string" ||
+    typeof jti !== "string" ||
+    typeof exp !== "number"
+  ) {
     throw new UnauthenticatedError("not an access token", "ACCESS_TOKEN_INVALID");
   }
   const identifier = (value: unknown, verified: unknown): VerifiedIdentifier | undefined =>
     typeof value === "string" ? { value, verified: verified === true } : undefined;
   return {
-    userId: claims.sub!,
+    userId: sub,
     sessionId: claims.sid,
     deviceId: claims.did,
-    tokenId: claims.jti!,
+    tokenId: jti,
     roles: claims.roles.filter((role): role is string => typeof role === "string"),
     phone: identifier(claims.phone, claims.phone_verified),
     email: identifier(claims.email, claims.email_verified),
-    expiresAt: new Date(claims.exp! * 1000),
+    expiresAt: new Date(exp * 1000),
     token,
   };
 }

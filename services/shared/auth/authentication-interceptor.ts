@@ -26,13 +26,13 @@ export interface AuthenticationOptions {
  */
 export function createAuthenticationInterceptor(options: AuthenticationOptions): Interceptor {
   async function authenticate(header: string) {
-    const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(header.trim());
-    if (!match)
+    const token = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(header.trim())?.[1];
+    if (!token)
       throw new UnauthenticatedError(
         "the authorization header must be `Bearer <access token>`",
         "ACCESS_TOKEN_INVALID",
       );
-    const principal = await options.verifier.verify(match[1]!);
+    const principal = await options.verifier.verify(token);
     if (options.isSessionRevoked && (await options.isSessionRevoked(principal.sessionId))) {
       throw new UnauthenticatedError("this session has been signed out; sign in again", "SESSION_REVOKED");
     }

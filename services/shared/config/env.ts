@@ -35,7 +35,7 @@ export function withoutValue(message: string, value: string | undefined): string
   return message.split(trimmed).join("<value>");
 }
 
-const durationUnits: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const durationUnits = new Map(Object.entries({ ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }));
 
 /** A duration such as "15m", "7d", "30s" or "250ms", parsed to milliseconds. */
 export function duration(defaultValue: string) {
@@ -44,11 +44,12 @@ export function duration(defaultValue: string) {
     .default(defaultValue)
     .transform((text, ctx) => {
       const match = /^(\d+)(ms|s|m|h|d)$/.exec(text.trim());
-      if (!match) {
+      const unitMs = match ? durationUnits.get(match[2]) : undefined;
+      if (!match || unitMs === undefined) {
         ctx.addIssue({ code: "custom", message: 'expected a duration like "30s", "15m", "7d"' });
         return z.NEVER;
       }
-      return Number(match[1]) * durationUnits[match[2]!]!;
+      return Number(match[1]) * unitMs;
     });
 }
 

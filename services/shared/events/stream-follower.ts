@@ -42,6 +42,11 @@ export interface StreamFollower {
   currentSince(): number | undefined;
   /** Resolves once the first consumer has caught up with what the stream held when it started. */
   ready: Promise<void>;
+  /**
+   * The stream sequence of the last message handed to `onMessage` (0 before the first): whether a
+   * message known by its sequence has been applied yet.
+   */
+  lastSequence(): number;
   close(): Promise<void>;
 }
 
@@ -174,6 +179,7 @@ export function followStream(options: StreamFollowerOptions): StreamFollower {
     isCurrent: () => current && !closed,
     currentSince: () => (current && !closed ? currentSinceMs : undefined),
     ready,
+    lastSequence: () => lastSequence,
     async close() {
       closed = true;
       markClosed();

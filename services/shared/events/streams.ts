@@ -3,7 +3,8 @@ import { nanos } from "@nats-io/transport-node";
 
 export interface StreamDefinition {
   name: string;
-  subjects: string[];
+  /** At least one subject pattern. */
+  subjects: [string, ...string[]];
   maxAgeMs: number;
   description: string;
   /**

@@ -201,9 +201,11 @@ function unaryHandler(
         message,
       };
     };
-    let next = inner;
-    for (let index = options.interceptors.length - 1; index >= 0; index--)
-      next = options.interceptors[index]!(next as never) as AnyUnary;
+    // The first interceptor is the outermost, as in connect-node.
+    const next = options.interceptors.reduceRight<AnyUnary>(
+      (wrapped, interceptor) => interceptor(wrapped as never) as AnyUnary,
+      inner,
+    );
     next({
       stream: false,
       service: method.parent,

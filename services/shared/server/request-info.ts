@@ -54,8 +54,8 @@ function clientIp(peer: string, forwardedFor: string | undefined, trustedProxies
     .split(",")
     .map((hop) => normalizeIp(hop.trim()))
     .filter(Boolean);
-  for (let index = hops.length - 1; index >= 0; index--) {
-    if (!trustedProxies.has(hops[index]!)) return hops[index]!;
+  for (const hop of hops.toReversed()) {
+    if (!trustedProxies.has(hop)) return hop;
   }
   return hops[0] ?? peer;
 }
