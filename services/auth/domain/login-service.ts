@@ -21,6 +21,8 @@ export interface LoginResult {
   userId: string;
   sessionId: string;
   newUser: boolean;
+  /** The sign-in needs a step-up before sensitive actions (the risk policy's "step_up"). */
+  stepUpRequired: boolean;
 }
 
 export type LoginService = ReturnType<typeof createLoginService>;
@@ -70,7 +72,13 @@ export function createLoginService(deps: { transact: Transact<AuthDatabase>; clo
             ]
           : [],
       });
-      return { tokens: started.tokens, userId: identity.userId, sessionId, newUser: identity.newUser };
+      return {
+        tokens: started.tokens,
+        userId: identity.userId,
+        sessionId,
+        newUser: identity.newUser,
+        stepUpRequired: started.stepUpRequired,
+      };
     });
   }
 

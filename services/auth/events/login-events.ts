@@ -37,7 +37,7 @@ export function userRegisteredEvent(now: Date, facts: SignInEventFacts): OutboxR
 
 export function deviceRegisteredEvent(
   now: Date,
-  facts: SignInEventFacts & { deviceRecordId: string; traits: DeviceTraits; fingerprint: string },
+  facts: SignInEventFacts & { deviceRecordId: string; traits: DeviceTraits; fingerprint: string; trusted: boolean },
 ): OutboxRow {
   return outboxRow(now, "auth.device.registered", {
     userId: facts.userId,
@@ -52,6 +52,7 @@ export function deviceRegisteredEvent(
     fingerprint: facts.fingerprint,
     ipAddress: facts.ip,
     userAgent: facts.userAgent,
+    trusted: facts.trusted,
   });
 }
 
@@ -63,6 +64,7 @@ export function loginEvent(
     newDevice: boolean;
     trustedDevice: boolean;
     suspiciousReasons: string[];
+    stepUpRequired: boolean;
   },
 ): OutboxRow {
   return outboxRow(now, "auth.login", {
@@ -80,5 +82,6 @@ export function loginEvent(
     trustedDevice: facts.trustedDevice,
     suspicious: facts.suspiciousReasons.length > 0,
     suspiciousReasons: facts.suspiciousReasons,
+    stepUpRequired: facts.stepUpRequired,
   });
 }

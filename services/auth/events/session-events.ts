@@ -1,6 +1,6 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { SessionRevokeReason } from "../../../gen/mintcoin/events/v1/auth_events_pb.js";
-import type { Caller } from "./login-events.js";
+import { LoginMethod, SessionRevokeReason } from "../../../gen/mintcoin/events/v1/auth_events_pb.js";
+import type { Caller, SignInMethod } from "./login-events.js";
 import { outboxRow, type OutboxRow } from "./outbox-rows.js";
 
 // Events of a session's life, built from domain values. None carries a token or a hash of one.
@@ -23,6 +23,18 @@ export function sessionCreatedEvent(
     ipAddress: facts.ip,
     userAgent: facts.userAgent,
     expiresAt: timestampFromDate(facts.expiresAt),
+  });
+}
+
+/** auth.session.stepped_up: the session proved again that the person is there (StepUp). */
+export function sessionSteppedUpEvent(now: Date, facts: SessionFacts & { method: SignInMethod }): OutboxRow {
+  return outboxRow(now, "auth.session.stepped_up", {
+    userId: facts.userId,
+    sessionId: facts.sessionId,
+    deviceId: facts.deviceId,
+    method: facts.method === "otp" ? LoginMethod.OTP : LoginMethod.PASSWORD,
+    ipAddress: facts.ip,
+    userAgent: facts.userAgent,
   });
 }
 
