@@ -10,8 +10,8 @@ import { isIPv4, isIPv6 } from "node:net";
 export function networkOf(ip: string): string | null {
   if (isIPv4(ip)) return `${ip.split(".").slice(0, 3).join(".")}.0/24`;
   if (!isIPv6(ip)) return null;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  if (mapped) return networkOf(mapped[1]!);
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip)?.[1];
+  if (mapped) return networkOf(mapped);
   const groups = expandIPv6(ip);
   return `${groups
     .slice(0, 3)
@@ -21,7 +21,7 @@ export function networkOf(ip: string): string | null {
 
 /** The eight 16-bit groups of an IPv6 address, lower-case hex ("::" and an embedded IPv4 expanded). */
 function expandIPv6(ip: string): string[] {
-  let text = ip.toLowerCase().split("%")[0]!;
+  let text = ip.toLowerCase().replace(/%.*$/, "");
   const embedded = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
   if (embedded) {
     const [a, b, c, d] = embedded.slice(1).map(Number) as [number, number, number, number];
