@@ -10,6 +10,7 @@ import { createAccessTokenIssuer } from "./domain/access-tokens.js";
 import { createCleanupJob } from "./domain/cleanup.js";
 import { createDeviceService } from "./domain/device-service.js";
 import { createIdentifierLinking } from "./domain/identifier-linking.js";
+import { createIdentifierReplacement } from "./domain/identifier-replacement.js";
 import { keyMaterialFromPem } from "./domain/key-material.js";
 import { createKeyRing } from "./domain/key-ring.js";
 import { createLoginService } from "./domain/login-service.js";
@@ -25,6 +26,7 @@ import { createRevocationAwareness } from "./domain/revocation-awareness.js";
 import { createSessionService } from "./domain/session-service.js";
 import { createSessionRevoker } from "./domain/session-revocation.js";
 import { createSessionStarter } from "./domain/session-starter.js";
+import { createStepUp } from "./domain/step-up.js";
 import type { AuthDatabase } from "./store/schema.js";
 import { getOrCreateSecret } from "./store/secret-store.js";
 
@@ -137,7 +139,7 @@ export async function buildAuthDomain(
   const revoker = createSessionRevoker({ afterCommit: revocations.afterRevoked });
 
   const lifetime = { refreshTokenLifetimeMs: config.JWT_REFRESH_EXPIRATION, maxAgeMs: config.SESSION_MAX_AGE };
-  const sessions = createSessionStarter({ clock, accessTokens, lifetime });
+  const sessions = createSessionStarter({ clock, accessTokens, lifetime, riskPolicy: config.loginRiskPolicy });
   const login = createLoginService({ transact, clock, sessions });
   const refresh = createRefreshService({
     transact,
@@ -150,23 +152,27 @@ export async function buildAuthDomain(
 
   // Passwords, devices, identifiers and the reaction to moderation.
   const hasher = await createArgon2Hasher();
-  const passwords = createPasswordService({ db, transact, revoker, clock, hasher });
+  const { stepUpMaxAgeSeconds } = config;
+  const passwords = createPasswordService({ db, transact, revoker, clock, hasher, stepUpMaxAgeSeconds });
+  const passwordLockout = {
+    threshold: config.PASSWORD_LOCKOUT_THRESHOLD,
+    baseDelayMs: config.PASSWORD_LOCKOUT_BASE,
+    maxDelayMs: config.PASSWORD_LOCKOUT_MAX,
+    forgetAfterMs: day,
+  };
   const passwordLogin = createPasswordLogin({
     transact,
     clock,
     hasher,
     sessions,
-    lockout: {
-      threshold: config.PASSWORD_LOCKOUT_THRESHOLD,
-      baseDelayMs: config.PASSWORD_LOCKOUT_BASE,
-      maxDelayMs: config.PASSWORD_LOCKOUT_MAX,
-      forgetAfterMs: day,
-    },
+    lockout: passwordLockout,
     ipLimit: { windowMs: config.PASSWORD_IP_WINDOW, maxFailures: config.PASSWORD_IP_MAX_FAILURES },
     defaultPhoneRegion: config.DEFAULT_PHONE_REGION,
   });
-  const devices = createDeviceService({ db, transact, revoker, clock });
-  const identifierLinking = createIdentifierLinking({ transact, clock });
+  const stepUp = createStepUp({ transact, clock, hasher, accessTokens, lockout: passwordLockout });
+  const devices = createDeviceService({ db, transact, revoker, clock, stepUpMaxAgeSeconds });
+  const identifierLinking = createIdentifierLinking({ transact, clock, stepUpMaxAgeSeconds });
+  const identifierReplacement = createIdentifierReplacement({ transact, clock, stepUpMaxAgeSeconds });
   const moderation = createModerationReaction({ transact, revoker, clock, logger: options.logger });
 
   const verifier = createAccessTokenVerifier({
@@ -214,6 +220,8 @@ export async function buildAuthDomain(
     passwordLogin,
     devices,
     identifierLinking,
+    identifierReplacement,
+    stepUp,
     moderation,
     /** The revocations this instance follows (undefined without NATS): for operations and tests. */
     revocationFeed,

@@ -13,6 +13,10 @@ import {
 import { metricsPort } from "../shared/metrics/metrics-port.js";
 import { adminIdentifiersFrom } from "./domain/admin-identifiers.js";
 import { keyMaterialFromPem } from "./domain/key-material.js";
+import { riskActions, type LoginRiskPolicy, type RiskAction } from "./domain/login-risk.js";
+
+/** What a suspicious-login signal does: allow (flag only), step_up or refuse (domain/login-risk.ts). */
+const riskAction = (defaultValue: RiskAction) => z.enum(riskActions).default(defaultValue);
 
 const authEnv = {
   ...commonEnv,
@@ -87,6 +91,17 @@ const authEnv = {
   CLEANUP_BATCH_SIZE: positiveInt(500),
   // How long ended sessions are kept (the "new IP" sign-in check looks at them).
   SESSION_RETENTION: duration("30d"),
+  // How recent the last sign-in or StepUp must be for the sensitive RPCs (TrustDevice, SetPassword,
+  // LinkIdentifier, ReplaceIdentifier). Whole seconds, from 1 s to a day.
+  STEP_UP_MAX_AGE: duration("5m").refine((ms) => ms >= 1_000 && ms <= 86_400_000 && ms % 1_000 === 0, {
+    message: "use whole seconds from 1s to 24h",
+  }),
+  // What each suspicious-login signal does to a sign-in: allow (flag it on auth.login), step_up
+  // (sign in, but sensitive actions need a StepUp first) or refuse.
+  LOGIN_RISK_NEW_DEVICE: riskAction("step_up"),
+  LOGIN_RISK_NEW_IP: riskAction("allow"),
+  LOGIN_RISK_NEW_NETWORK: riskAction("allow"),
+  LOGIN_RISK_RECENT_FAILURES: riskAction("step_up"),
 };
 
 export type AuthConfig = ReturnType<typeof loadAuthConfig>;
@@ -99,6 +114,13 @@ export function loadAuthConfig(env: Record<string, string | undefined> = process
     databaseUrl,
     otpDelivery: otpDeliveryFrom(parsed.OTP_DELIVERY, parsed.NATS_URL, databaseUrl),
     adminIdentifiers: adminIdentifiersFrom(parsed.ADMIN_IDENTIFIERS, parsed.DEFAULT_PHONE_REGION),
+    stepUpMaxAgeSeconds: parsed.STEP_UP_MAX_AGE / 1_000,
+    loginRiskPolicy: {
+      new_device: parsed.LOGIN_RISK_NEW_DEVICE,
+      new_ip: parsed.LOGIN_RISK_NEW_IP,
+      new_network: parsed.LOGIN_RISK_NEW_NETWORK,
+      recent_failures: parsed.LOGIN_RISK_RECENT_FAILURES,
+    } satisfies LoginRiskPolicy,
   };
 }
 

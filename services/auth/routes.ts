@@ -2,6 +2,7 @@ import type { ConnectRouter } from "@connectrpc/connect";
 import { AuthService } from "../../gen/mintcoin/auth/v1/auth_pb.js";
 import type { DeviceService } from "./domain/device-service.js";
 import type { IdentifierLinking } from "./domain/identifier-linking.js";
+import type { IdentifierReplacement } from "./domain/identifier-replacement.js";
 import type { KeyRing } from "./domain/key-ring.js";
 import type { LoginService } from "./domain/login-service.js";
 import type { OtpService } from "./domain/otp-service.js";
@@ -10,6 +11,7 @@ import type { PasswordLogin } from "./domain/password-login.js";
 import type { PasswordService } from "./domain/password-service.js";
 import type { RefreshService } from "./domain/refresh-service.js";
 import type { SessionService } from "./domain/session-service.js";
+import type { StepUp } from "./domain/step-up.js";
 import { createDeviceHandlers } from "./handlers/device-handlers.js";
 import { createIdentifierHandlers } from "./handlers/identifier-handlers.js";
 import { createKeyHandlers } from "./handlers/key-handlers.js";
@@ -17,6 +19,7 @@ import { createLoginHandlers } from "./handlers/login-handlers.js";
 import { createOtpHandlers } from "./handlers/otp-handlers.js";
 import { createPasswordHandlers } from "./handlers/password-handlers.js";
 import { createSessionHandlers } from "./handlers/session-handlers.js";
+import { createStepUpHandlers } from "./handlers/step-up-handlers.js";
 import { createTokenHandlers } from "./handlers/token-handlers.js";
 
 export interface AuthHandlerDeps {
@@ -30,6 +33,8 @@ export interface AuthHandlerDeps {
   passwordLogin: PasswordLogin;
   devices: DeviceService;
   identifierLinking: IdentifierLinking;
+  identifierReplacement: IdentifierReplacement;
+  stepUp: StepUp;
 }
 
 /** Every AuthService RPC, by area (the hostile-input suite calls each one and accepts no UNIMPLEMENTED). */
@@ -44,6 +49,7 @@ export function createAuthRoutes(deps: AuthHandlerDeps): (router: ConnectRouter)
       ...createPasswordHandlers(deps),
       ...createDeviceHandlers(deps),
       ...createIdentifierHandlers(deps),
+      ...createStepUpHandlers(deps),
     });
   };
 }

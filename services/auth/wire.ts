@@ -17,6 +17,7 @@ const purposes = new Map<OtpPurpose, DomainOtpPurpose>([
   [OtpPurpose.PHONE_VERIFICATION, "phone_verification"],
   [OtpPurpose.EMAIL_VERIFICATION, "email_verification"],
   [OtpPurpose.PASSWORD_RESET, "password_reset"],
+  [OtpPurpose.STEP_UP, "step_up"],
 ]);
 
 export function identifierTypeFromProto(value: IdentifierType): DomainIdentifierType {

@@ -13,6 +13,7 @@
  *   const caller = await tokens.verify(accessToken); // throws ConnectError UNAUTHENTICATED when it is not valid
  *   const { user } = await identity.user.getMe({}, { headers: { authorization: `Bearer ${accessToken}` } });
  *   console.log(caller.userId, caller.roles, user?.username);
+ *   requireRecentAuthentication(caller, { maxAgeSeconds: 300 }); // before a withdrawal: STEP_UP_REQUIRED unless fresh
  *   identity.close(); // at shutdown: closes the HTTP/2 connections
  */
 import { Code, ConnectError, createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
@@ -22,7 +23,9 @@ import { AuthService } from "../../gen/mintcoin/auth/v1/auth_pb.js";
 import { UserService } from "../../gen/mintcoin/user/v1/user_pb.js";
 import { createAccessTokenVerifier } from "../shared/auth/access-token.js";
 import type { Principal } from "../shared/auth/principal.js";
+import { requireRecentAuthentication as checkRecentAuthentication } from "../shared/auth/recent-authentication.js";
 import { DomainError } from "../shared/errors/domain-errors.js";
+import { domainErrorToConnectError } from "../shared/errors/to-connect-error.js";
 
 export * as authV1 from "../../gen/mintcoin/auth/v1/auth_pb.js";
 export * as userV1 from "../../gen/mintcoin/user/v1/user_pb.js";
@@ -110,4 +113,30 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       }
     },
   };
+}
+
+/**
+ * "Authenticated within N minutes", for a sensitive action (a withdrawal, a payout change): passes
+ * when the caller's access token says the person signed in or stepped up (AuthService.StepUp) at
+ * most `maxAgeSeconds` ago (`auth_time`; refreshing keeps it), else throws a ConnectError a
+ * Connect or gRPC handler can let through as it is: PERMISSION_DENIED with google.rpc.ErrorInfo
+ * reason STEP_UP_REQUIRED, domain identity.mintcoin and metadata `max_age_seconds`, the same answer
+ * the identity services give (docs/errors.md). A client that sees it calls StepUp and retries with
+ * the new access token. A token without `auth_time` (a sign-in held for step-up) never passes.
+ *
+ *   const caller = await tokens.verify(accessToken);
+ *   requireRecentAuthentication(caller, { maxAgeSeconds: 300 });
+ *
+ * `now` defaults to the system clock (tests may pass their own).
+ */
+export function requireRecentAuthentication(
+  principal: Pick<Principal, "authTime">,
+  options: { maxAgeSeconds: number; now?: Date },
+): void {
+  try {
+    checkRecentAuthentication(principal, { maxAgeSeconds: options.maxAgeSeconds, now: options.now ?? new Date() });
+  } catch (error) {
+    if (error instanceof DomainError) throw domainErrorToConnectError(error);
+    throw error;
+  }
 }

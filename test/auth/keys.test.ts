@@ -30,6 +30,7 @@ function sampleToken(service: RunningService<AuthServiceHandle>, identifier = "s
       sessionId: "5a7d1c3e-2b4f-4e6a-8c9d-0e1f2a3b4c5d",
       deviceId: "device-1",
       identifiers: [{ type: "email", identifier }],
+      authentication: null,
     },
     new Date(),
   );

@@ -156,9 +156,15 @@ describe("secrets never appear in the logs", () => {
     });
     keep(byPassword.tokens!.accessToken);
     keep(byPassword.tokens!.refreshToken);
+    // A sign-in on a new device: linking needs a step-up first (here with the password).
+    const steppedUp = await auth.stepUp(
+      { proof: { case: "password", value: password } },
+      bearer(byPassword.tokens!.accessToken),
+    );
+    keep(steppedUp.accessToken);
     await auth.linkIdentifier(
       { verificationToken: await verify("+447911123456", IdentifierType.PHONE, OtpPurpose.PHONE_VERIFICATION) },
-      bearer(byPassword.tokens!.accessToken),
+      bearer(steppedUp.accessToken),
     );
     const newPassword = keep("a new secret password 3");
     await auth.resetPassword({

@@ -169,6 +169,8 @@ describe("verified access token cache", () => {
       phone: undefined,
       email: undefined,
       expiresAt: new Date(0),
+      authTime: undefined,
+      amr: [],
     };
     for (let i = 0; i < 1_000; i++)
       cache.set(

@@ -20,6 +20,8 @@ const principal = (sessionId: string, userId = `user-${sessionId}`): Principal =
   phone: undefined,
   email: undefined,
   expiresAt: new Date(Date.now() + 15 * 60_000),
+  authTime: undefined,
+  amr: [],
   token: `token-of-${sessionId}`,
 });
 

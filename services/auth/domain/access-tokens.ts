@@ -2,6 +2,7 @@ import { randomUUID, sign } from "node:crypto";
 import type { AccessTokenClaims } from "../../shared/auth/access-token.js";
 import type { IdentifierType } from "../../shared/identifiers.js";
 import type { KeyRing } from "./key-ring.js";
+import type { SessionAuthentication } from "./session-authentication.js";
 
 /** An identifier a user holds; every identifier the auth service holds was proven with a code. */
 export interface UserIdentifier {
@@ -14,6 +15,8 @@ export interface AccessTokenSubject {
   sessionId: string;
   deviceId: string;
   identifiers: UserIdentifier[];
+  /** The session's last active authentication, as auth_time and amr; null: the token carries none. */
+  authentication: SessionAuthentication | null;
 }
 
 export interface IssuedAccessToken {
@@ -69,6 +72,10 @@ export function createAccessTokenIssuer(options: AccessTokenIssuerOptions) {
       typ: "access",
       ...(phone && { phone: phone.identifier, phone_verified: true }),
       ...(email && { email: email.identifier, email_verified: true }),
+      ...(subject.authentication && {
+        auth_time: Math.floor(subject.authentication.time.getTime() / 1000),
+        amr: subject.authentication.methods,
+      }),
     };
     const header = { alg: key.alg, kid: key.kid, typ: "at+jwt" };
     const signingInput = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(claims))}`;

@@ -22,6 +22,8 @@ export interface LoginResult {
   userId: string;
   sessionId: string;
   newUser: boolean;
+  /** The sign-in needs a step-up before sensitive actions (the risk policy's "step_up"). */
+  stepUpRequired: boolean;
 }
 
 export type LoginService = ReturnType<typeof createLoginService>;
@@ -71,7 +73,13 @@ export function createLoginService(deps: { transact: Transact<AuthDatabase>; clo
             ]
           : [],
       });
-      return { tokens: started.tokens, userId: identity.userId, sessionId, newUser: identity.newUser };
+      return {
+        tokens: started.tokens,
+        userId: identity.userId,
+        sessionId,
+        newUser: identity.newUser,
+        stepUpRequired: started.stepUpRequired,
+      };
     });
   }
 

@@ -117,7 +117,13 @@ export function createPasswordLogin(deps: PasswordLoginDeps) {
         // After the starter took the user's gate: a password reset either committed before (the
         // checked hash is gone: refuse) or waits for this session and then revokes it.
         if (!(await settlePasswordSuccess(trx, { ...success, now: clock.now() }))) throw wrongCredentials();
-        return { tokens: started.tokens, userId: success.userId, sessionId: started.sessionId, newUser: false };
+        return {
+          tokens: started.tokens,
+          userId: success.userId,
+          sessionId: started.sessionId,
+          newUser: false,
+          stepUpRequired: started.stepUpRequired,
+        };
       });
     } catch (error) {
       // Refused for the device or the account (rolled back), yet the password was right: it must

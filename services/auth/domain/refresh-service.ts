@@ -6,8 +6,10 @@ import { sessionRefreshedEvent } from "../events/session-events.js";
 import { lockRefreshToken, rotateRefreshToken, type RefreshState } from "../store/refresh-token-store.js";
 import type { AuthDatabase } from "../store/schema.js";
 import type { AccessTokenIssuer, UserIdentifier } from "./access-tokens.js";
+import { networkOf } from "./networks.js";
 import { hashOpaqueToken, looksLikeToken, newOpaqueToken } from "./opaque-tokens.js";
 import { openTokenPair, sealTokenPair } from "./refresh-grace.js";
+import { sessionAuthenticationFrom } from "./session-authentication.js";
 import { refreshTokenExpiry, type SessionLifetime } from "./session-lifetime.js";
 import type { SessionRevoker } from "./session-revocation.js";
 import type { TokenPair } from "./sessions.js";
@@ -122,7 +124,14 @@ export function createRefreshService(deps: RefreshServiceDeps) {
       (id): UserIdentifier => ({ type: id.type === "phone" ? "phone" : "email", identifier: id.identifier }),
     );
     const access = deps.accessTokens.issue(
-      { userId: state.userId, sessionId: state.sessionId, deviceId: state.deviceId, identifiers },
+      {
+        userId: state.userId,
+        sessionId: state.sessionId,
+        deviceId: state.deviceId,
+        identifiers,
+        // A refresh is not an authentication: the token keeps the session's (OpenID Connect auth_time).
+        authentication: sessionAuthenticationFrom(state.authTime, state.authMethods),
+      },
       now,
       state.sessionAbsoluteExpiresAt,
     );
@@ -146,6 +155,7 @@ export function createRefreshService(deps: RefreshServiceDeps) {
         expiresAt,
         accessExpiresAt: access.expiresAt,
         ip: input.ip,
+        network: networkOf(input.ip),
         userAgent: input.userAgent,
       },
       [

@@ -19,6 +19,9 @@ export interface TokenValidation {
   deviceId: string;
   expiresAt: Date;
   roles: string[];
+  /** The session's last active authentication as the token carries it (auth_time), and its amr. */
+  authTime: Date | undefined;
+  amr: string[];
 }
 
 export type SessionService = ReturnType<typeof createSessionService>;
@@ -96,6 +99,8 @@ export function createSessionService(deps: {
       deviceId: principal.deviceId,
       expiresAt: principal.expiresAt,
       roles: principal.roles,
+      authTime: principal.authTime,
+      amr: principal.amr,
     };
   }
 

@@ -17,3 +17,28 @@ export function identifierLinkedEvent(
     userAgent: facts.userAgent,
   });
 }
+
+/**
+ * auth.identifier.replaced: the user's phone or email is now `identifier`; `previousIdentifier` was
+ * released. The user service puts the new one on the profile, verified.
+ */
+export function identifierReplacedEvent(
+  now: Date,
+  facts: RequestOrigin & {
+    userId: string;
+    identifierType: IdentifierType;
+    identifier: string;
+    previousIdentifier: string;
+    deviceId: string;
+  },
+): OutboxRow {
+  return outboxRow(now, "auth.identifier.replaced", {
+    userId: facts.userId,
+    identifierType: identifierTypeToProto(facts.identifierType),
+    identifier: facts.identifier,
+    previousIdentifier: facts.previousIdentifier,
+    deviceId: facts.deviceId,
+    ipAddress: facts.ip,
+    userAgent: facts.userAgent,
+  });
+}

@@ -31,7 +31,7 @@ export function userRegisteredEvent(now: Date, facts: SignInEventFacts): OutboxR
 
 export function deviceRegisteredEvent(
   now: Date,
-  facts: SignInEventFacts & { deviceRecordId: string; traits: DeviceTraits; fingerprint: string },
+  facts: SignInEventFacts & { deviceRecordId: string; traits: DeviceTraits; fingerprint: string; trusted: boolean },
 ): OutboxRow {
   return outboxRow(now, "auth.device.registered", {
     userId: facts.userId,
@@ -46,6 +46,7 @@ export function deviceRegisteredEvent(
     fingerprint: facts.fingerprint,
     ipAddress: facts.ip,
     userAgent: facts.userAgent,
+    trusted: facts.trusted,
   });
 }
 
@@ -57,6 +58,7 @@ export function loginEvent(
     newDevice: boolean;
     trustedDevice: boolean;
     suspiciousReasons: string[];
+    stepUpRequired: boolean;
   },
 ): OutboxRow {
   return outboxRow(now, "auth.login", {
@@ -74,5 +76,6 @@ export function loginEvent(
     trustedDevice: facts.trustedDevice,
     suspicious: facts.suspiciousReasons.length > 0,
     suspiciousReasons: facts.suspiciousReasons,
+    stepUpRequired: facts.stepUpRequired,
   });
 }

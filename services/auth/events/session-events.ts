@@ -1,8 +1,8 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { SessionRevokeReason } from "../../../gen/mintcoin/events/v1/auth_events_pb.js";
+import { LoginMethod, SessionRevokeReason } from "../../../gen/mintcoin/events/v1/auth_events_pb.js";
 import { outboxRow, type OutboxRow } from "../../shared/outbox/outbox-rows.js";
 import type { RequestOrigin } from "../domain/request-origin.js";
-import type { SessionRevokeReasonName } from "../domain/sessions.js";
+import type { SessionRevokeReasonName, SignInMethod } from "../domain/sessions.js";
 
 // Events of a session's life, built from domain values. None carries a token or a hash of one.
 
@@ -27,6 +27,17 @@ export function sessionCreatedEvent(
   });
 }
 
+/** auth.session.stepped_up: the session proved again that the person is there (StepUp). */
+export function sessionSteppedUpEvent(now: Date, facts: SessionFacts & { method: SignInMethod }): OutboxRow {
+  return outboxRow(now, "auth.session.stepped_up", {
+    userId: facts.userId,
+    sessionId: facts.sessionId,
+    deviceId: facts.deviceId,
+    method: facts.method === "otp" ? LoginMethod.OTP : LoginMethod.PASSWORD,
+    ipAddress: facts.ip,
+    userAgent: facts.userAgent,
+  });
+}
 const reasonCodes: Record<SessionRevokeReasonName, SessionRevokeReason> = {
   logout: SessionRevokeReason.LOGOUT,
   user_revoked: SessionRevokeReason.USER_REVOKED,

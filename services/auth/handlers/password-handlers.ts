@@ -16,7 +16,7 @@ export function createPasswordHandlers(deps: {
       const me = requirePrincipal(context);
       const caller = context.values.get(requestInfoKey);
       await deps.passwords.setPassword(
-        { userId: me.userId, ip: caller.ip, userAgent: caller.userAgent },
+        { userId: me.userId, authTime: me.authTime, ip: caller.ip, userAgent: caller.userAgent },
         request.verificationToken,
         request.password,
       );
@@ -39,6 +39,7 @@ export function createPasswordHandlers(deps: {
         userId: result.userId,
         sessionId: result.sessionId,
         newUser: false,
+        stepUpRequired: result.stepUpRequired,
       };
     },
 

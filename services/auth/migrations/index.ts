@@ -9,6 +9,7 @@ import * as restrictionOrder from "./2026-11-26T05-10-00_restriction-order.js";
 import * as cleanupIndexes from "./2026-11-26T06-00-00_cleanup-indexes.js";
 import * as otpChallenges from "./2026-11-26T07-00-00_otp-challenges.js";
 import * as otpSendBudgets from "./2026-11-26T07-10-00_otp-send-budgets.js";
+import * as stepUp from "./2026-11-27T02-00-00_step-up.js";
 import * as sessionAbsoluteEnd from "./2026-12-06T22-00-00_session-absolute-end.js";
 
 /** Every migration of the auth database, by name; names sort in the order they were written. */
@@ -23,5 +24,6 @@ export const authMigrations: Record<string, Migration> = {
   "2026-11-26T06-00-00_cleanup-indexes": cleanupIndexes,
   "2026-11-26T07-00-00_otp-challenges": otpChallenges,
   "2026-11-26T07-10-00_otp-send-budgets": otpSendBudgets,
+  "2026-11-27T02-00-00_step-up": stepUp,
   "2026-12-06T22-00-00_session-absolute-end": sessionAbsoluteEnd,
 };

@@ -1,6 +1,7 @@
 import { sql, type Kysely } from "kysely";
 import type { OutboxRow } from "../../shared/outbox/outbox-rows.js";
 import { insertOutboxFragment } from "../../shared/outbox/outbox-store.js";
+import { recentNetworks } from "./device-store.js";
 import type { AuthDatabase } from "./schema.js";
 
 export interface RefreshState {
@@ -19,6 +20,9 @@ export interface RefreshState {
   deviceBlocked: boolean;
   restriction: { suspended: boolean; suspendedUntil: Date | null; banned: boolean } | null;
   identifiers: Array<{ type: string; identifier: string }>;
+  /** The session's last active authentication (kept by every refresh). */
+  authTime: Date | null;
+  authMethods: string[];
 }
 
 /**
@@ -48,10 +52,12 @@ export async function lockRefreshToken(
     suspended_until: Date | null;
     banned: boolean | null;
     identifiers: Array<{ type: string; identifier: string }>;
+    auth_time: Date | null;
+    auth_methods: string[];
   }>`
     select rt.session_id, rt.expires_at as token_expires_at, rt.rotated_at, rt.successor_hash, rt.successor_box,
       s.user_id, s.device_id, s.device_record_id, s.revoked_at, s.expires_at as session_expires_at, s.absolute_expires_at,
-      s.current_token_hash,
+      s.current_token_hash, s.auth_time, s.auth_methods,
       d.blocked, r.suspended, r.suspended_until, r.banned,
       (select coalesce(json_agg(json_build_object('type', i.identifier_type, 'identifier', i.identifier)), '[]'::json)
         from identities i where i.user_id = s.user_id) as identifiers
@@ -82,6 +88,8 @@ export async function lockRefreshToken(
         ? null
         : { suspended: row.suspended, suspendedUntil: row.suspended_until, banned: row.banned ?? false },
     identifiers: row.identifiers,
+    authTime: row.auth_time,
+    authMethods: row.auth_methods,
   };
 }
 
@@ -97,6 +105,8 @@ export interface Rotation {
   expiresAt: Date;
   accessExpiresAt: Date;
   ip: string;
+  /** The client IP's network, added to the device's recent networks (null: none). */
+  network: string | null;
   userAgent: string;
 }
 
@@ -124,7 +134,8 @@ export async function rotateRefreshToken(
         access_expires_at = ${rotation.accessExpiresAt}, ip_address = ${rotation.ip}, user_agent = ${rotation.userAgent}
       where id = ${rotation.sessionId}
     ), device as (
-      update devices set last_ip = ${rotation.ip}, last_used_at = ${now}
+      update devices set last_ip = ${rotation.ip}, last_used_at = ${now},
+        networks = ${recentNetworks(sql`networks`, rotation.network)}
       where id in (select id from devices where id = ${rotation.deviceRecordId} for update skip locked)
     )
     ${insertOutboxFragment(events)}`.execute(db);

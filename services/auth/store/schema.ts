@@ -127,6 +127,8 @@ export interface DevicesTable {
   last_ip: string;
   last_used_at: Date;
   created_at: Date;
+  /** Recent networks (IPv4 /24, IPv6 /48 in CIDR form), newest first. */
+  networks: Generated<string[]>;
 }
 
 export interface SessionsTable {
@@ -148,6 +150,11 @@ export interface SessionsTable {
   current_token_hash: Uint8Array;
   revoked_at: Date | null;
   revoke_reason: string | null;
+  /** The last active authentication (sign-in or step-up); null: none the service vouches for. */
+  auth_time: Date | null;
+  /** RFC 8176 methods of that authentication ("otp", "pwd"). */
+  auth_methods: Generated<string[]>;
+  stepped_up_at: Date | null;
 }
 
 export interface RefreshTokensTable {

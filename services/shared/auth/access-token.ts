@@ -7,8 +7,9 @@ import { createVerifiedTokenCache } from "./verified-token-cache.js";
 
 /**
  * The access token's claims beyond the registered ones (iss, aud, sub, exp, iat, jti):
- * `sid` session, `did` device, `roles`, and the identifiers the auth service has verified for the
- * subject, so the user service can trust them without a call back.
+ * `sid` session, `did` device, `roles`, the identifiers the auth service has verified for the
+ * subject, so the user service can trust them without a call back, and the session's last active
+ * authentication (`auth_time`, `amr`) for "authenticated within N minutes" checks.
  */
 export interface AccessTokenClaims extends JWTPayload {
   sid: string;
@@ -18,6 +19,10 @@ export interface AccessTokenClaims extends JWTPayload {
   phone_verified?: boolean;
   email?: string;
   email_verified?: boolean;
+  /** OpenID Connect Core `auth_time`: seconds since the epoch of the session's last active authentication. */
+  auth_time?: number;
+  /** RFC 8176 authentication method references of that authentication. */
+  amr?: string[];
   /** "access": a refresh token or any other JWT we might mint can never pass as an access token. */
   typ: "access";
 }
@@ -126,6 +131,11 @@ function principalFromClaims(claims: AccessTokenClaims, token: string): Principa
     phone: identifier(claims.phone, claims.phone_verified),
     email: identifier(claims.email, claims.email_verified),
     expiresAt: new Date(exp * 1000),
+    authTime: typeof claims.auth_time === "number" ? new Date(claims.auth_time * 1000) : undefined,
+    amr:
+      typeof claims.auth_time === "number" && Array.isArray(claims.amr)
+        ? claims.amr.filter((method): method is string => typeof method === "string")
+        : [],
     token,
   };
 }

@@ -25,8 +25,8 @@ export interface IdentitySyncDeps {
 export type IdentitySync = ReturnType<typeof createIdentitySync>;
 
 /**
- * Applies the identifiers the auth service verified (auth.user.registered, auth.identifier.linked)
- * to profiles. The fact is kept whether or not the profile exists yet, so CreateUser sees it later.
+ * Applies the identifiers the auth service verified (auth.user.registered, auth.identifier.linked,
+ * auth.identifier.replaced) to profiles: the newest of each type replaces the one shown before. The fact is kept whether or not the profile exists yet, so CreateUser sees it later.
  * Idempotent and order-proof: only a fact newer than the one kept for that user and type does
  * anything, so a replay or an older event arriving late leaves the same state.
  */

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file mintcoin/auth/v1/auth.proto.
  */
 export const file_mintcoin_auth_v1_auth: GenFile = /*@__PURE__*/
-  fileDesc("ChttaW50Y29pbi9hdXRoL3YxL2F1dGgucHJvdG8SEG1pbnRjb2luLmF1dGgudjEiYAoJVG9rZW5QYWlyEhQKDGFjY2Vzc190b2tlbhgBIAEoCRIVCg1yZWZyZXNoX3Rva2VuGAIgASgJEhIKCnRva2VuX3R5cGUYAyABKAkSEgoKZXhwaXJlc19pbhgEIAEoAyKIAgoHU2Vzc2lvbhIKCgJpZBgBIAEoCRIRCglkZXZpY2VfaWQYAiABKAkSEwoLZGV2aWNlX25hbWUYAyABKAkSEgoKaXBfYWRkcmVzcxgEIAEoCRISCgp1c2VyX2FnZW50GAUgASgJEi4KCmNyZWF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGxhc3RfdXNlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHY3VycmVudBgJIAEoCCL4AgoGRGV2aWNlEgoKAmlkGAEgASgJEhEKCWRldmljZV9pZBgCIAEoCRITCgtkZXZpY2VfbmFtZRgDIAEoCRITCgtkZXZpY2VfdHlwZRgEIAEoCRIPCgdvc19uYW1lGAUgASgJEhIKCm9zX3ZlcnNpb24YBiABKAkSFAoMYnJvd3Nlcl9uYW1lGAcgASgJEhcKD2Jyb3dzZXJfdmVyc2lvbhgIIAEoCRITCgtmaW5nZXJwcmludBgJIAEoCRIPCgd0cnVzdGVkGAogASgIEg8KB2Jsb2NrZWQYCyABKAgSFgoOYmxvY2tlZF9yZWFzb24YDCABKAkSDwoHbGFzdF9pcBgNIAEoCRIwCgxsYXN0X3VzZWRfYXQYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmNyZWF0ZWRfYXQYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB2N1cnJlbnQYECABKAgiXAoDSndrEgsKA2t0eRgBIAEoCRILCgNjcnYYAiABKAkSCQoBeBgDIAEoCRIJCgF5GAQgASgJEgsKA2tpZBgFIAEoCRILCgNhbGcYBiABKAkSCwoDdXNlGAcgASgJItEDCg5TZW5kT3RwUmVxdWVzdBIeCgppZGVudGlmaWVyGAEgASgJQgq6SAdyBRADGMACEkUKD2lkZW50aWZpZXJfdHlwZRgCIAEoDjIgLm1pbnRjb2luLmF1dGgudjEuSWRlbnRpZmllclR5cGVCCrpIB4IBBBABIAASOQoHcHVycG9zZRgDIAEoDjIcLm1pbnRjb2luLmF1dGgudjEuT3RwUHVycG9zZUIKukgHggEEEAEgABIyCglkZXZpY2VfaWQYBCABKAlCH7pIHNgBAXIXGIABMhJeW0EtWmEtejAtOS5fOi1dKyQ66AG6SOQBGuEBCh9wdXJwb3NlX21hdGNoZXNfaWRlbnRpZmllcl90eXBlElZwaG9uZV92ZXJpZmljYXRpb24gbmVlZHMgYSBwaG9uZSBpZGVudGlmaWVyIGFuZCBlbWFpbF92ZXJpZmljYXRpb24gYW4gZW1haWwgaWRlbnRpZmllchpmISh0aGlzLnB1cnBvc2UgPT0gMiAmJiB0aGlzLmlkZW50aWZpZXJfdHlwZSAhPSAxKSAmJiAhKHRoaXMucHVycG9zZSA9PSAzICYmIHRoaXMuaWRlbnRpZmllcl90eXBlICE9IDIpIpABCg9TZW5kT3RwUmVzcG9uc2USLgoKZXhwaXJlc19hdBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNwoTcmVzZW5kX2F2YWlsYWJsZV9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFAoMY2hhbGxlbmdlX2lkGAMgASgJIvkDChBWZXJpZnlPdHBSZXF1ZXN0Eh4KCmlkZW50aWZpZXIYASABKAlCCrpIB3IFEAMYwAISRQoPaWRlbnRpZmllcl90eXBlGAIgASgOMiAubWludGNvaW4uYXV0aC52MS5JZGVudGlmaWVyVHlwZUIKukgHggEEEAEgABIfCgRjb2RlGAMgASgJQhG6SA5yDDIKXlswLTldezZ9JBI5CgdwdXJwb3NlGAQgASgOMhwubWludGNvaW4uYXV0aC52MS5PdHBQdXJwb3NlQgq6SAeCAQQQASAAEjcKDGNoYWxsZW5nZV9pZBgFIAEoCUIhukgechwyGl4obWNoX1tBLVphLXowLTlfLV17NDN9KT8kOugBukjkARrhAQofcHVycG9zZV9tYXRjaGVzX2lkZW50aWZpZXJfdHlwZRJWcGhvbmVfdmVyaWZpY2F0aW9uIG5lZWRzIGEgcGhvbmUgaWRlbnRpZmllciBhbmQgZW1haWxfdmVyaWZpY2F0aW9uIGFuIGVtYWlsIGlkZW50aWZpZXIaZiEodGhpcy5wdXJwb3NlID09IDIgJiYgdGhpcy5pZGVudGlmaWVyX3R5cGUgIT0gMSkgJiYgISh0aGlzLnB1cnBvc2UgPT0gMyAmJiB0aGlzLmlkZW50aWZpZXJfdHlwZSAhPSAyKSJfChFWZXJpZnlPdHBSZXNwb25zZRIaChJ2ZXJpZmljYXRpb25fdG9rZW4YASABKAkSLgoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiiAEKDExvZ2luUmVxdWVzdBImChJ2ZXJpZmljYXRpb25fdG9rZW4YASABKAlCCrpIB3IFEAEYgCASMQoJZGV2aWNlX2lkGAIgASgJQh66SBtyGRABGIABMhJeW0EtWmEtejAtOS5fOi1dKyQSHQoLZGV2aWNlX25hbWUYAyABKAlCCLpIBXIDGIABInMKDUxvZ2luUmVzcG9uc2USKwoGdG9rZW5zGAEgASgLMhsubWludGNvaW4uYXV0aC52MS5Ub2tlblBhaXISDwoHdXNlcl9pZBgCIAEoCRISCgpzZXNzaW9uX2lkGAMgASgJEhAKCG5ld191c2VyGAQgASgIImsKE1JlZnJlc2hUb2tlblJlcXVlc3QSIQoNcmVmcmVzaF90b2tlbhgBIAEoCUIKukgHcgUQARiAIBIxCglkZXZpY2VfaWQYAiABKAlCHrpIG3IZEAEYgAEyEl5bQS1aYS16MC05Ll86LV0rJCJDChRSZWZyZXNoVG9rZW5SZXNwb25zZRIrCgZ0b2tlbnMYASABKAsyGy5taW50Y29pbi5hdXRoLnYxLlRva2VuUGFpciIwCg1Mb2dvdXRSZXF1ZXN0Eh8KCnNlc3Npb25faWQYASABKAlCC7pICNgBAXIDsAEBIhAKDkxvZ291dFJlc3BvbnNlIjQKFFJldm9rZVNlc3Npb25SZXF1ZXN0EhwKCnNlc3Npb25faWQYASABKAlCCLpIBXIDsAEBIhcKFVJldm9rZVNlc3Npb25SZXNwb25zZSIwChhSZXZva2VBbGxTZXNzaW9uc1JlcXVlc3QSFAoMa2VlcF9jdXJyZW50GAEgASgIIjIKGVJldm9rZUFsbFNlc3Npb25zUmVzcG9uc2USFQoNcmV2b2tlZF9jb3VudBgBIAEoBSIVChNMaXN0U2Vzc2lvbnNSZXF1ZXN0IkMKFExpc3RTZXNzaW9uc1Jlc3BvbnNlEisKCHNlc3Npb25zGAEgAygLMhkubWludGNvaW4uYXV0aC52MS5TZXNzaW9uIjgKFFZhbGlkYXRlVG9rZW5SZXF1ZXN0EiAKDGFjY2Vzc190b2tlbhgBIAEoCUIKukgHcgUQARiAICKdAQoVVmFsaWRhdGVUb2tlblJlc3BvbnNlEg0KBXZhbGlkGAEgASgIEg8KB3VzZXJfaWQYAiABKAkSEgoKc2Vzc2lvbl9pZBgDIAEoCRIuCgpleHBpcmVzX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBINCgVyb2xlcxgFIAMoCRIRCglkZXZpY2VfaWQYBiABKAkiEAoOR2V0Sndrc1JlcXVlc3QiSQoPR2V0Sndrc1Jlc3BvbnNlEiMKBGtleXMYASADKAsyFS5taW50Y29pbi5hdXRoLnYxLkp3axIRCglqd2tzX2pzb24YAiABKAkiWgoSU2V0UGFzc3dvcmRSZXF1ZXN0EiYKEnZlcmlmaWNhdGlvbl90b2tlbhgBIAEoCUIKukgHcgUQARiAIBIcCghwYXNzd29yZBgCIAEoCUIKukgHcgUQChiAASIVChNTZXRQYXNzd29yZFJlc3BvbnNlIvEBChhMb2dpbldpdGhQYXNzd29yZFJlcXVlc3QSHgoKaWRlbnRpZmllchgBIAEoCUIKukgHcgUQAxjAAhJFCg9pZGVudGlmaWVyX3R5cGUYAiABKA4yIC5taW50Y29pbi5hdXRoLnYxLklkZW50aWZpZXJUeXBlQgq6SAeCAQQQASAAEhwKCHBhc3N3b3JkGAMgASgJQgq6SAdyBRABGIABEjEKCWRldmljZV9pZBgEIAEoCUIeukgbchkQARiAATISXltBLVphLXowLTkuXzotXSskEh0KC2RldmljZV9uYW1lGAUgASgJQgi6SAVyAxiAASJ/ChlMb2dpbldpdGhQYXNzd29yZFJlc3BvbnNlEisKBnRva2VucxgBIAEoCzIbLm1pbnRjb2luLmF1dGgudjEuVG9rZW5QYWlyEg8KB3VzZXJfaWQYAiABKAkSEgoKc2Vzc2lvbl9pZBgDIAEoCRIQCghuZXdfdXNlchgEIAEoCCJgChRSZXNldFBhc3N3b3JkUmVxdWVzdBImChJ2ZXJpZmljYXRpb25fdG9rZW4YASABKAlCCrpIB3IFEAEYgCASIAoMbmV3X3Bhc3N3b3JkGAIgASgJQgq6SAdyBRAKGIABIhcKFVJlc2V0UGFzc3dvcmRSZXNwb25zZSI/ChVMaW5rSWRlbnRpZmllclJlcXVlc3QSJgoSdmVyaWZpY2F0aW9uX3Rva2VuGAEgASgJQgq6SAdyBRABGIAgImcKFkxpbmtJZGVudGlmaWVyUmVzcG9uc2USOQoPaWRlbnRpZmllcl90eXBlGAEgASgOMiAubWludGNvaW4uYXV0aC52MS5JZGVudGlmaWVyVHlwZRISCgppZGVudGlmaWVyGAIgASgJIhQKEkxpc3REZXZpY2VzUmVxdWVzdCJAChNMaXN0RGV2aWNlc1Jlc3BvbnNlEikKB2RldmljZXMYASADKAsyGC5taW50Y29pbi5hdXRoLnYxLkRldmljZSJHChJUcnVzdERldmljZVJlcXVlc3QSMQoJZGV2aWNlX2lkGAEgASgJQh66SBtyGRABGIABMhJeW0EtWmEtejAtOS5fOi1dKyQiPwoTVHJ1c3REZXZpY2VSZXNwb25zZRIoCgZkZXZpY2UYASABKAsyGC5taW50Y29pbi5hdXRoLnYxLkRldmljZSJhChJCbG9ja0RldmljZVJlcXVlc3QSMQoJZGV2aWNlX2lkGAEgASgJQh66SBtyGRABGIABMhJeW0EtWmEtejAtOS5fOi1dKyQSGAoGcmVhc29uGAIgASgJQgi6SAVyAxj0AyJeChNCbG9ja0RldmljZVJlc3BvbnNlEigKBmRldmljZRgBIAEoCzIYLm1pbnRjb2luLmF1dGgudjEuRGV2aWNlEh0KFXJldm9rZWRfc2Vzc2lvbl9jb3VudBgCIAEoBSJJChRVbmJsb2NrRGV2aWNlUmVxdWVzdBIxCglkZXZpY2VfaWQYASABKAlCHrpIG3IZEAEYgAEyEl5bQS1aYS16MC05Ll86LV0rJCJBChVVbmJsb2NrRGV2aWNlUmVzcG9uc2USKAoGZGV2aWNlGAEgASgLMhgubWludGNvaW4uYXV0aC52MS5EZXZpY2UqZwoOSWRlbnRpZmllclR5cGUSHwobSURFTlRJRklFUl9UWVBFX1VOU1BFQ0lGSUVEEAASGQoVSURFTlRJRklFUl9UWVBFX1BIT05FEAESGQoVSURFTlRJRklFUl9UWVBFX0VNQUlMEAIqqAEKCk90cFB1cnBvc2USGwoXT1RQX1BVUlBPU0VfVU5TUEVDSUZJRUQQABIVChFPVFBfUFVSUE9TRV9MT0dJThABEiIKHk9UUF9QVVJQT1NFX1BIT05FX1ZFUklGSUNBVElPThACEiIKHk9UUF9QVVJQT1NFX0VNQUlMX1ZFUklGSUNBVElPThADEh4KGk9UUF9QVVJQT1NFX1BBU1NXT1JEX1JFU0VUEAQypQ0KC0F1dGhTZXJ2aWNlEk4KB1NlbmRPdHASIC5taW50Y29pbi5hdXRoLnYxLlNlbmRPdHBSZXF1ZXN0GiEubWludGNvaW4uYXV0aC52MS5TZW5kT3RwUmVzcG9uc2USVAoJVmVyaWZ5T3RwEiIubWludGNvaW4uYXV0aC52MS5WZXJpZnlPdHBSZXF1ZXN0GiMubWludGNvaW4uYXV0aC52MS5WZXJpZnlPdHBSZXNwb25zZRJICgVMb2dpbhIeLm1pbnRjb2luLmF1dGgudjEuTG9naW5SZXF1ZXN0Gh8ubWludGNvaW4uYXV0aC52MS5Mb2dpblJlc3BvbnNlEl0KDFJlZnJlc2hUb2tlbhIlLm1pbnRjb2luLmF1dGgudjEuUmVmcmVzaFRva2VuUmVxdWVzdBomLm1pbnRjb2luLmF1dGgudjEuUmVmcmVzaFRva2VuUmVzcG9uc2USSwoGTG9nb3V0Eh8ubWludGNvaW4uYXV0aC52MS5Mb2dvdXRSZXF1ZXN0GiAubWludGNvaW4uYXV0aC52MS5Mb2dvdXRSZXNwb25zZRJgCg1SZXZva2VTZXNzaW9uEiYubWludGNvaW4uYXV0aC52MS5SZXZva2VTZXNzaW9uUmVxdWVzdBonLm1pbnRjb2luLmF1dGgudjEuUmV2b2tlU2Vzc2lvblJlc3BvbnNlEmwKEVJldm9rZUFsbFNlc3Npb25zEioubWludGNvaW4uYXV0aC52MS5SZXZva2VBbGxTZXNzaW9uc1JlcXVlc3QaKy5taW50Y29pbi5hdXRoLnYxLlJldm9rZUFsbFNlc3Npb25zUmVzcG9uc2USYgoMTGlzdFNlc3Npb25zEiUubWludGNvaW4uYXV0aC52MS5MaXN0U2Vzc2lvbnNSZXF1ZXN0GiYubWludGNvaW4uYXV0aC52MS5MaXN0U2Vzc2lvbnNSZXNwb25zZSIDkAIBEmUKDVZhbGlkYXRlVG9rZW4SJi5taW50Y29pbi5hdXRoLnYxLlZhbGlkYXRlVG9rZW5SZXF1ZXN0GicubWludGNvaW4uYXV0aC52MS5WYWxpZGF0ZVRva2VuUmVzcG9uc2UiA5ACARJTCgdHZXRKd2tzEiAubWludGNvaW4uYXV0aC52MS5HZXRKd2tzUmVxdWVzdBohLm1pbnRjb2luLmF1dGgudjEuR2V0Sndrc1Jlc3BvbnNlIgOQAgESWgoLU2V0UGFzc3dvcmQSJC5taW50Y29pbi5hdXRoLnYxLlNldFBhc3N3b3JkUmVxdWVzdBolLm1pbnRjb2luLmF1dGgudjEuU2V0UGFzc3dvcmRSZXNwb25zZRJsChFMb2dpbldpdGhQYXNzd29yZBIqLm1pbnRjb2luLmF1dGgudjEuTG9naW5XaXRoUGFzc3dvcmRSZXF1ZXN0GisubWludGNvaW4uYXV0aC52MS5Mb2dpbldpdGhQYXNzd29yZFJlc3BvbnNlEmAKDVJlc2V0UGFzc3dvcmQSJi5taW50Y29pbi5hdXRoLnYxLlJlc2V0UGFzc3dvcmRSZXF1ZXN0GicubWludGNvaW4uYXV0aC52MS5SZXNldFBhc3N3b3JkUmVzcG9uc2USYwoOTGlua0lkZW50aWZpZXISJy5taW50Y29pbi5hdXRoLnYxLkxpbmtJZGVudGlmaWVyUmVxdWVzdBooLm1pbnRjb2luLmF1dGgudjEuTGlua0lkZW50aWZpZXJSZXNwb25zZRJfCgtMaXN0RGV2aWNlcxIkLm1pbnRjb2luLmF1dGgudjEuTGlzdERldmljZXNSZXF1ZXN0GiUubWludGNvaW4uYXV0aC52MS5MaXN0RGV2aWNlc1Jlc3BvbnNlIgOQAgESWgoLVHJ1c3REZXZpY2USJC5taW50Y29pbi5hdXRoLnYxLlRydXN0RGV2aWNlUmVxdWVzdBolLm1pbnRjb2luLmF1dGgudjEuVHJ1c3REZXZpY2VSZXNwb25zZRJaCgtCbG9ja0RldmljZRIkLm1pbnRjb2luLmF1dGgudjEuQmxvY2tEZXZpY2VSZXF1ZXN0GiUubWludGNvaW4uYXV0aC52MS5CbG9ja0RldmljZVJlc3BvbnNlEmAKDVVuYmxvY2tEZXZpY2USJi5taW50Y29pbi5hdXRoLnYxLlVuYmxvY2tEZXZpY2VSZXF1ZXN0GicubWludGNvaW4uYXV0aC52MS5VbmJsb2NrRGV2aWNlUmVzcG9uc2ViBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("ChttaW50Y29pbi9hdXRoL3YxL2F1dGgucHJvdG8SEG1pbnRjb2luLmF1dGgudjEiYAoJVG9rZW5QYWlyEhQKDGFjY2Vzc190b2tlbhgBIAEoCRIVCg1yZWZyZXNoX3Rva2VuGAIgASgJEhIKCnRva2VuX3R5cGUYAyABKAkSEgoKZXhwaXJlc19pbhgEIAEoAyKIAgoHU2Vzc2lvbhIKCgJpZBgBIAEoCRIRCglkZXZpY2VfaWQYAiABKAkSEwoLZGV2aWNlX25hbWUYAyABKAkSEgoKaXBfYWRkcmVzcxgEIAEoCRISCgp1c2VyX2FnZW50GAUgASgJEi4KCmNyZWF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGxhc3RfdXNlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHY3VycmVudBgJIAEoCCL4AgoGRGV2aWNlEgoKAmlkGAEgASgJEhEKCWRldmljZV9pZBgCIAEoCRITCgtkZXZpY2VfbmFtZRgDIAEoCRITCgtkZXZpY2VfdHlwZRgEIAEoCRIPCgdvc19uYW1lGAUgASgJEhIKCm9zX3ZlcnNpb24YBiABKAkSFAoMYnJvd3Nlcl9uYW1lGAcgASgJEhcKD2Jyb3dzZXJfdmVyc2lvbhgIIAEoCRITCgtmaW5nZXJwcmludBgJIAEoCRIPCgd0cnVzdGVkGAogASgIEg8KB2Jsb2NrZWQYCyABKAgSFgoOYmxvY2tlZF9yZWFzb24YDCABKAkSDwoHbGFzdF9pcBgNIAEoCRIwCgxsYXN0X3VzZWRfYXQYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmNyZWF0ZWRfYXQYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB2N1cnJlbnQYECABKAgiXAoDSndrEgsKA2t0eRgBIAEoCRILCgNjcnYYAiABKAkSCQoBeBgDIAEoCRIJCgF5GAQgASgJEgsKA2tpZBgFIAEoCRILCgNhbGcYBiABKAkSCwoDdXNlGAcgASgJItEDCg5TZW5kT3RwUmVxdWVzdBIeCgppZGVudGlmaWVyGAEgASgJQgq6SAdyBRADGMACEkUKD2lkZW50aWZpZXJfdHlwZRgCIAEoDjIgLm1pbnRjb2luLmF1dGgudjEuSWRlbnRpZmllclR5cGVCCrpIB4IBBBABIAASOQoHcHVycG9zZRgDIAEoDjIcLm1pbnRjb2luLmF1dGgudjEuT3RwUHVycG9zZUIKukgHggEEEAEgABIyCglkZXZpY2VfaWQYBCABKAlCH7pIHNgBAXIXGIABMhJeW0EtWmEtejAtOS5fOi1dKyQ66AG6SOQBGuEBCh9wdXJwb3NlX21hdGNoZXNfaWRlbnRpZmllcl90eXBlElZwaG9uZV92ZXJpZmljYXRpb24gbmVlZHMgYSBwaG9uZSBpZGVudGlmaWVyIGFuZCBlbWFpbF92ZXJpZmljYXRpb24gYW4gZW1haWwgaWRlbnRpZmllchpmISh0aGlzLnB1cnBvc2UgPT0gMiAmJiB0aGlzLmlkZW50aWZpZXJfdHlwZSAhPSAxKSAmJiAhKHRoaXMucHVycG9zZSA9PSAzICYmIHRoaXMuaWRlbnRpZmllcl90eXBlICE9IDIpIpABCg9TZW5kT3RwUmVzcG9uc2USLgoKZXhwaXJlc19hdBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNwoTcmVzZW5kX2F2YWlsYWJsZV9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFAoMY2hhbGxlbmdlX2lkGAMgASgJIvkDChBWZXJpZnlPdHBSZXF1ZXN0Eh4KCmlkZW50aWZpZXIYASABKAlCCrpIB3IFEAMYwAISRQoPaWRlbnRpZmllcl90eXBlGAIgASgOMiAubWludGNvaW4uYXV0aC52MS5JZGVudGlmaWVyVHlwZUIKukgHggEEEAEgABIfCgRjb2RlGAMgASgJQhG6SA5yDDIKXlswLTldezZ9JBI5CgdwdXJwb3NlGAQgASgOMhwubWludGNvaW4uYXV0aC52MS5PdHBQdXJwb3NlQgq6SAeCAQQQASAAEjcKDGNoYWxsZW5nZV9pZBgFIAEoCUIhukgechwyGl4obWNoX1tBLVphLXowLTlfLV17NDN9KT8kOugBukjkARrhAQofcHVycG9zZV9tYXRjaGVzX2lkZW50aWZpZXJfdHlwZRJWcGhvbmVfdmVyaWZpY2F0aW9uIG5lZWRzIGEgcGhvbmUgaWRlbnRpZmllciBhbmQgZW1haWxfdmVyaWZpY2F0aW9uIGFuIGVtYWlsIGlkZW50aWZpZXIaZiEodGhpcy5wdXJwb3NlID09IDIgJiYgdGhpcy5pZGVudGlmaWVyX3R5cGUgIT0gMSkgJiYgISh0aGlzLnB1cnBvc2UgPT0gMyAmJiB0aGlzLmlkZW50aWZpZXJfdHlwZSAhPSAyKSJfChFWZXJpZnlPdHBSZXNwb25zZRIaChJ2ZXJpZmljYXRpb25fdG9rZW4YASABKAkSLgoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiiAEKDExvZ2luUmVxdWVzdBImChJ2ZXJpZmljYXRpb25fdG9rZW4YASABKAlCCrpIB3IFEAEYgCASMQoJZGV2aWNlX2lkGAIgASgJQh66SBtyGRABGIABMhJeW0EtWmEtejAtOS5fOi1dKyQSHQoLZGV2aWNlX25hbWUYAyABKAlCCLpIBXIDGIABIo0BCg1Mb2dpblJlc3BvbnNlEisKBnRva2VucxgBIAEoCzIbLm1pbnRjb2luLmF1dGgudjEuVG9rZW5QYWlyEg8KB3VzZXJfaWQYAiABKAkSEgoKc2Vzc2lvbl9pZBgDIAEoCRIQCghuZXdfdXNlchgEIAEoCBIYChBzdGVwX3VwX3JlcXVpcmVkGAUgASgIImsKE1JlZnJlc2hUb2tlblJlcXVlc3QSIQoNcmVmcmVzaF90b2tlbhgBIAEoCUIKukgHcgUQARiAIBIxCglkZXZpY2VfaWQYAiABKAlCHrpIG3IZEAEYgAEyEl5bQS1aYS16MC05Ll86LV0rJCJDChRSZWZyZXNoVG9rZW5SZXNwb25zZRIrCgZ0b2tlbnMYASABKAsyGy5taW50Y29pbi5hdXRoLnYxLlRva2VuUGFpciIwCg1Mb2dvdXRSZXF1ZXN0Eh8KCnNlc3Npb25faWQYASABKAlCC7pICNgBAXIDsAEBIhAKDkxvZ291dFJlc3BvbnNlIjQKFFJldm9rZVNlc3Npb25SZXF1ZXN0EhwKCnNlc3Npb25faWQYASABKAlCCLpIBXIDsAEBIhcKFVJldm9rZVNlc3Npb25SZXNwb25zZSIwChhSZXZva2VBbGxTZXNzaW9uc1JlcXVlc3QSFAoMa2VlcF9jdXJyZW50GAEgASgIIjIKGVJldm9rZUFsbFNlc3Npb25zUmVzcG9uc2USFQoNcmV2b2tlZF9jb3VudBgBIAEoBSIVChNMaXN0U2Vzc2lvbnNSZXF1ZXN0IkMKFExpc3RTZXNzaW9uc1Jlc3BvbnNlEisKCHNlc3Npb25zGAEgAygLMhkubWludGNvaW4uYXV0aC52MS5TZXNzaW9uIjgKFFZhbGlkYXRlVG9rZW5SZXF1ZXN0EiAKDGFjY2Vzc190b2tlbhgBIAEoCUIKukgHcgUQARiAICLZAQoVVmFsaWRhdGVUb2tlblJlc3BvbnNlEg0KBXZhbGlkGAEgASgIEg8KB3VzZXJfaWQYAiABKAkSEgoKc2Vzc2lvbl9pZBgDIAEoCRIuCgpleHBpcmVzX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBINCgVyb2xlcxgFIAMoCRIRCglkZXZpY2VfaWQYBiABKAkSLQoJYXV0aF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBILCgNhbXIYCCADKAkiEAoOR2V0Sndrc1JlcXVlc3QiSQoPR2V0Sndrc1Jlc3BvbnNlEiMKBGtleXMYASADKAsyFS5taW50Y29pbi5hdXRoLnYxLkp3axIRCglqd2tzX2pzb24YAiABKAkiWwoSU2V0UGFzc3dvcmRSZXF1ZXN0EicKEnZlcmlmaWNhdGlvbl90b2tlbhgBIAEoCUILukgI2AEBcgMYgCASHAoIcGFzc3dvcmQYAiABKAlCCrpIB3IFEAoYgAEiFQoTU2V0UGFzc3dvcmRSZXNwb25zZSLxAQoYTG9naW5XaXRoUGFzc3dvcmRSZXF1ZXN0Eh4KCmlkZW50aWZpZXIYASABKAlCCrpIB3IFEAMYwAISRQoPaWRlbnRpZmllcl90eXBlGAIgASgOMiAubWludGNvaW4uYXV0aC52MS5JZGVudGlmaWVyVHlwZUIKukgHggEEEAEgABIcCghwYXNzd29yZBgDIAEoCUIKukgHcgUQARiAARIxCglkZXZpY2VfaWQYBCABKAlCHrpIG3IZEAEYgAEyEl5bQS1aYS16MC05Ll86LV0rJBIdCgtkZXZpY2VfbmFtZRgFIAEoCUIIukgFcgMYgAEimQEKGUxvZ2luV2l0aFBhc3N3b3JkUmVzcG9uc2USKwoGdG9rZW5zGAEgASgLMhsubWludGNvaW4uYXV0aC52MS5Ub2tlblBhaXISDwoHdXNlcl9pZBgCIAEoCRISCgpzZXNzaW9uX2lkGAMgASgJEhAKCG5ld191c2VyGAQgASgIEhgKEHN0ZXBfdXBfcmVxdWlyZWQYBSABKAgiYAoUUmVzZXRQYXNzd29yZFJlcXVlc3QSJgoSdmVyaWZpY2F0aW9uX3Rva2VuGAEgASgJQgq6SAdyBRABGIAgEiAKDG5ld19wYXNzd29yZBgCIAEoCUIKukgHcgUQChiAASIXChVSZXNldFBhc3N3b3JkUmVzcG9uc2UiPwoVTGlua0lkZW50aWZpZXJSZXF1ZXN0EiYKEnZlcmlmaWNhdGlvbl90b2tlbhgBIAEoCUIKukgHcgUQARiAICJnChZMaW5rSWRlbnRpZmllclJlc3BvbnNlEjkKD2lkZW50aWZpZXJfdHlwZRgBIAEoDjIgLm1pbnRjb2luLmF1dGgudjEuSWRlbnRpZmllclR5cGUSEgoKaWRlbnRpZmllchgCIAEoCSIUChJMaXN0RGV2aWNlc1JlcXVlc3QiQAoTTGlzdERldmljZXNSZXNwb25zZRIpCgdkZXZpY2VzGAEgAygLMhgubWludGNvaW4uYXV0aC52MS5EZXZpY2UiRwoSVHJ1c3REZXZpY2VSZXF1ZXN0EjEKCWRldmljZV9pZBgBIAEoCUIeukgbchkQARiAATISXltBLVphLXowLTkuXzotXSskIj8KE1RydXN0RGV2aWNlUmVzcG9uc2USKAoGZGV2aWNlGAEgASgLMhgubWludGNvaW4uYXV0aC52MS5EZXZpY2UiYQoSQmxvY2tEZXZpY2VSZXF1ZXN0EjEKCWRldmljZV9pZBgBIAEoCUIeukgbchkQARiAATISXltBLVphLXowLTkuXzotXSskEhgKBnJlYXNvbhgCIAEoCUIIukgFcgMY9AMiXgoTQmxvY2tEZXZpY2VSZXNwb25zZRIoCgZkZXZpY2UYASABKAsyGC5taW50Y29pbi5hdXRoLnYxLkRldmljZRIdChVyZXZva2VkX3Nlc3Npb25fY291bnQYAiABKAUiSQoUVW5ibG9ja0RldmljZVJlcXVlc3QSMQoJZGV2aWNlX2lkGAEgASgJQh66SBtyGRABGIABMhJeW0EtWmEtejAtOS5fOi1dKyQiQQoVVW5ibG9ja0RldmljZVJlc3BvbnNlEigKBmRldmljZRgBIAEoCzIYLm1pbnRjb2luLmF1dGgudjEuRGV2aWNlImkKDVN0ZXBVcFJlcXVlc3QSKAoSdmVyaWZpY2F0aW9uX3Rva2VuGAEgASgJQgq6SAdyBRABGIAgSAASHgoIcGFzc3dvcmQYAiABKAlCCrpIB3IFEAEYgAFIAEIOCgVwcm9vZhIFukgCCAEiigEKDlN0ZXBVcFJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgBIAEoCRISCgp0b2tlbl90eXBlGAIgASgJEhIKCmV4cGlyZXNfaW4YAyABKAMSLQoJYXV0aF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBILCgNhbXIYBSADKAkiQgoYUmVwbGFjZUlkZW50aWZpZXJSZXF1ZXN0EiYKEnZlcmlmaWNhdGlvbl90b2tlbhgBIAEoCUIKukgHcgUQARiAICKHAQoZUmVwbGFjZUlkZW50aWZpZXJSZXNwb25zZRI5Cg9pZGVudGlmaWVyX3R5cGUYASABKA4yIC5taW50Y29pbi5hdXRoLnYxLklkZW50aWZpZXJUeXBlEhIKCmlkZW50aWZpZXIYAiABKAkSGwoTcHJldmlvdXNfaWRlbnRpZmllchgDIAEoCSpnCg5JZGVudGlmaWVyVHlwZRIfChtJREVOVElGSUVSX1RZUEVfVU5TUEVDSUZJRUQQABIZChVJREVOVElGSUVSX1RZUEVfUEhPTkUQARIZChVJREVOVElGSUVSX1RZUEVfRU1BSUwQAirBAQoKT3RwUHVycG9zZRIbChdPVFBfUFVSUE9TRV9VTlNQRUNJRklFRBAAEhUKEU9UUF9QVVJQT1NFX0xPR0lOEAESIgoeT1RQX1BVUlBPU0VfUEhPTkVfVkVSSUZJQ0FUSU9OEAISIgoeT1RQX1BVUlBPU0VfRU1BSUxfVkVSSUZJQ0FUSU9OEAMSHgoaT1RQX1BVUlBPU0VfUEFTU1dPUkRfUkVTRVQQBBIXChNPVFBfUFVSUE9TRV9TVEVQX1VQEAUy4A4KC0F1dGhTZXJ2aWNlEk4KB1NlbmRPdHASIC5taW50Y29pbi5hdXRoLnYxLlNlbmRPdHBSZXF1ZXN0GiEubWludGNvaW4uYXV0aC52MS5TZW5kT3RwUmVzcG9uc2USVAoJVmVyaWZ5T3RwEiIubWludGNvaW4uYXV0aC52MS5WZXJpZnlPdHBSZXF1ZXN0GiMubWludGNvaW4uYXV0aC52MS5WZXJpZnlPdHBSZXNwb25zZRJICgVMb2dpbhIeLm1pbnRjb2luLmF1dGgudjEuTG9naW5SZXF1ZXN0Gh8ubWludGNvaW4uYXV0aC52MS5Mb2dpblJlc3BvbnNlEl0KDFJlZnJlc2hUb2tlbhIlLm1pbnRjb2luLmF1dGgudjEuUmVmcmVzaFRva2VuUmVxdWVzdBomLm1pbnRjb2luLmF1dGgudjEuUmVmcmVzaFRva2VuUmVzcG9uc2USSwoGTG9nb3V0Eh8ubWludGNvaW4uYXV0aC52MS5Mb2dvdXRSZXF1ZXN0GiAubWludGNvaW4uYXV0aC52MS5Mb2dvdXRSZXNwb25zZRJgCg1SZXZva2VTZXNzaW9uEiYubWludGNvaW4uYXV0aC52MS5SZXZva2VTZXNzaW9uUmVxdWVzdBonLm1pbnRjb2luLmF1dGgudjEuUmV2b2tlU2Vzc2lvblJlc3BvbnNlEmwKEVJldm9rZUFsbFNlc3Npb25zEioubWludGNvaW4uYXV0aC52MS5SZXZva2VBbGxTZXNzaW9uc1JlcXVlc3QaKy5taW50Y29pbi5hdXRoLnYxLlJldm9rZUFsbFNlc3Npb25zUmVzcG9uc2USYgoMTGlzdFNlc3Npb25zEiUubWludGNvaW4uYXV0aC52MS5MaXN0U2Vzc2lvbnNSZXF1ZXN0GiYubWludGNvaW4uYXV0aC52MS5MaXN0U2Vzc2lvbnNSZXNwb25zZSIDkAIBEmUKDVZhbGlkYXRlVG9rZW4SJi5taW50Y29pbi5hdXRoLnYxLlZhbGlkYXRlVG9rZW5SZXF1ZXN0GicubWludGNvaW4uYXV0aC52MS5WYWxpZGF0ZVRva2VuUmVzcG9uc2UiA5ACARJTCgdHZXRKd2tzEiAubWludGNvaW4uYXV0aC52MS5HZXRKd2tzUmVxdWVzdBohLm1pbnRjb2luLmF1dGgudjEuR2V0Sndrc1Jlc3BvbnNlIgOQAgESWgoLU2V0UGFzc3dvcmQSJC5taW50Y29pbi5hdXRoLnYxLlNldFBhc3N3b3JkUmVxdWVzdBolLm1pbnRjb2luLmF1dGgudjEuU2V0UGFzc3dvcmRSZXNwb25zZRJsChFMb2dpbldpdGhQYXNzd29yZBIqLm1pbnRjb2luLmF1dGgudjEuTG9naW5XaXRoUGFzc3dvcmRSZXF1ZXN0GisubWludGNvaW4uYXV0aC52MS5Mb2dpbldpdGhQYXNzd29yZFJlc3BvbnNlEmAKDVJlc2V0UGFzc3dvcmQSJi5taW50Y29pbi5hdXRoLnYxLlJlc2V0UGFzc3dvcmRSZXF1ZXN0GicubWludGNvaW4uYXV0aC52MS5SZXNldFBhc3N3b3JkUmVzcG9uc2USYwoOTGlua0lkZW50aWZpZXISJy5taW50Y29pbi5hdXRoLnYxLkxpbmtJZGVudGlmaWVyUmVxdWVzdBooLm1pbnRjb2luLmF1dGgudjEuTGlua0lkZW50aWZpZXJSZXNwb25zZRJfCgtMaXN0RGV2aWNlcxIkLm1pbnRjb2luLmF1dGgudjEuTGlzdERldmljZXNSZXF1ZXN0GiUubWludGNvaW4uYXV0aC52MS5MaXN0RGV2aWNlc1Jlc3BvbnNlIgOQAgESWgoLVHJ1c3REZXZpY2USJC5taW50Y29pbi5hdXRoLnYxLlRydXN0RGV2aWNlUmVxdWVzdBolLm1pbnRjb2luLmF1dGgudjEuVHJ1c3REZXZpY2VSZXNwb25zZRJaCgtCbG9ja0RldmljZRIkLm1pbnRjb2luLmF1dGgudjEuQmxvY2tEZXZpY2VSZXF1ZXN0GiUubWludGNvaW4uYXV0aC52MS5CbG9ja0RldmljZVJlc3BvbnNlEmAKDVVuYmxvY2tEZXZpY2USJi5taW50Y29pbi5hdXRoLnYxLlVuYmxvY2tEZXZpY2VSZXF1ZXN0GicubWludGNvaW4uYXV0aC52MS5VbmJsb2NrRGV2aWNlUmVzcG9uc2USSwoGU3RlcFVwEh8ubWludGNvaW4uYXV0aC52MS5TdGVwVXBSZXF1ZXN0GiAubWludGNvaW4uYXV0aC52MS5TdGVwVXBSZXNwb25zZRJsChFSZXBsYWNlSWRlbnRpZmllchIqLm1pbnRjb2luLmF1dGgudjEuUmVwbGFjZUlkZW50aWZpZXJSZXF1ZXN0GisubWludGNvaW4uYXV0aC52MS5SZXBsYWNlSWRlbnRpZmllclJlc3BvbnNlYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * An access token and the refresh token that renews it.
@@ -23,7 +23,10 @@ export const file_mintcoin_auth_v1_auth: GenFile = /*@__PURE__*/
 export type TokenPair = Message<"mintcoin.auth.v1.TokenPair"> & {
   /**
    * JWT signed with an asymmetric key (header `kid`), 15 minutes (less when the session's
-   * absolute end comes sooner); claims sub, sid, did, iat, exp, iss, aud, jti and roles. Send it
+   * absolute end comes sooner); claims sub, sid, did, iat, exp, iss, aud, jti and roles, and
+   * auth_time (OpenID Connect Core: when the person last actively authenticated in this session,
+   * by sign-in or StepUp; refreshes keep it) with amr (RFC 8176 methods of that authentication:
+   * "otp" or "pwd") when the session holds one. Send it
    * as `authorization: Bearer <access_token>`.
    *
    * @generated from field: string access_token = 1;
@@ -209,7 +212,7 @@ export type Device = Message<"mintcoin.auth.v1.Device"> & {
   fingerprint: string;
 
   /**
-   * Whether the user marked the device as trusted.
+   * Whether the device is trusted: it registered the account, or TrustDevice marked it.
    *
    * @generated from field: bool trusted = 10;
    */
@@ -557,6 +560,14 @@ export type LoginResponse = Message<"mintcoin.auth.v1.LoginResponse"> & {
    * @generated from field: bool new_user = 4;
    */
   newUser: boolean;
+
+  /**
+   * True when the suspicious-login policy let the sign-in through on condition of a step-up:
+   * the tokens carry no auth_time, and sensitive RPCs answer STEP_UP_REQUIRED until StepUp.
+   *
+   * @generated from field: bool step_up_required = 5;
+   */
+  stepUpRequired: boolean;
 };
 
 /**
@@ -833,6 +844,22 @@ export type ValidateTokenResponse = Message<"mintcoin.auth.v1.ValidateTokenRespo
    * @generated from field: string device_id = 6;
    */
   deviceId: string;
+
+  /**
+   * When the person last actively authenticated in the token's session (`auth_time`: sign-in or
+   * StepUp), when valid; unset when the session holds no such authentication (a sign-in held for
+   * step-up, or a session from before step-up existed).
+   *
+   * @generated from field: google.protobuf.Timestamp auth_time = 7;
+   */
+  authTime?: Timestamp | undefined;
+
+  /**
+   * The methods of that authentication (`amr`, RFC 8176): "otp" or "pwd"; empty without auth_time.
+   *
+   * @generated from field: repeated string amr = 8;
+   */
+  amr: string[];
 };
 
 /**
@@ -892,8 +919,9 @@ export const GetJwksResponseSchema: GenMessage<GetJwksResponse> = /*@__PURE__*/
  */
 export type SetPasswordRequest = Message<"mintcoin.auth.v1.SetPasswordRequest"> & {
   /**
-   * Fresh token from VerifyOtp for one of the caller's identifiers (purpose LOGIN,
-   * PHONE_VERIFICATION or EMAIL_VERIFICATION).
+   * Optional: a fresh token from VerifyOtp for one of the caller's identifiers (purpose STEP_UP,
+   * LOGIN, PHONE_VERIFICATION or EMAIL_VERIFICATION), the call's own step-up. Empty: the session's
+   * authentication must be recent instead.
    *
    * @generated from field: string verification_token = 1;
    */
@@ -1012,6 +1040,13 @@ export type LoginWithPasswordResponse = Message<"mintcoin.auth.v1.LoginWithPassw
    * @generated from field: bool new_user = 4;
    */
   newUser: boolean;
+
+  /**
+   * As in LoginResponse: the sign-in needs a StepUp before sensitive RPCs.
+   *
+   * @generated from field: bool step_up_required = 5;
+   */
+  stepUpRequired: boolean;
 };
 
 /**
@@ -1290,6 +1325,150 @@ export const UnblockDeviceResponseSchema: GenMessage<UnblockDeviceResponse> = /*
   messageDesc(file_mintcoin_auth_v1_auth, 39);
 
 /**
+ * StepUp request: one proof.
+ *
+ * @generated from message mintcoin.auth.v1.StepUpRequest
+ */
+export type StepUpRequest = Message<"mintcoin.auth.v1.StepUpRequest"> & {
+  /**
+   * How the person proves again that they are there.
+   *
+   * @generated from oneof mintcoin.auth.v1.StepUpRequest.proof
+   */
+  proof: {
+    /**
+     * Token from VerifyOtp with purpose STEP_UP, for one of the caller's identifiers.
+     *
+     * @generated from field: string verification_token = 1;
+     */
+    value: string;
+    case: "verificationToken";
+  } | {
+    /**
+     * The caller's password.
+     *
+     * @generated from field: string password = 2;
+     */
+    value: string;
+    case: "password";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message mintcoin.auth.v1.StepUpRequest.
+ * Use `create(StepUpRequestSchema)` to create a new message.
+ */
+export const StepUpRequestSchema: GenMessage<StepUpRequest> = /*@__PURE__*/
+  messageDesc(file_mintcoin_auth_v1_auth, 40);
+
+/**
+ * StepUp response: a new access token of the calling session, carrying the fresh authentication.
+ * The session's refresh token stays what it was (it is not part of the answer).
+ *
+ * @generated from message mintcoin.auth.v1.StepUpResponse
+ */
+export type StepUpResponse = Message<"mintcoin.auth.v1.StepUpResponse"> & {
+  /**
+   * The access token (as TokenPair.access_token), with auth_time = the step-up and its amr.
+   *
+   * @generated from field: string access_token = 1;
+   */
+  accessToken: string;
+
+  /**
+   * Always "Bearer".
+   *
+   * @generated from field: string token_type = 2;
+   */
+  tokenType: string;
+
+  /**
+   * Lifetime of the access token in seconds from issue.
+   *
+   * @generated from field: int64 expires_in = 3;
+   */
+  expiresIn: bigint;
+
+  /**
+   * The session's new auth_time (now).
+   *
+   * @generated from field: google.protobuf.Timestamp auth_time = 4;
+   */
+  authTime?: Timestamp | undefined;
+
+  /**
+   * The step-up's methods (RFC 8176): ["otp"] or ["pwd"].
+   *
+   * @generated from field: repeated string amr = 5;
+   */
+  amr: string[];
+};
+
+/**
+ * Describes the message mintcoin.auth.v1.StepUpResponse.
+ * Use `create(StepUpResponseSchema)` to create a new message.
+ */
+export const StepUpResponseSchema: GenMessage<StepUpResponse> = /*@__PURE__*/
+  messageDesc(file_mintcoin_auth_v1_auth, 41);
+
+/**
+ * ReplaceIdentifier request.
+ *
+ * @generated from message mintcoin.auth.v1.ReplaceIdentifierRequest
+ */
+export type ReplaceIdentifierRequest = Message<"mintcoin.auth.v1.ReplaceIdentifierRequest"> & {
+  /**
+   * Token from VerifyOtp with purpose PHONE_VERIFICATION or EMAIL_VERIFICATION for the new
+   * identifier; its type says which of the caller's identifiers is replaced.
+   *
+   * @generated from field: string verification_token = 1;
+   */
+  verificationToken: string;
+};
+
+/**
+ * Describes the message mintcoin.auth.v1.ReplaceIdentifierRequest.
+ * Use `create(ReplaceIdentifierRequestSchema)` to create a new message.
+ */
+export const ReplaceIdentifierRequestSchema: GenMessage<ReplaceIdentifierRequest> = /*@__PURE__*/
+  messageDesc(file_mintcoin_auth_v1_auth, 42);
+
+/**
+ * ReplaceIdentifier response.
+ *
+ * @generated from message mintcoin.auth.v1.ReplaceIdentifierResponse
+ */
+export type ReplaceIdentifierResponse = Message<"mintcoin.auth.v1.ReplaceIdentifierResponse"> & {
+  /**
+   * The type of the identifier replaced.
+   *
+   * @generated from field: mintcoin.auth.v1.IdentifierType identifier_type = 1;
+   */
+  identifierType: IdentifierType;
+
+  /**
+   * The new identifier, normalised.
+   *
+   * @generated from field: string identifier = 2;
+   */
+  identifier: string;
+
+  /**
+   * The identifier it replaced (released), normalised; equal to `identifier` when nothing changed.
+   *
+   * @generated from field: string previous_identifier = 3;
+   */
+  previousIdentifier: string;
+};
+
+/**
+ * Describes the message mintcoin.auth.v1.ReplaceIdentifierResponse.
+ * Use `create(ReplaceIdentifierResponseSchema)` to create a new message.
+ */
+export const ReplaceIdentifierResponseSchema: GenMessage<ReplaceIdentifierResponse> = /*@__PURE__*/
+  messageDesc(file_mintcoin_auth_v1_auth, 43);
+
+/**
  * The kind of identifier a person signs in with.
  *
  * @generated from enum mintcoin.auth.v1.IdentifierType
@@ -1344,14 +1523,16 @@ export enum OtpPurpose {
   LOGIN = 1,
 
   /**
-   * Prove a phone number for LinkIdentifier (or SetPassword). Needs IDENTIFIER_TYPE_PHONE.
+   * Prove a phone number for LinkIdentifier or ReplaceIdentifier (or SetPassword). Needs
+   * IDENTIFIER_TYPE_PHONE.
    *
    * @generated from enum value: OTP_PURPOSE_PHONE_VERIFICATION = 2;
    */
   PHONE_VERIFICATION = 2,
 
   /**
-   * Prove an email address for LinkIdentifier (or SetPassword). Needs IDENTIFIER_TYPE_EMAIL.
+   * Prove an email address for LinkIdentifier or ReplaceIdentifier (or SetPassword). Needs
+   * IDENTIFIER_TYPE_EMAIL.
    *
    * @generated from enum value: OTP_PURPOSE_EMAIL_VERIFICATION = 3;
    */
@@ -1363,6 +1544,15 @@ export enum OtpPurpose {
    * @generated from enum value: OTP_PURPOSE_PASSWORD_RESET = 4;
    */
   PASSWORD_RESET = 4,
+
+  /**
+   * Prove again, while signed in, that the person holds one of the account's identifiers: for
+   * StepUp (and SetPassword). Any identifier type; the code is sent to the identifier named in
+   * SendOtp like any other, and StepUp accepts the token only for an identifier of the caller.
+   *
+   * @generated from enum value: OTP_PURPOSE_STEP_UP = 5;
+   */
+  STEP_UP = 5,
 }
 
 /**
@@ -1378,6 +1568,14 @@ export const OtpPurposeSchema: GenEnum<OtpPurpose> = /*@__PURE__*/
  * Authentication: RPCs marked "authenticated" need the header `authorization: Bearer <access
  * token>` with a valid, unexpired access token whose session is still active; without it they
  * answer UNAUTHENTICATED. All others are public.
+ *
+ * Recent authentication (step-up): RPCs marked "sensitive" also need the access token's
+ * `auth_time` to be at most STEP_UP_MAX_AGE (default 5 minutes) old: the person signed in or
+ * stepped up (StepUp) that recently. Otherwise they answer PERMISSION_DENIED with ErrorInfo reason
+ * STEP_UP_REQUIRED and metadata `max_age_seconds`; the client calls StepUp and retries with the
+ * access token StepUp returns. A refresh keeps the session's auth_time, so refreshing does not help.
+ * A sign-in the suspicious-login policy answered with "step up" (LoginResponse.step_up_required)
+ * carries no auth_time until the first StepUp (docs/product.md, "Step-up").
  *
  * Errors common to every RPC (not repeated below):
  * - INVALID_ARGUMENT: the request breaks a rule written in this file; the error names the field.
@@ -1462,10 +1660,15 @@ export const AuthService: GenService<{
    * the profile with UserService.CreateUser using the returned access token. Either way the
    * device is registered or updated, a session is created and a token pair is returned.
    *
+   * The suspicious-login signals (new device, new IP, new network, recent failures; a trusted
+   * device skips the first three) each lead to the action configured for them (LOGIN_RISK_*):
+   * allow (flag on auth.login only), step up (the sign-in succeeds, but its session holds no
+   * recent authentication until StepUp: `step_up_required` = true) or refuse.
+   *
    * Errors: UNAUTHENTICATED when the verification token is unknown, expired, already used or
    * not of purpose LOGIN; PERMISSION_DENIED when the device is blocked for this user, the user
-   * is suspended (the message says until when) or banned, or the suspicious-login checks refuse
-   * the sign-in.
+   * is suspended (the message says until when) or banned, or a signal configured to refuse was
+   * raised (reason SUSPICIOUS_SIGN_IN; the verification token stays usable).
    *
    * @generated from rpc mintcoin.auth.v1.AuthService.Login
    */
@@ -1476,7 +1679,8 @@ export const AuthService: GenService<{
   },
   /**
    * Rotates a refresh token: returns a new token pair and kills the old refresh token at once.
-   * Public (the refresh token is the credential).
+   * Public (the refresh token is the credential). The new access token keeps the session's
+   * auth_time and amr: a refresh is not an authentication.
    *
    * Presenting a refresh token that was already rotated away revokes its whole session (reuse
    * detection, RFC 9700) and emits auth.session.revoked with reason REFRESH_TOKEN_REUSE. The one
@@ -1576,12 +1780,17 @@ export const AuthService: GenService<{
     output: typeof GetJwksResponseSchema;
   },
   /**
-   * Sets or replaces the caller's password. Authenticated, and the caller must also present a
-   * fresh verification token (purpose LOGIN, PHONE_VERIFICATION or EMAIL_VERIFICATION) for an
-   * identifier linked to their account; the token is consumed. Sessions are kept.
+   * Sets or replaces the caller's password. Authenticated and sensitive: the proof of a recent
+   * authentication is either the session's (auth_time within STEP_UP_MAX_AGE, after a sign-in or
+   * StepUp) or a fresh verification token in the request, which is this call's own step-up: purpose
+   * STEP_UP, LOGIN, PHONE_VERIFICATION or EMAIL_VERIFICATION, for an identifier linked to the
+   * caller's account, consumed here (it does not change the session's auth_time). A token, when
+   * given, must be good even if the session is recent. Sessions are kept.
    *
-   * Errors: PERMISSION_DENIED when the verification token is unknown, expired, already used,
-   * of purpose PASSWORD_RESET, or for an identifier that is not the caller's.
+   * Errors: PERMISSION_DENIED with reason VERIFICATION_TOKEN_INVALID when the verification token is
+   * unknown, expired, already used, of purpose PASSWORD_RESET, or for an identifier that is not the
+   * caller's; with reason STEP_UP_REQUIRED when no token is given and the session's authentication
+   * is not recent.
    *
    * @generated from rpc mintcoin.auth.v1.AuthService.SetPassword
    */
@@ -1627,13 +1836,16 @@ export const AuthService: GenService<{
   /**
    * Links a second identifier to the caller's account, proven by a verification token of
    * purpose PHONE_VERIFICATION (for a phone) or EMAIL_VERIFICATION (for an email), and emits
-   * auth.identifier.linked so that the user service records it as verified. Authenticated.
-   * Linking an identifier the caller already holds succeeds and changes nothing.
+   * auth.identifier.linked so that the user service records it as verified. Authenticated and
+   * sensitive (recent authentication, checked before the token is used). Linking an identifier the
+   * caller already holds succeeds and changes nothing.
    *
-   * Errors: PERMISSION_DENIED when the verification token is unknown, expired, already used or
-   * of another purpose; ALREADY_EXISTS when another account holds the identifier;
-   * FAILED_PRECONDITION when the caller already holds a different identifier of that type (an
-   * account has at most one phone and one email).
+   * Errors: PERMISSION_DENIED with reason STEP_UP_REQUIRED when the session's authentication is
+   * not recent (the token is left unused), with reason VERIFICATION_TOKEN_INVALID when the
+   * verification token is unknown, expired, already used or of another purpose; ALREADY_EXISTS
+   * when another account holds the identifier; FAILED_PRECONDITION when the caller already holds a
+   * different identifier of that type (an account has at most one phone and one email: use
+   * ReplaceIdentifier).
    *
    * @generated from rpc mintcoin.auth.v1.AuthService.LinkIdentifier
    */
@@ -1654,11 +1866,16 @@ export const AuthService: GenService<{
     output: typeof ListDevicesResponseSchema;
   },
   /**
-   * Marks one of the caller's devices as trusted: sign-ins from it skip the new-device checks.
-   * Authenticated. Idempotent.
+   * Marks one of the caller's devices as trusted: sign-ins from it skip the new-device, new-IP and
+   * new-network checks. Authenticated and sensitive. Trust is earned: the call must come from a
+   * session on a device that is already trusted (with a recent authentication, as every sensitive
+   * RPC), or from a session that stepped up (StepUp) within STEP_UP_MAX_AGE; a sign-in on an
+   * untrusted device is not enough, so a session on a new device cannot trust itself by signing
+   * in. The device that registered the account starts trusted. Idempotent.
    *
-   * Errors: NOT_FOUND when the caller has no device with this id; FAILED_PRECONDITION when the
-   * device is blocked (unblock it first).
+   * Errors: PERMISSION_DENIED with reason STEP_UP_REQUIRED when neither holds; NOT_FOUND when the
+   * caller has no device with this id; FAILED_PRECONDITION when the device is blocked (unblock it
+   * first).
    *
    * @generated from rpc mintcoin.auth.v1.AuthService.TrustDevice
    */
@@ -1693,6 +1910,54 @@ export const AuthService: GenService<{
     methodKind: "unary";
     input: typeof UnblockDeviceRequestSchema;
     output: typeof UnblockDeviceResponseSchema;
+  },
+  /**
+   * Steps the calling session up: a fresh proof that the person is there, for the sensitive RPCs
+   * here and for other services' "authenticated within N minutes" checks. Authenticated. The proof
+   * is a verification token of purpose STEP_UP for one of the caller's identifiers (SendOtp and
+   * VerifyOtp with OTP_PURPOSE_STEP_UP; the identifier must belong to the caller's account when
+   * StepUp runs), consumed here, or the caller's password (wrong passwords are counted per user,
+   * with the same doubling lockout as LoginWithPassword).
+   *
+   * The session records the step-up (auth_time = now, amr = ["otp"] or ["pwd"]), so the access
+   * tokens later refreshes return carry it too; the answer is a new access token of the same
+   * session with it. The refresh token is not rotated: it stays the session's credential, and a
+   * refresh racing the step-up must not look like reuse. Emits auth.session.stepped_up.
+   *
+   * Errors: PERMISSION_DENIED with reason VERIFICATION_TOKEN_INVALID when the token is unknown,
+   * expired, used, of another purpose or for an identifier that is not the caller's, and with
+   * reason CREDENTIALS_INVALID for a wrong password or an account without one (PERMISSION_DENIED,
+   * not UNAUTHENTICATED: the session is good, only the proof is not); RESOURCE_EXHAUSTED
+   * (PASSWORD_LOCKED) after too many wrong passwords; UNAUTHENTICATED (SESSION_REVOKED) when the
+   * session ended meanwhile.
+   *
+   * @generated from rpc mintcoin.auth.v1.AuthService.StepUp
+   */
+  stepUp: {
+    methodKind: "unary";
+    input: typeof StepUpRequestSchema;
+    output: typeof StepUpResponseSchema;
+  },
+  /**
+   * Replaces the caller's phone number or email with a new one, proven by a verification token
+   * of purpose PHONE_VERIFICATION or EMAIL_VERIFICATION. Authenticated and sensitive (recent
+   * authentication, checked before the token is used). The old identifier is released at once:
+   * it no longer signs in to this account (a sign-in with it later is a new person's), and the
+   * access tokens the session gets from now on carry the new one. Sessions are kept. Emits
+   * auth.identifier.replaced, which the user service applies to the profile (the new identifier,
+   * verified). Replacing an identifier with itself succeeds and changes nothing.
+   *
+   * Errors: PERMISSION_DENIED with reason STEP_UP_REQUIRED or VERIFICATION_TOKEN_INVALID, as for
+   * LinkIdentifier; ALREADY_EXISTS when another account holds the new identifier;
+   * FAILED_PRECONDITION (IDENTIFIER_NOT_HELD) when the caller has no identifier of that type to
+   * replace (use LinkIdentifier).
+   *
+   * @generated from rpc mintcoin.auth.v1.AuthService.ReplaceIdentifier
+   */
+  replaceIdentifier: {
+    methodKind: "unary";
+    input: typeof ReplaceIdentifierRequestSchema;
+    output: typeof ReplaceIdentifierResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_mintcoin_auth_v1_auth, 0);
