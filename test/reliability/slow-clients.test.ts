@@ -1,4 +1,5 @@
 import http2 from "node:http2";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createClient } from "@connectrpc/connect";
@@ -24,12 +25,15 @@ import { recordSurvival } from "./helpers/survival-log.js";
 
 const bounds = { firstBytesMs: 1_000, headersMs: 1_500, bodyMs: 2_000 };
 /**
- * How late a cut may be. The service, its real clients and a thousand hostile sockets share this
- * process's event loop, and the timers of a kind expire together: on a 2-core machine shared with
- * other test runs (load average 15-19) the last of a kind was measured 0.3 to 1.7 s late. Anything
- * else that could close these connections takes far longer (the bounds' defaults are 10 s and more,
- * keep-alive 65 s), and the metrics below name the reason of every cut, so a cut inside bound + slack
- * is the configured bound at work.
+ * How late a cut may be, beyond the longest time this process's event loop was blocked while the cuts
+ * were due. The service, its real clients and a thousand hostile sockets share this event loop, and
+ * the timers of a kind expire together, so a cut is seen late by as long as the loop was busy with
+ * something else: on a 2-core machine shared with other test runs the loop was measured blocked for up
+ * to 1.7 s. That blocking is measured (monitorEventLoopDelay) and added, and the slack covers closing
+ * a whole kind's sockets once their timers fire. Anything else that could close these connections
+ * takes far longer (the bounds' defaults are 10 s and more, keep-alive 65 s), and the metrics below
+ * name the reason of every cut, so a cut inside bound + blocked time + slack is the configured bound
+ * at work.
  */
 const slackMs = 2_500;
 /** How early: timers fire on whole milliseconds. */
@@ -72,10 +76,13 @@ async function grpcSignIn(client: GrpcClient, delivery: ReturnType<typeof captur
   return client.Login({ verification_token, device_id: "d1", device_name: "slow-clients test" });
 }
 
-/** Checks every cut came after `boundMs` and within its slack; returns the latest. */
-function expectCutWithin(elapsed: number[], boundMs: number, kind: string): number {
+/**
+ * Checks every cut came after `boundMs`, and no later than its slack plus `blockedMs`, the longest the
+ * event loop was blocked while cuts were due; returns the latest.
+ */
+function expectCutWithin(elapsed: number[], boundMs: number, kind: string, blockedMs: number): number {
   expect(Math.min(...elapsed), `${kind}: cut before its bound`).toBeGreaterThanOrEqual(boundMs - earlyMs);
-  expect(Math.max(...elapsed), `${kind}: cut too late`).toBeLessThanOrEqual(boundMs + slackMs);
+  expect(Math.max(...elapsed), `${kind}: cut too late`).toBeLessThanOrEqual(boundMs + slackMs + blockedMs);
   return Math.max(...elapsed);
 }
 
@@ -146,8 +153,11 @@ describe("slow and idle clients", () => {
       (error: unknown) => (watchEnded = String(error)),
     );
     const idleSince = performance.now();
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    loopDelay.enable();
 
-    const deadlineFor = (boundMs: number) => boundMs + slackMs + 1_000; // then the client gives up
+    // Then the client gives up and the test fails: far past any late cut, so that one is still seen.
+    const deadlineFor = (boundMs: number) => boundMs + 30_000;
     const accepted = async () => (await auth.handle.runtime.metrics.connectionsAccepted.get()).values[0]?.value ?? 0;
     // The kinds take turns, so each batch mixes them.
     const openers = Array.from({ length: perKind * stalledKinds.length }, (_, index) => {
@@ -180,6 +190,8 @@ describe("slow and idle clients", () => {
     }
     const [stalled, http2Connections] = await hostile;
     const idleMs = performance.now() - idleSince;
+    loopDelay.disable();
+    const blockedMs = loopDelay.max / 1e6;
 
     const latest = stalledKinds.map((kind, index) => {
       const cuts = stalled.filter((_, position) => position % stalledKinds.length === index);
@@ -188,6 +200,7 @@ describe("slow and idle clients", () => {
         cuts.map((cut) => cut.elapsedMs),
         kind.boundMs,
         kind.name,
+        blockedMs,
       );
     });
     const streams = http2Connections.flatMap((connection) => connection.streams);
@@ -198,6 +211,7 @@ describe("slow and idle clients", () => {
         streams.map((stream) => stream.elapsedMs),
         bounds.bodyMs,
         "HTTP/2 stream",
+        blockedMs,
       ),
     );
     // Only the late streams were reset: their connections stayed up, with the announced stream limit.
@@ -227,7 +241,7 @@ describe("slow and idle clients", () => {
       fault: "Slow and idle clients (slowloris) on the auth port",
       tried: `${perKind} connections each: silent, stuck in the HTTP/2 preface, HTTP/1.1 headers never finished, body never sent; ${perKind} HTTP/2 gRPC streams never ended (bounds ${bounds.firstBytesMs}/${bounds.headersMs}/${bounds.bodyMs} ms)`,
       times: 1,
-      lost: `nothing: all cut, the last of each kind after ${latest.map(ms).join(" / ")}; ${signIns} sign-ins over Connect and ${signIns} over grpc-js meanwhile, 0 failed; a keepalive grpc-js connection idle and a Health/Watch stream open for ${ms(idleMs)} both kept`,
+      lost: `nothing: all cut, the last of each kind after ${latest.map(ms).join(" / ")} (event loop blocked at most ${ms(blockedMs)}); ${signIns} sign-ins over Connect and ${signIns} over grpc-js meanwhile, 0 failed; a keepalive grpc-js connection idle and a Health/Watch stream open for ${ms(idleMs)} both kept`,
     });
   });
 });
