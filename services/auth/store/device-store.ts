@@ -25,7 +25,7 @@ export interface SignInFactsRow {
   blocked: boolean;
   /** The IP was seen on the user's sessions or devices before this statement. */
   knownIp: boolean;
-  restriction: { suspended: boolean; suspendedUntil: Date | null; banned: boolean } | null;
+  restriction: { suspended: boolean; suspendedUntil: Date | null; banned: boolean; deleted: boolean } | null;
   identifiers: Array<{ type: string; identifier: string }>;
 }
 
@@ -45,6 +45,7 @@ export async function registerDeviceForSignIn(db: Kysely<AuthDatabase>, seen: De
     suspended: boolean | null;
     suspended_until: Date | null;
     banned: boolean | null;
+    deleted: boolean | null;
     identifiers: Array<{ type: string; identifier: string }>;
   }>`
     with device as (
@@ -61,7 +62,7 @@ export async function registerDeviceForSignIn(db: Kysely<AuthDatabase>, seen: De
       returning d.id, d.trusted, d.blocked, (d.xmax = 0) as inserted
     )
     select device.id, device.inserted, device.trusted, device.blocked,
-      r.suspended, r.suspended_until, r.banned,
+      r.suspended, r.suspended_until, r.banned, r.deleted,
       (exists (select 1 from sessions s where s.user_id = ${seen.userId} and s.ip_address = ${seen.ip})
         or exists (select 1 from devices o where o.user_id = ${seen.userId} and o.last_ip = ${seen.ip})) as known_ip,
       (select coalesce(json_agg(json_build_object('type', i.identifier_type, 'identifier', i.identifier)), '[]'::json)
@@ -78,7 +79,12 @@ export async function registerDeviceForSignIn(db: Kysely<AuthDatabase>, seen: De
     restriction:
       row.suspended === null
         ? null
-        : { suspended: row.suspended, suspendedUntil: row.suspended_until, banned: row.banned ?? false },
+        : {
+            suspended: row.suspended,
+            suspendedUntil: row.suspended_until,
+            banned: row.banned ?? false,
+            deleted: row.deleted ?? false,
+          },
     identifiers: row.identifiers,
   };
 }

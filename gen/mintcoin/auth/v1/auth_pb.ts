@@ -1421,8 +1421,9 @@ export const AuthService: GenService<{
    *
    * Errors: UNAUTHENTICATED when the verification token is unknown, expired, already used or
    * not of purpose LOGIN; PERMISSION_DENIED when the device is blocked for this user, the user
-   * is suspended (the message says until when) or banned, or the suspicious-login checks refuse
-   * the sign-in.
+   * is suspended (the message says until when), banned or deleted (learnt from the user
+   * service's user.suspended, user.banned and user.deleted events; reasons USER_SUSPENDED,
+   * USER_BANNED, USER_DELETED), or the suspicious-login checks refuse the sign-in.
    *
    * @generated from rpc mintcoin.auth.v1.AuthService.Login
    */
@@ -1443,7 +1444,7 @@ export const AuthService: GenService<{
    *
    * Errors: UNAUTHENTICATED when the refresh token is unknown, expired, reused, bound to another
    * device, or its session is revoked or expired; PERMISSION_DENIED when the device is blocked
-   * or the user is suspended or banned.
+   * or the user is suspended, banned or deleted.
    *
    * @generated from rpc mintcoin.auth.v1.AuthService.RefreshToken
    */
@@ -1551,7 +1552,7 @@ export const AuthService: GenService<{
    *
    * Errors: UNAUTHENTICATED when the identifier or password is wrong (one message for both);
    * RESOURCE_EXHAUSTED after too many failures for the identifier or client IP;
-   * PERMISSION_DENIED as for Login (blocked device, suspended or banned user, refused
+   * PERMISSION_DENIED as for Login (blocked device, suspended, banned or deleted user, refused
    * suspicious sign-in), only once the password was right.
    *
    * @generated from rpc mintcoin.auth.v1.AuthService.LoginWithPassword
