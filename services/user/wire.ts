@@ -123,6 +123,7 @@ export function userToProto(user: domain.UserProfile): User {
     suspensionReason: user.suspensionReason ?? "",
     bannedAt: timestamp(user.bannedAt),
     banReason: user.banReason ?? "",
+    lifecycleReason: user.lifecycleReason ?? "",
     kycStatus: toWire(kycStatuses, user.kycStatus, KycStatus.UNSPECIFIED),
     kycTier: user.kycTier,
     canEarn: user.canEarn,

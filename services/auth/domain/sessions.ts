@@ -22,4 +22,5 @@ export type SessionRevokeReasonName =
   | "device_blocked"
   | "password_reset"
   | "user_suspended"
-  | "user_banned";
+  | "user_banned"
+  | "user_deleted";

@@ -47,6 +47,7 @@ const reasonCodes: Record<SessionRevokeReasonName, SessionRevokeReason> = {
   password_reset: SessionRevokeReason.PASSWORD_RESET,
   user_suspended: SessionRevokeReason.USER_SUSPENDED,
   user_banned: SessionRevokeReason.USER_BANNED,
+  user_deleted: SessionRevokeReason.USER_DELETED,
 };
 
 export function sessionRevokedEvent(

@@ -32,7 +32,7 @@ export interface SignInFactsRow {
   knownIp: boolean;
   /** The device was seen on this network before, or has no networks recorded to compare with. */
   knownNetwork: boolean;
-  restriction: { suspended: boolean; suspendedUntil: Date | null; banned: boolean } | null;
+  restriction: { suspended: boolean; suspendedUntil: Date | null; banned: boolean; deleted: boolean } | null;
   identifiers: Array<{ type: string; identifier: string }>;
 }
 
@@ -54,6 +54,7 @@ export async function registerDeviceForSignIn(db: Kysely<AuthDatabase>, seen: De
     suspended: boolean | null;
     suspended_until: Date | null;
     banned: boolean | null;
+    deleted: boolean | null;
     identifiers: Array<{ type: string; identifier: string }>;
   }>`
     with device as (
@@ -72,7 +73,7 @@ export async function registerDeviceForSignIn(db: Kysely<AuthDatabase>, seen: De
       returning d.id, d.trusted, d.blocked, (d.xmax = 0) as inserted
     )
     select device.id, device.inserted, device.trusted, device.blocked,
-      r.suspended, r.suspended_until, r.banned,
+      r.suspended, r.suspended_until, r.banned, r.deleted,
       (exists (select 1 from sessions s where s.user_id = ${seen.userId} and s.ip_address = ${seen.ip})
         or exists (select 1 from devices o where o.user_id = ${seen.userId} and o.last_ip = ${seen.ip})) as known_ip,
       (${seen.network}::text is null or exists (select 1 from devices o
@@ -93,7 +94,12 @@ export async function registerDeviceForSignIn(db: Kysely<AuthDatabase>, seen: De
     restriction:
       row.suspended === null
         ? null
-        : { suspended: row.suspended, suspendedUntil: row.suspended_until, banned: row.banned ?? false },
+        : {
+            suspended: row.suspended,
+            suspendedUntil: row.suspended_until,
+            banned: row.banned ?? false,
+            deleted: row.deleted ?? false,
+          },
     identifiers: row.identifiers,
   };
 }

@@ -18,7 +18,7 @@ export interface RefreshState {
   sessionAbsoluteExpiresAt: Date;
   currentTokenHash: Uint8Array;
   deviceBlocked: boolean;
-  restriction: { suspended: boolean; suspendedUntil: Date | null; banned: boolean } | null;
+  restriction: { suspended: boolean; suspendedUntil: Date | null; banned: boolean; deleted: boolean } | null;
   identifiers: Array<{ type: string; identifier: string }>;
   /** The session's last active authentication (kept by every refresh). */
   authTime: Date | null;
@@ -51,6 +51,7 @@ export async function lockRefreshToken(
     suspended: boolean | null;
     suspended_until: Date | null;
     banned: boolean | null;
+    deleted: boolean | null;
     identifiers: Array<{ type: string; identifier: string }>;
     auth_time: Date | null;
     auth_methods: string[];
@@ -58,7 +59,7 @@ export async function lockRefreshToken(
     select rt.session_id, rt.expires_at as token_expires_at, rt.rotated_at, rt.successor_hash, rt.successor_box,
       s.user_id, s.device_id, s.device_record_id, s.revoked_at, s.expires_at as session_expires_at, s.absolute_expires_at,
       s.current_token_hash, s.auth_time, s.auth_methods,
-      d.blocked, r.suspended, r.suspended_until, r.banned,
+      d.blocked, r.suspended, r.suspended_until, r.banned, r.deleted,
       (select coalesce(json_agg(json_build_object('type', i.identifier_type, 'identifier', i.identifier)), '[]'::json)
         from identities i where i.user_id = s.user_id) as identifiers
     from refresh_tokens rt
@@ -86,7 +87,12 @@ export async function lockRefreshToken(
     restriction:
       row.suspended === null
         ? null
-        : { suspended: row.suspended, suspendedUntil: row.suspended_until, banned: row.banned ?? false },
+        : {
+            suspended: row.suspended,
+            suspendedUntil: row.suspended_until,
+            banned: row.banned ?? false,
+            deleted: row.deleted ?? false,
+          },
     identifiers: row.identifiers,
     authTime: row.auth_time,
     authMethods: row.auth_methods,

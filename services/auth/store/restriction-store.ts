@@ -7,6 +7,7 @@ export interface RestrictionRecord {
   suspended: boolean;
   suspendedUntil: Date | null;
   banned: boolean;
+  deleted: boolean;
   /** Profile version of the newest moderation event applied (0: none). */
   eventVersion: bigint;
   /** occurred_at of that event (null: none). */
@@ -19,17 +20,19 @@ export async function lockRestriction(db: Kysely<AuthDatabase>, userId: string, 
     suspended: boolean;
     suspended_until: Date | null;
     banned: boolean;
+    deleted: boolean;
     event_version: string;
     event_at: Date | null;
   }>`
     insert into user_restrictions as r (user_id, updated_at) values (${userId}, ${now})
     on conflict (user_id) do update set updated_at = r.updated_at
-    returning suspended, suspended_until, banned, event_version, event_at`.execute(db);
+    returning suspended, suspended_until, banned, deleted, event_version, event_at`.execute(db);
   const row = guaranteed(rows[0], "the upsert returns the restriction row, inserted or kept");
   return {
     suspended: row.suspended,
     suspendedUntil: row.suspended_until,
     banned: row.banned,
+    deleted: row.deleted,
     eventVersion: BigInt(row.event_version),
     eventAt: row.event_at,
   };
@@ -47,6 +50,7 @@ export async function writeRestriction(
       suspended: record.suspended,
       suspended_until: record.suspendedUntil,
       banned: record.banned,
+      deleted: record.deleted,
       event_version: record.eventVersion.toString(),
       event_at: record.eventAt,
       updated_at: now,

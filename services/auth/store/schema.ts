@@ -101,6 +101,7 @@ export interface UserRestrictionsTable {
   suspended: Generated<boolean>;
   suspended_until: Date | null;
   banned: Generated<boolean>;
+  deleted: Generated<boolean>;
   updated_at: Date;
   /** Profile version of the newest moderation event applied (int8, read as a string). */
   event_version: ColumnType<string, string | undefined, string>;

@@ -28,6 +28,7 @@ export const eventCatalog = {
   "user.suspended": userEvents.UserSuspendedSchema,
   "user.unsuspended": userEvents.UserUnsuspendedSchema,
   "user.banned": userEvents.UserBannedSchema,
+  "user.deleted": userEvents.UserDeletedSchema,
   "notify.otp.sms": notify.OtpDeliveryRequestSchema,
   "notify.otp.email": notify.OtpDeliveryRequestSchema,
 } as const satisfies Record<string, DescMessage>;

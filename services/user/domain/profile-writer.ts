@@ -7,6 +7,7 @@ import { onCommit, type Transact } from "../../shared/outbox/transact.js";
 import {
   profileUpdatedEvent,
   userBannedEvent,
+  userDeletedEvent,
   userSuspendedEvent,
   userUnsuspendedEvent,
 } from "../events/user-events.js";
@@ -17,12 +18,13 @@ import type { ProfileCache } from "./profile-cache.js";
 import { changedFields, isUserId, type UserProfile } from "./profile.js";
 
 /** A moderation event that goes out besides user.profile.updated. */
-export type Announcement = "suspended" | "unsuspended" | "banned";
+export type Announcement = "suspended" | "unsuspended" | "banned" | "deleted";
 
 const announcementEvents: Record<Announcement, (now: Date, user: UserProfile, actorUserId: string) => OutboxRow> = {
   suspended: userSuspendedEvent,
   unsuspended: userUnsuspendedEvent,
   banned: userBannedEvent,
+  deleted: userDeletedEvent,
 };
 
 /** What a change decided: the next record, and an announcement if any. */

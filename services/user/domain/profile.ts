@@ -44,6 +44,8 @@ export interface UserProfile {
   suspensionReason: string | null;
   bannedAt: Date | null;
   banReason: string | null;
+  /** Why an administrator moved the user to its current lifecycle state (UpdateLifecycleState). */
+  lifecycleReason: string | null;
 
   kycStatus: KycStatus;
   kycTier: number;
@@ -105,6 +107,7 @@ const announcedFields = {
   suspensionReason: "suspension_reason",
   bannedAt: "banned_at",
   banReason: "ban_reason",
+  lifecycleReason: "lifecycle_reason",
   kycStatus: "kyc_status",
   kycTier: "kyc_tier",
   canEarn: "can_earn",

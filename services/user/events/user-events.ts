@@ -70,3 +70,13 @@ export function userBannedEvent(now: Date, user: UserProfile, actorUserId: strin
     version: BigInt(user.version),
   });
 }
+
+export function userDeletedEvent(now: Date, user: UserProfile, actorUserId: string): OutboxRow {
+  return outboxRow(now, "user.deleted", {
+    userId: user.id,
+    reason: user.lifecycleReason ?? "",
+    deletedAt: user.deletedAt ? timestampFromDate(user.deletedAt) : undefined,
+    actorUserId,
+    version: BigInt(user.version),
+  });
+}

@@ -24,7 +24,7 @@ const moderation: ModerationService = {
   getByEmail: unexpected("getByEmail"),
   async moveLifecycle(...args) {
     calls.push({ method: "moveLifecycle", args });
-    return moveByAdmin(target, args[2], now);
+    return moveByAdmin(target, args[2], now, args[3]);
   },
   promote: unexpected("promote"),
   async suspendUser(...args) {
@@ -83,9 +83,13 @@ describe("administration", () => {
   });
 
   it("moves a user's lifecycle state in the domain's words, and answers a refused move as FAILED_PRECONDITION", async () => {
-    const { user } = await client.updateLifecycleState({ userId: target.id, state: LifecycleState.DORMANT });
-    expect(calls[0]?.args.slice(1, 3)).toEqual([target.id, "dormant"]);
-    expect(user?.lifecycleState).toBe(LifecycleState.DORMANT);
+    const { user } = await client.updateLifecycleState({
+      userId: target.id,
+      state: LifecycleState.DORMANT,
+      reason: "inactive for a year",
+    });
+    expect(calls[0]?.args.slice(1)).toEqual([target.id, "dormant", "inactive for a year"]);
+    expect(user).toMatchObject({ lifecycleState: LifecycleState.DORMANT, lifecycleReason: "inactive for a year" });
     expect(await codeOf(client.updateLifecycleState({ userId: target.id, state: LifecycleState.CREATOR }))).toBe(
       Code.FailedPrecondition,
     );

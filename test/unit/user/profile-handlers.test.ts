@@ -6,7 +6,8 @@ import { AgeBracket, Gender, LifecycleState, UserService, UserStatus } from "../
 import type { Principal } from "../../../services/shared/auth/principal.js";
 import { createDirectoryHandlers } from "../../../services/user/handlers/directory-handlers.js";
 import { createProfileHandlers } from "../../../services/user/handlers/profile-handlers.js";
-import { assertMayEditProfile, suspend } from "../../../services/user/domain/lifecycle.js";
+import { assertMayEditProfile } from "../../../services/user/domain/account-standing.js";
+import { suspend } from "../../../services/user/domain/lifecycle.js";
 import type { UserProfile } from "../../../services/user/domain/profile.js";
 import type { ProfileService } from "../../../services/user/domain/profile-service.js";
 import { createPublicDirectory } from "../../../services/user/domain/public-directory.js";

@@ -1667,8 +1667,10 @@ export const AuthService: GenService<{
    *
    * Errors: UNAUTHENTICATED when the verification token is unknown, expired, already used or
    * not of purpose LOGIN; PERMISSION_DENIED when the device is blocked for this user, the user
-   * is suspended (the message says until when) or banned, or a signal configured to refuse was
-   * raised (reason SUSPICIOUS_SIGN_IN; the verification token stays usable).
+   * is suspended (the message says until when), banned or deleted (learnt from the user
+   * service's user.suspended, user.banned and user.deleted events; reasons USER_SUSPENDED,
+   * USER_BANNED, USER_DELETED), or a signal configured to refuse was raised (reason
+   * SUSPICIOUS_SIGN_IN; the verification token stays usable).
    *
    * @generated from rpc mintcoin.auth.v1.AuthService.Login
    */
@@ -1695,7 +1697,7 @@ export const AuthService: GenService<{
    * Errors: UNAUTHENTICATED when the refresh token is unknown, expired, reused, bound to another
    * device, or its session is revoked or expired; UNAUTHENTICATED with reason
    * SESSION_MAX_AGE_REACHED once the session's absolute end has passed (sign in again);
-   * PERMISSION_DENIED when the device is blocked or the user is suspended or banned.
+   * PERMISSION_DENIED when the device is blocked or the user is suspended, banned or deleted.
    *
    * @generated from rpc mintcoin.auth.v1.AuthService.RefreshToken
    */
@@ -1808,7 +1810,7 @@ export const AuthService: GenService<{
    *
    * Errors: UNAUTHENTICATED when the identifier or password is wrong (one message for both);
    * RESOURCE_EXHAUSTED after too many failures for the identifier or client IP;
-   * PERMISSION_DENIED as for Login (blocked device, suspended or banned user, refused
+   * PERMISSION_DENIED as for Login (blocked device, suspended, banned or deleted user, refused
    * suspicious sign-in), only once the password was right.
    *
    * @generated from rpc mintcoin.auth.v1.AuthService.LoginWithPassword
