@@ -7,6 +7,7 @@ import * as identitiesSessions from "./2026-11-26T03-20-00_identities-sessions.j
 import * as passwords from "./2026-11-26T05-00-00_passwords.js";
 import * as restrictionOrder from "./2026-11-26T05-10-00_restriction-order.js";
 import * as cleanupIndexes from "./2026-11-26T06-00-00_cleanup-indexes.js";
+import * as encryptedKeys from "./2026-12-08T00-00-00_encrypted-keys.js";
 
 /** Every migration of the auth database, by name; names sort in the order they were written. */
 export const authMigrations: Record<string, Migration> = {
@@ -18,4 +19,5 @@ export const authMigrations: Record<string, Migration> = {
   "2026-11-26T05-00-00_passwords": passwords,
   "2026-11-26T05-10-00_restriction-order": restrictionOrder,
   "2026-11-26T06-00-00_cleanup-indexes": cleanupIndexes,
+  "2026-12-08T00-00-00_encrypted-keys": encryptedKeys,
 };
