@@ -190,6 +190,8 @@ export async function createKeyRing(deps: KeyRingDeps) {
     jwks: () => jwksAt(clock.now()),
     verificationKey,
     reload: reloadSoon,
+    /** What the timer does every `refreshIntervalMs`: rotate if due, then re-read the keys. */
+    refresh,
     close: () => clearInterval(timer),
   };
 }
