@@ -1,14 +1,13 @@
-import { createECDH, createPrivateKey, generateKeyPairSync, randomBytes } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, jwtVerify, SignJWT } from "jose";
+import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from "jose";
 import { Migrator } from "kysely";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IdentifierType, OtpPurpose } from "../../gen/mintcoin/auth/v1/auth_pb.js";
 import type { AuthServiceHandle } from "../../services/auth/app.js";
-import { openUnder, parseKeyEncryptionKey, sealedUnder } from "../../services/auth/domain/key-encryption.js";
+import { parseKeyEncryptionKey, sealedUnder } from "../../services/auth/domain/key-encryption.js";
 import { keyMaterialFromDer } from "../../services/auth/domain/key-material.js";
 import { hashOtpCode } from "../../services/auth/domain/otp-codes.js";
 import { authMigrations } from "../../services/auth/migrations/index.js";
@@ -16,12 +15,15 @@ import { ConfigError } from "../../services/shared/config/env.js";
 import { createDatabase } from "../../services/shared/database/create-database.js";
 import { createLogger } from "../../services/shared/logging.js";
 import { capturingDelivery, connectAuthClient, startAuth, type RunningService } from "../fixtures/services.js";
+import { holdsScalarOf, otpKeyRow, query, signingKeyRows } from "../fixtures/stored-keys.js";
 import { repoRoot, spawnNode } from "../support/node-process.js";
 import { createTestDatabase, type TestDatabase } from "../support/index.js";
 
 // The keys the auth service generates and keeps in its database (the signing key's private half,
-// the OTP HMAC key) are sealed under KEY_ENCRYPTION_KEY: a copy of the database alone mints no
-// token and checks no code. The rows are read here with plain SQL, as whoever holds a backup would.
+// the OTP HMAC key) are sealed under KEY_ENCRYPTION_KEY: the service opens them with the right key
+// only, stops with a clear message otherwise, seals the rows an earlier version left in the clear,
+// and moves them to a new KEK. (What a copy of the database alone yields:
+// test/reliability/leaked-backup.test.ts.)
 
 const newKek = () => randomBytes(32).toString("base64");
 const subject = {
@@ -31,71 +33,8 @@ const subject = {
   identifiers: [{ type: "email" as const, identifier: "someone@example.com" }],
 };
 
-async function query<Row>(url: string, text: string, values: unknown[] = []): Promise<Row[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query(text, values)).rows as Row[];
-  } finally {
-    await client.end();
-  }
-}
-
-interface SigningKeyRow {
-  kid: string;
-  private_key: Buffer;
-  private_key_encrypted: boolean;
-}
-const signingKeyRows = (url: string) =>
-  query<SigningKeyRow>(
-    url,
-    "select kid, private_key, private_key_encrypted from signing_keys where private_key is not null",
-  );
-const otpKeyRow = async (url: string) =>
-  (
-    await query<{ value: Buffer; value_encrypted: boolean }>(
-      url,
-      "select value, value_encrypted from server_secrets where name = 'otp-hash-key'",
-    )
-  )[0]!;
-
 async function jwksOf(service: RunningService<AuthServiceHandle>): Promise<JSONWebKeySet> {
   return (await (await fetch(`${service.baseUrl}/.well-known/jwks.json`)).json()) as JSONWebKeySet;
-}
-
-/** Whether any 32 bytes of `bytes` are the P-256 private scalar of the published key `jwk`. */
-function holdsScalarOf(bytes: Buffer, jwk: { x?: string; y?: string }): boolean {
-  const published = Buffer.concat([
-    Buffer.from([4]),
-    Buffer.from(jwk.x!, "base64url"),
-    Buffer.from(jwk.y!, "base64url"),
-  ]);
-  const ecdh = createECDH("prime256v1");
-  for (let offset = 0; offset + 32 <= bytes.length; offset++) {
-    try {
-      ecdh.setPrivateKey(bytes.subarray(offset, offset + 32));
-    } catch {
-      continue; // zero or not below the group order: not a scalar at all
-    }
-    if (ecdh.getPublicKey().equals(published)) return true;
-  }
-  return false;
-}
-
-function parsesAsPrivateKey(bytes: Buffer): boolean {
-  const attempts = [
-    () => createPrivateKey({ key: bytes, format: "der", type: "pkcs8" }),
-    () => createPrivateKey({ key: bytes, format: "der", type: "sec1" }),
-    () => createPrivateKey({ key: bytes.toString("utf8"), format: "pem" }),
-  ];
-  return attempts.some((attempt) => {
-    try {
-      attempt();
-      return true;
-    } catch {
-      return false;
-    }
-  });
 }
 
 describe("keys at rest under KEY_ENCRYPTION_KEY", () => {
@@ -111,51 +50,6 @@ describe("keys at rest under KEY_ENCRYPTION_KEY", () => {
   afterAll(async () => {
     await auth?.close();
     await database?.drop();
-  });
-
-  it("leaves no usable signing key in the database alone: the row parses as no private key and holds no scalar of the published key", async () => {
-    const [row] = await signingKeyRows(database.url);
-    expect(row!.private_key_encrypted).toBe(true);
-    const published = (await jwksOf(auth)).keys.find((key) => key.kid === row!.kid)!;
-    expect(parsesAsPrivateKey(row!.private_key)).toBe(false);
-    expect(holdsScalarOf(row!.private_key, published)).toBe(false);
-    // Nor does it sign: a token signed with the row's bytes as any key type is refused by the JWKS.
-    const forged = await new SignJWT({ sub: subject.userId })
-      .setProtectedHeader({ alg: "HS256", kid: row!.kid })
-      .sign(row!.private_key);
-    await expect(jwtVerify(forged, createLocalJWKSet(await jwksOf(auth)))).rejects.toThrow();
-
-    // The control: opened with the KEK, the same row is the PKCS#8 key that signs the service's tokens,
-    // and the checks above find it.
-    const der = Buffer.from(openUnder(parseKeyEncryptionKey(kek), row!.private_key, `signing_keys/${row!.kid}`));
-    expect(parsesAsPrivateKey(der)).toBe(true);
-    expect(holdsScalarOf(der, published)).toBe(true);
-    const token = await new SignJWT({ sub: subject.userId })
-      .setProtectedHeader({ alg: "ES256", kid: row!.kid })
-      .sign(createPrivateKey({ key: der, format: "der", type: "pkcs8" }));
-    await expect(jwtVerify(token, createLocalJWKSet(await jwksOf(auth)))).resolves.toBeDefined();
-  });
-
-  it("leaves no usable OTP key in the database alone: the stored value does not reproduce a code's hash", async () => {
-    const email = "otp-at-rest@example.com";
-    await connectAuthClient(auth.baseUrl).sendOtp({
-      identifier: email,
-      identifierType: IdentifierType.EMAIL,
-      purpose: OtpPurpose.LOGIN,
-      deviceId: "d",
-    });
-    const code = capture.lastCode(email);
-    const [stored] = await query<{ identifier: string; purpose: string; code_hash: Buffer }>(
-      database.url,
-      "select identifier, purpose, code_hash from otp_codes where identifier = $1",
-      [email],
-    );
-    const otpKey = await otpKeyRow(database.url);
-    expect(otpKey.value_encrypted).toBe(true);
-    const hashWith = (key: Uint8Array) => Buffer.from(hashOtpCode(key, stored!.identifier, stored!.purpose, code));
-    expect(hashWith(otpKey.value).equals(stored!.code_hash)).toBe(false);
-    const opened = openUnder(parseKeyEncryptionKey(kek), otpKey.value, "server_secrets/otp-hash-key");
-    expect(hashWith(opened).equals(stored!.code_hash)).toBe(true);
   });
 
   it("starts again with the same KEK on the same key, leaving the sealed rows as they were, and its tokens verify", async () => {
