@@ -218,7 +218,7 @@ describe("secrets never appear in the logs", () => {
       fault: "Secrets in logs",
       tried: `a full run at LOG_LEVEL=debug (${logs.auth.split("\n").length + logs.user.split("\n").length} log lines), searched for ${secrets.length + jwtSignatures.length} secrets`,
       times: 1,
-      lost: "nothing: no code, token, token hash or password in any log line",
+      lost: "nothing: no code, token, token hash, password or key-encryption key in any log line",
     });
   }, 60_000);
 
