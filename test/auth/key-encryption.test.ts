@@ -33,6 +33,18 @@ const subject = {
   identifiers: [{ type: "email" as const, identifier: "someone@example.com" }],
 };
 
+/** Runs one of the auth service's entry points as its own process, to its exit. */
+async function runToExit(script: string, env: Record<string, string>, args: string[] = []) {
+  const proc = spawnNode({
+    name: script.replace(/\.ts$/, ""),
+    script: join(repoRoot, "services", "auth", script),
+    args,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: "warn", ...env },
+  });
+  const [code] = (await once(proc.child, "exit")) as [number | null];
+  return { code, output: readFileSync(proc.logFile, "utf8") };
+}
+
 async function jwksOf(service: RunningService<AuthServiceHandle>): Promise<JSONWebKeySet> {
   return (await (await fetch(`${service.baseUrl}/.well-known/jwks.json`)).json()) as JSONWebKeySet;
 }
@@ -84,28 +96,42 @@ describe("keys at rest under KEY_ENCRYPTION_KEY", () => {
 
   it("a process started with a wrong KEY_ENCRYPTION_KEY exits with code 78 and one clear message, no stack trace", async () => {
     const wrong = newKek();
-    const proc = spawnNode({
-      name: "auth-wrong-kek",
-      script: join(repoRoot, "services", "auth", "main.ts"),
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        NODE_ENV: "production",
-        AUTH_DATABASE_URL: database.url,
-        KEY_ENCRYPTION_KEY: wrong,
-        AUTH_PORT: "0",
-        AUTH_METRICS_PORT: "off",
-        LOG_LEVEL: "warn",
-      },
+    const { code, output } = await runToExit("main.ts", {
+      NODE_ENV: "production",
+      AUTH_DATABASE_URL: database.url,
+      KEY_ENCRYPTION_KEY: wrong,
+      AUTH_PORT: "0",
+      AUTH_METRICS_PORT: "off",
     });
-    const [code] = (await once(proc.child, "exit")) as [number | null];
-    const output = readFileSync(proc.logFile, "utf8");
     expect(code).toBe(78);
     expect(output).toMatch(
       /auth: invalid configuration:\n {2}KEY_ENCRYPTION_KEY: the keys stored in the database are encrypted under key-encryption key [0-9a-f]{16}, not under this one/,
     );
     expect(output).not.toMatch(/^\s+at /m);
     expect(output).not.toContain(wrong);
+  });
+
+  it("rotate-signing-key seals the key it adds under the KEK, and stops at a wrong KEK with code 78", async () => {
+    const wrong = await runToExit("rotate-signing-key.ts", {
+      AUTH_DATABASE_URL: database.url,
+      KEY_ENCRYPTION_KEY: newKek(),
+    });
+    expect(wrong.code).toBe(78);
+    expect(wrong.output).toMatch(/^rotate-signing-key: invalid configuration:\n {2}KEY_ENCRYPTION_KEY: /m);
+    expect(wrong.output).not.toMatch(/^\s+at /m);
+
+    const rotated = await runToExit(
+      "rotate-signing-key.ts",
+      { AUTH_DATABASE_URL: database.url, KEY_ENCRYPTION_KEY: kek },
+      ["--activate-after=10m"],
+    );
+    expect(rotated.code).toBe(0);
+    const rows = await signingKeyRows(database.url);
+    expect(rows).toHaveLength(2);
+    const kekId = parseKeyEncryptionKey(kek).id;
+    for (const row of rows) expect([row.private_key_encrypted, sealedUnder(row.private_key)]).toEqual([true, kekId]);
+    await auth.handle.domain.keys.reload();
+    expect((await jwksOf(auth)).keys.map((key) => key.kid)).toContain(rows[1]!.kid);
   });
 });
 
