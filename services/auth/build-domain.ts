@@ -21,11 +21,11 @@ import { createArgon2Hasher } from "./domain/password-hasher.js";
 import { createPasswordLogin } from "./domain/password-login.js";
 import { createPasswordService } from "./domain/password-service.js";
 import { createRefreshService } from "./domain/refresh-service.js";
+import { resealStoredKeys } from "./domain/reseal-stored-keys.js";
 import { createRevocationAwareness } from "./domain/revocation-awareness.js";
 import { createSessionService } from "./domain/session-service.js";
 import { createSessionRevoker } from "./domain/session-revocation.js";
 import { createSessionStarter } from "./domain/session-starter.js";
-import { resealStoredKeys } from "./domain/reseal-stored-keys.js";
 import type { AuthDatabase } from "./store/schema.js";
 import { getOrCreateSecret } from "./store/secret-store.js";
 
