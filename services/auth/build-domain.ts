@@ -13,6 +13,7 @@ import { createIdentifierLinking } from "./domain/identifier-linking.js";
 import { createIdentifierReplacement } from "./domain/identifier-replacement.js";
 import { keyMaterialFromPem } from "./domain/key-material.js";
 import { createKeyRing } from "./domain/key-ring.js";
+import { createKeyVault, secretContext } from "./domain/key-vault.js";
 import { createLoginService } from "./domain/login-service.js";
 import { createModerationReaction } from "./domain/moderation-reaction.js";
 import { createOtpSendBudget } from "./domain/otp-send-budget.js";
@@ -22,6 +23,7 @@ import { createArgon2Hasher } from "./domain/password-hasher.js";
 import { createPasswordLogin } from "./domain/password-login.js";
 import { createPasswordService } from "./domain/password-service.js";
 import { createRefreshService } from "./domain/refresh-service.js";
+import { resealStoredKeys } from "./domain/reseal-stored-keys.js";
 import { createRevocationAwareness } from "./domain/revocation-awareness.js";
 import { createSessionService } from "./domain/session-service.js";
 import { createSessionRevoker } from "./domain/session-revocation.js";
@@ -51,9 +53,24 @@ export async function buildAuthDomain(
 ) {
   const { clock } = options;
   const { db, transact } = runtime;
+
+  // Keys generated here and kept in the database are sealed under KEY_ENCRYPTION_KEY (key-vault.ts);
+  // rows from before it (or under the previous KEK) are sealed again first. Without a KEK they are
+  // stored in the clear, which config.ts allows outside production only.
+  const vault = createKeyVault(config.keyEncryptionKeys);
+  const keepsKeys = !config.JWT_PRIVATE_KEY || !config.OTP_HASH_SECRET;
+  if (vault.kekId || keepsKeys) await resealStoredKeys(db, vault, options.logger);
+  if (!vault.kekId && keepsKeys) {
+    options.logger.warn(
+      "KEY_ENCRYPTION_KEY is unset: the generated signing key and OTP key are stored in the database unencrypted (development only)",
+    );
+  }
   const hashKey = config.OTP_HASH_SECRET
     ? Buffer.from(config.OTP_HASH_SECRET)
-    : await getOrCreateSecret(db, "otp-hash-key", () => randomBytes(32));
+    : vault.open(
+        secretContext("otp-hash-key"),
+        await getOrCreateSecret(db, "otp-hash-key", () => vault.seal(secretContext("otp-hash-key"), randomBytes(32))),
+      );
 
   const otp = createOtpService({
     db,
@@ -103,6 +120,10 @@ export async function buildAuthDomain(
     accessTokenLifetimeMs: config.JWT_ACCESS_EXPIRATION,
     refreshIntervalMs: config.JWT_KEY_REFRESH_INTERVAL,
     configuredKey: config.JWT_PRIVATE_KEY ? keyMaterialFromPem(config.JWT_PRIVATE_KEY) : undefined,
+    vault,
+    rotation: config.JWT_KEY_ROTATION_INTERVAL
+      ? { intervalMs: config.JWT_KEY_ROTATION_INTERVAL, activationDelayMs: config.JWT_KEY_ACTIVATION_DELAY }
+      : undefined,
   });
   const accessTokens = createAccessTokenIssuer({
     keys,

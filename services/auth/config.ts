@@ -12,7 +12,10 @@ import {
 } from "../shared/config/env.js";
 import { metricsPort } from "../shared/metrics/metrics-port.js";
 import { adminIdentifiersFrom } from "./domain/admin-identifiers.js";
+import { parseKeyEncryptionKey } from "./domain/key-encryption.js";
 import { keyMaterialFromPem } from "./domain/key-material.js";
+import { leastActivationDelayMs } from "./domain/key-rotation.js";
+import type { KeyEncryptionKeys } from "./domain/key-vault.js";
 import { riskActions, type LoginRiskPolicy, type RiskAction } from "./domain/login-risk.js";
 
 /** What a suspicious-login signal does: allow (flag only), step_up or refuse (domain/login-risk.ts). */
@@ -48,6 +51,14 @@ const authEnv = {
     }),
   // How often each instance re-reads the signing keys (to follow a rotation made elsewhere).
   JWT_KEY_REFRESH_INTERVAL: duration("30s"),
+  // How long each database-kept signing key signs before its successor takes over; "off": only
+  // `npm run rotate-signing-key` rotates. Does not apply to JWT_PRIVATE_KEY (the operator rotates it).
+  JWT_KEY_ROTATION_INTERVAL: z
+    .union([z.literal("off"), duration("30d")], { error: 'expected a duration like "30d", or "off"' })
+    .transform((value) => (value === "off" ? undefined : value)),
+  // How long a new key is published in the JWKS before it signs (scheduled rotations, and the
+  // rotation command's default), so every verifier has it before its first token.
+  JWT_KEY_ACTIVATION_DELAY: duration("10m"),
   OTP_EXPIRATION_MINUTES: positiveInt(5),
   OTP_MAX_ATTEMPTS: positiveInt(3),
   OTP_RATE_LIMIT_WINDOW_MINUTES: positiveInt(15),
@@ -108,9 +119,20 @@ export type AuthConfig = ReturnType<typeof loadAuthConfig>;
 
 export function loadAuthConfig(env: Record<string, string | undefined> = process.env) {
   const parsed = parseEnv(authEnv, env);
+  const problems = keyScheduleProblems(parsed);
+  const keyEncryptionKeys = readKeyEncryptionKeys(env, problems);
+  const production = env.NODE_ENV === "production";
+  if (production && !keyEncryptionKeys.current && (!parsed.JWT_PRIVATE_KEY || !parsed.OTP_HASH_SECRET)) {
+    problems.push(
+      "KEY_ENCRYPTION_KEY: required with NODE_ENV=production unless both JWT_PRIVATE_KEY and OTP_HASH_SECRET are set " +
+        "(the keys generated in their place are kept in the database, and must not be kept there in the clear)",
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join("\n  ")}`);
   const databaseUrl = databaseUrlFor(parsed.AUTH_DATABASE_URL, parsed, "auth");
   return {
     ...parsed,
+    keyEncryptionKeys,
     databaseUrl,
     otpDelivery: otpDeliveryFrom(parsed.OTP_DELIVERY, parsed.NATS_URL, databaseUrl),
     adminIdentifiers: adminIdentifiersFrom(parsed.ADMIN_IDENTIFIERS, parsed.DEFAULT_PHONE_REGION),
@@ -143,4 +165,44 @@ function otpDeliveryFrom(
   if (chosen) return chosen;
   if (natsUrl) return "nats";
   return databaseUrl ? undefined : "log";
+}
+
+function keyScheduleProblems(parsed: z.infer<z.ZodObject<typeof authEnv>>): string[] {
+  const least = leastActivationDelayMs(parsed.JWT_KEY_REFRESH_INTERVAL);
+  const problems: string[] = [];
+  if (parsed.JWT_KEY_ACTIVATION_DELAY < least) {
+    problems.push(
+      `JWT_KEY_ACTIVATION_DELAY: must be at least JWT_KEY_REFRESH_INTERVAL plus the JWKS cache time of 300 s (${least / 1000} s here)`,
+    );
+  }
+  const interval = parsed.JWT_KEY_ROTATION_INTERVAL;
+  if (interval !== undefined && interval <= parsed.JWT_KEY_ACTIVATION_DELAY) {
+    problems.push("JWT_KEY_ROTATION_INTERVAL: must be longer than JWT_KEY_ACTIVATION_DELAY (or off)");
+  }
+  return problems;
+}
+
+/**
+ * KEY_ENCRYPTION_KEY and KEY_ENCRYPTION_KEY_PREVIOUS, read apart from the other settings because they
+ * are secrets: a problem names the variable and never repeats its value. Empty is the same as unset.
+ */
+function readKeyEncryptionKeys(env: Record<string, string | undefined>, problems: string[]): KeyEncryptionKeys {
+  const read = (name: string) => {
+    const text = env[name];
+    if (text === undefined || text.trim() === "") return undefined;
+    try {
+      return parseKeyEncryptionKey(text);
+    } catch (error) {
+      problems.push(`${name}: ${(error as Error).message}`);
+      return undefined;
+    }
+  };
+  const current = read("KEY_ENCRYPTION_KEY");
+  const previous = read("KEY_ENCRYPTION_KEY_PREVIOUS");
+  if (previous && (env.KEY_ENCRYPTION_KEY ?? "").trim() === "") {
+    problems.push(
+      "KEY_ENCRYPTION_KEY_PREVIOUS: set only while replacing KEY_ENCRYPTION_KEY, together with the new one",
+    );
+  }
+  return { current, previous };
 }

@@ -3,6 +3,7 @@ import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySe
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadAuthConfig } from "../../services/auth/config.js";
 import { rotateSigningKey } from "../../services/auth/domain/key-rotation.js";
+import { createKeyVault } from "../../services/auth/domain/key-vault.js";
 import type { AuthServiceHandle } from "../../services/auth/app.js";
 import { createAccessTokenVerifier } from "../../services/shared/auth/access-token.js";
 import { startAuth, type RunningService } from "../fixtures/services.js";
@@ -123,6 +124,7 @@ describe("signing keys and the JWKS", () => {
     const { kid: newKid } = await rotateSigningKey(h.auth.handle.runtime.db, {
       now: h.clock.now(),
       activateAfterMs: 10 * minute,
+      vault: createKeyVault({}), // the harness sets no KEY_ENCRYPTION_KEY: keys are stored in the clear
     });
 
     // Published at once (both instances re-read keys every 100 ms here), but not signing yet.

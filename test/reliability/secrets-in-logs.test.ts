@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
@@ -16,9 +16,10 @@ import { bearer } from "./helpers/sign-in.js";
 import { recordSurvival } from "./helpers/survival-log.js";
 
 // Every secret a full run hands out (one-time codes and their challenge ids, verification tokens,
-// access and refresh tokens, passwords) is searched for in both services' logs at LOG_LEVEL=debug.
-// Codes go out through NATS (OTP_DELIVERY=nats), as in production, so no log line has a reason to
-// hold one; a control run with OTP_DELIVERY=log shows the search does find a code that is logged.
+// access and refresh tokens, passwords) and the key-encryption key are searched for in both
+// services' logs at LOG_LEVEL=debug. Codes go out through NATS (OTP_DELIVERY=nats), as in
+// production, so no log line has a reason to hold one; a control run with OTP_DELIVERY=log shows
+// the search does find a code that is logged.
 
 class CapturedLog extends Writable {
   text = "";
@@ -45,6 +46,7 @@ describe("secrets never appear in the logs", () => {
   const userLog = new CapturedLog();
   let auth: Client<typeof AuthService>;
   let users: Client<typeof UserService>;
+  const keyEncryptionKey = randomBytes(32);
 
   beforeAll(async () => {
     [nats, authDatabase, userDatabase] = await Promise.all([startNats(), createTestDatabase(), createTestDatabase()]);
@@ -56,6 +58,7 @@ describe("secrets never appear in the logs", () => {
       AUTH_PORT: "0",
       AUTH_METRICS_PORT: "0",
       ADMIN_IDENTIFIERS: "admin@logs.example",
+      KEY_ENCRYPTION_KEY: keyEncryptionKey.toString("base64"),
     });
     authService = await startAuthService(authConfig, createLogger("auth", "debug", authLog));
     const authUrl = `http://127.0.0.1:${authService.port}`;
@@ -205,6 +208,8 @@ describe("secrets never appear in the logs", () => {
       const digest = createHash("sha256").update(token).digest();
       secrets.push(digest.toString("hex"), digest.toString("base64url"));
     }
+    // The key-encryption key the auth service seals its keys under, in the encodings it is written in.
+    secrets.push(keyEncryptionKey.toString("base64"), keyEncryptionKey.toString("hex"));
     const jwtSignatures = secrets.filter((secret) => secret.split(".").length === 3).map((jwt) => jwt.split(".")[2]!);
 
     const logs = { auth: authLog.text, user: userLog.text };
@@ -220,7 +225,7 @@ describe("secrets never appear in the logs", () => {
       fault: "Secrets in logs",
       tried: `a full run at LOG_LEVEL=debug (${logs.auth.split("\n").length + logs.user.split("\n").length} log lines), searched for ${secrets.length + jwtSignatures.length} secrets`,
       times: 1,
-      lost: "nothing: no code, token, token hash or password in any log line",
+      lost: "nothing: no code, token, token hash, password or key-encryption key in any log line",
     });
   }, 60_000);
 

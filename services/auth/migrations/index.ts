@@ -12,6 +12,7 @@ import * as otpSendBudgets from "./2026-11-26T07-10-00_otp-send-budgets.js";
 import * as stepUp from "./2026-11-27T02-00-00_step-up.js";
 import * as sessionAbsoluteEnd from "./2026-12-06T22-00-00_session-absolute-end.js";
 import * as userDeleted from "./2026-12-06T23-00-00_user-deleted.js";
+import * as encryptedKeys from "./2026-12-08T00-00-00_encrypted-keys.js";
 
 /** Every migration of the auth database, by name; names sort in the order they were written. */
 export const authMigrations: Record<string, Migration> = {
@@ -28,4 +29,5 @@ export const authMigrations: Record<string, Migration> = {
   "2026-11-27T02-00-00_step-up": stepUp,
   "2026-12-06T22-00-00_session-absolute-end": sessionAbsoluteEnd,
   "2026-12-06T23-00-00_user-deleted": userDeleted,
+  "2026-12-08T00-00-00_encrypted-keys": encryptedKeys,
 };

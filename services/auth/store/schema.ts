@@ -23,6 +23,7 @@ export interface AuthDatabase {
 export interface ServerSecretsTable {
   name: string;
   value: Uint8Array;
+  value_encrypted: Generated<boolean>;
   created_at: Generated<Date>;
 }
 
@@ -84,6 +85,7 @@ export interface SigningKeysTable {
   alg: string;
   public_jwk: JSONColumnType<PublicJwkColumn>;
   private_key: Uint8Array | null;
+  private_key_encrypted: Generated<boolean>;
   created_at: Date;
   activates_at: Date;
   retired_at: Date | null;
