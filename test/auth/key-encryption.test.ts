@@ -58,7 +58,10 @@ describe("keys at rest under KEY_ENCRYPTION_KEY", () => {
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    auth = await startAuth({ AUTH_DATABASE_URL: database.url, KEY_ENCRYPTION_KEY: kek }, { delivery: capture });
+    auth = await startAuth(
+      { AUTH_DATABASE_URL: database.url, OTP_DELIVERY: "log", KEY_ENCRYPTION_KEY: kek },
+      { delivery: capture },
+    );
   });
   afterAll(async () => {
     await auth?.close();
@@ -67,7 +70,7 @@ describe("keys at rest under KEY_ENCRYPTION_KEY", () => {
 
   it("starts again with the same KEK on the same key, leaving the sealed rows as they were, and its tokens verify", async () => {
     const before = await signingKeyRows(database.url);
-    const again = await startAuth({ AUTH_DATABASE_URL: database.url, KEY_ENCRYPTION_KEY: kek });
+    const again = await startAuth({ AUTH_DATABASE_URL: database.url, OTP_DELIVERY: "log", KEY_ENCRYPTION_KEY: kek });
     try {
       const { token } = again.handle.domain.accessTokens.issue(subject, new Date());
       expect(decodeProtectedHeader(token).kid).toBe(before[0]!.kid);
@@ -81,7 +84,7 @@ describe("keys at rest under KEY_ENCRYPTION_KEY", () => {
   it("refuses to start with a wrong or a missing KEY_ENCRYPTION_KEY, naming it and not the value", async () => {
     const wrong = newKek();
     for (const env of [{ KEY_ENCRYPTION_KEY: wrong }, {}]) {
-      const error = await startAuth({ AUTH_DATABASE_URL: database.url, ...env }).then(
+      const error = await startAuth({ AUTH_DATABASE_URL: database.url, OTP_DELIVERY: "log", ...env }).then(
         async (started) => {
           await started.close();
           return undefined;
@@ -100,6 +103,7 @@ describe("keys at rest under KEY_ENCRYPTION_KEY", () => {
     const { code, output } = await runToExit("main.ts", {
       NODE_ENV: "production",
       AUTH_DATABASE_URL: database.url,
+      OTP_DELIVERY: "log",
       KEY_ENCRYPTION_KEY: wrong,
       AUTH_PORT: "0",
       AUTH_METRICS_PORT: "off",
@@ -115,6 +119,7 @@ describe("keys at rest under KEY_ENCRYPTION_KEY", () => {
   it("rotate-signing-key seals the key it adds under the KEK, and stops at a wrong KEK with code 78", async () => {
     const wrong = await runToExit("rotate-signing-key.ts", {
       AUTH_DATABASE_URL: database.url,
+      OTP_DELIVERY: "log",
       KEY_ENCRYPTION_KEY: newKek(),
     });
     expect(wrong.code).toBe(78);
@@ -123,7 +128,7 @@ describe("keys at rest under KEY_ENCRYPTION_KEY", () => {
 
     const rotated = await runToExit(
       "rotate-signing-key.ts",
-      { AUTH_DATABASE_URL: database.url, KEY_ENCRYPTION_KEY: kek },
+      { AUTH_DATABASE_URL: database.url, OTP_DELIVERY: "log", KEY_ENCRYPTION_KEY: kek },
       ["--activate-after=10m"],
     );
     expect(rotated.code).toBe(0);
@@ -173,7 +178,10 @@ describe("a database from before keys were encrypted", () => {
 
     const kek = newKek();
     const capture = capturingDelivery();
-    const auth = await startAuth({ AUTH_DATABASE_URL: database.url, KEY_ENCRYPTION_KEY: kek }, { delivery: capture });
+    const auth = await startAuth(
+      { AUTH_DATABASE_URL: database.url, OTP_DELIVERY: "log", KEY_ENCRYPTION_KEY: kek },
+      { delivery: capture },
+    );
     try {
       const [keyRow] = await signingKeyRows(database.url);
       const otpRow = await otpKeyRow(database.url);
@@ -218,12 +226,13 @@ describe("replacing the key-encryption key", () => {
   it("seals the keys again under the new KEK when the old one is given as KEY_ENCRYPTION_KEY_PREVIOUS; then the old one alone no longer starts", async () => {
     database = await createTestDatabase();
     const [oldKek, newKekText] = [newKek(), newKek()];
-    const first = await startAuth({ AUTH_DATABASE_URL: database.url, KEY_ENCRYPTION_KEY: oldKek });
+    const first = await startAuth({ AUTH_DATABASE_URL: database.url, OTP_DELIVERY: "log", KEY_ENCRYPTION_KEY: oldKek });
     const kid = decodeProtectedHeader(first.handle.domain.accessTokens.issue(subject, new Date()).token).kid;
     await first.close();
 
     const env = {
       AUTH_DATABASE_URL: database.url,
+      OTP_DELIVERY: "log",
       KEY_ENCRYPTION_KEY: newKekText,
       KEY_ENCRYPTION_KEY_PREVIOUS: oldKek,
     };
@@ -236,10 +245,14 @@ describe("replacing the key-encryption key", () => {
     } finally {
       await second.close();
     }
-    await expect(startAuth({ AUTH_DATABASE_URL: database.url, KEY_ENCRYPTION_KEY: oldKek })).rejects.toThrow(
-      /KEY_ENCRYPTION_KEY: the keys stored in the database are encrypted under key-encryption key/,
-    );
-    const third = await startAuth({ AUTH_DATABASE_URL: database.url, KEY_ENCRYPTION_KEY: newKekText });
+    await expect(
+      startAuth({ AUTH_DATABASE_URL: database.url, OTP_DELIVERY: "log", KEY_ENCRYPTION_KEY: oldKek }),
+    ).rejects.toThrow(/KEY_ENCRYPTION_KEY: the keys stored in the database are encrypted under key-encryption key/);
+    const third = await startAuth({
+      AUTH_DATABASE_URL: database.url,
+      OTP_DELIVERY: "log",
+      KEY_ENCRYPTION_KEY: newKekText,
+    });
     await third.close();
   });
 });
