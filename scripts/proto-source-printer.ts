@@ -105,7 +105,7 @@ class Printer {
     this.extensions(0, f.extension, scope);
     for (const s of f.service) this.service(s, scope);
     while (this.out.length > 0 && this.out[this.out.length - 1] === "") this.out.pop();
-    return this.out.join("\n") + "\n";
+    return `${this.out.join("\n")}\n`;
   }
 
   private message(depth: number, m: DescriptorProto, parentScope: string): void {
@@ -216,14 +216,15 @@ class Printer {
 
   // Consecutive extensions of the same extendee share one `extend` block, keeping declaration order.
   private extensions(depth: number, exts: FieldDescriptorProto[], scope: string): void {
-    let i = 0;
-    while (i < exts.length) {
-      const extendee = exts[i]!.extendee;
+    const blocks: Array<{ extendee: string; fields: FieldDescriptorProto[] }> = [];
+    for (const ext of exts) {
+      const last = blocks.at(-1);
+      if (last?.extendee === ext.extendee) last.fields.push(ext);
+      else blocks.push({ extendee: ext.extendee, fields: [ext] });
+    }
+    for (const { extendee, fields } of blocks) {
       this.line(depth, `extend ${this.relativeName(extendee, scope)} {`);
-      while (i < exts.length && exts[i]!.extendee === extendee) {
-        this.field(depth + 1, exts[i]!, scope, new Map(), "extension");
-        i++;
-      }
+      for (const field of fields) this.field(depth + 1, field, scope, new Map(), "extension");
       this.line(depth, "}", "");
     }
   }
@@ -300,9 +301,10 @@ class Printer {
     const target = fullName.slice(1);
     const scopes = scope === "" ? [""] : prefixes(scope);
     const parts = target.split(".");
-    for (let n = 1; n <= parts.length; n++) {
-      const candidate = parts.slice(parts.length - n).join(".");
-      const first = candidate.split(".")[0]!;
+    // Shortest first: the last component alone, then the last two, and so on.
+    for (let start = parts.length - 1; start >= 0; start--) {
+      const candidate = parts.slice(start).join(".");
+      const first = parts[start];
       // protoc resolves the first component in the innermost scope that defines it.
       const hit = scopes.find((s) => this.symbols.has(s === "" ? first : `${s}.${first}`));
       if (hit !== undefined && (hit === "" ? candidate : `${hit}.${candidate}`) === target) {

@@ -104,7 +104,7 @@ export function defaultLiteral(f: FieldDescriptorProto): string {
 export function quote(s: string): string {
   let out = '"';
   for (const ch of s) {
-    const code = ch.codePointAt(0)!;
+    const code = ch.charCodeAt(0); // a control character is one UTF-16 unit
     if (ch === '"') out += '\\"';
     else if (ch === "\\") out += "\\\\";
     else if (ch === "\n") out += "\\n";
@@ -144,7 +144,7 @@ export function defaultJsonName(name: string): string {
 /** `[a]` on the same line, or one option per line when there are several or they span lines. */
 export function inlineOptions(depth: number, opts: string[]): string {
   if (opts.length === 0) return "";
-  if (opts.length === 1 && !opts[0]!.includes("\n")) return ` [${opts[0]}]`;
+  if (opts.length === 1 && !opts[0].includes("\n")) return ` [${opts[0]}]`;
   const pad = INDENT.repeat(depth + 1);
   return ` [\n${opts.map((o) => pad + indentTail(o, depth + 1)).join(",\n")}\n${INDENT.repeat(depth)}]`;
 }

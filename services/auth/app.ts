@@ -3,17 +3,19 @@ import { file_mintcoin_events_v1_auth_events } from "../../gen/mintcoin/events/v
 import { file_mintcoin_events_v1_notify } from "../../gen/mintcoin/events/v1/notify_pb.js";
 import { systemClock, type Clock } from "../shared/clock.js";
 import type { DurableConsumer } from "../shared/events/durable-consumer.js";
-import { streams } from "../shared/events/streams.js";
+import { notifyStream, streams } from "../shared/events/streams.js";
+import { ConfigError } from "../shared/config/env.js";
 import type { Logger } from "../shared/logging.js";
 import { countOtpSends } from "../shared/metrics/otp-sends.js";
 import { openRuntime, type Runtime } from "../shared/runtime.js";
+import { connectionLimitsFrom } from "../shared/server/connection-limits.js";
 import { serve } from "../shared/server/serve.js";
 import { buildAuthDomain, type AuthDomain } from "./build-domain.js";
 import type { AuthConfig } from "./config.js";
+import { startModerationConsumer } from "./consumers/moderation-consumer.js";
 import { createLogDelivery } from "./delivery/log-delivery.js";
 import { createNatsDelivery } from "./delivery/nats-delivery.js";
 import type { OtpDelivery } from "./delivery/otp-delivery.js";
-import { startModerationConsumer } from "./events/moderation-consumer.js";
 import { createAuthServiceAuthentication } from "./handlers/authentication.js";
 import { createAuthHttpRoutes } from "./http-routes.js";
 import { authMigrations } from "./migrations/index.js";
@@ -46,21 +48,20 @@ export async function startAuthService(
   overrides: AuthServiceOverrides = {},
 ): Promise<AuthServiceHandle> {
   const clock = overrides.clock ?? systemClock;
+  if (!overrides.delivery) requireDeliveryChoice(config);
   const runtime = await openRuntime<AuthDatabase>({
     service: "auth",
     serviceTypeName: AuthService.typeName,
     config,
     migrations: authMigrations,
-    streams: [streams.auth, streams.notify, streams.user],
+    streams: [streams.auth, notifyStream(config.OTP_EXPIRATION_MINUTES * 60_000), streams.user],
     logger,
     metricsPort: config.AUTH_METRICS_PORT,
   });
   let domain: AuthDomain | undefined;
   let moderationConsumer: DurableConsumer | undefined;
   try {
-    const delivery =
-      overrides.delivery ??
-      (config.otpDelivery === "nats" && runtime.nats ? createNatsDelivery(runtime.nats) : createLogDelivery(logger));
+    const delivery = overrides.delivery ?? configuredDelivery(config, runtime, logger);
     domain = await buildAuthDomain(config, runtime, {
       clock,
       delivery: countOtpSends(delivery, runtime.metrics),
@@ -83,8 +84,10 @@ export async function startAuthService(
       httpRoutes: createAuthHttpRoutes(config, domain, logger),
       interceptors: [createAuthServiceAuthentication(domain)],
       reflectionFiles: [file_mintcoin_events_v1_auth_events, file_mintcoin_events_v1_notify],
+      reflection: config.GRPC_REFLECTION,
       corsOrigins: config.CORS_ORIGINS,
       maxRequestBytes: config.MAX_REQUEST_BYTES,
+      connectionLimits: connectionLimitsFrom(config),
       trustedProxies: config.TRUSTED_PROXIES,
       grpcJsPort: config.AUTH_GRPC_JS_PORT,
     });
@@ -113,4 +116,25 @@ export async function startAuthService(
     await runtime.close();
     throw error;
   }
+}
+
+/**
+ * The delivery the configuration chose, checked before anything is opened. Never the log as a
+ * stand-in for a missing NATS link: a code in the log is a live credential (config.ts).
+ */
+function requireDeliveryChoice(config: AuthConfig): void {
+  if (config.otpDelivery === "nats" && !config.NATS_URL) {
+    throw new ConfigError("invalid configuration:\n  NATS_URL: required by OTP_DELIVERY=nats");
+  }
+  if (config.otpDelivery === undefined) {
+    throw new ConfigError(
+      "invalid configuration:\n  OTP_DELIVERY: not set, and the database is not the embedded one; set NATS_URL (codes go to the notification service) or OTP_DELIVERY=log (codes are written to the log)",
+    );
+  }
+}
+
+function configuredDelivery(config: AuthConfig, runtime: Runtime<AuthDatabase>, logger: Logger): OtpDelivery {
+  if (config.otpDelivery === "nats" && runtime.nats) return createNatsDelivery(runtime.nats);
+  if (config.otpDelivery === "log") return createLogDelivery(logger);
+  throw new Error("no OTP delivery configured"); // requireDeliveryChoice ran first
 }

@@ -11,22 +11,27 @@ import { createCleanupJob } from "./domain/cleanup.js";
 import { createClientCredentialsGrant } from "./domain/client-credentials.js";
 import { createDeviceService } from "./domain/device-service.js";
 import { createIdentifierLinking } from "./domain/identifier-linking.js";
+import { createIdentifierReplacement } from "./domain/identifier-replacement.js";
 import { keyMaterialFromPem } from "./domain/key-material.js";
 import { createKeyRing } from "./domain/key-ring.js";
+import { createKeyVault, secretContext } from "./domain/key-vault.js";
 import { createLoginService } from "./domain/login-service.js";
 import { createModerationReaction } from "./domain/moderation-reaction.js";
+import { createOtpSendBudget } from "./domain/otp-send-budget.js";
 import { createOtpService } from "./domain/otp-service.js";
 import { createOtpVerification } from "./domain/otp-verification.js";
 import { createArgon2Hasher } from "./domain/password-hasher.js";
 import { createPasswordLogin } from "./domain/password-login.js";
 import { createPasswordService } from "./domain/password-service.js";
 import { createRefreshService } from "./domain/refresh-service.js";
+import { resealStoredKeys } from "./domain/reseal-stored-keys.js";
 import { createRevocationAwareness } from "./domain/revocation-awareness.js";
 import { createSessionService } from "./domain/session-service.js";
 import { createSessionRevoker } from "./domain/session-revocation.js";
 import { createSessionStarter } from "./domain/session-starter.js";
 import { createServiceAccounts } from "./domain/service-accounts.js";
 import { createServiceTokenIssuer } from "./domain/service-tokens.js";
+import { createStepUp } from "./domain/step-up.js";
 import type { AuthDatabase } from "./store/schema.js";
 import { getOrCreateSecret } from "./store/secret-store.js";
 
@@ -51,9 +56,24 @@ export async function buildAuthDomain(
 ) {
   const { clock } = options;
   const { db, transact } = runtime;
+
+  // Keys generated here and kept in the database are sealed under KEY_ENCRYPTION_KEY (key-vault.ts);
+  // rows from before it (or under the previous KEK) are sealed again first. Without a KEK they are
+  // stored in the clear, which config.ts allows outside production only.
+  const vault = createKeyVault(config.keyEncryptionKeys);
+  const keepsKeys = !config.JWT_PRIVATE_KEY || !config.OTP_HASH_SECRET;
+  if (vault.kekId || keepsKeys) await resealStoredKeys(db, vault, options.logger);
+  if (!vault.kekId && keepsKeys) {
+    options.logger.warn(
+      "KEY_ENCRYPTION_KEY is unset: the generated signing key and OTP key are stored in the database unencrypted (development only)",
+    );
+  }
   const hashKey = config.OTP_HASH_SECRET
     ? Buffer.from(config.OTP_HASH_SECRET)
-    : await getOrCreateSecret(db, "otp-hash-key", () => randomBytes(32));
+    : vault.open(
+        secretContext("otp-hash-key"),
+        await getOrCreateSecret(db, "otp-hash-key", () => vault.seal(secretContext("otp-hash-key"), randomBytes(32))),
+      );
 
   const otp = createOtpService({
     db,
@@ -61,6 +81,11 @@ export async function buildAuthDomain(
     clock,
     delivery: options.delivery,
     hashKey,
+    budget: createOtpSendBudget({
+      db,
+      policy: { sendsPerWindow: config.OTP_GLOBAL_SEND_BUDGET, windowMs: config.OTP_GLOBAL_SEND_BUDGET_WINDOW },
+      onSpent: (channel) => runtime.metrics.otpSendBudgetRefusals.inc({ channel }),
+    }),
     defaultPhoneRegion: config.DEFAULT_PHONE_REGION,
     limits: {
       codeLifetimeMs: config.OTP_EXPIRATION_MINUTES * 60_000,
@@ -82,8 +107,13 @@ export async function buildAuthDomain(
       maxDelayMs: config.OTP_LOCKOUT_MAX,
       forgetAfterMs: day,
     },
+    unboundGuesses: {
+      maxFailures: config.OTP_MAX_ATTEMPTS,
+      windowMs: config.OTP_RATE_LIMIT_WINDOW_MINUTES * 60_000,
+    },
     verificationTokenLifetimeMs: config.VERIFICATION_TOKEN_EXPIRATION,
     defaultPhoneRegion: config.DEFAULT_PHONE_REGION,
+    onIdentifierLocked: () => runtime.metrics.otpIdentifierLocks.inc(),
   });
 
   const keys = await createKeyRing({
@@ -93,6 +123,10 @@ export async function buildAuthDomain(
     accessTokenLifetimeMs: config.JWT_ACCESS_EXPIRATION,
     refreshIntervalMs: config.JWT_KEY_REFRESH_INTERVAL,
     configuredKey: config.JWT_PRIVATE_KEY ? keyMaterialFromPem(config.JWT_PRIVATE_KEY) : undefined,
+    vault,
+    rotation: config.JWT_KEY_ROTATION_INTERVAL
+      ? { intervalMs: config.JWT_KEY_ROTATION_INTERVAL, activationDelayMs: config.JWT_KEY_ACTIVATION_DELAY }
+      : undefined,
   });
   const accessTokens = createAccessTokenIssuer({
     keys,
@@ -128,36 +162,41 @@ export async function buildAuthDomain(
   });
   const revoker = createSessionRevoker({ afterCommit: revocations.afterRevoked });
 
-  const sessions = createSessionStarter({ clock, accessTokens, refreshTokenLifetimeMs: config.JWT_REFRESH_EXPIRATION });
+  const lifetime = { refreshTokenLifetimeMs: config.JWT_REFRESH_EXPIRATION, maxAgeMs: config.SESSION_MAX_AGE };
+  const sessions = createSessionStarter({ clock, accessTokens, lifetime, riskPolicy: config.loginRiskPolicy });
   const login = createLoginService({ transact, clock, sessions });
   const refresh = createRefreshService({
     transact,
     revoker,
     clock,
     accessTokens,
-    refreshTokenLifetimeMs: config.JWT_REFRESH_EXPIRATION,
+    lifetime,
     reuseGraceMs: config.REFRESH_TOKEN_REUSE_GRACE,
   });
 
   // Passwords, devices, identifiers and the reaction to moderation.
   const hasher = await createArgon2Hasher();
-  const passwords = createPasswordService({ db, transact, revoker, clock, hasher });
+  const { stepUpMaxAgeSeconds } = config;
+  const passwords = createPasswordService({ db, transact, revoker, clock, hasher, stepUpMaxAgeSeconds });
+  const passwordLockout = {
+    threshold: config.PASSWORD_LOCKOUT_THRESHOLD,
+    baseDelayMs: config.PASSWORD_LOCKOUT_BASE,
+    maxDelayMs: config.PASSWORD_LOCKOUT_MAX,
+    forgetAfterMs: day,
+  };
   const passwordLogin = createPasswordLogin({
     transact,
     clock,
     hasher,
     sessions,
-    lockout: {
-      threshold: config.PASSWORD_LOCKOUT_THRESHOLD,
-      baseDelayMs: config.PASSWORD_LOCKOUT_BASE,
-      maxDelayMs: config.PASSWORD_LOCKOUT_MAX,
-      forgetAfterMs: day,
-    },
+    lockout: passwordLockout,
     ipLimit: { windowMs: config.PASSWORD_IP_WINDOW, maxFailures: config.PASSWORD_IP_MAX_FAILURES },
     defaultPhoneRegion: config.DEFAULT_PHONE_REGION,
   });
-  const devices = createDeviceService({ db, transact, revoker, clock });
-  const identifierLinking = createIdentifierLinking({ transact, clock });
+  const stepUp = createStepUp({ transact, clock, hasher, accessTokens, lockout: passwordLockout });
+  const devices = createDeviceService({ db, transact, revoker, clock, stepUpMaxAgeSeconds });
+  const identifierLinking = createIdentifierLinking({ transact, clock, stepUpMaxAgeSeconds });
+  const identifierReplacement = createIdentifierReplacement({ transact, clock, stepUpMaxAgeSeconds });
   const moderation = createModerationReaction({ transact, revoker, clock, logger: options.logger });
 
   // Service accounts: the operators' command manages them; the client credentials grant (POST
@@ -208,6 +247,7 @@ export async function buildAuthDomain(
       config.PASSWORD_IP_WINDOW,
       config.CLIENT_AUTH_IP_WINDOW,
     ),
+    sendBudgetWindowMs: config.OTP_GLOBAL_SEND_BUDGET_WINDOW,
     failureMemoryMs: day,
     refreshGraceMs: config.REFRESH_TOKEN_REUSE_GRACE,
     accessTokenLifetimeMs: config.JWT_ACCESS_EXPIRATION,
@@ -230,6 +270,8 @@ export async function buildAuthDomain(
     passwordLogin,
     devices,
     identifierLinking,
+    identifierReplacement,
+    stepUp,
     moderation,
     serviceAccounts,
     clientCredentials,

@@ -3,6 +3,7 @@ import { AuthService } from "../../gen/mintcoin/auth/v1/auth_pb.js";
 import type { ClientCredentialsGrant } from "./domain/client-credentials.js";
 import type { DeviceService } from "./domain/device-service.js";
 import type { IdentifierLinking } from "./domain/identifier-linking.js";
+import type { IdentifierReplacement } from "./domain/identifier-replacement.js";
 import type { KeyRing } from "./domain/key-ring.js";
 import type { LoginService } from "./domain/login-service.js";
 import type { OtpService } from "./domain/otp-service.js";
@@ -11,6 +12,7 @@ import type { PasswordLogin } from "./domain/password-login.js";
 import type { PasswordService } from "./domain/password-service.js";
 import type { RefreshService } from "./domain/refresh-service.js";
 import type { SessionService } from "./domain/session-service.js";
+import type { StepUp } from "./domain/step-up.js";
 import { createDeviceHandlers } from "./handlers/device-handlers.js";
 import { createIdentifierHandlers } from "./handlers/identifier-handlers.js";
 import { createKeyHandlers } from "./handlers/key-handlers.js";
@@ -19,6 +21,7 @@ import { createOtpHandlers } from "./handlers/otp-handlers.js";
 import { createPasswordHandlers } from "./handlers/password-handlers.js";
 import { createServiceTokenHandlers } from "./handlers/service-token-handlers.js";
 import { createSessionHandlers } from "./handlers/session-handlers.js";
+import { createStepUpHandlers } from "./handlers/step-up-handlers.js";
 import { createTokenHandlers } from "./handlers/token-handlers.js";
 
 export interface AuthHandlerDeps {
@@ -32,6 +35,8 @@ export interface AuthHandlerDeps {
   passwordLogin: PasswordLogin;
   devices: DeviceService;
   identifierLinking: IdentifierLinking;
+  identifierReplacement: IdentifierReplacement;
+  stepUp: StepUp;
   clientCredentials: ClientCredentialsGrant;
 }
 
@@ -47,6 +52,7 @@ export function createAuthRoutes(deps: AuthHandlerDeps): (router: ConnectRouter)
       ...createPasswordHandlers(deps),
       ...createDeviceHandlers(deps),
       ...createIdentifierHandlers(deps),
+      ...createStepUpHandlers(deps),
       ...createServiceTokenHandlers(deps),
     });
   };

@@ -31,7 +31,7 @@ const js = jetstream(connection);
 const tails: Array<Promise<void>> = [];
 const watched: string[] = [];
 for (const stream of tailedStreams) {
-  const filter = intersectSubjects(pattern, stream.subjects[0]!);
+  const filter = intersectSubjects(pattern, stream.subjects[0]);
   if (filter === undefined) continue;
   const consumer = await js.consumers.get(stream.name, {
     filter_subjects: filter,

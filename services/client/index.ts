@@ -4,13 +4,16 @@
  *   import { authV1, createIdentityClients, createTokenVerifier } from "./services/client/index.js";
  *
  *   const identity = createIdentityClients({ authUrl: "http://auth:50051", userUrl: "http://user:50052", protocol: "grpc" });
- *   await identity.auth.sendOtp({ identifier: "+447911123456", identifierType: authV1.IdentifierType.PHONE,
- *     purpose: authV1.OtpPurpose.LOGIN, deviceId: "checkout-web" });
+ *   const phone = { identifier: "+447911123456", identifierType: authV1.IdentifierType.PHONE, purpose: authV1.OtpPurpose.LOGIN };
+ *   const { challengeId } = await identity.auth.sendOtp({ ...phone, deviceId: "checkout-web" });
+ *   // Pass the challenge id back with the code the person types: only then do strangers' guesses leave it alone.
+ *   const { verificationToken } = await identity.auth.verifyOtp({ ...phone, code: typedCode, challengeId });
  *
  *   const tokens = createTokenVerifier({ jwksUrl: "http://auth:50051/.well-known/jwks.json", issuer: "mintcoin-auth", audience: "mintcoin" });
  *   const caller = await tokens.verify(accessToken); // throws ConnectError UNAUTHENTICATED when it is not valid
  *   const { user } = await identity.user.getMe({}, { headers: { authorization: `Bearer ${accessToken}` } });
  *   console.log(caller.userId, caller.roles, user?.username);
+ *   requireRecentAuthentication(caller, { maxAgeSeconds: 300 }); // before a withdrawal: STEP_UP_REQUIRED unless fresh
  *   identity.close(); // at shutdown: closes the HTTP/2 connections
  */
 import { Code, ConnectError, createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
@@ -25,7 +28,9 @@ import {
   type ServicePrincipal,
   type VerifiedCaller,
 } from "../shared/auth/principal.js";
+import { requireRecentAuthentication as checkRecentAuthentication } from "../shared/auth/recent-authentication.js";
 import { DomainError } from "../shared/errors/domain-errors.js";
+import { domainErrorToConnectError } from "../shared/errors/to-connect-error.js";
 
 export * as authV1 from "../../gen/mintcoin/auth/v1/auth_pb.js";
 export * as userV1 from "../../gen/mintcoin/user/v1/user_pb.js";
@@ -68,7 +73,9 @@ export function createIdentityClients(options: IdentityClientOptions): IdentityC
   return {
     auth: createClient(AuthService, transportFor(options.authUrl)),
     user: createClient(UserService, transportFor(options.userUrl)),
-    close: () => sessions.forEach((session) => session.abort()),
+    close: () => {
+      for (const session of sessions) session.abort();
+    },
   };
 }
 
@@ -127,4 +134,31 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       return caller;
     },
   };
+}
+
+/**
+ * "Authenticated within N minutes", for a sensitive action (a withdrawal, a payout change): passes
+ * when the caller's access token says the person signed in or stepped up (AuthService.StepUp) at
+ * most `maxAgeSeconds` ago (`auth_time`; refreshing keeps it), else throws a ConnectError a
+ * Connect or gRPC handler can let through as it is: PERMISSION_DENIED with google.rpc.ErrorInfo
+ * reason STEP_UP_REQUIRED, domain identity.mintcoin and metadata `max_age_seconds`, the same answer
+ * the identity services give (docs/errors.md). A client that sees it calls StepUp and retries with
+ * the new access token. A token without `auth_time` (a sign-in held for step-up) never passes, nor
+ * does a service account's (verifyCaller): it has no person who could have authenticated.
+ *
+ *   const caller = await tokens.verify(accessToken);
+ *   requireRecentAuthentication(caller, { maxAgeSeconds: 300 });
+ *
+ * `now` defaults to the system clock (tests may pass their own).
+ */
+export function requireRecentAuthentication(
+  principal: Pick<Principal, "authTime">,
+  options: { maxAgeSeconds: number; now?: Date },
+): void {
+  try {
+    checkRecentAuthentication(principal, { maxAgeSeconds: options.maxAgeSeconds, now: options.now ?? new Date() });
+  } catch (error) {
+    if (error instanceof DomainError) throw domainErrorToConnectError(error);
+    throw error;
+  }
 }

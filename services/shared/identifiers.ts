@@ -2,6 +2,7 @@ import { parsePhoneNumberWithError, type CountryCode } from "libphonenumber-js/m
 import { z } from "zod";
 import { InvalidArgumentError } from "./errors/domain-errors.js";
 
+/** The two kinds of identifier a person signs in with: the one declaration both services use. */
 export type IdentifierType = "phone" | "email";
 
 const emailSchema = z.email();

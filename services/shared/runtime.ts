@@ -15,7 +15,7 @@ import { createTransact, type Transact } from "./outbox/transact.js";
 import { createHealthStatus, type HealthStatus } from "./server/health.js";
 
 export interface RuntimeConfig {
-  HOST: string;
+  METRICS_HOST: string;
   databaseUrl: string | undefined;
   DATA_DIR: string;
   DATABASE_POOL_SIZE: number;
@@ -76,17 +76,18 @@ export async function openRuntime<DB extends OutboxDatabase>(options: RuntimeOpt
   try {
     if (config.MIGRATE_ON_START) await migrateToLatest(database.db as Kysely<unknown>, options.migrations, logger);
     if (options.metricsPort !== undefined) {
-      metricsServer = await startMetricsServer({ host: config.HOST, port: options.metricsPort, metrics, logger }).catch(
-        (error: unknown) => {
-          const variable = `${options.service.toUpperCase()}_METRICS_PORT`;
-          throw new Error(
-            `cannot serve metrics on ${config.HOST}:${options.metricsPort} (${variable}): ${String(error)}`,
-            {
-              cause: error,
-            },
-          );
-        },
-      );
+      metricsServer = await startMetricsServer({
+        host: config.METRICS_HOST,
+        port: options.metricsPort,
+        metrics,
+        logger,
+      }).catch((error: unknown) => {
+        const variable = `METRICS_HOST, ${options.service.toUpperCase()}_METRICS_PORT`;
+        throw new Error(
+          `cannot serve metrics on ${config.METRICS_HOST}:${options.metricsPort} (${variable}): ${String(error)}`,
+          { cause: error },
+        );
+      });
     }
   } catch (error) {
     await database.close();

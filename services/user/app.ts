@@ -4,24 +4,30 @@ import { UserService } from "../../gen/mintcoin/user/v1/user_pb.js";
 import { createAccessTokenVerifier } from "../shared/auth/access-token.js";
 import { createAuthenticationInterceptor } from "../shared/auth/authentication-interceptor.js";
 import { createRevocationList, type RevocationList } from "../shared/auth/revocation-list.js";
+import { createSessionAdmission, type SessionAdmission } from "../shared/auth/session-admission.js";
+import { createTokenValidationClient } from "../shared/auth/token-validation-client.js";
 import { systemClock, type Clock } from "../shared/clock.js";
 import type { DurableConsumer } from "../shared/events/durable-consumer.js";
 import type { StreamFollower } from "../shared/events/stream-follower.js";
 import { streams } from "../shared/events/streams.js";
 import type { Logger } from "../shared/logging.js";
 import { openRuntime, type Runtime } from "../shared/runtime.js";
+import { connectionLimitsFrom } from "../shared/server/connection-limits.js";
 import { serve } from "../shared/server/serve.js";
 import type { UserConfig } from "./config.js";
+import { startAuthEventConsumers } from "./consumers/auth-event-consumers.js";
+import { followProfileChanges } from "./consumers/profile-change-feed.js";
 import { createActivityTracker } from "./domain/activity.js";
 import { createIdentitySync } from "./domain/identity-sync.js";
 import { createModerationService } from "./domain/moderation-service.js";
 import { createProfileCache, type ProfileCache } from "./domain/profile-cache.js";
 import { createProfileService } from "./domain/profile-service.js";
 import { createProfileWriter } from "./domain/profile-writer.js";
+import { createStandingCheck } from "./domain/standing.js";
+import { createPublicDirectory } from "./domain/public-directory.js";
+import { createPublicLookupLimit } from "./domain/public-lookup-limit.js";
 import type { ReferralSuffixSource } from "./domain/referral-codes.js";
 import { reservedKey } from "./domain/usernames.js";
-import { startAuthEventConsumers } from "./events/auth-event-consumers.js";
-import { followProfileChanges } from "./events/profile-change-feed.js";
 import { createActivityInterceptor } from "./handlers/activity-interceptor.js";
 import { userMigrations } from "./migrations/index.js";
 import { createUserRoutes } from "./routes.js";
@@ -34,6 +40,8 @@ export interface UserServiceHandle {
   runtime: Runtime<UserDatabase>;
   /** The revocations this instance knows (undefined without NATS). */
   revocations: RevocationList | undefined;
+  /** Whether a verified token may be used: the revocation list, or the auth service while the list is not current. */
+  admission: SessionAdmission;
   /** The consumers of the auth service's events (undefined without NATS). */
   consumers: DurableConsumer | undefined;
   /** GetMe's profile cache and the feed that keeps it true (undefined without NATS or with PROFILE_CACHE_SIZE=0). */
@@ -50,6 +58,16 @@ export interface UserServiceOverrides {
 
 /** Seconds of clock difference between the auth service and us that a token's times may show. */
 const clockToleranceSeconds = 5;
+
+/** How long a ValidateToken call to the auth service may take before the request is answered UNAVAILABLE. */
+const sessionCheckTimeoutMs = 2_000;
+/** The RPCs anyone may call without a token (user.proto). */
+const publicMethods: ReadonlySet<string> = new Set(
+  [UserService.method.getUser, UserService.method.getUserByUsername].map((m) => `${UserService.typeName}/${m.name}`),
+);
+
+/** Client networks whose public look-ups an instance counts at once (a few MB at most). */
+const publicLookupNetworks = 10_000;
 
 /** Wires the user service from its configuration and starts serving. Nothing listens on import. */
 export async function startUserService(
@@ -70,6 +88,10 @@ export async function startUserService(
   let revocations: RevocationList | undefined;
   let consumers: DurableConsumer | undefined;
   let profileChanges: StreamFollower | undefined;
+  const authService = createTokenValidationClient({
+    baseUrl: config.authServiceUrl,
+    timeoutMs: sessionCheckTimeoutMs,
+  });
   const stopBackground = async () => {
     await consumers?.stop();
     await revocations?.close();
@@ -105,6 +127,15 @@ export async function startUserService(
       defaultPhoneRegion: config.DEFAULT_PHONE_REGION,
     });
     const activity = createActivityTracker({ db, clock, writer, cache });
+    const directory = createPublicDirectory({
+      profiles,
+      limit: createPublicLookupLimit({
+        clock,
+        maxRequests: config.PUBLIC_LOOKUP_IP_MAX_REQUESTS,
+        windowMs: config.PUBLIC_LOOKUP_IP_WINDOW,
+        maxNetworks: publicLookupNetworks,
+      }),
+    });
 
     if (runtime.nats) {
       revocations = createRevocationList({
@@ -119,8 +150,19 @@ export async function startUserService(
         activity,
       });
     } else {
-      logger.warn("without NATS_URL, revoked sessions are refused only when their access tokens expire");
+      logger.warn(
+        { authServiceUrl: config.authServiceUrl },
+        "without NATS_URL, every session is checked with the auth service (ValidateToken, at most once a second)",
+      );
     }
+    const nats = runtime.nats;
+    const admission = createSessionAdmission({
+      feed: revocations,
+      feedConnected: () => nats?.isConnected() ?? false,
+      askAuthService: authService.isSessionActive,
+      localRefusal: createStandingCheck({ db, clock }),
+      onAsked: (outcome) => runtime.metrics.sessionChecks.inc({ outcome }),
+    });
 
     // Tokens are verified here, against the auth service's published keys: never a shared secret.
     const verifier = createAccessTokenVerifier({
@@ -130,7 +172,6 @@ export async function startUserService(
       clockToleranceSeconds,
       clock,
     });
-    const known = revocations;
 
     const server = await serve({
       host: config.HOST,
@@ -138,19 +179,21 @@ export async function startUserService(
       logger,
       health: runtime.health,
       metrics: runtime.metrics,
-      routes: createUserRoutes({ profiles, moderation }),
+      routes: createUserRoutes({ profiles, moderation, directory }),
       reflectionFiles: [file_mintcoin_events_v1_user_events],
       interceptors: [
         createAuthenticationInterceptor({
           verifier,
-          // Every UserService RPC needs a token (user.proto); "public" views are for any signed-in caller.
-          publicMethods: new Set<string>(),
-          isSessionRevoked: (sessionId) => known?.isRevoked(sessionId) ?? false,
+          // The public views need no token (user.proto); a valid one still identifies the caller.
+          publicMethods,
+          admit: admission.admit,
         }),
         createActivityInterceptor(activity, logger),
       ],
+      reflection: config.GRPC_REFLECTION,
       corsOrigins: config.CORS_ORIGINS,
       maxRequestBytes: config.MAX_REQUEST_BYTES,
+      connectionLimits: connectionLimitsFrom(config),
       trustedProxies: config.TRUSTED_PROXIES,
       grpcJsPort: config.USER_GRPC_JS_PORT,
     });
@@ -160,6 +203,7 @@ export async function startUserService(
       grpcJsPort: server.grpcJsPort,
       runtime,
       revocations,
+      admission,
       consumers,
       profileCache: cache && profileChanges ? { cache, changes: profileChanges } : undefined,
       async close() {

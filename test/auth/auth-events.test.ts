@@ -6,6 +6,7 @@ import { hashOpaqueToken } from "../../services/auth/domain/opaque-tokens.js";
 import { eventCatalog, type EventSubject } from "../../services/shared/events/catalog.js";
 import {
   callHeaders,
+  sendChallenge,
   sendCode,
   startAuthHarness,
   uniqueEmail,
@@ -59,9 +60,10 @@ describe("auth events", () => {
     };
 
     // A wrong code first, then the sign-in that registers the user.
-    const firstCode = await sendCode(h, email);
-    await h.client.verifyOtp(verifyRequest(email, wrongCode(firstCode)), headers()).catch(() => undefined);
-    const { verificationToken } = await h.client.verifyOtp(verifyRequest(email, firstCode), headers());
+    const sent = await sendChallenge(h, email);
+    const withChallenge = (code: string) => verifyRequest(email, code, OtpPurpose.LOGIN, sent.challengeId);
+    await h.client.verifyOtp(withChallenge(wrongCode(sent.code)), headers()).catch(() => undefined);
+    const { verificationToken } = await h.client.verifyOtp(withChallenge(sent.code), headers());
     const first = await h.client.login({ verificationToken, deviceId: "laptop", deviceName: "Laptop" }, headers());
     keep(verificationToken, first.tokens!.accessToken, first.tokens!.refreshToken);
     userId = first.userId;

@@ -1,9 +1,9 @@
 import type { Client } from "@connectrpc/connect";
 import { type AuthService, IdentifierType, OtpPurpose } from "../../gen/mintcoin/auth/v1/auth_pb.js";
 import type { AuthServiceHandle, AuthServiceOverrides } from "../../services/auth/app.js";
-import { manualClock } from "../../services/shared/clock.js";
 import { collectEvents, type EventCollector } from "../fixtures/events.js";
 import { grpcAuthClient, type GrpcClient } from "../fixtures/grpc-clients.js";
+import { manualClock } from "../fixtures/manual-clock.js";
 import { capturingDelivery, connectAuthClient, startAuth, type RunningService } from "../fixtures/services.js";
 import { createTestDatabase, startNats, type NatsInstance, type TestDatabase } from "../support/index.js";
 
@@ -70,18 +70,32 @@ export function uniqueEmail(label = "user"): string {
   return `${label}-${process.pid}-${counter}-${Math.random().toString(36).slice(2, 8)}@example.com`;
 }
 
-/** Sends a code to an email and returns it as the delivery saw it. */
+/** Sends a code to an email and returns it as the delivery saw it, with the challenge id SendOtp answered. */
+export async function sendChallenge(
+  h: Pick<AuthHarness, "client" | "capture">,
+  email: string,
+  purpose: OtpPurpose = OtpPurpose.LOGIN,
+  options: { headers?: Record<string, string> } = {},
+): Promise<{ code: string; challengeId: string }> {
+  const { challengeId } = await h.client.sendOtp(
+    { identifier: email, identifierType: IdentifierType.EMAIL, purpose, deviceId: "test-device" },
+    options,
+  );
+  return { code: h.capture.lastCode(email.trim().toLowerCase()), challengeId };
+}
+
+/** Sends a code to an email and returns it as the delivery saw it (for guesses without a challenge). */
 export async function sendCode(
   h: Pick<AuthHarness, "client" | "capture">,
   email: string,
   purpose: OtpPurpose = OtpPurpose.LOGIN,
 ): Promise<string> {
-  await h.client.sendOtp({ identifier: email, identifierType: IdentifierType.EMAIL, purpose, deviceId: "test-device" });
-  return h.capture.lastCode(email.trim().toLowerCase());
+  return (await sendChallenge(h, email, purpose)).code;
 }
 
-export function verifyRequest(email: string, code: string, purpose: OtpPurpose = OtpPurpose.LOGIN) {
-  return { identifier: email, identifierType: IdentifierType.EMAIL, code, purpose };
+/** A VerifyOtp request; without `challengeId` it is a guess as clients from before challenges make it. */
+export function verifyRequest(email: string, code: string, purpose: OtpPurpose = OtpPurpose.LOGIN, challengeId = "") {
+  return { identifier: email, identifierType: IdentifierType.EMAIL, code, purpose, challengeId };
 }
 
 /** A code that is certainly not `code`. */
@@ -95,8 +109,8 @@ export async function verificationToken(
   email: string,
   purpose: OtpPurpose = OtpPurpose.LOGIN,
 ): Promise<string> {
-  const code = await sendCode(h, email, purpose);
-  const { verificationToken } = await h.client.verifyOtp(verifyRequest(email, code, purpose));
+  const { code, challengeId } = await sendChallenge(h, email, purpose);
+  const { verificationToken } = await h.client.verifyOtp(verifyRequest(email, code, purpose, challengeId));
   return verificationToken;
 }
 

@@ -16,8 +16,8 @@ import {
 } from "./auth-harness.js";
 
 // The background cleanup: expired codes and verification tokens, idle rate-limit rows and guards,
-// expired refresh tokens, sealed grace copies and long-ended sessions go, in small batches; live
-// rows stay.
+// send-budget counters of past windows, expired rotated-away refresh tokens, sealed grace copies and
+// long-ended sessions go, in small batches; live rows stay.
 
 const minute = 60_000;
 const day = 86_400_000;
@@ -82,21 +82,25 @@ describe("background cleanup", () => {
       await db.selectFrom("otp_guards").select("identifier").where("identifier", "=", guarded).execute(),
     ).toHaveLength(1);
     expect(await count(db, "sessions")).toBe(1);
+    expect(await count(db, "otp_send_budgets")).toBeGreaterThan(0); // the send budget of this window
 
     h.clock.advance(day);
     await h.auth.handle.domain.cleanup.runOnce();
+    expect(await count(db, "otp_send_budgets")).toBe(0);
     expect(await count(db, "otp_guards")).toBe(0);
     expect(await count(db, "password_guards")).toBe(0);
     expect(await count(db, "rate_limits")).toBe(0);
 
-    // A session past its expiry loses its refresh tokens at once and itself after the retention.
+    // A session past its expiry loses its rotated-away refresh token at once; its current one stays
+    // with it (a late refresh is told "expired", not "unknown") and both go after the retention.
     h.clock.advance(7 * day);
     await h.auth.handle.domain.cleanup.runOnce();
-    expect(await count(db, "refresh_tokens")).toBe(0);
+    expect(await db.selectFrom("refresh_tokens").select("rotated_at").execute()).toEqual([{ rotated_at: null }]);
     expect(await count(db, "sessions")).toBe(1);
     h.clock.advance(30 * day);
     await h.auth.handle.domain.cleanup.runOnce();
     expect(await count(db, "sessions")).toBe(0);
+    expect(await count(db, "refresh_tokens")).toBe(0);
     expect(await count(db, "devices")).toBe(1);
   });
 

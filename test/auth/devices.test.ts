@@ -1,6 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
+import { OtpPurpose } from "../../gen/mintcoin/auth/v1/auth_pb.js";
 import { SessionRevokeReason } from "../../gen/mintcoin/events/v1/auth_events_pb.js";
 import { bearer, grpc } from "../fixtures/grpc-clients.js";
 import { waitFor } from "../support/index.js";
@@ -13,7 +14,8 @@ import {
   type AuthHarness,
 } from "./auth-harness.js";
 
-// ListDevices, TrustDevice, BlockDevice, UnblockDevice: the caller's own devices only; a block
+// ListDevices, TrustDevice, BlockDevice, UnblockDevice: the caller's own devices only; trust is
+// earned (the registering device, or a trusted device or a stepped-up session vouching); a block
 // revokes the device's sessions and keeps it from signing in or refreshing until unblocked.
 
 const iphone =
@@ -83,7 +85,8 @@ describe("devices: ListDevices, TrustDevice, BlockDevice, UnblockDevice", () => 
       osName: "iOS",
       osVersion: "17.4",
       browserName: "Mobile Safari",
-      trusted: false,
+      // The device that registered the account starts trusted; the laptop has to earn it.
+      trusted: true,
       blocked: false,
       blockedReason: "",
       lastIp: "198.51.100.10",
@@ -93,6 +96,7 @@ describe("devices: ListDevices, TrustDevice, BlockDevice, UnblockDevice", () => 
       osName: "Linux",
       browserName: "Firefox",
       lastIp: "198.51.100.11",
+      trusted: false,
     });
     expect(devices[1]!.fingerprint).toMatch(/^[0-9a-f]{64}$/);
     expect(devices[1]!.id).toMatch(/^[0-9a-f-]{36}$/);
@@ -124,6 +128,53 @@ describe("devices: ListDevices, TrustDevice, BlockDevice, UnblockDevice", () => 
     );
     expect(login).toMatchObject({ trustedDevice: true, suspicious: false });
     expect(h.events.decoded("auth.device.trusted").filter((e) => e.userId === phone.userId)).toHaveLength(1);
+  });
+
+  it("refuses a session on a new device that tries to trust itself, even after signing in again, until that session steps up", async () => {
+    const email = uniqueEmail();
+    await signIn(h, email, { deviceId: "first-phone" });
+    const newcomer = await signIn(h, email, { deviceId: "newcomer" });
+    const asNewcomer = as(newcomer.tokens!.accessToken);
+    const error = await failure(h.client.trustDevice({ deviceId: "newcomer" }, asNewcomer));
+    expect(error.code).toBe(Code.PermissionDenied);
+    expect(reasonOf(error)).toBe("STEP_UP_REQUIRED");
+
+    // A second sign-in on the device is a fresh authentication, but of the identifier, not of the device.
+    h.clock.advance(15 * 60_000);
+    const again = await signIn(h, email, { deviceId: "newcomer" });
+    expect(again.stepUpRequired).toBe(false);
+    const stillRefused = await failure(h.client.trustDevice({ deviceId: "newcomer" }, as(again.tokens!.accessToken)));
+    expect(reasonOf(stillRefused)).toBe("STEP_UP_REQUIRED");
+    const grpcRefusal = await h.grpc
+      .TrustDevice({ device_id: "newcomer" }, bearer(again.tokens!.accessToken))
+      .catch((e: grpc.ServiceError) => e);
+    expect((grpcRefusal as grpc.ServiceError).code).toBe(grpc.status.PERMISSION_DENIED);
+
+    const stepped = await h.client.stepUp(
+      { proof: { case: "verificationToken", value: await verificationToken(h, email, OtpPurpose.STEP_UP) } },
+      as(again.tokens!.accessToken),
+    );
+    const { device } = await h.client.trustDevice({ deviceId: "newcomer" }, as(stepped.accessToken));
+    expect(device).toMatchObject({ deviceId: "newcomer", trusted: true, current: true });
+    await waitFor(() => h.events.decoded("auth.device.trusted").find((e) => e.userId === newcomer.userId));
+  });
+
+  it("lets a trusted device trust another only while its authentication is recent", async () => {
+    const email = uniqueEmail();
+    const phone = await signIn(h, email, { deviceId: "phone" });
+    await signIn(h, email, { deviceId: "tablet" });
+    h.clock.advance(5 * 60_000 + 1_000);
+    const error = await failure(h.client.trustDevice({ deviceId: "tablet" }, as(phone.tokens!.accessToken)));
+    expect(reasonOf(error)).toBe("STEP_UP_REQUIRED");
+    expect(error.findDetails(ErrorInfoSchema)[0]?.metadata).toEqual({ max_age_seconds: "300" });
+
+    const stepped = await h.client.stepUp(
+      { proof: { case: "verificationToken", value: await verificationToken(h, email, OtpPurpose.STEP_UP) } },
+      as(phone.tokens!.accessToken),
+    );
+    await expect(h.client.trustDevice({ deviceId: "tablet" }, as(stepped.accessToken))).resolves.toMatchObject({
+      device: { deviceId: "tablet", trusted: true },
+    });
   });
 
   it("answers NOT_FOUND for a device the caller does not have, even when another user has it", async () => {

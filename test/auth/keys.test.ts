@@ -3,6 +3,7 @@ import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySe
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadAuthConfig } from "../../services/auth/config.js";
 import { rotateSigningKey } from "../../services/auth/domain/key-rotation.js";
+import { createKeyVault } from "../../services/auth/domain/key-vault.js";
 import type { AuthServiceHandle } from "../../services/auth/app.js";
 import { createAccessTokenVerifier } from "../../services/shared/auth/access-token.js";
 import { startAuth, type RunningService } from "../fixtures/services.js";
@@ -30,6 +31,7 @@ function sampleToken(service: RunningService<AuthServiceHandle>, identifier = "s
       sessionId: "5a7d1c3e-2b4f-4e6a-8c9d-0e1f2a3b4c5d",
       deviceId: "device-1",
       identifiers: [{ type: "email", identifier }],
+      authentication: null,
     },
     new Date(),
   );
@@ -122,6 +124,7 @@ describe("signing keys and the JWKS", () => {
     const { kid: newKid } = await rotateSigningKey(h.auth.handle.runtime.db, {
       now: h.clock.now(),
       activateAfterMs: 10 * minute,
+      vault: createKeyVault({}), // the harness sets no KEY_ENCRYPTION_KEY: keys are stored in the clear
     });
 
     // Published at once (both instances re-read keys every 100 ms here), but not signing yet.

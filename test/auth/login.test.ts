@@ -152,7 +152,7 @@ describe("AuthService.Login", () => {
     expect(identities).toHaveLength(1);
   });
 
-  it("registers the device once per user with its parsed user agent and fingerprint, and updates it on later sign-ins", async () => {
+  it("registers the device once per user with its parsed user agent and fingerprint, trusted when it registered the account, and updates it on later sign-ins", async () => {
     const email = uniqueEmail();
     const first = await signIn(h, email, {
       deviceId: "iphone-1",
@@ -172,7 +172,7 @@ describe("AuthService.Login", () => {
       browser_name: "Mobile Safari",
       browser_version: "17.4",
       last_ip: "198.51.100.4",
-      trusted: false,
+      trusted: true,
       blocked: false,
     });
     expect(device!.fingerprint).toMatch(/^[0-9a-f]{64}$/);
@@ -186,6 +186,7 @@ describe("AuthService.Login", () => {
       osName: "iOS",
       fingerprint: device!.fingerprint,
       ipAddress: "198.51.100.4",
+      trusted: true,
     });
 
     h.clock.advance(60_000);
@@ -197,33 +198,45 @@ describe("AuthService.Login", () => {
     expect(h.events.decoded("auth.device.registered").filter((e) => e.userId === first.userId)).toHaveLength(1);
   });
 
-  it("flags new devices, new IPs and recent failures on auth.login, without flagging a first sign-in", async () => {
+  it("flags new devices, new IPs, new networks and recent failures on auth.login, without flagging a first sign-in", async () => {
     const email = uniqueEmail();
-    const first = await signIn(h, email, { deviceId: "laptop", ip: "203.0.113.1" });
+    const first = await signIn(h, email, { deviceId: "phone", ip: "203.0.113.1" });
+    expect(first.stepUpRequired).toBe(false);
     expect(await loginEventFor(first.sessionId)).toMatchObject({
       newUser: true,
       newDevice: true,
+      trustedDevice: true,
       suspicious: false,
       suspiciousReasons: [],
     });
 
+    // Defaults: a new device signs in on condition of a step-up; new IPs and networks are flagged only.
+    const newDevice = await signIn(h, email, { deviceId: "laptop", ip: "203.0.113.1" });
+    expect(newDevice.stepUpRequired).toBe(true);
+    expect(await loginEventFor(newDevice.sessionId)).toMatchObject({
+      newDevice: true,
+      suspiciousReasons: ["new_device"],
+      stepUpRequired: true,
+    });
+
     const newIp = await signIn(h, email, { deviceId: "laptop", ip: "203.0.113.2" });
+    expect(newIp.stepUpRequired).toBe(false);
     expect(await loginEventFor(newIp.sessionId)).toMatchObject({
       newDevice: false,
       suspicious: true,
       suspiciousReasons: ["new_ip"],
+      stepUpRequired: false,
     });
 
-    const newDevice = await signIn(h, email, { deviceId: "tablet", ip: "203.0.113.2" });
-    expect(await loginEventFor(newDevice.sessionId)).toMatchObject({
-      newDevice: true,
-      suspiciousReasons: ["new_device"],
+    h.clock.advance(15 * 60_000); // out of the code-send window
+    const newNetwork = await signIn(h, email, { deviceId: "laptop", ip: "198.51.100.9" });
+    expect(await loginEventFor(newNetwork.sessionId)).toMatchObject({
+      suspiciousReasons: ["new_ip", "new_network"],
     });
-
-    h.clock.advance(15 * 60_000);
     const dead = await sendCode(h, email);
     for (let i = 0; i < 3; i++) await failure(h.client.verifyOtp(verifyRequest(email, wrongCode(dead))));
     const afterFailures = await signIn(h, email, { deviceId: "laptop", ip: "203.0.113.2" });
+    expect(afterFailures.stepUpRequired).toBe(true);
     expect(await loginEventFor(afterFailures.sessionId)).toMatchObject({
       suspicious: true,
       suspiciousReasons: ["recent_failures"],
@@ -235,6 +248,7 @@ describe("AuthService.Login", () => {
       .where("user_id", "=", first.userId)
       .where("device_id", "=", "laptop")
       .execute();
+    h.clock.advance(15 * 60_000);
     const trusted = await signIn(h, email, { deviceId: "laptop", ip: "192.0.2.99" });
     expect(await loginEventFor(trusted.sessionId)).toMatchObject({
       trustedDevice: true,

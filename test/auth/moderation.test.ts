@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { IdentifierType } from "../../gen/mintcoin/auth/v1/auth_pb.js";
 import { SessionRevokeReason } from "../../gen/mintcoin/events/v1/auth_events_pb.js";
+import { LifecycleState } from "../../gen/mintcoin/user/v1/user_pb.js";
 import type { UserServiceHandle } from "../../services/user/app.js";
 import { connectEventPublisher, type EventPublisher } from "../fixtures/publish-event.js";
 import { connectUserClient, startUser, type RunningService } from "../fixtures/services.js";
@@ -17,11 +18,12 @@ import {
   type AuthHarness,
 } from "./auth-harness.js";
 
-// The auth side of moderation: user.suspended, user.unsuspended and user.banned (durable consumer)
-// revoke every session of the user at once and make sign-in and refresh refuse until the
-// suspension ends (for good after a ban); replayed and out-of-order events leave the state an
-// in-order run leaves. First with events published the way the user service's relay publishes
-// them, then through the user service's own SuspendUser/UnsuspendUser/BanUser.
+// The auth side of moderation: user.suspended, user.unsuspended, user.banned and user.deleted
+// (durable consumer) revoke every session of the user at once and make sign-in and refresh refuse
+// until the suspension ends (for good after a ban or a deletion); replayed and out-of-order events
+// leave the state an in-order run leaves. First with events published the way the user service's
+// relay publishes them, then through the user service's own SuspendUser/UnsuspendUser/BanUser and
+// UpdateLifecycleState to DELETED.
 
 async function failure(promise: Promise<unknown>): Promise<ConnectError> {
   const error = await promise.then(
@@ -151,6 +153,52 @@ describe("moderation reaction in the auth service", () => {
     await publisher.publish("user.unsuspended", { userId, version: 5n });
     await applied(userId, 5);
     expect(reasonOf(await failure(signInAgain(email)))).toBe("USER_BANNED");
+  });
+
+  it("revokes every session of a deleted user at once and refuses Login, LoginWithPassword and RefreshToken for good", async () => {
+    const email = uniqueEmail("deleted");
+    const phone = await signIn(h, email, { deviceId: "phone" });
+    await h.client.setPassword(
+      { verificationToken: await verificationToken(h, email), password },
+      as(phone.tokens!.accessToken),
+    );
+    const laptop = await passwordLogin(email);
+
+    await publisher.publish("user.deleted", {
+      userId: phone.userId,
+      reason: "asked to leave",
+      deletedAt: at(0),
+      actorUserId: "00000000-0000-4000-8000-000000000001",
+      version: 3n,
+    });
+    const revoked = await waitFor(() => {
+      const events = h.events.decoded("auth.session.revoked").filter((e) => e.userId === phone.userId);
+      return events.length === 2 ? events : undefined;
+    });
+    expect(revoked!.map((e) => e.sessionId).sort()).toEqual([phone.sessionId, laptop.sessionId].sort());
+    for (const event of revoked!) {
+      expect(event).toMatchObject({
+        reason: "user_deleted",
+        reasonCode: SessionRevokeReason.USER_DELETED,
+        revokedByUserId: "",
+      });
+    }
+    expect(await activeSessionIds(phone.userId)).toEqual([]);
+    expect((await h.client.validateToken({ accessToken: laptop.tokens!.accessToken })).valid).toBe(false);
+    expect(
+      (await failure(h.client.refreshToken({ refreshToken: phone.tokens!.refreshToken, deviceId: "phone" }))).code,
+    ).toBe(Code.Unauthenticated);
+    // The code flow itself reveals nothing about the account (SendOtp and VerifyOtp succeed); Login refuses.
+    const refused = await failure(signInAgain(email));
+    expect(refused.code).toBe(Code.PermissionDenied);
+    expect(reasonOf(refused)).toBe("USER_DELETED");
+    expect(reasonOf(await failure(passwordLogin(email)))).toBe("USER_DELETED");
+
+    // DELETED is terminal: a later event of another kind does not let the user back in.
+    await publisher.publish("user.unsuspended", { userId: phone.userId, version: 4n });
+    await applied(phone.userId, 4);
+    expect(await restrictionOf(phone.userId)).toMatchObject({ deleted: true });
+    expect(reasonOf(await failure(passwordLogin(email)))).toBe("USER_DELETED");
   });
 
   it("leaves the in-order state when a suspension arrives after its own lifting, and again as a re-published copy", async () => {
@@ -303,6 +351,37 @@ describe("moderation reaction in the auth service", () => {
       );
       h.clock.advance(15 * 60_000);
       expect(reasonOf(await failure(signInAgain(email, "phone")))).toBe("USER_BANNED");
+    });
+
+    it("delete: treated as a ban, the sessions die within a second in both services, refresh and sign-in are refused, user.deleted carries the reason", async () => {
+      const users = connectUserClient(user.baseUrl);
+      const moderator = await signIn(h, admin, { deviceId: "desk" });
+      const email = uniqueEmail("leaver");
+      const member = await signIn(h, email, { deviceId: "phone" });
+      const token = member.tokens!.accessToken;
+      await users.createUser({ username: `leaver_${process.pid}`, name: "Leaver" }, as(token));
+
+      await users.updateLifecycleState(
+        { userId: member.userId, state: LifecycleState.DELETED, reason: "asked to leave" },
+        as(moderator.tokens!.accessToken),
+      );
+      const withinASecond = { timeoutMs: 1_000, intervalMs: 10 };
+      await Promise.all([
+        waitFor(async () => (await failure(users.getMe({}, as(token)))).code === Code.Unauthenticated, withinASecond),
+        waitFor(async () => !(await h.client.validateToken({ accessToken: token })).valid, withinASecond),
+      ]);
+      const [revoked] = h.events.decoded("auth.session.revoked").filter((e) => e.sessionId === member.sessionId);
+      expect(revoked).toMatchObject({ reason: "user_deleted", reasonCode: SessionRevokeReason.USER_DELETED });
+      const [deleted] = h.events.decoded("user.deleted").filter((e) => e.userId === member.userId);
+      expect(deleted).toMatchObject({ reason: "asked to leave", actorUserId: moderator.userId });
+
+      expect(
+        (await failure(h.client.refreshToken({ refreshToken: member.tokens!.refreshToken, deviceId: "phone" }))).code,
+      ).toBe(Code.Unauthenticated);
+      const verified = await verificationToken(h, email);
+      const refused = await failure(h.client.login({ verificationToken: verified, deviceId: "phone" }));
+      expect(refused.code).toBe(Code.PermissionDenied);
+      expect(reasonOf(refused)).toBe("USER_DELETED");
     });
   });
 });

@@ -250,7 +250,10 @@ describe("passwords: SetPassword, LoginWithPassword, ResetPassword", () => {
       const checked: string[] = [];
       const spy: PasswordHasher = {
         ...real,
-        verify: (hash, secret) => (checked.push(hash), real.verify(hash, secret)),
+        verify: (hash, secret) => {
+          checked.push(hash);
+          return real.verify(hash, secret);
+        },
       };
       const service = createPasswordLogin({
         transact: h.auth.handle.runtime.transact,

@@ -1,5 +1,6 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IdentifierType, OtpPurpose } from "../../gen/mintcoin/auth/v1/auth_pb.js";
 import { OtpDeliveryRequestSchema } from "../../gen/mintcoin/events/v1/notify_pb.js";
@@ -7,7 +8,7 @@ import { RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { collectEvents, type EventCollector } from "../fixtures/events.js";
 import { grpc, grpcAuthClient, type GrpcClient } from "../fixtures/grpc-clients.js";
 import { connectAuthClient, startAuth, type RunningService } from "../fixtures/services.js";
-import { createTestDatabase, startNats, type NatsInstance, type TestDatabase } from "../support/index.js";
+import { createTestDatabase, startNats, waitFor, type NatsInstance, type TestDatabase } from "../support/index.js";
 import type { AuthServiceHandle } from "../../services/auth/app.js";
 
 // The first vertical slice through the spine: SendOtp on real Postgres, its rate limit, its event
@@ -79,6 +80,53 @@ describe("AuthService.SendOtp", () => {
     }
   });
 
+  it("takes device_id as optional: grpc-js and Connect requests without one get a code that signs in", async () => {
+    await grpcClient.SendOtp({
+      identifier: "no-device-grpc@example.com",
+      identifier_type: "IDENTIFIER_TYPE_EMAIL",
+      purpose: "OTP_PURPOSE_LOGIN",
+    });
+    const client = connectAuthClient(auth.baseUrl);
+    await client.sendOtp({
+      identifier: "no-device-web@example.com",
+      identifierType: IdentifierType.EMAIL,
+      purpose: OtpPurpose.LOGIN,
+    });
+    await client.sendOtp({
+      identifier: "with-device@example.com",
+      identifierType: IdentifierType.EMAIL,
+      purpose: OtpPurpose.LOGIN,
+      deviceId: "tablet-7",
+    });
+
+    const stored = await auth.handle.runtime.db
+      .selectFrom("otp_codes")
+      .select(["identifier", "device_id"])
+      .where("identifier", "in", ["no-device-grpc@example.com", "no-device-web@example.com", "with-device@example.com"])
+      .orderBy("identifier")
+      .execute();
+    expect(stored).toEqual([
+      { identifier: "no-device-grpc@example.com", device_id: null },
+      { identifier: "no-device-web@example.com", device_id: null },
+      { identifier: "with-device@example.com", device_id: "tablet-7" },
+    ]);
+    const sent = await waitFor(() =>
+      events.decoded("auth.otp.sent").find((e) => e.identifier === "no-device-web@example.com"),
+    );
+    expect(sent!.deviceId).toBe("");
+
+    // The device that signs in is the one Login names.
+    const delivery = await waitForDelivery(events, "notify.otp.email", "no-device-web@example.com");
+    const { verificationToken } = await client.verifyOtp({
+      identifier: "no-device-web@example.com",
+      identifierType: IdentifierType.EMAIL,
+      code: delivery!.code,
+      purpose: OtpPurpose.LOGIN,
+    });
+    const login = await client.login({ verificationToken, deviceId: "phone-1" });
+    expect(login.sessionId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
   it("normalises phone numbers to E.164 so spellings of one number share a limit", async () => {
     const spellings = ["+44 7911 123457", "+447911123457", "+44 (0)7911-123-457"];
     for (const identifier of spellings) {
@@ -109,7 +157,10 @@ describe("AuthService.SendOtp", () => {
       deviceId: "d",
     };
     const last = await [1, 2, 3].reduce(
-      async (previous) => (await previous, client.sendOtp(request)),
+      async (previous) => {
+        await previous;
+        return client.sendOtp(request);
+      },
       Promise.resolve() as Promise<unknown>,
     );
     expect(last).toBeDefined();
@@ -173,11 +224,53 @@ describe("AuthService.SendOtp", () => {
         },
         field: "purpose",
       },
+      {
+        // Optional, but when given it must be a device id.
+        request: {
+          identifier: "a@example.com",
+          identifierType: IdentifierType.EMAIL,
+          purpose: OtpPurpose.LOGIN,
+          deviceId: "not a device id!",
+        },
+        field: "device_id",
+      },
+      {
+        request: {
+          identifier: "a@example.com",
+          identifierType: IdentifierType.EMAIL,
+          purpose: OtpPurpose.LOGIN,
+          deviceId: "d".repeat(129),
+        },
+        field: "device_id",
+      },
     ];
     for (const { request, field } of cases) {
       const error = ConnectError.from(await client.sendOtp(request).catch((e: unknown) => e));
       expect(error.code, field).toBe(Code.InvalidArgument);
       expect(error.rawMessage, field).toContain(field);
+    }
+  });
+
+  it("keeps delivery requests in NOTIFY_OTP no longer than a code lives, shortening a stream that keeps them longer", async () => {
+    const jsm = await jetstreamManager(await auth.handle.runtime.nats!.ready.then((link) => link.connection));
+    const minutes = (nanoseconds: number) => nanoseconds / 60e9;
+    expect(minutes((await jsm.streams.info("NOTIFY_OTP")).config.max_age)).toBe(5); // OTP_EXPIRATION_MINUTES
+
+    // Made (or edited) elsewhere to keep them forever: the next auth service to connect shortens it.
+    await jsm.streams.update("NOTIFY_OTP", { max_age: 0 });
+    const shortLived = await startAuth({
+      AUTH_DATABASE_URL: database.url,
+      NATS_URL: nats.url,
+      OTP_DELIVERY: "nats",
+      OTP_EXPIRATION_MINUTES: "2",
+    });
+    try {
+      await shortLived.handle.runtime.nats!.ready;
+      const { config } = await jsm.streams.info("NOTIFY_OTP");
+      expect(minutes(config.max_age)).toBe(2);
+      expect(config.duplicate_window).toBeLessThanOrEqual(config.max_age);
+    } finally {
+      await shortLived.close();
     }
   });
 

@@ -145,7 +145,7 @@ describe("service accounts", () => {
     expect((grpcRefused as grpc.ServiceError).code).toBe(grpc.status.UNAUTHENTICATED);
   });
 
-  it("refuses a service account's token on every authenticated AuthService RPC (NOT_A_USER): they are a person's", async () => {
+  it("refuses a service account's token on the authenticated AuthService RPCs, StepUp and ReplaceIdentifier included (NOT_A_USER): they are a person's", async () => {
     const created = await accounts().create("nosy", ["users.read"], "ops");
     const { accessToken } = await h.client.issueServiceToken({
       clientId: created.clientId,
@@ -157,6 +157,9 @@ describe("service accounts", () => {
       () => h.client.logout({}, as),
       () => h.client.listDevices({}, as),
       () => h.client.revokeAllSessions({}, as),
+      // The step-up RPCs too: a service has no person who could step up, nor identifiers to replace.
+      () => h.client.stepUp({ proof: { case: "password", value: "a password" } }, as),
+      () => h.client.replaceIdentifier({ verificationToken: "mvt_not-a-real-token" }, as),
     ]) {
       const refused = await failure(call());
       expect([refused.code, reasonOf(refused)]).toEqual([Code.PermissionDenied, "NOT_A_USER"]);

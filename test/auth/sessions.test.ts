@@ -1,8 +1,8 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SessionRevokeReason } from "../../gen/mintcoin/events/v1/auth_events_pb.js";
-import { manualClock } from "../../services/shared/clock.js";
 import { bearer, grpc } from "../fixtures/grpc-clients.js";
+import { manualClock } from "../fixtures/manual-clock.js";
 import { connectAuthClient, startAuth } from "../fixtures/services.js";
 import { waitFor } from "../support/index.js";
 import { callHeaders, signIn, startAuthHarness, uniqueEmail, type AuthHarness } from "./auth-harness.js";
@@ -187,7 +187,7 @@ describe("sessions: Logout, RevokeSession, RevokeAllSessions, ListSessions, Vali
       sessionId: "",
       roles: [],
     });
-    const tampered = login.tokens!.accessToken.slice(0, -4) + "AAAA";
+    const tampered = `${login.tokens!.accessToken.slice(0, -4)}AAAA`;
     expect((await h.client.validateToken({ accessToken: tampered })).valid).toBe(false);
   });
 

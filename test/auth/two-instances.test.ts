@@ -5,6 +5,7 @@ import { IdentifierType, OtpPurpose } from "../../gen/mintcoin/auth/v1/auth_pb.j
 import { connectAuthClient } from "../fixtures/services.js";
 import {
   callHeaders,
+  sendChallenge,
   sendCode,
   signIn,
   startAuthHarness,
@@ -28,7 +29,8 @@ describe("two AuthService instances on one database", () => {
   const either = (i: number) => (i % 2 === 0 ? a : b);
 
   beforeAll(async () => {
-    h = await startAuthHarness();
+    // A low identifier lockout threshold, so that the lock is quick to reach (its default is 100).
+    h = await startAuthHarness({ env: { OTP_LOCKOUT_THRESHOLD: "5" } });
     a = h.client;
     b = connectAuthClient((await h.startAnother()).baseUrl);
   });
@@ -51,9 +53,11 @@ describe("two AuthService instances on one database", () => {
 
   it("counts wrong codes exactly across instances: 3 per code under 20 concurrent guesses", async () => {
     const email = uniqueEmail();
-    const code = await sendCode(h, email);
+    const { code, challengeId } = await sendChallenge(h, email);
     const results = await Promise.allSettled(
-      Array.from({ length: 20 }, (_, i) => either(i).verifyOtp(verifyRequest(email, wrongCode(code)))),
+      Array.from({ length: 20 }, (_, i) =>
+        either(i).verifyOtp(verifyRequest(email, wrongCode(code), OtpPurpose.LOGIN, challengeId)),
+      ),
     );
     expect(results.filter((r) => codeOf(r) === Code.Unauthenticated)).toHaveLength(3);
     expect(results.filter((r) => codeOf(r) === Code.FailedPrecondition)).toHaveLength(17);
@@ -61,18 +65,19 @@ describe("two AuthService instances on one database", () => {
 
   it("keeps the identifier lockout across instances and new codes", async () => {
     const email = uniqueEmail();
-    const first = await sendCode(h, email);
+    const first = await sendChallenge(h, email);
     for (let i = 0; i < 3; i++)
       await either(i)
-        .verifyOtp(verifyRequest(email, wrongCode(first)))
+        .verifyOtp(verifyRequest(email, wrongCode(first.code), OtpPurpose.LOGIN, first.challengeId))
         .catch(() => undefined);
-    const second = await sendCode({ client: b, capture: h.capture }, email);
+    const second = await sendChallenge({ client: b, capture: h.capture }, email);
+    const withSecond = (code: string) => verifyRequest(email, code, OtpPurpose.LOGIN, second.challengeId);
     for (let i = 0; i < 2; i++)
       await either(i)
-        .verifyOtp(verifyRequest(email, wrongCode(second)))
+        .verifyOtp(withSecond(wrongCode(second.code)))
         .catch(() => undefined);
     for (const client of [a, b]) {
-      const error = ConnectError.from(await client.verifyOtp(verifyRequest(email, second)).catch((e: unknown) => e));
+      const error = ConnectError.from(await client.verifyOtp(withSecond(second.code)).catch((e: unknown) => e));
       expect(error.code).toBe(Code.ResourceExhausted);
     }
   });

@@ -4,11 +4,21 @@ import { ErrorInfoSchema, RetryInfoSchema } from "../../gen/google/rpc/error_det
 import { OtpPurpose } from "../../gen/mintcoin/auth/v1/auth_pb.js";
 import { grpc } from "../fixtures/grpc-clients.js";
 import { waitFor } from "../support/index.js";
-import { sendCode, startAuthHarness, uniqueEmail, verifyRequest, wrongCode, type AuthHarness } from "./auth-harness.js";
+import {
+  sendChallenge,
+  sendCode,
+  startAuthHarness,
+  uniqueEmail,
+  verifyRequest,
+  wrongCode,
+  type AuthHarness,
+} from "./auth-harness.js";
 
 // VerifyOtp: a right code becomes a single-use verification token; wrong codes are counted per code
-// (dead after OTP_MAX_ATTEMPTS) and per identifier across codes (a growing lockout), in the database,
-// exactly under concurrency.
+// through its challenge (dead after OTP_MAX_ATTEMPTS), on a small allowance of their own when they
+// come without a challenge, and per identifier across codes (a growing lockout), in the database,
+// exactly under concurrency. The lockout's threshold is lowered to 5 here to show its mechanics;
+// otp-hostile-traffic.test.ts shows what the default means for a person under attack.
 
 const minute = 60_000;
 
@@ -29,7 +39,7 @@ describe("AuthService.VerifyOtp", () => {
   let h: AuthHarness;
 
   beforeAll(async () => {
-    h = await startAuthHarness();
+    h = await startAuthHarness({ env: { OTP_LOCKOUT_THRESHOLD: "5" } });
   });
   afterAll(async () => {
     await h?.close();
@@ -74,21 +84,64 @@ describe("AuthService.VerifyOtp", () => {
 
   it("answers a wrong code with UNAUTHENTICATED and kills the code after 3 wrong ones, even if the right one comes next", async () => {
     const email = uniqueEmail();
-    const code = await sendCode(h, email);
+    const { code, challengeId } = await sendChallenge(h, email);
+    const guess = (value: string) => h.client.verifyOtp(verifyRequest(email, value, OtpPurpose.LOGIN, challengeId));
     for (let attempt = 1; attempt <= 3; attempt++) {
-      const error = await failure(h.client.verifyOtp(verifyRequest(email, wrongCode(code))));
+      const error = await failure(guess(wrongCode(code)));
       expect(error.code, `attempt ${attempt}`).toBe(Code.Unauthenticated);
     }
-    const error = await failure(h.client.verifyOtp(verifyRequest(email, code)));
+    const error = await failure(guess(code));
     expect(error.code).toBe(Code.FailedPrecondition);
   });
 
   it("accepts the right code after fewer than 3 wrong ones", async () => {
     const email = uniqueEmail();
-    const code = await sendCode(h, email);
-    await failure(h.client.verifyOtp(verifyRequest(email, wrongCode(code))));
-    await failure(h.client.verifyOtp(verifyRequest(email, wrongCode(code))));
-    await expect(h.client.verifyOtp(verifyRequest(email, code))).resolves.toBeDefined();
+    const { code, challengeId } = await sendChallenge(h, email);
+    const guess = (value: string) => h.client.verifyOtp(verifyRequest(email, value, OtpPurpose.LOGIN, challengeId));
+    await failure(guess(wrongCode(code)));
+    await failure(guess(wrongCode(code)));
+    await expect(guess(code)).resolves.toBeDefined();
+  });
+
+  it("checks a guess with a challenge against that code only: an earlier code stays good for its own challenge", async () => {
+    const email = uniqueEmail();
+    const first = await sendChallenge(h, email);
+    const second = await sendChallenge(h, email);
+    const withFirst = await failure(
+      h.client.verifyOtp(verifyRequest(email, second.code, OtpPurpose.LOGIN, first.challengeId)),
+    );
+    expect(withFirst.code).toBe(Code.Unauthenticated);
+    await expect(
+      h.client.verifyOtp(verifyRequest(email, first.code, OtpPurpose.LOGIN, first.challengeId)),
+    ).resolves.toBeDefined();
+    await expect(
+      h.client.verifyOtp(verifyRequest(email, second.code, OtpPurpose.LOGIN, second.challengeId)),
+    ).resolves.toBeDefined();
+  });
+
+  it("gives a guess without a challenge 3 wrong codes per identifier and window, spending none of the code's attempts", async () => {
+    const email = uniqueEmail();
+    const { code, challengeId } = await sendChallenge(h, email);
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const error = await failure(h.client.verifyOtp(verifyRequest(email, wrongCode(code))));
+      expect(error.code, `attempt ${attempt}`).toBe(Code.Unauthenticated);
+    }
+    const spent = await failure(h.client.verifyOtp(verifyRequest(email, code)));
+    expect(spent.code).toBe(Code.ResourceExhausted);
+    expect(reasonOf(spent)).toBe("OTP_UNBOUND_GUESSES_SPENT");
+    expect(Number(spent.findDetails(RetryInfoSchema)[0]?.retryDelay?.seconds)).toBe(15 * 60);
+    const row = await h.auth.handle.runtime.db
+      .selectFrom("otp_codes")
+      .select(["attempts", "closed_at"])
+      .where("identifier", "=", email)
+      .executeTakeFirstOrThrow();
+    expect(row).toEqual({ attempts: 0, closed_at: null });
+
+    // The code is untouched for whoever holds its challenge; after the window, guesses without one work again.
+    await expect(h.client.verifyOtp(verifyRequest(email, code, OtpPurpose.LOGIN, challengeId))).resolves.toBeDefined();
+    h.clock.advance(15 * minute);
+    const later = await sendCode(h, email);
+    await expect(h.client.verifyOtp(verifyRequest(email, later))).resolves.toBeDefined();
   });
 
   it("gives one answer for used, expired, never-sent and other-purpose codes", async () => {
@@ -101,11 +154,22 @@ describe("AuthService.VerifyOtp", () => {
     const otherPurposeCode = await sendCode(h, otherPurpose, OtpPurpose.PASSWORD_RESET);
     h.clock.advance(5 * minute + 1);
 
+    const elsewhere = await sendChallenge(h, uniqueEmail());
+    const otherIdentifier = uniqueEmail();
+    await sendCode(h, otherIdentifier);
+
     const errors = [
       await failure(h.client.verifyOtp(verifyRequest(used, usedCode))),
       await failure(h.client.verifyOtp(verifyRequest(expired, expiredCode))),
       await failure(h.client.verifyOtp(verifyRequest(uniqueEmail(), "123456"))),
       await failure(h.client.verifyOtp(verifyRequest(otherPurpose, otherPurposeCode, OtpPurpose.LOGIN))),
+      // A live challenge of another identifier, and a challenge nobody was given.
+      await failure(
+        h.client.verifyOtp(verifyRequest(otherIdentifier, elsewhere.code, OtpPurpose.LOGIN, elsewhere.challengeId)),
+      ),
+      await failure(
+        h.client.verifyOtp(verifyRequest(otherIdentifier, "123456", OtpPurpose.LOGIN, `mch_${"A".repeat(43)}`)),
+      ),
     ];
     for (const error of errors) {
       expect(error.code).toBe(Code.FailedPrecondition);
@@ -116,38 +180,45 @@ describe("AuthService.VerifyOtp", () => {
 
   it("counts wrong codes per identifier across codes: a new code buys no new guesses", async () => {
     const email = uniqueEmail();
-    const first = await sendCode(h, email);
-    for (let i = 0; i < 3; i++) await failure(h.client.verifyOtp(verifyRequest(email, wrongCode(first))));
-    const second = await sendCode(h, email);
-    await failure(h.client.verifyOtp(verifyRequest(email, wrongCode(second))));
-    const fifth = await failure(h.client.verifyOtp(verifyRequest(email, wrongCode(second))));
+    const first = await sendChallenge(h, email);
+    const guess = (sent: { challengeId: string }, code: string) =>
+      h.client.verifyOtp(verifyRequest(email, code, OtpPurpose.LOGIN, sent.challengeId));
+    const locks = async () => (await h.auth.handle.runtime.metrics.otpIdentifierLocks.get()).values[0]?.value ?? 0;
+    const locksBefore = await locks();
+    for (let i = 0; i < 3; i++) await failure(guess(first, wrongCode(first.code)));
+    const second = await sendChallenge(h, email);
+    await failure(guess(second, wrongCode(second.code)));
+    expect(await locks()).toBe(locksBefore);
+    const fifth = await failure(guess(second, wrongCode(second.code)));
     expect(fifth.code).toBe(Code.Unauthenticated);
+    expect(await locks()).toBe(locksBefore + 1); // the metric operators are alerted on
 
     // Locked now: even the right code is refused, with when to retry, and the refusal costs no attempt.
-    const locked = await failure(h.client.verifyOtp(verifyRequest(email, second)));
+    const locked = await failure(guess(second, second.code));
     expect(locked.code).toBe(Code.ResourceExhausted);
     expect(reasonOf(locked)).toBe("OTP_VERIFY_LOCKED");
     expect(Number(locked.findDetails(RetryInfoSchema)[0]?.retryDelay?.seconds)).toBe(60);
 
     h.clock.advance(minute);
-    await expect(h.client.verifyOtp(verifyRequest(email, second))).resolves.toBeDefined();
+    await expect(guess(second, second.code)).resolves.toBeDefined();
   });
 
   it("doubles the lock with every further wrong code", async () => {
     const email = uniqueEmail();
     const retryAfterSeconds: number[] = [];
-    let code = await sendCode(h, email);
+    let sent = await sendChallenge(h, email);
+    const guess = (code: string) => h.client.verifyOtp(verifyRequest(email, code, OtpPurpose.LOGIN, sent.challengeId));
     let attemptsOnCode = 0;
     for (let failures = 1; failures <= 8; failures++) {
       if (attemptsOnCode === 3) {
         h.clock.advance(15 * minute); // out of the send window
-        code = await sendCode(h, email);
+        sent = await sendChallenge(h, email);
         attemptsOnCode = 0;
       }
-      await failure(h.client.verifyOtp(verifyRequest(email, wrongCode(code))));
+      await failure(guess(wrongCode(sent.code)));
       attemptsOnCode++;
       if (failures >= 5) {
-        const locked = await failure(h.client.verifyOtp(verifyRequest(email, code)));
+        const locked = await failure(guess(sent.code));
         expect(locked.code).toBe(Code.ResourceExhausted);
         const seconds = Number(locked.findDetails(RetryInfoSchema)[0]!.retryDelay!.seconds);
         retryAfterSeconds.push(seconds);
@@ -159,20 +230,23 @@ describe("AuthService.VerifyOtp", () => {
 
   it("forgets earlier failures after a right code", async () => {
     const email = uniqueEmail();
-    let code = await sendCode(h, email);
-    for (let i = 0; i < 2; i++) await failure(h.client.verifyOtp(verifyRequest(email, wrongCode(code))));
-    await h.client.verifyOtp(verifyRequest(email, code));
-    code = await sendCode(h, email);
-    for (let i = 0; i < 2; i++) await failure(h.client.verifyOtp(verifyRequest(email, wrongCode(code))));
+    let sent = await sendChallenge(h, email);
+    const guess = (code: string) => h.client.verifyOtp(verifyRequest(email, code, OtpPurpose.LOGIN, sent.challengeId));
+    for (let i = 0; i < 2; i++) await failure(guess(wrongCode(sent.code)));
+    await guess(sent.code);
+    sent = await sendChallenge(h, email);
+    for (let i = 0; i < 2; i++) await failure(guess(wrongCode(sent.code)));
     // 4 wrong codes in all, but only 2 since the success: no lock.
-    await expect(h.client.verifyOtp(verifyRequest(email, code))).resolves.toBeDefined();
+    await expect(guess(sent.code)).resolves.toBeDefined();
   });
 
   it("never lets 20 concurrent wrong guesses past the per-code limit", async () => {
     const email = uniqueEmail();
-    const code = await sendCode(h, email);
+    const { code, challengeId } = await sendChallenge(h, email);
     const results = await Promise.allSettled(
-      Array.from({ length: 20 }, () => h.client.verifyOtp(verifyRequest(email, wrongCode(code)))),
+      Array.from({ length: 20 }, () =>
+        h.client.verifyOtp(verifyRequest(email, wrongCode(code), OtpPurpose.LOGIN, challengeId)),
+      ),
     );
     const codes = results.map((r) => (r.status === "rejected" ? ConnectError.from(r.reason).code : "ok"));
     expect(codes.filter((c) => c === Code.Unauthenticated)).toHaveLength(3);
@@ -184,6 +258,18 @@ describe("AuthService.VerifyOtp", () => {
       .executeTakeFirstOrThrow();
     expect(row.attempts).toBe(3);
     expect(row.closed_at).not.toBeNull();
+  });
+
+  it("never lets 20 concurrent wrong guesses without a challenge past their allowance, nor touch the code", async () => {
+    const email = uniqueEmail();
+    const { code, challengeId } = await sendChallenge(h, email);
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, () => h.client.verifyOtp(verifyRequest(email, wrongCode(code)))),
+    );
+    const codes = results.map((r) => (r.status === "rejected" ? ConnectError.from(r.reason).code : "ok"));
+    expect(codes.filter((c) => c === Code.Unauthenticated)).toHaveLength(3);
+    expect(codes.filter((c) => c === Code.ResourceExhausted)).toHaveLength(17);
+    await expect(h.client.verifyOtp(verifyRequest(email, code, OtpPurpose.LOGIN, challengeId))).resolves.toBeDefined();
   });
 
   it("turns one code into exactly one token under 20 concurrent right guesses", async () => {
@@ -207,9 +293,9 @@ describe("AuthService.VerifyOtp", () => {
 
   it("announces auth.otp.verified with the attempts it took, and neither the code nor the token", async () => {
     const email = uniqueEmail();
-    const code = await sendCode(h, email);
-    await failure(h.client.verifyOtp(verifyRequest(email, wrongCode(code))));
-    const { verificationToken } = await h.client.verifyOtp(verifyRequest(email, code));
+    const { code, challengeId } = await sendChallenge(h, email);
+    await failure(h.client.verifyOtp(verifyRequest(email, wrongCode(code), OtpPurpose.LOGIN, challengeId)));
+    const { verificationToken } = await h.client.verifyOtp(verifyRequest(email, code, OtpPurpose.LOGIN, challengeId));
     const event = (await waitFor(() => h.events.decoded("auth.otp.verified").find((e) => e.identifier === email)))!;
     expect(event.attempts).toBe(2);
     expect(event.purpose).toBe(OtpPurpose.LOGIN);
@@ -234,6 +320,11 @@ describe("AuthService.VerifyOtp", () => {
       })
       .catch((e: grpc.ServiceError) => e);
     expect((grpcError as grpc.ServiceError).code).toBe(grpc.status.INVALID_ARGUMENT);
+    const badChallenge = await failure(
+      h.client.verifyOtp(verifyRequest(email, code, OtpPurpose.LOGIN, "not-a-challenge")),
+    );
+    expect(badChallenge.code).toBe(Code.InvalidArgument);
+    expect(badChallenge.rawMessage).toContain("challenge_id");
     await expect(h.client.verifyOtp(verifyRequest(email, code))).resolves.toBeDefined();
   });
 });

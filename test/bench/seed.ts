@@ -25,10 +25,10 @@ const authStatements = (count: number) => [
      '17.0', md5('fp-' || i), 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)', '127.0.0.1', now(), now() - interval '30 days'
    from generate_series(1, ${count}) as i`,
   `insert into sessions (id, user_id, device_record_id, device_id, device_name, method, ip_address, user_agent,
-     created_at, last_used_at, expires_at, access_expires_at, current_token_hash)
+     created_at, last_used_at, expires_at, absolute_expires_at, access_expires_at, current_token_hash)
    select ${id("session")}, ${id("user")}, ${id("device")}, 'seed-device-' || i, 'Seed phone', 'otp', '127.0.0.1',
      'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)', now() - interval '1 day', now(), now() + interval '6 days',
-     now() + interval '10 minutes', sha256(('rt-' || i)::bytea)
+     now() + interval '29 days', now() + interval '10 minutes', sha256(('rt-' || i)::bytea)
    from generate_series(1, ${count}) as i`,
   `insert into refresh_tokens (token_hash, session_id, created_at, expires_at)
    select sha256(('rt-' || i)::bytea), ${id("session")}, now() - interval '1 day', now() + interval '6 days'

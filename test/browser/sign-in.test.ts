@@ -159,7 +159,7 @@ describe("browser sign-in page (connect-web in headless Chromium, from another o
 
       // A wrong code is told in words and leaves the person on the code screen.
       const right = delivery.lastCode("ada@example.com");
-      await page.getByLabel("6-digit code").fill(right.startsWith("1") ? "2" + right.slice(1) : "1" + right.slice(1));
+      await page.getByLabel("6-digit code").fill(`${right.startsWith("1") ? "2" : "1"}${right.slice(1)}`);
       await page.getByRole("button", { name: "Verify and sign in" }).click();
       await alertSaying(page, "That code is not right. Check it and try again.").waitFor();
 

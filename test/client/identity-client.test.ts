@@ -3,6 +3,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { exportJWK, SignJWT } from "jose";
+import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuthServiceHandle } from "../../services/auth/app.js";
 import {
@@ -10,6 +11,7 @@ import {
   createIdentityClients,
   createTokenVerifier,
   type IdentityClients,
+  requireRecentAuthentication,
 } from "../../services/client/index.js";
 import type { UserServiceHandle } from "../../services/user/app.js";
 import { capturingDelivery, startAuth, startUser, type RunningService } from "../fixtures/services.js";
@@ -34,7 +36,7 @@ describe("createIdentityClients", () => {
   });
 
   afterAll(async () => {
-    opened.forEach((clients) => clients.close());
+    for (const clients of opened) clients.close();
     await Promise.all([auth?.close(), user?.close()]);
     await Promise.all([authDatabase?.drop(), userDatabase?.drop()]);
   });
@@ -121,7 +123,7 @@ describe("createTokenVerifier", () => {
     await new Promise((resolve) => jwks?.close(resolve));
   });
 
-  const sign = (claims: { sub?: string; aud?: string; typ?: string } = {}) =>
+  const sign = (claims: { sub?: string; aud?: string; typ?: string; auth_time?: number; amr?: string[] } = {}) =>
     new SignJWT({
       sid: "s-1",
       did: "d-1",
@@ -129,6 +131,7 @@ describe("createTokenVerifier", () => {
       typ: claims.typ ?? "access",
       email: "ada@example.com",
       email_verified: true,
+      ...(claims.auth_time !== undefined && { auth_time: claims.auth_time, amr: claims.amr ?? ["otp"] }),
     })
       .setProtectedHeader({ alg: "EdDSA", kid, typ: "at+jwt" })
       .setSubject(claims.sub ?? "u-1")
@@ -158,5 +161,33 @@ describe("createTokenVerifier", () => {
     const error = await verifier.verify(await sign(claims)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConnectError);
     expect((error as ConnectError).code).toBe(Code.Unauthenticated);
+  });
+
+  it("reads auth_time and amr, and requireRecentAuthentication passes a recent one and refuses an old or missing one with PERMISSION_DENIED / STEP_UP_REQUIRED", async () => {
+    const verifier = createTokenVerifier({ jwksUrl, issuer, audience });
+    const now = Math.floor(Date.now() / 1000);
+    const recent = await verifier.verify(await sign({ auth_time: now - 60, amr: ["pwd"] }));
+    expect(recent).toMatchObject({ authTime: new Date((now - 60) * 1000), amr: ["pwd"] });
+    expect(() => requireRecentAuthentication(recent, { maxAgeSeconds: 300 })).not.toThrow();
+
+    const old = await verifier.verify(await sign({ auth_time: now - 600 }));
+    const missing = await verifier.verify(await sign());
+    expect(missing).toMatchObject({ authTime: undefined, amr: [] });
+    for (const caller of [old, missing]) {
+      let refusal: unknown;
+      try {
+        requireRecentAuthentication(caller, { maxAgeSeconds: 300 });
+      } catch (error) {
+        refusal = error;
+      }
+      expect(refusal).toBeInstanceOf(ConnectError);
+      expect((refusal as ConnectError).code).toBe(Code.PermissionDenied);
+      expect((refusal as ConnectError).findDetails(ErrorInfoSchema)[0]).toMatchObject({
+        reason: "STEP_UP_REQUIRED",
+        domain: "identity.mintcoin",
+        metadata: { max_age_seconds: "300" },
+      });
+    }
+    expect(() => requireRecentAuthentication(recent, { maxAgeSeconds: 0 })).toThrow(RangeError);
   });
 });

@@ -44,7 +44,7 @@ import { generousLimits, startStack, type Stack } from "./helpers/stack.js";
 const maxRequestBytes = 64 * 1024;
 /**
  * Requests go out in concurrent batches (as from many clients at once, and faster than one by one):
- * per RPC 5 batches of typed and 3 of malformed requests, so with 35 RPCs about 1,700 calls a run
+ * per RPC 5 batches of typed and 3 of malformed requests, so with 37 RPCs about 1,800 calls a run
  * (plus the NUL sweep).
  */
 const batchSize = 6;
@@ -70,6 +70,8 @@ const validBase: Record<string, Record<string, unknown>> = {
   LoginWithPassword: { ...email, password: "x", deviceId: "d" },
   ResetPassword: { verificationToken: "x", newPassword: "0123456789" },
   LinkIdentifier: { verificationToken: "x" },
+  ReplaceIdentifier: { verificationToken: "x" },
+  StepUp: { proof: { case: "password", value: "x" } },
   TrustDevice: { deviceId: "d" },
   BlockDevice: { deviceId: "d" },
   UnblockDevice: { deviceId: "d" },

@@ -3,7 +3,7 @@ import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IdentifierType, OtpPurpose, type AuthService } from "../../gen/mintcoin/auth/v1/auth_pb.js";
-import type { UserService } from "../../gen/mintcoin/user/v1/user_pb.js";
+import { LifecycleState, type UserService } from "../../gen/mintcoin/user/v1/user_pb.js";
 import { eventCatalog, type EventSubject } from "../../services/shared/events/catalog.js";
 import type { AuthServiceHandle } from "../../services/auth/app.js";
 import type { UserServiceHandle } from "../../services/user/app.js";
@@ -15,8 +15,8 @@ import { recordSurvival } from "./helpers/survival-log.js";
 
 // 30 concurrent callers on one thing, spread over two instances of each service sharing one
 // database and one NATS: limits, attempt counts, single-use tokens, refresh rotation, profile
-// creation and username claims must come out exact, and a suspension racing refreshes must leave
-// no session alive.
+// creation and username claims must come out exact, and a suspension or a deletion racing
+// refreshes must leave no session alive.
 
 type Answer = "ok" | Code;
 const callers = 30;
@@ -135,8 +135,9 @@ describe("races across two instances of each service", () => {
 
   it("VerifyOtp: of 30 concurrent wrong codes exactly 3 count, then the code is dead even for the right one", async () => {
     const identifier = "wrong-codes@race.example";
-    const request = { identifier, identifierType: IdentifierType.EMAIL, purpose: OtpPurpose.LOGIN };
-    await auth(0).sendOtp({ ...request, deviceId: "d" });
+    const sent = { identifier, identifierType: IdentifierType.EMAIL, purpose: OtpPurpose.LOGIN };
+    const { challengeId } = await auth(0).sendOtp({ ...sent, deviceId: "d" });
+    const request = { ...sent, challengeId };
     const right = delivery.lastCode(identifier);
     const wrong = (index: number) => String((Number(right) + 1 + index) % 1_000_000).padStart(6, "0");
     const result = await answers(
@@ -155,8 +156,9 @@ describe("races across two instances of each service", () => {
 
   it("VerifyOtp: of 30 concurrent right codes exactly one gets a verification token", async () => {
     const identifier = "right-code@race.example";
-    const request = { identifier, identifierType: IdentifierType.EMAIL, purpose: OtpPurpose.LOGIN };
-    await auth(0).sendOtp({ ...request, deviceId: "d" });
+    const sent = { identifier, identifierType: IdentifierType.EMAIL, purpose: OtpPurpose.LOGIN };
+    const { challengeId } = await auth(0).sendOtp({ ...sent, deviceId: "d" });
+    const request = { ...sent, challengeId };
     const code = delivery.lastCode(identifier);
     const result = await answers(
       Array.from({ length: callers }, (_, index) => auth(index).verifyOtp({ ...request, code })),
@@ -246,8 +248,12 @@ describe("races across two instances of each service", () => {
     expect(rows).toHaveLength(1);
   });
 
-  it("a suspension racing 20 refreshes leaves no session alive and no token usable", async () => {
-    const identifier = "suspended@race.example";
+  /**
+   * 20 sessions of one user refresh while `bar` (a suspension, a deletion) is applied on the other
+   * instance; afterwards no session may be alive, no token usable in either service, and a new
+   * sign-in is refused.
+   */
+  async function barRacingRefreshes(identifier: string, bar: (userId: string) => Promise<unknown>): Promise<void> {
     // 20 sessions on 20 devices: one sign-in with a code, then a password (codes are limited to 3 per window).
     const first = await newUser(identifier, "victim-device-0");
     const password = "correct horse battery staple";
@@ -278,9 +284,7 @@ describe("races across two instances of each service", () => {
     const refreshes = sessions.map((s, index) =>
       auth(index).refreshToken({ refreshToken: s.refreshToken, deviceId: s.deviceId }),
     );
-    const suspension = user(1).suspendUser({ userId, reason: "race test" }, bearer(admin.accessToken));
-    const [refreshed, suspended] = await Promise.all([Promise.allSettled(refreshes), suspension]);
-    expect(suspended.user?.lifecycleState).toBeDefined();
+    const [refreshed] = await Promise.all([Promise.allSettled(refreshes), bar(userId)]);
 
     // Every refresh token in anyone's hand: the originals and whatever the race handed out.
     const refreshTokens = [
@@ -330,7 +334,12 @@ describe("races across two instances of each service", () => {
       }),
     ]);
     expect(again).toEqual([Code.PermissionDenied]);
+  }
 
+  it("a suspension racing 20 refreshes leaves no session alive and no token usable", async () => {
+    await barRacingRefreshes("suspended@race.example", (userId) =>
+      user(1).suspendUser({ userId, reason: "race test" }, bearer(admin.accessToken)),
+    );
     recordSurvival({
       fault: "Races across two instances of each service on one database",
       tried:
@@ -338,6 +347,22 @@ describe("races across two instances of each service", () => {
         "CreateUser one subject; CreateUser and UpdateUsername one name; SuspendUser racing 20 refreshes",
       times: 9,
       lost: "nothing, doubled nothing: exact limits (3 codes, 40 per IP, 3 attempts), 1 token, 1 session, 1 rotation, 1 profile, 1 name; 0 sessions after the suspension",
+    });
+  });
+
+  it("a deletion racing 20 refreshes leaves no session alive and no token usable", async () => {
+    await barRacingRefreshes("deleted@race.example", (userId) =>
+      user(1).updateLifecycleState(
+        { userId, state: LifecycleState.DELETED, reason: "race test" },
+        bearer(admin.accessToken),
+      ),
+    );
+    recordSurvival({
+      fault: "An account deleted while its sessions are live",
+      tried:
+        "UpdateLifecycleState to DELETED on one user instance while the user's 20 sessions refresh over two auth instances",
+      times: 1,
+      lost: "nothing: 0 live sessions, every refresh and access token refused by both services, sign-in refused",
     });
   });
 });

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
@@ -15,10 +15,11 @@ import { readCodesFromNats, type CodeReader } from "./helpers/nats-codes.js";
 import { bearer } from "./helpers/sign-in.js";
 import { recordSurvival } from "./helpers/survival-log.js";
 
-// Every secret a full run hands out (one-time codes, verification tokens, access and refresh
-// tokens, passwords) is searched for in both services' logs at LOG_LEVEL=debug. Codes go out
-// through NATS (OTP_DELIVERY=nats), as in production, so no log line has a reason to hold one; a
-// control run with OTP_DELIVERY=log shows the search does find a code that is logged.
+// Every secret a full run hands out (one-time codes and their challenge ids, verification tokens,
+// access and refresh tokens, passwords) and the key-encryption key are searched for in both
+// services' logs at LOG_LEVEL=debug. Codes go out through NATS (OTP_DELIVERY=nats), as in
+// production, so no log line has a reason to hold one; a control run with OTP_DELIVERY=log shows
+// the search does find a code that is logged.
 
 class CapturedLog extends Writable {
   text = "";
@@ -45,6 +46,7 @@ describe("secrets never appear in the logs", () => {
   const userLog = new CapturedLog();
   let auth: Client<typeof AuthService>;
   let users: Client<typeof UserService>;
+  const keyEncryptionKey = randomBytes(32);
 
   beforeAll(async () => {
     [nats, authDatabase, userDatabase] = await Promise.all([startNats(), createTestDatabase(), createTestDatabase()]);
@@ -56,6 +58,7 @@ describe("secrets never appear in the logs", () => {
       AUTH_PORT: "0",
       AUTH_METRICS_PORT: "0",
       ADMIN_IDENTIFIERS: "admin@logs.example",
+      KEY_ENCRYPTION_KEY: keyEncryptionKey.toString("base64"),
     });
     authService = await startAuthService(authConfig, createLogger("auth", "debug", authLog));
     const authUrl = `http://127.0.0.1:${authService.port}`;
@@ -97,13 +100,14 @@ describe("secrets never appear in the logs", () => {
       );
 
     const verify = async (identifier: string, identifierType: IdentifierType, purpose: OtpPurpose) => {
-      await auth.sendOtp({ identifier, identifierType, purpose, deviceId: "log-device" });
+      const { challengeId } = await auth.sendOtp({ identifier, identifierType, purpose, deviceId: "log-device" });
+      keep(challengeId);
       const code = keep(await codes.codeFor(identifier));
       const wrong = code === "000000" ? "111111" : "000000";
-      expect(await fail(auth.verifyOtp({ identifier, identifierType, code: wrong, purpose }))).toBe(
+      expect(await fail(auth.verifyOtp({ identifier, identifierType, code: wrong, purpose, challengeId }))).toBe(
         Code.Unauthenticated,
       );
-      const { verificationToken } = await auth.verifyOtp({ identifier, identifierType, code, purpose });
+      const { verificationToken } = await auth.verifyOtp({ identifier, identifierType, code, purpose, challengeId });
       return keep(verificationToken);
     };
     const signIn = async (identifier: string, deviceId: string) => {
@@ -155,9 +159,15 @@ describe("secrets never appear in the logs", () => {
     });
     keep(byPassword.tokens!.accessToken);
     keep(byPassword.tokens!.refreshToken);
+    // A sign-in on a new device: linking needs a step-up first (here with the password).
+    const steppedUp = await auth.stepUp(
+      { proof: { case: "password", value: password } },
+      bearer(byPassword.tokens!.accessToken),
+    );
+    keep(steppedUp.accessToken);
     await auth.linkIdentifier(
       { verificationToken: await verify("+447911123456", IdentifierType.PHONE, OtpPurpose.PHONE_VERIFICATION) },
-      bearer(byPassword.tokens!.accessToken),
+      bearer(steppedUp.accessToken),
     );
     const newPassword = keep("a new secret password 3");
     await auth.resetPassword({
@@ -198,6 +208,8 @@ describe("secrets never appear in the logs", () => {
       const digest = createHash("sha256").update(token).digest();
       secrets.push(digest.toString("hex"), digest.toString("base64url"));
     }
+    // The key-encryption key the auth service seals its keys under, in the encodings it is written in.
+    secrets.push(keyEncryptionKey.toString("base64"), keyEncryptionKey.toString("hex"));
     const jwtSignatures = secrets.filter((secret) => secret.split(".").length === 3).map((jwt) => jwt.split(".")[2]!);
 
     const logs = { auth: authLog.text, user: userLog.text };
@@ -213,7 +225,7 @@ describe("secrets never appear in the logs", () => {
       fault: "Secrets in logs",
       tried: `a full run at LOG_LEVEL=debug (${logs.auth.split("\n").length + logs.user.split("\n").length} log lines), searched for ${secrets.length + jwtSignatures.length} secrets`,
       times: 1,
-      lost: "nothing: no code, token, token hash or password in any log line",
+      lost: "nothing: no code, token, token hash, password or key-encryption key in any log line",
     });
   }, 60_000);
 

@@ -73,6 +73,7 @@ async function main(): Promise<number> {
       AUTH_DATABASE_URL: postgres.url("soak_auth"),
       OTP_DELIVERY: "nats",
       OTP_IP_RATE_LIMIT_MAX_REQUESTS: "100000000",
+      OTP_GLOBAL_SEND_BUDGET: "100000000",
     },
   });
   const user = await startServiceProcess("user", {

@@ -3,8 +3,8 @@ import { generateKeyPair, SignJWT, type CryptoKey, type JWTVerifyGetKey } from "
 import { beforeAll, describe, expect, it } from "vitest";
 import { createAccessTokenVerifier } from "../../services/shared/auth/access-token.js";
 import { createVerifiedTokenCache } from "../../services/shared/auth/verified-token-cache.js";
-import { manualClock } from "../../services/shared/clock.js";
 import { UnauthenticatedError } from "../../services/shared/errors/domain-errors.js";
+import { manualClock } from "../fixtures/manual-clock.js";
 
 // The verifier remembers tokens it has verified, so a client's repeated calls skip the ECDSA verify.
 // A full verification asks the key set for a key; one served from the cache does not. Counting the
@@ -169,6 +169,8 @@ describe("verified access token cache", () => {
       phone: undefined,
       email: undefined,
       expiresAt: new Date(0),
+      authTime: undefined,
+      amr: [],
     };
     for (let i = 0; i < 1_000; i++)
       cache.set(

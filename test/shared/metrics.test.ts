@@ -216,11 +216,38 @@ describe("metrics configuration", () => {
 
   it('turns the metrics server off with "off"', async () => {
     const database = await createTestDatabase();
-    const auth = await startAuth({ AUTH_DATABASE_URL: database.url, AUTH_METRICS_PORT: "off" });
+    const auth = await startAuth({ AUTH_DATABASE_URL: database.url, AUTH_METRICS_PORT: "off", OTP_DELIVERY: "log" });
     try {
       expect(auth.handle.runtime.metricsServer).toBeUndefined();
     } finally {
       await auth.close();
+      await database.drop();
+    }
+  });
+
+  it("listens on METRICS_HOST, 127.0.0.1 by default, not on HOST: publishing the RPC port does not publish metrics", async () => {
+    const database = await createTestDatabase();
+    const reachable = (host: string, port: number) =>
+      scrape(port, host).then(
+        () => true,
+        () => false,
+      );
+    // Addresses of the loopback range stand for "an interface the public reaches" and "a private one".
+    const published = await startUser({ USER_DATABASE_URL: database.url, HOST: "127.0.0.2" });
+    try {
+      const port = metricsPortOf(published);
+      expect(await reachable("127.0.0.1", port)).toBe(true);
+      expect(await reachable("127.0.0.2", port)).toBe(false);
+    } finally {
+      await published.close();
+    }
+    const chosen = await startUser({ USER_DATABASE_URL: database.url, METRICS_HOST: "127.0.0.3" });
+    try {
+      const port = metricsPortOf(chosen);
+      expect(await reachable("127.0.0.3", port)).toBe(true);
+      expect(await reachable("127.0.0.1", port)).toBe(false);
+    } finally {
+      await chosen.close();
       await database.drop();
     }
   });

@@ -8,7 +8,11 @@ import {
   HealthCheckResponse_ServingStatus,
   HealthCheckResponseSchema,
 } from "../../gen/grpc/health/v1/health_pb.js";
+import { commonEnv } from "../../services/shared/config/common.js";
+import { parseEnv } from "../../services/shared/config/env.js";
 import { createLogger } from "../../services/shared/logging.js";
+import { createServiceMetrics } from "../../services/shared/metrics/service-metrics.js";
+import { connectionLimitsFrom } from "../../services/shared/server/connection-limits.js";
 import { waitFor } from "../support/index.js";
 import { listenOnePort, type OnePortServer } from "../../services/shared/server/one-port-server.js";
 import { createRpcHandler } from "../../services/shared/server/rpc-handler.js";
@@ -44,7 +48,14 @@ async function startServer(delayMs = 0): Promise<OnePortServer> {
     trustedProxies: new Set(),
     httpRoutes: { "GET /hello": (_request, response) => void response.end("hi") },
   });
-  return listenOnePort({ host: "127.0.0.1", port: 0, handler, logger });
+  return listenOnePort({
+    host: "127.0.0.1",
+    port: 0,
+    handler,
+    logger,
+    limits: connectionLimitsFrom(parseEnv(commonEnv, {})), // the defaults
+    metrics: createServiceMetrics(),
+  });
 }
 
 describe("one-port server", () => {

@@ -6,11 +6,12 @@ import { IdentifierType, OtpPurpose } from "../../gen/mintcoin/auth/v1/auth_pb.j
 import { systemClock } from "../../services/shared/clock.js";
 import { createDatabase, type DatabaseHandle } from "../../services/shared/database/create-database.js";
 import { migrateToLatest } from "../../services/shared/database/migrate.js";
-import { emitEvent } from "../../services/shared/events/emit.js";
 import { createJetStreamPublisher } from "../../services/shared/events/jetstream-publisher.js";
 import { ensureStreams, streams } from "../../services/shared/events/streams.js";
 import { createLogger } from "../../services/shared/logging.js";
 import { outboxMigrations } from "../../services/shared/outbox/outbox-migration.js";
+import { outboxRow } from "../../services/shared/outbox/outbox-rows.js";
+import { insertOutboxRows } from "../../services/shared/outbox/outbox-store.js";
 import type { OutboxDatabase } from "../../services/shared/outbox/outbox-table.js";
 import { createOutboxRelay, type OutboxPublisher } from "../../services/shared/outbox/relay.js";
 import { collectEvents } from "../fixtures/events.js";
@@ -44,9 +45,9 @@ describe("outbox relay", () => {
     const ids: string[] = [];
     await database.db.transaction().execute(async (trx) => {
       for (let index = 0; index < count; index++) {
-        ids.push(
-          await emitEvent(trx, systemClock, "auth.logout", { userId: `user-${index}`, sessionId: `s-${index}` }),
-        );
+        const row = outboxRow(systemClock.now(), "auth.logout", { userId: `user-${index}`, sessionId: `s-${index}` });
+        await insertOutboxRows(trx, [row]);
+        ids.push(row.id);
       }
     });
     return ids;

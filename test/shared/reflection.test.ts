@@ -2,12 +2,21 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { fromBinary, toBinary, type DescFile } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
-import { credentials, Client } from "@grpc/grpc-js";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { credentials, Client, type ServiceError, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { file_grpc_health_v1_health, Health } from "../../gen/grpc/health/v1/health_pb.js";
+import {
+  file_grpc_health_v1_health,
+  Health,
+  HealthCheckResponse_ServingStatus,
+} from "../../gen/grpc/health/v1/health_pb.js";
 import { AuthService, file_mintcoin_auth_v1_auth } from "../../gen/mintcoin/auth/v1/auth_pb.js";
 import { createHealthStatus, registerHealthService } from "../../services/shared/server/health.js";
 import { registerReflectionService } from "../../services/shared/server/reflection.js";
+import type { UserServiceHandle } from "../../services/user/app.js";
+import { startUser, type RunningService } from "../fixtures/services.js";
+import { createTestDatabase, type TestDatabase } from "../support/index.js";
 import { grpcMethod, startH2cServer, type RunningServer } from "./grpc-test-kit.js";
 import { fixtureFile, probeFile, ProbeService } from "./reflection-fixtures.js";
 
@@ -73,7 +82,9 @@ function openReflection(version: (typeof versions)[number]) {
   const waiting: Array<{ resolve(response: ReflectionResponse): void; reject(error: Error): void }> = [];
   call.on("data", (response: ReflectionResponse) => waiting.shift()?.resolve(response));
   // A failed stream fails every pending question at once instead of leaving it to time out.
-  call.on("error", (error: Error) => waiting.splice(0).forEach((pending) => pending.reject(error)));
+  call.on("error", (error: Error) => {
+    for (const pending of waiting.splice(0)) pending.reject(error);
+  });
   return {
     ask(request: ReflectionRequest): Promise<ReflectionResponse> {
       const answered = new Promise<ReflectionResponse>((resolve, reject) => waiting.push({ resolve, reject }));
@@ -244,5 +255,66 @@ describe("buf curl against the server (reflection as third-party tools use it)",
       `http://${server.address}/test.reflection.ProbeService/Echo`,
     );
     expect(JSON.parse(stdout)).toEqual(body);
+  });
+});
+
+describe("GRPC_REFLECTION on a service's own port", () => {
+  let database: TestDatabase;
+  const started: Array<RunningService<UserServiceHandle>> = [];
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  });
+  afterAll(async () => {
+    for (const service of started) await service.close();
+    await database?.drop();
+  });
+
+  const userService = async (env: Record<string, string>) => {
+    const service = await startUser({ USER_DATABASE_URL: database.url, USER_METRICS_PORT: "off", ...env });
+    started.push(service);
+    return service;
+  };
+  const listServices = async (address: string) => {
+    const raw = new Client(address, credentials.createInsecure());
+    const method = reflectionMethods.v1!;
+    try {
+      return await new Promise<string[]>((resolve, reject) => {
+        const call = raw.makeBidiStreamRequest(method.path, method.requestSerialize, method.responseDeserialize);
+        call.on("data", (response: ReflectionResponse) => {
+          resolve(response.listServicesResponse?.service.map((service) => service.name) ?? []);
+          call.end();
+        });
+        call.on("error", reject);
+        call.write({ listServices: "*" });
+      });
+    } finally {
+      raw.close();
+    }
+  };
+
+  it("is on by default: the service's methods can be listed", async () => {
+    const service = await userService({});
+    expect(await listServices(service.address)).toContain("mintcoin.user.v1.UserService");
+  });
+
+  it("off: reflection is UNIMPLEMENTED (buf curl cannot list), health is still served", async () => {
+    const service = await userService({ GRPC_REFLECTION: "off" });
+    const refused = await listServices(service.address).then(
+      () => undefined,
+      (error: ServiceError) => error,
+    );
+    expect(refused?.code).toBe(status.UNIMPLEMENTED);
+    const listing = await promisify(execFile)(
+      "node_modules/.bin/buf",
+      ["curl", "--protocol", "grpc", "--http2-prior-knowledge", "--list-methods", service.baseUrl],
+      { timeout: 30_000 },
+    ).then(
+      () => "listed",
+      () => "refused",
+    );
+    expect(listing).toBe("refused");
+    const health = createClient(Health, createGrpcTransport({ baseUrl: service.baseUrl }));
+    expect((await health.check({ service: "" })).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
   });
 });

@@ -3,6 +3,7 @@
 // either the built dist/services/<name>/main.js those scripts run, or services/<name>/main.ts through
 // tsx for callers that do not build (the tests). Tests, the benchmark and the soak all start services
 // here. Started means serving: it waits until grpc.health.v1.Health answers SERVING.
+import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
@@ -46,9 +47,21 @@ export interface ServiceProcess extends NodeProcess {
   log(): string;
 }
 
+/**
+ * The key-encryption key a production host hands the auth service (from its secret store), one per
+ * test run: a service restarted on the same database must get the same one.
+ */
+const hostKeyEncryptionKey = randomBytes(32).toString("base64");
+
 /** What a deployed process gets from its host besides its configuration: no test variables. */
 export function deployedEnvironment(): Env {
-  return { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: "production", HOST: "127.0.0.1" };
+  return {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    NODE_ENV: "production",
+    HOST: "127.0.0.1",
+    KEY_ENCRYPTION_KEY: hostKeyEncryptionKey,
+  };
 }
 
 /** The node flags of `npm run start:<name>` in package.json (the heap cap). */

@@ -2,9 +2,9 @@ import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LifecycleState } from "../../gen/mintcoin/user/v1/user_pb.js";
-import { manualClock } from "../../services/shared/clock.js";
 import { createActivityTracker } from "../../services/user/domain/activity.js";
 import { createProfileWriter } from "../../services/user/domain/profile-writer.js";
+import { manualClock } from "../fixtures/manual-clock.js";
 import { waitFor } from "../support/index.js";
 import { bearerOptions, startUserHarness, type UserHarness } from "./harness.js";
 

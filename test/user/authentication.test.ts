@@ -6,7 +6,11 @@ import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { SessionRevokeReason } from "../../gen/mintcoin/events/v1/auth_events_pb.js";
 import { bearer, grpc } from "../fixtures/grpc-clients.js";
 import { waitFor } from "../support/index.js";
-import { bearerOptions, startUserHarness, type UserHarness } from "./harness.js";
+import type { UserServiceHandle } from "../../services/user/app.js";
+import { connectUserClient, startUser, type RunningService } from "../fixtures/services.js";
+import { startTokenIssuer, type TokenIssuer } from "../fixtures/tokens.js";
+import { createTestDatabase, type TestDatabase } from "../support/index.js";
+import { bearerOptions, freshUsername, startUserHarness, type UserHarness } from "./harness.js";
 
 // The user service verifies access tokens itself, against the auth service's JWKS (here the token
 // fixture's), refuses every kind of forged or misdirected token, checks roles for admin RPCs, and
@@ -135,17 +139,25 @@ describe("UserService authentication", () => {
     expect(byAdmin.user!.id).toBe(target.userId);
   });
 
-  it("refuses a service account's token on a person's RPCs (NOT_A_USER), and service tokens whose claims do not hold together", async () => {
+  it("refuses a service account's token on a person's RPCs (NOT_A_USER) but answers it the public views, and refuses service tokens whose claims do not hold together", async () => {
     const service = await h.tokens.service({ scopes: ["users.read", "users.moderate", "users.kyc"] });
     for (const call of [
       () => h.client.getMe({}, bearerOptions(service)),
       () => h.client.createUser({ username: "svc_profile", name: "S" }, bearerOptions(service)),
-      () => h.client.getUser({ userId: randomUUID() }, bearerOptions(service)),
+      () => h.client.checkUsernameAvailability({ username: "svc_profile" }, bearerOptions(service)),
     ]) {
       const refused = ConnectError.from(await call().catch((e: unknown) => e));
       expect(refused.code).toBe(Code.PermissionDenied);
       expect(refused.findDetails(ErrorInfoSchema)[0]?.reason).toBe("NOT_A_USER");
     }
+    // GetUser and GetUserByUsername need no token: they answer a service as they answer anyone.
+    const someone = await h.signUp();
+    const seen = await h.client.getUser({ userId: someone.userId }, bearerOptions(service));
+    expect(seen.user?.username).toBe(someone.user.username);
+    const missing = ConnectError.from(
+      await h.client.getUser({ userId: randomUUID() }, bearerOptions(service)).catch((e: unknown) => e),
+    );
+    expect(missing.code).toBe(Code.NotFound);
     const malformed = [
       await h.tokens.service({ clientId: "svc_a", scopes: ["users.read"] }, { claims: { client_id: "svc_b" } }),
       await h.tokens.service({ scopes: [] }),
@@ -208,5 +220,41 @@ describe("UserService authentication", () => {
     const error = await fresh.client.getMe({}, person.as).catch((e: unknown) => ConnectError.from(e));
     expect((error as ConnectError).code).toBe(Code.Unauthenticated);
     await fresh.close();
+  });
+});
+
+describe("UserService authentication without NATS", () => {
+  let tokens: TokenIssuer;
+  let database: TestDatabase;
+  let user: RunningService<UserServiceHandle>;
+
+  beforeAll(async () => {
+    [tokens, database] = await Promise.all([startTokenIssuer(), createTestDatabase()]);
+    // No NATS_URL: no revocation feed; the token issuer stands in for the auth service's ValidateToken.
+    user = await startUser({ USER_DATABASE_URL: database.url, AUTH_JWKS_URL: tokens.jwksUrl });
+  });
+  afterAll(async () => {
+    await user?.close();
+    await tokens?.close();
+    await database?.drop();
+  });
+
+  it("checks every session with the auth service, and refuses a revoked one within a second", async () => {
+    const client = connectUserClient(user.baseUrl);
+    const person = await tokens.user();
+    await client.createUser({ username: freshUsername(), name: "No NATS" }, bearerOptions(person.token));
+    expect(tokens.validateTokenCalls()).toBeGreaterThan(0);
+
+    tokens.revokeSession(person.claims.sid);
+    const refused = await waitFor(
+      () =>
+        client.getMe({}, bearerOptions(person.token)).then(
+          () => undefined,
+          (error: unknown) => ConnectError.from(error),
+        ),
+      { timeoutMs: 1_000, intervalMs: 10 },
+    );
+    expect(refused?.code).toBe(Code.Unauthenticated);
+    expect(refused?.findDetails(ErrorInfoSchema)[0]?.reason).toBe("SESSION_REVOKED");
   });
 });

@@ -8,14 +8,16 @@ import { createDatabase, type DatabaseHandle } from "../../services/shared/datab
 import { migrateToLatest } from "../../services/shared/database/migrate.js";
 import {
   durableNameFor,
-  markEventProcessed,
-  processedEventsMigrations,
   startDurableConsumer,
   type Delivery,
   type EventMessage,
-  type ProcessedEventsDatabase,
 } from "../../services/shared/events/durable-consumer.js";
 import { createNatsLink, type NatsLink } from "../../services/shared/events/nats-link.js";
+import { processedEventsMigrations } from "../../services/shared/events/processed-events-migration.js";
+import {
+  markEventProcessed,
+  type ProcessedEventsDatabase,
+} from "../../services/shared/events/processed-events-store.js";
 import { streams } from "../../services/shared/events/streams.js";
 import { createLogger } from "../../services/shared/logging.js";
 import { connectEventPublisher, type EventPublisher } from "../fixtures/publish-event.js";

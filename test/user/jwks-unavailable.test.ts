@@ -20,6 +20,14 @@ it("answers UNAVAILABLE, not UNAUTHENTICATED, while the auth service's JWKS cann
       );
     // A client told UNAUTHENTICATED would throw the person out; UNAVAILABLE says: retry shortly.
     expect(error?.code).toBe(Code.Unavailable);
+    // A public look-up needs no token, so an unverifiable one does not stop it (NOT_FOUND: no such user).
+    const lookUp = await connectUserClient(user.baseUrl)
+      .getUser({ userId: "00000000-0000-4000-8000-000000000000" }, { headers: { authorization: `Bearer ${token}` } })
+      .then(
+        () => undefined,
+        (e: unknown) => ConnectError.from(e),
+      );
+    expect(lookUp?.code).toBe(Code.NotFound);
   } finally {
     await user.close();
     await database.drop();

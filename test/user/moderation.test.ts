@@ -1,14 +1,17 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type CallOptions } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { KycStatus, LifecycleState, UserStatus } from "../../gen/mintcoin/user/v1/user_pb.js";
-import { manualClock } from "../../services/shared/clock.js";
 import { bearer } from "../fixtures/grpc-clients.js";
+import { manualClock } from "../fixtures/manual-clock.js";
 import { bearerOptions, startUserHarness, type SignedUp, type UserHarness } from "./harness.js";
 
 // The admin RPCs: look-ups by phone and email, the lifecycle state machine exactly as documented
 // on LifecycleState in user.proto, creator promotion, suspension (with its end time passing on a
-// manual clock), bans, KYC reports from a service account, and the events each one emits.
+// manual clock), bans, deletions (what a deleted user's own token still reaches here, where no
+// auth service revokes its session), KYC reports from a service account, and the events each one
+// emits.
 
 const S = LifecycleState;
 
@@ -126,6 +129,51 @@ describe("UserService administration", () => {
     );
     expect(event!.changedFields).toEqual(expect.arrayContaining(["lifecycle_state", "status", "deleted_at"]));
     expect(event!.actorUserId).toBe(adminId);
+  });
+
+  it("stores UpdateLifecycleState's reason, and emits user.deleted with it for a deletion only", async () => {
+    const person = await userIn(S.ACTIVE);
+    const dormant = await h.client.updateLifecycleState(
+      { userId: person.userId, state: S.DORMANT, reason: "idle for a year" },
+      admin,
+    );
+    expect(dormant.user!.lifecycleReason).toBe("idle for a year");
+    const { user } = await h.client.updateLifecycleState(
+      { userId: person.userId, state: S.DELETED, reason: "asked to be forgotten" },
+      admin,
+    );
+    expect(user).toMatchObject({
+      lifecycleState: S.DELETED,
+      status: UserStatus.DELETED,
+      lifecycleReason: "asked to be forgotten",
+    });
+    const [event] = await h.eventsWhere("user.deleted", (e) => e.userId === person.userId);
+    expect(event).toMatchObject({ reason: "asked to be forgotten", actorUserId: adminId, version: user!.version });
+    expect(event!.deletedAt).toEqual(user!.deletedAt);
+    // One stream, published in order: the dormant move, committed first, announced no deletion.
+    expect(h.events.decoded("user.deleted").filter((e) => e.userId === person.userId)).toHaveLength(1);
+    // Administrators still find a deleted user, with the reason.
+    const found = await h.client.getUserByPhone({ phone: person.claims.phone! }, admin);
+    expect(found.user).toMatchObject({ id: person.userId, lifecycleReason: "asked to be forgotten" });
+  });
+
+  it("answers a deleted user's own-profile calls with NOT_FOUND, hides it from others, and refuses its referral code", async () => {
+    const person = await userIn(S.ACTIVE);
+    const referralCode = (await h.client.getMe({}, person.as)).user!.referralCode;
+    await h.client.updateLifecycleState({ userId: person.userId, state: S.DELETED, reason: "closed" }, admin);
+    // No auth service here to revoke the session: the token still verifies, and the profile is gone.
+    for (const call of [
+      h.client.getMe({}, person.as),
+      h.client.updateMe({ bio: "still here" }, person.as),
+      h.client.updateUsername({ username: "back_again_x1" }, person.as),
+    ]) {
+      const error = await failure(call);
+      expect(error.code).toBe(Code.NotFound);
+      expect(error.findDetails(ErrorInfoSchema)[0]?.reason).toBe("PROFILE_DELETED");
+    }
+    const viewer = await h.signUp();
+    expect((await failure(h.client.getUser({ userId: person.userId }, viewer.as))).code).toBe(Code.NotFound);
+    expect((await failure(h.signUp({ referredByCode: referralCode }))).code).toBe(Code.InvalidArgument);
   });
 
   it("promotes ACTIVE and DORMANT users to CREATOR, keeps a creator as is, and refuses other states", async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { manualClock } from "../../services/shared/clock.js";
 import type { UserProfile } from "../../services/user/domain/profile.js";
 import { createProfileCache } from "../../services/user/domain/profile-cache.js";
+import { manualClock } from "../fixtures/manual-clock.js";
 
 // The cache's own rules, without a database: what it serves, for how long, and the one race that
 // matters (a read in flight while the profile changes must not be cached).

@@ -2,9 +2,10 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KycStatus } from "../../gen/mintcoin/user/v1/user_pb.js";
 import { bearer } from "../fixtures/grpc-clients.js";
-import { startUserHarness, type UserHarness } from "./harness.js";
+import { bearerOptions, startUserHarness, type UserHarness } from "./harness.js";
 
-// GetUser and GetUserByUsername show the public view only, to any signed-in caller.
+// GetUser and GetUserByUsername show the public view only, to anyone: no token is needed (the limit
+// on look-ups without one is in public-lookup-limit.test.ts).
 
 describe("UserService: public views", () => {
   let h: UserHarness;
@@ -90,9 +91,41 @@ describe("UserService: public views", () => {
     expect(user!.banReason).toBe("spam");
   });
 
-  it("refuses GetUser without a token (every UserService RPC needs one)", async () => {
-    const error = await failure(h.client.getUser({ userId: "00000000-0000-4000-8000-000000000000" }));
-    expect(error.code).toBe(Code.Unauthenticated);
+  it("serves both look-ups without a token, to grpc-js and Connect, with the public view only", async () => {
+    const subject = await h.signUp({ name: "Linus" }, { email: "linus@example.com", phone: "+447700900333" });
+    const secrets = ["linus@example.com", "+447700900333", subject.user.referralCode];
+    const publicFields = ["avatar_url", "bio", "id", "is_creator", "kyc_status", "name", "username"];
+
+    const byId = await h.grpc.GetUser({ user_id: subject.userId });
+    const byName = await h.grpc.GetUserByUsername({ username: subject.user.username.toUpperCase() });
+    for (const response of [byId, byName]) {
+      expect(Object.keys(response.user as object).sort()).toEqual(publicFields);
+      expect(response.user).toMatchObject({ id: subject.userId, name: "Linus" });
+      for (const secret of secrets) expect(JSON.stringify(response)).not.toContain(secret);
+    }
+
+    const connect = await h.client.getUser({ userId: subject.userId });
+    const connectByName = await h.client.getUserByUsername({ username: subject.user.username });
+    expect(connect.user).toEqual(connectByName.user);
+    expect(connect.user).toMatchObject({ id: subject.userId, username: subject.user.username, name: "Linus" });
+    for (const secret of secrets) expect(JSON.stringify(connect)).not.toContain(secret);
+
+    expect((await failure(h.client.getUser({ userId: "00000000-0000-4000-8000-000000000000" }))).code).toBe(
+      Code.NotFound,
+    );
+  });
+
+  it("answers a call with a bad token as one without (the view is the same); the other RPCs still need a valid one", async () => {
+    const subject = await h.signUp();
+    const expired = await h.tokens.issue({ sub: subject.userId }, { expiresInSeconds: -60 });
+    for (const token of ["junk", expired.token, h.tokens.unsigned({ sub: subject.userId })]) {
+      const { user } = await h.client.getUser({ userId: subject.userId }, bearerOptions(token));
+      expect(user!.id).toBe(subject.userId);
+    }
+    const refusal = await failure(h.client.checkUsernameAvailability({ username: "free_name" }));
+    expect(refusal.code).toBe(Code.Unauthenticated);
+    const badToken = await failure(h.client.getMe({}, bearerOptions(expired.token)));
+    expect(badToken.code).toBe(Code.Unauthenticated);
   });
 
   it("refuses a malformed user id with INVALID_ARGUMENT", async () => {

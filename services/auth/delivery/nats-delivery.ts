@@ -5,7 +5,7 @@ import { OtpDeliveryRequestSchema } from "../../../gen/mintcoin/events/v1/notify
 import { UnavailableError } from "../../shared/errors/domain-errors.js";
 import { eventTypeHeader } from "../../shared/events/jetstream-publisher.js";
 import type { NatsLink } from "../../shared/events/nats-link.js";
-import { identifierTypeToProto, otpPurposeToProto } from "../handlers/convert.js";
+import { identifierTypeToProto, otpPurposeToProto } from "../wire.js";
 import type { OtpDelivery } from "./otp-delivery.js";
 
 /**

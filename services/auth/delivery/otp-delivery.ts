@@ -1,4 +1,4 @@
-import type { IdentifierType } from "../domain/identifiers.js";
+import type { IdentifierType } from "../../shared/identifiers.js";
 import type { OtpPurpose } from "../domain/otp-purpose.js";
 
 export interface OtpDeliveryRequest {

@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
 import type { AccessTokenClaims } from "../../shared/auth/access-token.js";
-import type { IdentifierType } from "./identifiers.js";
+import type { IdentifierType } from "../../shared/identifiers.js";
 import { signAccessTokenJwt } from "./jws.js";
 import type { KeyRing } from "./key-ring.js";
+import type { SessionAuthentication } from "./session-authentication.js";
 
 /** An identifier a user holds; every identifier the auth service holds was proven with a code. */
 export interface UserIdentifier {
@@ -15,6 +16,8 @@ export interface AccessTokenSubject {
   sessionId: string;
   deviceId: string;
   identifiers: UserIdentifier[];
+  /** The session's last active authentication, as auth_time and amr; null: the token carries none. */
+  authentication: SessionAuthentication | null;
 }
 
 export interface IssuedAccessToken {
@@ -43,9 +46,14 @@ export function createAccessTokenIssuer(options: AccessTokenIssuerOptions) {
     return identifiers.some((id) => options.adminIdentifiers.has(id.identifier)) ? ["user", "admin"] : ["user"];
   }
 
-  function issue(subject: AccessTokenSubject, now: Date): IssuedAccessToken {
+  /** Signs a token for `subject`, expiring after the configured lifetime or at `notAfter`, whichever is first. */
+  function issue(subject: AccessTokenSubject, now: Date, notAfter?: Date): IssuedAccessToken {
     const key = options.keys.signingKey();
     const issuedAt = Math.floor(now.getTime() / 1000);
+    const expiresAt =
+      notAfter === undefined
+        ? issuedAt + lifetimeSeconds
+        : Math.max(issuedAt, Math.min(issuedAt + lifetimeSeconds, Math.floor(notAfter.getTime() / 1000)));
     const phone = subject.identifiers.find((id) => id.type === "phone");
     const email = subject.identifiers.find((id) => id.type === "email");
     const claims: AccessTokenClaims = {
@@ -53,7 +61,7 @@ export function createAccessTokenIssuer(options: AccessTokenIssuerOptions) {
       sub: subject.userId,
       aud: options.audience,
       iat: issuedAt,
-      exp: issuedAt + lifetimeSeconds,
+      exp: expiresAt,
       jti: randomUUID(),
       sid: subject.sessionId,
       did: subject.deviceId,
@@ -61,11 +69,15 @@ export function createAccessTokenIssuer(options: AccessTokenIssuerOptions) {
       typ: "access",
       ...(phone && { phone: phone.identifier, phone_verified: true }),
       ...(email && { email: email.identifier, email_verified: true }),
+      ...(subject.authentication && {
+        auth_time: Math.floor(subject.authentication.time.getTime() / 1000),
+        amr: subject.authentication.methods,
+      }),
     };
     return {
       token: signAccessTokenJwt(key, claims),
-      expiresAt: new Date((issuedAt + lifetimeSeconds) * 1000),
-      expiresIn: lifetimeSeconds,
+      expiresAt: new Date(expiresAt * 1000),
+      expiresIn: expiresAt - issuedAt,
     };
   }
 

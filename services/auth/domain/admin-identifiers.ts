@@ -1,5 +1,5 @@
 import { ConfigError } from "../../shared/config/env.js";
-import { normalizeIdentifier } from "./identifiers.js";
+import { normalizeIdentifier } from "../../shared/identifiers.js";
 
 /**
  * ADMIN_IDENTIFIERS, normalised the way sign-ins are ("+44 7911 123456" and "+447911123456" are one
@@ -11,8 +11,9 @@ export function adminIdentifiersFrom(entries: string[], defaultPhoneRegion: stri
     try {
       normalized.add(normalizeIdentifier(entry.includes("@") ? "email" : "phone", entry, defaultPhoneRegion));
     } catch {
+      // Named by position, not quoted: configuration errors never repeat values (config/env.ts).
       throw new ConfigError(
-        `invalid configuration:\n  ADMIN_IDENTIFIERS: ${JSON.stringify(entry)} is neither an email address nor a phone number`,
+        `invalid configuration:\n  ADMIN_IDENTIFIERS: entry ${entries.indexOf(entry) + 1} is neither an email address nor a phone number (value not shown)`,
       );
     }
   }

@@ -1,7 +1,7 @@
 import type { Kysely } from "kysely";
 import type { Clock } from "../../shared/clock.js";
 import type { Logger } from "../../shared/logging.js";
-import { cleanupBatches, clearSealedPairs } from "../store/cleanup-store.js";
+import { cleanupBatches, clearSealedPairs, deletePastSendBudgets } from "../store/cleanup-store.js";
 import type { AuthDatabase } from "../store/schema.js";
 import { deleteRetiredSigningKeys } from "../store/signing-key-store.js";
 import { publicationMarginMs } from "./key-ring.js";
@@ -17,6 +17,8 @@ export interface CleanupOptions {
   maxBatchesPerRun?: number;
   /** The longest rate-limit window (OTP sends, password and client failures per IP): older hits no longer count. */
   rateLimitWindowMs: number;
+  /** The global send budget's window: counters of windows that started longer ago have ended. */
+  sendBudgetWindowMs: number;
   /** How long failed OTP, password and client-secret guesses are remembered. */
   failureMemoryMs: number;
   refreshGraceMs: number;
@@ -60,6 +62,7 @@ export function createCleanupJob(options: CleanupOptions) {
       otpCodes: await drain(() => cleanupBatches.expiredOtpCodes(db, now, limit)),
       verificationTokens: await drain(() => cleanupBatches.expiredVerificationTokens(db, now, limit)),
       rateLimits: await drain(() => cleanupBatches.idleRateLimits(db, ago(options.rateLimitWindowMs), limit)),
+      sendBudgets: await drain(() => deletePastSendBudgets(db, ago(options.sendBudgetWindowMs), limit)),
       otpGuards: await drain(() => cleanupBatches.idleOtpGuards(db, ago(options.failureMemoryMs), now, limit)),
       passwordGuards: await drain(() =>
         cleanupBatches.idlePasswordGuards(db, ago(options.failureMemoryMs), now, limit),

@@ -1,5 +1,6 @@
 import { timingSafeEqual } from "node:crypto";
 import { formatScope, parseScope } from "../../shared/auth/scopes.js";
+import { clientNetwork } from "../../shared/client-network.js";
 import type { Clock } from "../../shared/clock.js";
 import {
   InvalidArgumentError,
@@ -35,7 +36,7 @@ export interface ClientCredentialsRequest {
   clientSecret: string;
   /** The `scope` parameter as sent: space-separated, or empty for every scope the account holds. */
   scope: string;
-  /** The client's address, for the limits. */
+  /** The client's address, for the limits (counted by its network: shared/client-network.ts). */
   ip: string;
 }
 
@@ -79,8 +80,10 @@ export function createClientCredentialsGrant(deps: ClientCredentialsDeps) {
   const { clock } = deps;
 
   async function check(request: ClientCredentialsRequest): Promise<Checked> {
-    const guardKey = `${request.clientId} ${request.ip}`;
-    const ipKey = request.ip ? `client-auth-fail:ip:${request.ip}` : null;
+    // Counted per client network (an IPv6 client holds a whole /64), as every per-IP limit is.
+    const network = clientNetwork(request.ip);
+    const guardKey = `${request.clientId} ${network}`;
+    const ipKey = request.ip ? `client-auth-fail:ip:${network}` : null;
     const presentedHash = hashOpaqueToken(request.clientSecret);
     return deps.transact(async (trx): Promise<Checked> => {
       const now = clock.now();

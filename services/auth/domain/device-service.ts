@@ -1,20 +1,36 @@
 import type { Kysely } from "kysely";
+import {
+  isRecentAuthentication,
+  requireRecentAuthentication,
+  StepUpRequiredError,
+} from "../../shared/auth/recent-authentication.js";
 import type { Clock } from "../../shared/clock.js";
 import { FailedPreconditionError, NotFoundError } from "../../shared/errors/domain-errors.js";
+import { insertOutboxRows } from "../../shared/outbox/outbox-store.js";
 import type { Transact } from "../../shared/outbox/transact.js";
 import { deviceBlockedEvent, deviceTrustedEvent, deviceUnblockedEvent } from "../events/device-events.js";
-import type { Caller } from "../events/login-events.js";
-import { lockUserDevice, listUserDevices, setDeviceFlags } from "../store/device-management-store.js";
-import { insertOutboxRows } from "../store/outbox-store.js";
+import {
+  listUserDevices,
+  lockUserDevice,
+  readSessionStanding,
+  setDeviceFlags,
+} from "../store/device-management-store.js";
 import type { AuthDatabase } from "../store/schema.js";
 import type { DeviceFlags, UserDevice } from "./devices.js";
+import type { RequestOrigin } from "./request-origin.js";
 import type { SessionRevoker } from "./session-revocation.js";
 
 /** The signed-in caller of a device RPC: whose devices, and which one the call comes from. */
-export interface DeviceCaller extends Caller {
+export interface DeviceCaller extends RequestOrigin {
   userId: string;
   /** Device id of the calling session (the access token's `did`). */
   deviceId: string;
+}
+
+/** The caller of TrustDevice: also which session, and its last active authentication (`auth_time`). */
+export interface TrustingCaller extends DeviceCaller {
+  sessionId: string;
+  authTime: Date | undefined;
 }
 
 export interface BlockDeviceResult {
@@ -37,12 +53,20 @@ export function createDeviceService(deps: {
   transact: Transact<AuthDatabase>;
   revoker: SessionRevoker;
   clock: Clock;
+  stepUpMaxAgeSeconds: number;
 }) {
   function list(userId: string): Promise<UserDevice[]> {
     return listUserDevices(deps.db, userId);
   }
 
-  function trust(caller: DeviceCaller, deviceId: string): Promise<UserDevice> {
+  /**
+   * Trust is earned: a sensitive action (recent authentication), from a session whose device is
+   * trusted already or that stepped up within the window. A sign-in on an untrusted device proves
+   * the identifier, not the device, so by itself it cannot make that device (or another) trusted.
+   */
+  function trust(caller: TrustingCaller, deviceId: string): Promise<UserDevice> {
+    const maxAgeSeconds = deps.stepUpMaxAgeSeconds;
+    requireRecentAuthentication(caller, { maxAgeSeconds, now: deps.clock.now() });
     return deps.transact(async (trx) => {
       const device = await lockUserDevice(trx, caller.userId, deviceId);
       if (!device) throw notFound();
@@ -50,6 +74,14 @@ export function createDeviceService(deps: {
         throw new FailedPreconditionError("this device is blocked; unblock it before trusting it", "DEVICE_BLOCKED");
       if (device.trusted) return device;
       const now = deps.clock.now();
+      const standing = await readSessionStanding(trx, caller.sessionId);
+      if (!standing?.deviceTrusted && !isRecentAuthentication(standing?.steppedUpAt ?? undefined, maxAgeSeconds, now)) {
+        throw new StepUpRequiredError(
+          maxAgeSeconds,
+          "only a trusted device, or a session that stepped up (AuthService.StepUp) in the last " +
+            `${maxAgeSeconds} s, can trust a device; signing in on this device is not enough`,
+        );
+      }
       const flags: DeviceFlags = { trusted: true, blocked: false, blockedReason: "", blockedAt: null };
       await setDeviceFlags(trx, device.id, flags);
       await insertOutboxRows(trx, [deviceTrustedEvent(now, { ...caller, deviceId })]);

@@ -1,4 +1,5 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
+import { guaranteed } from "../../shared/guaranteed.js";
 
 /**
  * Access tokens are signed with ES256 (ECDSA P-256) by default. Ed25519 ("EdDSA") is accepted from
@@ -47,8 +48,11 @@ export function privateKeyDer(material: KeyMaterial): Uint8Array {
 function fromPrivateKey(privateKey: KeyObject): KeyMaterial {
   const alg = algorithmOf(privateKey);
   const jwk = createPublicKey(privateKey).export({ format: "jwk" });
+  const x = guaranteed(jwk.x, "Node exports an EC or OKP public key as a JWK with x");
   const publicJwk: PublicJwk =
-    alg === "ES256" ? { kty: "EC", crv: "P-256", x: jwk.x!, y: jwk.y! } : { kty: "OKP", crv: "Ed25519", x: jwk.x! };
+    alg === "ES256"
+      ? { kty: "EC", crv: "P-256", x, y: guaranteed(jwk.y, "Node exports an EC public key as a JWK with y") }
+      : { kty: "OKP", crv: "Ed25519", x };
   return { kid: thumbprint(publicJwk), alg, publicJwk, privateKey };
 }
 

@@ -5,7 +5,8 @@ import type { Logger } from "../../shared/logging.js";
 import type { AuthDatabase } from "../store/schema.js";
 import { insertFirstSigningKey, listSigningKeys, type SigningKeyRecord } from "../store/signing-key-store.js";
 import { generateKeyMaterial, keyMaterialFromDer, privateKeyDer, type KeyMaterial } from "./key-material.js";
-import { adoptConfiguredKey } from "./key-rotation.js";
+import { adoptConfiguredKey, rotateWhenDue, rotationDue, type RotationSchedule } from "./key-rotation.js";
+import { signingKeyContext, type KeyVault } from "./key-vault.js";
 
 /** A retired key stays published this long after its last token expired (clock skew, slow rollouts). */
 export const publicationMarginMs = 5 * 60_000;
@@ -21,6 +22,10 @@ export interface KeyRingDeps {
   refreshIntervalMs: number;
   /** The key from JWT_PRIVATE_KEY; without it the keys are generated and kept in the database. */
   configuredKey?: KeyMaterial;
+  /** Seals generated private keys for the database and opens them again (key-vault.ts). */
+  vault: KeyVault;
+  /** Scheduled rotation (JWT_KEY_ROTATION_INTERVAL); off when undefined, and with a configured key. */
+  rotation?: RotationSchedule;
 }
 
 interface PublishedKey {
@@ -33,7 +38,9 @@ export type KeyRing = Awaited<ReturnType<typeof createKeyRing>>;
 /**
  * The signing keys as this instance knows them: loaded from the database at start and every
  * `refreshIntervalMs`, so all instances sign with the same key and switch to a rotated one at its
- * activation time. Signing and verifying never wait for the database.
+ * activation time. Signing and verifying never wait for the database. With a rotation schedule,
+ * each instance also checks at those times whether the newest key is due for a successor
+ * (key-rotation.ts decides, under a lock, which instance publishes it).
  */
 export async function createKeyRing(deps: KeyRingDeps) {
   const { clock, logger } = deps;
@@ -51,7 +58,7 @@ export async function createKeyRing(deps: KeyRingDeps) {
       kid: material.kid,
       alg: material.alg,
       publicJwk: material.publicJwk,
-      privateKey: privateKeyDer(material),
+      privateKey: deps.vault.seal(signingKeyContext(material.kid), privateKeyDer(material)),
       createdAt: now,
       activatesAt: now,
       retiredAt: null,
@@ -64,7 +71,25 @@ export async function createKeyRing(deps: KeyRingDeps) {
     );
   }
 
-  async function reload(): Promise<void> {
+  /**
+   * The private half of a stored key, decrypted once per instance. With a configured key no other
+   * key signs here, so none is opened (and no KEK is needed for them). A key that does not open stops
+   * start-up; later it is logged and left out, and this instance signs with the newest key it has.
+   */
+  function materialOf(record: SigningKeyRecord, known: Map<string, KeyMaterial | undefined>, atStart: boolean) {
+    if (deps.configuredKey) return deps.configuredKey.kid === record.kid ? deps.configuredKey : undefined;
+    const loaded = known.get(record.kid);
+    if (loaded || !record.privateKey) return loaded;
+    try {
+      return keyMaterialFromDer(deps.vault.open(signingKeyContext(record.kid), record.privateKey));
+    } catch (error) {
+      if (atStart) throw error;
+      logger.error({ err: error, kid: record.kid }, "cannot decrypt a signing key; signing with the newest one known");
+      return undefined;
+    }
+  }
+
+  async function reload(atStart = false): Promise<void> {
     lastReload = Date.now();
     const now = clock.now();
     const records = await listSigningKeys(
@@ -72,13 +97,7 @@ export async function createKeyRing(deps: KeyRingDeps) {
       new Date(now.getTime() - deps.accessTokenLifetimeMs - publicationMarginMs),
     );
     const known = new Map(keys.map((key) => [key.record.kid, key.material]));
-    keys = records.map((record) => ({
-      record,
-      material:
-        deps.configuredKey?.kid === record.kid
-          ? deps.configuredKey
-          : (known.get(record.kid) ?? (record.privateKey ? keyMaterialFromDer(record.privateKey) : undefined)),
-    }));
+    keys = records.map((record) => ({ record, material: materialOf(record, known, atStart) }));
     localSet = createLocalJWKSet(jwksAt(now));
   }
 
@@ -87,6 +106,28 @@ export async function createKeyRing(deps: KeyRingDeps) {
       reloading = undefined;
     });
     return reloading;
+  }
+
+  /** Publishes the newest key's successor when the schedule says so; true if it did (or another instance had). */
+  async function rotateIfDue(): Promise<boolean> {
+    const schedule = deps.rotation;
+    const newest = keys.find((key) => !key.record.retiredAt)?.record;
+    if (!schedule || deps.configuredKey || !newest?.privateKey) return false;
+    if (!rotationDue(newest.activatesAt, clock.now(), schedule)) return false;
+    const rotated = await rotateWhenDue(deps.db, { now: clock.now(), schedule, vault: deps.vault });
+    if (rotated) {
+      logger.info(
+        { kid: rotated.kid, activatesAt: rotated.activatesAt.toISOString() },
+        "signing key rotated on schedule: the new key is published now and signs from activatesAt",
+      );
+    }
+    return true;
+  }
+
+  /** What every instance does every `refreshIntervalMs`: rotate if due, then re-read the keys. */
+  async function refresh(): Promise<void> {
+    if (await rotateIfDue()) await reload();
+    else await reloadSoon();
   }
 
   function jwksAt(now: Date): JSONWebKeySet {
@@ -128,10 +169,18 @@ export async function createKeyRing(deps: KeyRingDeps) {
     }
   };
 
-  await reload();
+  await reload(true);
+  if (await rotateIfDue()) await reload(true);
   signingKey(); // fail at start, not at the first sign-in
+  let refreshing = false;
   const timer = setInterval(() => {
-    reloadSoon().catch((error: unknown) => logger.warn({ err: error }, "could not reload the signing keys"));
+    if (refreshing) return;
+    refreshing = true;
+    refresh()
+      .catch((error: unknown) => logger.warn({ err: error }, "could not reload or rotate the signing keys"))
+      .finally(() => {
+        refreshing = false;
+      });
   }, deps.refreshIntervalMs);
   timer.unref();
 
@@ -141,6 +190,8 @@ export async function createKeyRing(deps: KeyRingDeps) {
     jwks: () => jwksAt(clock.now()),
     verificationKey,
     reload: reloadSoon,
+    /** What the timer does every `refreshIntervalMs`: rotate if due, then re-read the keys. */
+    refresh,
     close: () => clearInterval(timer),
   };
 }

@@ -6,7 +6,8 @@ import { userRegisteredEvent } from "../events/login-events.js";
 import type { AuthDatabase } from "../store/schema.js";
 import { consumeLoginToken } from "../store/verification-token-store.js";
 import { hashOpaqueToken, looksLikeToken } from "./opaque-tokens.js";
-import type { SessionStarter, TokenPair } from "./session-starter.js";
+import type { SessionStarter } from "./session-starter.js";
+import type { TokenPair } from "./sessions.js";
 
 export interface LoginInput {
   verificationToken: string;
@@ -21,6 +22,8 @@ export interface LoginResult {
   userId: string;
   sessionId: string;
   newUser: boolean;
+  /** The sign-in needs a step-up before sensitive actions (the risk policy's "step_up"). */
+  stepUpRequired: boolean;
 }
 
 export type LoginService = ReturnType<typeof createLoginService>;
@@ -70,7 +73,13 @@ export function createLoginService(deps: { transact: Transact<AuthDatabase>; clo
             ]
           : [],
       });
-      return { tokens: started.tokens, userId: identity.userId, sessionId, newUser: identity.newUser };
+      return {
+        tokens: started.tokens,
+        userId: identity.userId,
+        sessionId,
+        newUser: identity.newUser,
+        stepUpRequired: started.stepUpRequired,
+      };
     });
   }
 

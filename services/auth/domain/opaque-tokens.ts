@@ -1,17 +1,22 @@
 import { createHash, randomBytes } from "node:crypto";
 
 /**
- * Opaque bearer tokens (verification and refresh tokens, service accounts' client secrets): a short
- * prefix that says what the token is (so secret scanners and people can tell them apart) and 256
- * random bits, base64url. Only the SHA-256 of the whole string is stored: with 256 bits of entropy a
- * fast hash is as good as a slow one (nobody can search 2^256 candidates, so there is nothing for a
- * slow hash such as argon2, made for guessable human passwords, to slow down, nor for a salt to
- * defeat), and a database dump yields nothing that can be presented. A fast hash also keeps checking
- * a client secret cheap on every token request.
+ * Opaque bearer tokens (verification and refresh tokens, the challenge ids that name one-time codes,
+ * service accounts' client secrets): a short prefix that says what the token is (so secret scanners
+ * and people can tell them apart) and 256 random bits, base64url. Only the SHA-256 of the whole
+ * string is stored: with 256 bits of entropy a fast hash is as good as a slow one (nobody can search
+ * 2^256 candidates, so there is nothing for a slow hash such as argon2, made for guessable human
+ * passwords, to slow down, nor for a salt to defeat), and a database dump yields nothing that can be
+ * presented. A fast hash also keeps checking a client secret cheap on every token request.
  */
-export type TokenKind = "verification" | "refresh" | "client_secret";
+export type TokenKind = "verification" | "refresh" | "challenge" | "client_secret";
 
-const prefixes: Record<TokenKind, string> = { verification: "mvt_", refresh: "mrt_", client_secret: "mcs_" };
+const prefixes: Record<TokenKind, string> = {
+  verification: "mvt_",
+  refresh: "mrt_",
+  challenge: "mch_",
+  client_secret: "mcs_",
+};
 
 export interface OpaqueToken {
   token: string;

@@ -2,14 +2,17 @@ import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { Clock } from "../../shared/clock.js";
 import { RateLimitedError } from "../../shared/errors/domain-errors.js";
+import { normalizeIdentifier, type IdentifierType } from "../../shared/identifiers.js";
 import type { Transact } from "../../shared/outbox/transact.js";
 import type { OtpDelivery } from "../delivery/otp-delivery.js";
 import { otpSentEvent } from "../events/auth-events.js";
 import { insertOtpCode, startOtpSend } from "../store/otp-store.js";
 import type { AuthDatabase } from "../store/schema.js";
-import { normalizeIdentifier, type IdentifierType } from "./identifiers.js";
+import { clientNetwork } from "../../shared/client-network.js";
+import { newOpaqueToken } from "./opaque-tokens.js";
 import { generateOtpCode, hashOtpCode } from "./otp-codes.js";
 import type { OtpPurpose } from "./otp-purpose.js";
+import { otpChannelOf, type OtpSendBudget } from "./otp-send-budget.js";
 
 export interface OtpLimits {
   codeLifetimeMs: number;
@@ -27,6 +30,7 @@ export interface OtpServiceDeps {
   /** HMAC key the codes are stored under. */
   hashKey: Uint8Array;
   limits: OtpLimits;
+  budget: OtpSendBudget;
   defaultPhoneRegion?: string;
 }
 
@@ -43,6 +47,8 @@ export interface SendOtpResult {
   expiresAt: Date;
   /** When another code may be asked for without being refused. */
   resendAvailableAt: Date;
+  /** Names this code for VerifyOtp; only its hash is stored. */
+  challengeId: string;
 }
 
 export type OtpService = ReturnType<typeof createOtpService>;
@@ -53,19 +59,29 @@ export function createOtpService(deps: OtpServiceDeps) {
   /**
    * Issues a code. The answer never depends on whether an account exists (the holder is looked up
    * for every identifier, only to name it in auth.otp.sent), so SendOtp cannot be used to find out
-   * who is a customer.
+   * who is a customer. Per-IP limits count the client's network (client-network.ts).
    */
   async function send(input: SendOtpInput): Promise<SendOtpResult> {
     const identifier = normalizeIdentifier(input.identifierType, input.identifier, deps.defaultPhoneRegion);
     const now = clock.now();
+    const giveBack = await deps.budget.take(otpChannelOf(input.identifierType), now);
+    try {
+      return await issue(input, identifier, now);
+    } catch (error) {
+      // Best effort: if the give-back fails too, the budget counts one send too many (fails closed).
+      await giveBack().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async function issue(input: SendOtpInput, identifier: string, now: Date): Promise<SendOtpResult> {
     return deps.transact(async (trx) => {
       // One statement counts the send on the identifier and the IP (in that order, in every
-      // transaction), closes the open codes and finds the holder; a refusal rolls all of it back.
+      // transaction) and finds the holder; a refusal rolls it back.
       const { byIdentifier, byIp, holderUserId } = await startOtpSend(trx, {
         identifier,
-        purpose: input.purpose,
         identifierKey: `otp-send:identifier:${identifier}`,
-        ipKey: input.ip ? `otp-send:ip:${input.ip}` : undefined,
+        ipKey: input.ip ? `otp-send:ip:${clientNetwork(input.ip)}` : undefined,
         now,
         windowMs: limits.sendWindowMs,
       });
@@ -78,6 +94,7 @@ export function createOtpService(deps: OtpServiceDeps) {
 
       const id = randomUUID();
       const code = generateOtpCode();
+      const challenge = newOpaqueToken("challenge");
       const expiresAt = new Date(now.getTime() + limits.codeLifetimeMs);
       await insertOtpCode(
         trx,
@@ -91,6 +108,7 @@ export function createOtpService(deps: OtpServiceDeps) {
           expiresAt,
           deviceId: input.deviceId || null,
           ipAddress: input.ip || null,
+          challengeHash: challenge.hash,
         },
         [
           otpSentEvent(now, {
@@ -119,7 +137,7 @@ export function createOtpService(deps: OtpServiceDeps) {
         byIdentifier.count >= limits.maxSendsPerIdentifier
           ? new Date(byIdentifier.oldest.getTime() + limits.sendWindowMs)
           : now;
-      return { expiresAt, resendAvailableAt };
+      return { expiresAt, resendAvailableAt, challengeId: challenge.token };
     });
   }
 

@@ -1,23 +1,35 @@
 import type { Clock } from "../../shared/clock.js";
 import { FailedPreconditionError, RateLimitedError, UnauthenticatedError } from "../../shared/errors/domain-errors.js";
+import { normalizeIdentifier, type IdentifierType } from "../../shared/identifiers.js";
 import type { Transact } from "../../shared/outbox/transact.js";
 import { otpVerifiedEvent } from "../events/auth-events.js";
 import { lockOtpCheck, recordOtpVerified, recordWrongOtpGuess } from "../store/otp-check-store.js";
 import type { AuthDatabase } from "../store/schema.js";
-import { normalizeIdentifier, type IdentifierType } from "./identifiers.js";
 import { otpCodeMatches } from "./otp-codes.js";
-import { afterWrongCode, currentFailures, lockRemainingMs, type LockoutPolicy } from "./otp-lockout.js";
+import {
+  afterUnboundWrongCode,
+  afterWrongCode,
+  currentFailures,
+  lockRemainingMs,
+  unboundRefusalMs,
+  type LockoutPolicy,
+  type UnboundGuessAllowance,
+} from "./otp-lockout.js";
 import type { OtpPurpose } from "./otp-purpose.js";
-import { newOpaqueToken } from "./opaque-tokens.js";
+import { hashOpaqueToken, newOpaqueToken } from "./opaque-tokens.js";
 
 export interface OtpVerificationDeps {
   transact: Transact<AuthDatabase>;
   clock: Clock;
   hashKey: Uint8Array;
+  /** Wrong guesses per code, made with its challenge. */
   maxAttempts: number;
   lockout: LockoutPolicy;
+  unboundGuesses: UnboundGuessAllowance;
   verificationTokenLifetimeMs: number;
   defaultPhoneRegion?: string;
+  /** Told after a wrong code locked (or kept locking) the identifier: for the metric operators watch. */
+  onIdentifierLocked?: () => void;
 }
 
 export interface VerifyOtpInput {
@@ -25,6 +37,8 @@ export interface VerifyOtpInput {
   identifier: string;
   purpose: OtpPurpose;
   code: string;
+  /** The challenge id SendOtp returned with the code; empty from clients that send none. */
+  challengeId: string;
   ip: string;
   userAgent: string;
 }
@@ -36,9 +50,10 @@ export interface VerifyOtpResult {
 
 type Outcome =
   | { kind: "verified"; result: VerifyOtpResult }
-  | { kind: "wrong" }
+  | { kind: "wrong"; lockedIdentifier: boolean }
   | { kind: "no_live_code" }
-  | { kind: "locked"; retryAfterMs: number };
+  | { kind: "locked"; retryAfterMs: number }
+  | { kind: "unbound_spent"; retryAfterMs: number };
 
 // Compared against when there is no live code, so that answer takes the same work as a wrong one.
 const noCodeHash = new Uint8Array(32);
@@ -52,14 +67,21 @@ export function createOtpVerification(deps: OtpVerificationDeps) {
    * Turns a right code into a single-use verification token. Every answer but success is decided
    * and written inside the transaction and thrown only after it committed, so a wrong guess is
    * counted even though the call fails.
+   *
+   * A guess that names its code by the challenge id counts an attempt on that code only; a guess
+   * without one is checked against the newest code but counts on the identifier's own allowance
+   * for such guesses (otp-lockout.ts), so no stranger can spend the attempts of the owner's code.
    */
   async function verify(input: VerifyOtpInput): Promise<VerifyOtpResult> {
     const identifier = normalizeIdentifier(input.identifierType, input.identifier, deps.defaultPhoneRegion);
     const now = clock.now();
+    const challengeHash = input.challengeId ? hashOpaqueToken(input.challengeId) : null;
     const outcome = await deps.transact(async (trx): Promise<Outcome> => {
-      const state = await lockOtpCheck(trx, identifier, input.purpose, now);
+      const state = await lockOtpCheck(trx, { identifier, purpose: input.purpose, challengeHash, now });
       const lockedMs = lockRemainingMs(state, now);
       if (lockedMs > 0) return { kind: "locked", retryAfterMs: lockedMs };
+      const unboundRefusedMs = challengeHash ? 0 : unboundRefusalMs(state, now, deps.unboundGuesses);
+      if (unboundRefusedMs > 0) return { kind: "unbound_spent", retryAfterMs: unboundRefusedMs };
 
       const matches = otpCodeMatches(
         deps.hashKey,
@@ -73,15 +95,16 @@ export function createOtpVerification(deps: OtpVerificationDeps) {
 
       if (!matches) {
         const guard = afterWrongCode(state, now, deps.lockout);
+        const unbound = challengeHash ? null : afterUnboundWrongCode(state, now, deps.unboundGuesses);
         await recordWrongOtpGuess(trx, {
           identifier,
-          codeId: state.code.id,
-          closeCode: attempts >= deps.maxAttempts,
+          code: challengeHash ? { id: state.code.id, close: attempts >= deps.maxAttempts } : null,
           failures: guard.failures,
           lockedUntil: guard.lockedUntil,
+          unbound: unbound && { failures: unbound.unboundFailures, since: unbound.unboundSince },
           now,
         });
-        return { kind: "wrong" };
+        return { kind: "wrong", lockedIdentifier: guard.lockedUntil !== null };
       }
 
       const { token, hash } = newOpaqueToken("verification");
@@ -118,6 +141,7 @@ export function createOtpVerification(deps: OtpVerificationDeps) {
       case "verified":
         return outcome.result;
       case "wrong":
+        if (outcome.lockedIdentifier) deps.onIdentifierLocked?.();
         throw new UnauthenticatedError("the code is not correct", "OTP_INVALID");
       case "no_live_code":
         // One answer for never sent, expired, already used and used up: nothing to learn from it.
@@ -131,6 +155,14 @@ export function createOtpVerification(deps: OtpVerificationDeps) {
           outcome.retryAfterMs,
           `too many wrong codes for this identifier; retry in ${seconds} s`,
           "OTP_VERIFY_LOCKED",
+        );
+      }
+      case "unbound_spent": {
+        const seconds = Math.max(1, Math.ceil(outcome.retryAfterMs / 1000));
+        throw new RateLimitedError(
+          outcome.retryAfterMs,
+          `too many wrong codes without a challenge_id for this identifier; send the challenge_id from SendOtp, or retry in ${seconds} s`,
+          "OTP_UNBOUND_GUESSES_SPENT",
         );
       }
     }

@@ -1,5 +1,6 @@
 import type { Clock } from "../../shared/clock.js";
 import { PermissionDeniedError, RateLimitedError, UnauthenticatedError } from "../../shared/errors/domain-errors.js";
+import { normalizeIdentifier, type IdentifierType } from "../../shared/identifiers.js";
 import type { Transact } from "../../shared/outbox/transact.js";
 import {
   lockPasswordCheck,
@@ -9,7 +10,7 @@ import {
 } from "../store/password-store.js";
 import { recordRateLimitHit } from "../store/rate-limit-store.js";
 import type { AuthDatabase } from "../store/schema.js";
-import { normalizeIdentifier, type IdentifierType } from "./identifiers.js";
+import { clientNetwork } from "../../shared/client-network.js";
 import type { LoginResult } from "./login-service.js";
 import { afterWrongCode, currentFailures, lockRemainingMs, type LockoutPolicy } from "./otp-lockout.js";
 import type { PasswordHasher } from "./password-hasher.js";
@@ -65,7 +66,7 @@ export function createPasswordLogin(deps: PasswordLoginDeps) {
 
   async function login(input: PasswordLoginInput): Promise<LoginResult> {
     const identifier = normalizeIdentifier(input.identifierType, input.identifier, deps.defaultPhoneRegion);
-    const ipKey = input.ip ? `password-fail:ip:${input.ip}` : null;
+    const ipKey = input.ip ? `password-fail:ip:${clientNetwork(input.ip)}` : null;
 
     const reservation = await deps.transact(async (trx): Promise<Reservation> => {
       const now = clock.now();
@@ -116,7 +117,13 @@ export function createPasswordLogin(deps: PasswordLoginDeps) {
         // After the starter took the user's gate: a password reset either committed before (the
         // checked hash is gone: refuse) or waits for this session and then revokes it.
         if (!(await settlePasswordSuccess(trx, { ...success, now: clock.now() }))) throw wrongCredentials();
-        return { tokens: started.tokens, userId: success.userId, sessionId: started.sessionId, newUser: false };
+        return {
+          tokens: started.tokens,
+          userId: success.userId,
+          sessionId: started.sessionId,
+          newUser: false,
+          stepUpRequired: started.stepUpRequired,
+        };
       });
     } catch (error) {
       // Refused for the device or the account (rolled back), yet the password was right: it must

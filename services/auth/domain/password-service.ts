@@ -1,14 +1,15 @@
 import type { Kysely } from "kysely";
+import { requireRecentAuthentication } from "../../shared/auth/recent-authentication.js";
 import type { Clock } from "../../shared/clock.js";
 import { NotFoundError, PermissionDeniedError, UnauthenticatedError } from "../../shared/errors/domain-errors.js";
 import type { Transact } from "../../shared/outbox/transact.js";
-import type { Caller } from "../events/login-events.js";
 import { clearUserPasswordGuards, upsertPassword } from "../store/password-store.js";
 import type { AuthDatabase } from "../store/schema.js";
 import { holdUserGate } from "../store/user-gate-store.js";
 import { consumeVerificationProof, peekVerificationToken } from "../store/verification-proof-store.js";
 import { hashOpaqueToken, looksLikeToken } from "./opaque-tokens.js";
 import type { PasswordHasher } from "./password-hasher.js";
+import type { RequestOrigin } from "./request-origin.js";
 import type { SessionRevoker } from "./session-revocation.js";
 
 export interface PasswordServiceDeps {
@@ -17,15 +18,29 @@ export interface PasswordServiceDeps {
   revoker: SessionRevoker;
   clock: Clock;
   hasher: PasswordHasher;
+  /** How recent the session's authentication must be for SetPassword without a token of its own. */
+  stepUpMaxAgeSeconds: number;
 }
 
-/** Purposes whose verification token proves, to SetPassword, that the caller holds the identifier now. */
-const setPasswordPurposes = ["login", "phone_verification", "email_verification"] as const;
+/** The signed-in caller of SetPassword. */
+export interface SetPasswordCaller extends RequestOrigin {
+  userId: string;
+  /** The session's last active authentication (the access token's auth_time). */
+  authTime: Date | undefined;
+}
+
+/**
+ * Purposes whose verification token proves, to SetPassword, that the caller holds the identifier
+ * now: the call's own step-up. STEP_UP is the one made for it; the others are accepted as before
+ * step-up existed, since each proves the same (a code read just now on one of the caller's
+ * identifiers).
+ */
+const setPasswordPurposes = ["step_up", "login", "phone_verification", "email_verification"] as const;
 const resetPurposes = ["password_reset"] as const;
 
 const setPasswordRefused = () =>
   new PermissionDeniedError(
-    "setting a password needs a fresh verification token (login, phone or email verification) for one of your identifiers; verify a code again",
+    "the verification token is not a fresh step-up, login, phone or email verification token for one of your identifiers; verify a code again",
     "VERIFICATION_TOKEN_INVALID",
   );
 const resetTokenInvalid = () =>
@@ -45,12 +60,21 @@ export type PasswordService = ReturnType<typeof createPasswordService>;
 export function createPasswordService(deps: PasswordServiceDeps) {
   const { clock } = deps;
 
-  /** The signed-in user sets or replaces their password; their sessions are kept. */
-  async function setPassword(
-    caller: Caller & { userId: string },
-    verificationToken: string,
-    password: string,
-  ): Promise<void> {
+  /**
+   * The signed-in user sets or replaces their password; their sessions are kept. A sensitive action:
+   * the proof of a recent authentication is the verification token when one is given (used up
+   * here, the session's own authentication left as it is), else the session's authentication.
+   */
+  async function setPassword(caller: SetPasswordCaller, verificationToken: string, password: string): Promise<void> {
+    if (verificationToken === "") {
+      requireRecentAuthentication(caller, { maxAgeSeconds: deps.stepUpMaxAgeSeconds, now: clock.now() });
+      const hash = await deps.hasher.hash(password);
+      await deps.transact(async (trx) => {
+        await upsertPassword(trx, caller.userId, hash, clock.now());
+        await clearUserPasswordGuards(trx, caller.userId);
+      });
+      return;
+    }
     if (!looksLikeToken("verification", verificationToken)) throw setPasswordRefused();
     const tokenHash = hashOpaqueToken(verificationToken);
     const seen = await peekVerificationToken(deps.db, tokenHash, setPasswordPurposes, clock.now());
@@ -70,7 +94,7 @@ export function createPasswordService(deps: PasswordServiceDeps) {
    * Someone who proved an identifier with a PASSWORD_RESET code replaces its account's password;
    * every session of the account is revoked (whoever knew the old password is signed out).
    */
-  async function resetPassword(caller: Caller, verificationToken: string, newPassword: string): Promise<void> {
+  async function resetPassword(caller: RequestOrigin, verificationToken: string, newPassword: string): Promise<void> {
     if (!looksLikeToken("verification", verificationToken)) throw resetTokenInvalid();
     const tokenHash = hashOpaqueToken(verificationToken);
     const seen = await peekVerificationToken(deps.db, tokenHash, resetPurposes, clock.now());

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
-import type { TokenPair } from "./session-starter.js";
+import type { TokenPair } from "./sessions.js";
 
 /**
  * The grace window of RefreshToken: a client whose response was lost retries with the token it

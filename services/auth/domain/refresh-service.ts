@@ -6,10 +6,13 @@ import { sessionRefreshedEvent } from "../events/session-events.js";
 import { lockRefreshToken, rotateRefreshToken, type RefreshState } from "../store/refresh-token-store.js";
 import type { AuthDatabase } from "../store/schema.js";
 import type { AccessTokenIssuer, UserIdentifier } from "./access-tokens.js";
+import { networkOf } from "./networks.js";
 import { hashOpaqueToken, looksLikeToken, newOpaqueToken } from "./opaque-tokens.js";
 import { openTokenPair, sealTokenPair } from "./refresh-grace.js";
+import { sessionAuthenticationFrom } from "./session-authentication.js";
+import { refreshTokenExpiry, type SessionLifetime } from "./session-lifetime.js";
 import type { SessionRevoker } from "./session-revocation.js";
-import type { TokenPair } from "./session-starter.js";
+import type { TokenPair } from "./sessions.js";
 import { restrictionError } from "./user-restrictions.js";
 
 export interface RefreshInput {
@@ -24,7 +27,7 @@ export interface RefreshServiceDeps {
   revoker: SessionRevoker;
   clock: Clock;
   accessTokens: AccessTokenIssuer;
-  refreshTokenLifetimeMs: number;
+  lifetime: SessionLifetime;
   /** How long after a rotation the old token still gets the same new pair back (a lost response). */
   reuseGraceMs: number;
 }
@@ -55,7 +58,7 @@ export function createRefreshService(deps: RefreshServiceDeps) {
       if (!state) return { kind: "refused", error: unknownToken() };
       if (state.sessionRevokedAt) return refused("this session has been signed out; sign in again", "SESSION_REVOKED");
 
-      const replay = state.rotatedAt ? graceReplay(state, input, now) : null;
+      const replay = state.rotatedAt ? graceReplay(state, state.rotatedAt, input, now) : null;
       if (state.rotatedAt && !replay) {
         // A token that was already exchanged is back: one of its two holders is not the user.
         await deps.revoker.revokeSessions(
@@ -72,6 +75,14 @@ export function createRefreshService(deps: RefreshServiceDeps) {
         return refused(
           "this refresh token was already used; the session has been signed out for safety",
           "REFRESH_TOKEN_REUSED",
+        );
+      }
+      if (state.sessionAbsoluteExpiresAt <= now) {
+        // Nothing of the session outlives its absolute end (session-lifetime.ts), so it has simply
+        // expired: there is no token left to revoke.
+        return refused(
+          "this session has reached its maximum age (SESSION_MAX_AGE); sign in again",
+          "SESSION_MAX_AGE_REACHED",
         );
       }
       if (state.tokenExpiresAt <= now || state.sessionExpiresAt <= now)
@@ -94,8 +105,8 @@ export function createRefreshService(deps: RefreshServiceDeps) {
   }
 
   /** The pair the first rotation returned, if this is a retry of it: soon enough, and nothing happened since. */
-  function graceReplay(state: RefreshState, input: RefreshInput, now: Date): TokenPair | null {
-    const recent = now.getTime() - state.rotatedAt!.getTime() <= deps.reuseGraceMs;
+  function graceReplay(state: RefreshState, rotatedAt: Date, input: RefreshInput, now: Date): TokenPair | null {
+    const recent = now.getTime() - rotatedAt.getTime() <= deps.reuseGraceMs;
     const successorIsHead =
       state.successorHash !== null && Buffer.from(state.successorHash).equals(state.currentTokenHash);
     if (!recent || !successorIsHead || !state.successorBox || state.deviceId !== input.deviceId) return null;
@@ -113,8 +124,16 @@ export function createRefreshService(deps: RefreshServiceDeps) {
       (id): UserIdentifier => ({ type: id.type === "phone" ? "phone" : "email", identifier: id.identifier }),
     );
     const access = deps.accessTokens.issue(
-      { userId: state.userId, sessionId: state.sessionId, deviceId: state.deviceId, identifiers },
+      {
+        userId: state.userId,
+        sessionId: state.sessionId,
+        deviceId: state.deviceId,
+        identifiers,
+        // A refresh is not an authentication: the token keeps the session's (OpenID Connect auth_time).
+        authentication: sessionAuthenticationFrom(state.authTime, state.authMethods),
+      },
       now,
+      state.sessionAbsoluteExpiresAt,
     );
     const next = newOpaqueToken("refresh");
     const tokens: TokenPair = {
@@ -123,7 +142,7 @@ export function createRefreshService(deps: RefreshServiceDeps) {
       tokenType: "Bearer",
       expiresIn: access.expiresIn,
     };
-    const expiresAt = new Date(now.getTime() + deps.refreshTokenLifetimeMs);
+    const expiresAt = refreshTokenExpiry(now, state.sessionAbsoluteExpiresAt, deps.lifetime);
     await rotateRefreshToken(
       trx,
       {
@@ -136,6 +155,7 @@ export function createRefreshService(deps: RefreshServiceDeps) {
         expiresAt,
         accessExpiresAt: access.expiresAt,
         ip: input.ip,
+        network: networkOf(input.ip),
         userAgent: input.userAgent,
       },
       [

@@ -35,8 +35,9 @@ export interface RevocationAwarenessDeps {
  *   revoked waits, up to `propagationWaitMs`, until the event has come back through the stream:
  *   then every other instance (auth or user) following it has been sent it too, so a caller that
  *   was told "logged out" is refused by the next instance it reaches.
- * A session also ends when its refresh lifetime runs out without an event, but its access tokens
- * expire before that (the refresh lifetime is the longer one), so the verifier refuses them anyway.
+ * A session also ends without an event when its refresh lifetime or its maximum age runs out, but
+ * its access tokens expire no later (the refresh lifetime is the longer one, and no token is issued
+ * past the maximum age: session-lifetime.ts), so the verifier refuses them anyway.
  */
 export function createRevocationAwareness(deps: RevocationAwarenessDeps) {
   const { feed } = deps;
@@ -47,7 +48,7 @@ export function createRevocationAwareness(deps: RevocationAwarenessDeps) {
 
   /** Whether the token's session was revoked or has ended. */
   function isSessionRevoked(sessionId: string): boolean | Promise<boolean> {
-    if (feed && feed.isCurrent() && deps.feedConnected()) return feed.isRevoked(sessionId);
+    if (feed?.isCurrent() && deps.feedConnected()) return feed.isRevoked(sessionId);
     return fromDatabase(sessionId);
   }
 

@@ -15,7 +15,7 @@ import {
   serviceAccountDisabledEvent,
   serviceAccountSecretRotatedEvent,
 } from "../events/service-account-events.js";
-import { insertOutboxRows } from "../store/outbox-store.js";
+import { insertOutboxRows } from "../../shared/outbox/outbox-store.js";
 import type { AuthDatabase } from "../store/schema.js";
 import {
   disableServiceAccount,

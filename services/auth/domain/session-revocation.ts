@@ -1,15 +1,16 @@
 import type { Kysely } from "kysely";
+import { insertOutboxRows } from "../../shared/outbox/outbox-store.js";
 import { onCommit } from "../../shared/outbox/transact.js";
-import type { Caller } from "../events/login-events.js";
-import { logoutEvent, sessionRevokedEvent, type SessionRevokeReasonName } from "../events/session-events.js";
-import { insertOutboxRows } from "../store/outbox-store.js";
+import { logoutEvent, sessionRevokedEvent } from "../events/session-events.js";
 import type { AuthDatabase } from "../store/schema.js";
 import { revokeActiveSessions, type RevokedSessionRow, type SessionFilter } from "../store/session-store.js";
+import type { RequestOrigin } from "./request-origin.js";
+import type { SessionRevokeReasonName } from "./sessions.js";
 
-export type { SessionFilter, SessionRevokeReasonName };
+export type { SessionFilter };
 
 /** Who caused a revocation: the user or admin (null for the system), and their request. */
-export interface RevocationActor extends Caller {
+export interface RevocationActor extends RequestOrigin {
   revokedByUserId: string | null;
 }
 

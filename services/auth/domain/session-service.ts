@@ -4,9 +4,9 @@ import { isServicePrincipal, type Principal, type VerifiedCaller } from "../../s
 import type { Clock } from "../../shared/clock.js";
 import { NotFoundError } from "../../shared/errors/domain-errors.js";
 import type { Transact } from "../../shared/outbox/transact.js";
-import type { Caller } from "../events/login-events.js";
 import type { AuthDatabase } from "../store/schema.js";
 import { listActiveSessions, sessionBelongsTo, type ActiveSessionRow } from "../store/session-store.js";
+import type { RequestOrigin } from "./request-origin.js";
 import type { SessionRevoker } from "./session-revocation.js";
 
 export interface SessionView extends ActiveSessionRow {
@@ -20,6 +20,9 @@ export interface TokenValidation {
   deviceId: string;
   expiresAt: Date;
   roles: string[];
+  /** The session's last active authentication as the token carries it (auth_time), and its amr. */
+  authTime: Date | undefined;
+  amr: string[];
   /** A service account's client id and scopes; empty for a person's token. */
   clientId: string;
   scopes: string[];
@@ -47,7 +50,7 @@ export function createSessionService(deps: {
   async function endSession(
     me: Principal,
     sessionId: string,
-    caller: Caller,
+    caller: RequestOrigin,
     kind: "logout" | "revoke",
   ): Promise<void> {
     const target = sessionId || me.sessionId;
@@ -69,7 +72,7 @@ export function createSessionService(deps: {
     });
   }
 
-  async function revokeAll(me: Principal, keepCurrent: boolean, caller: Caller): Promise<number> {
+  async function revokeAll(me: Principal, keepCurrent: boolean, caller: RequestOrigin): Promise<number> {
     return deps.transact(async (trx) => {
       const filter = { userId: me.userId, exceptSessionId: keepCurrent ? me.sessionId : undefined };
       const revoked = await deps.revoker.revokeSessions(trx, clock.now(), filter, "revoke_all", {
@@ -98,7 +101,17 @@ export function createSessionService(deps: {
     }
     if (isServicePrincipal(principal)) {
       const { clientId, scopes, expiresAt } = principal;
-      return { userId: "", sessionId: "", deviceId: "", expiresAt, roles: ["service"], clientId, scopes };
+      return {
+        userId: "",
+        sessionId: "",
+        deviceId: "",
+        expiresAt,
+        roles: ["service"],
+        authTime: undefined,
+        amr: [],
+        clientId,
+        scopes,
+      };
     }
     if (await deps.isSessionRevoked(principal.sessionId)) return null;
     return {
@@ -107,14 +120,17 @@ export function createSessionService(deps: {
       deviceId: principal.deviceId,
       expiresAt: principal.expiresAt,
       roles: principal.roles,
+      authTime: principal.authTime,
+      amr: principal.amr,
       clientId: "",
       scopes: [],
     };
   }
 
   return {
-    logout: (me: Principal, sessionId: string, caller: Caller) => endSession(me, sessionId, caller, "logout"),
-    revokeSession: (me: Principal, sessionId: string, caller: Caller) => endSession(me, sessionId, caller, "revoke"),
+    logout: (me: Principal, sessionId: string, caller: RequestOrigin) => endSession(me, sessionId, caller, "logout"),
+    revokeSession: (me: Principal, sessionId: string, caller: RequestOrigin) =>
+      endSession(me, sessionId, caller, "revoke"),
     revokeAll,
     list,
     validate,

@@ -35,7 +35,10 @@ export function parseUserAgent(userAgent: string): DeviceTraits {
   const known = parsed.get(userAgent);
   if (known) return known;
   const traits = Object.freeze(parseUncached(userAgent));
-  if (parsed.size >= maxMemoised) parsed.delete(parsed.keys().next().value!);
+  if (parsed.size >= maxMemoised) {
+    const oldest = parsed.keys().next();
+    if (!oldest.done) parsed.delete(oldest.value);
+  }
   parsed.set(userAgent, traits);
   return traits;
 }

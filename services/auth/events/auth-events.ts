@@ -1,8 +1,8 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { IdentifierType } from "../domain/identifiers.js";
+import type { IdentifierType } from "../../shared/identifiers.js";
+import { outboxRow, type OutboxRow } from "../../shared/outbox/outbox-rows.js";
 import type { OtpPurpose } from "../domain/otp-purpose.js";
-import { identifierTypeToProto, otpPurposeToProto } from "../handlers/convert.js";
-import { outboxRow, type OutboxRow } from "./outbox-rows.js";
+import { identifierTypeToProto, otpPurposeToProto } from "../wire.js";
 
 // The one-time-code events, built from domain values as outbox rows that the store writes with the
 // change they announce. No event carries a code, a token or a hash of one.

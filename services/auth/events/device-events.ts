@@ -1,10 +1,10 @@
-import type { Caller } from "./login-events.js";
-import { outboxRow, type OutboxRow } from "./outbox-rows.js";
+import { outboxRow, type OutboxRow } from "../../shared/outbox/outbox-rows.js";
+import type { RequestOrigin } from "../domain/request-origin.js";
 
 // Events of a user managing their devices (TrustDevice, BlockDevice, UnblockDevice). Each is
 // recorded only when the call changed something, so a repeated call announces nothing twice.
 
-export interface DeviceEventFacts extends Caller {
+export interface DeviceEventFacts extends RequestOrigin {
   userId: string;
   deviceId: string;
 }

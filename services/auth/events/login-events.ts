@@ -1,20 +1,14 @@
 import { LoginMethod } from "../../../gen/mintcoin/events/v1/auth_events_pb.js";
-import type { IdentifierType } from "../domain/identifiers.js";
+import type { IdentifierType } from "../../shared/identifiers.js";
+import { outboxRow, type OutboxRow } from "../../shared/outbox/outbox-rows.js";
+import type { RequestOrigin } from "../domain/request-origin.js";
+import type { SignInMethod } from "../domain/sessions.js";
 import type { DeviceTraits } from "../domain/user-agent.js";
-import { identifierTypeToProto } from "../handlers/convert.js";
-import { outboxRow, type OutboxRow } from "./outbox-rows.js";
+import { identifierTypeToProto } from "../wire.js";
 
 // Events of a sign-in, built from domain values. None carries a code, a token or a hash of one.
 
-export type SignInMethod = "otp" | "password";
-
-/** The client side of a request: who caused an event. */
-export interface Caller {
-  ip: string;
-  userAgent: string;
-}
-
-export interface SignInEventFacts extends Caller {
+export interface SignInEventFacts extends RequestOrigin {
   userId: string;
   sessionId: string;
   identifierType: IdentifierType;
@@ -37,7 +31,7 @@ export function userRegisteredEvent(now: Date, facts: SignInEventFacts): OutboxR
 
 export function deviceRegisteredEvent(
   now: Date,
-  facts: SignInEventFacts & { deviceRecordId: string; traits: DeviceTraits; fingerprint: string },
+  facts: SignInEventFacts & { deviceRecordId: string; traits: DeviceTraits; fingerprint: string; trusted: boolean },
 ): OutboxRow {
   return outboxRow(now, "auth.device.registered", {
     userId: facts.userId,
@@ -52,6 +46,7 @@ export function deviceRegisteredEvent(
     fingerprint: facts.fingerprint,
     ipAddress: facts.ip,
     userAgent: facts.userAgent,
+    trusted: facts.trusted,
   });
 }
 
@@ -63,6 +58,7 @@ export function loginEvent(
     newDevice: boolean;
     trustedDevice: boolean;
     suspiciousReasons: string[];
+    stepUpRequired: boolean;
   },
 ): OutboxRow {
   return outboxRow(now, "auth.login", {
@@ -80,5 +76,6 @@ export function loginEvent(
     trustedDevice: facts.trustedDevice,
     suspicious: facts.suspiciousReasons.length > 0,
     suspiciousReasons: facts.suspiciousReasons,
+    stepUpRequired: facts.stepUpRequired,
   });
 }

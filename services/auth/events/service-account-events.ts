@@ -1,4 +1,4 @@
-import { outboxRow, type OutboxRow } from "./outbox-rows.js";
+import { outboxRow, type OutboxRow } from "../../shared/outbox/outbox-rows.js";
 
 // Events of an operator managing service accounts. None carries the secret or its hash.
 

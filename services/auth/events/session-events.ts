@@ -1,11 +1,12 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { SessionRevokeReason } from "../../../gen/mintcoin/events/v1/auth_events_pb.js";
-import type { Caller } from "./login-events.js";
-import { outboxRow, type OutboxRow } from "./outbox-rows.js";
+import { LoginMethod, SessionRevokeReason } from "../../../gen/mintcoin/events/v1/auth_events_pb.js";
+import { outboxRow, type OutboxRow } from "../../shared/outbox/outbox-rows.js";
+import type { RequestOrigin } from "../domain/request-origin.js";
+import type { SessionRevokeReasonName, SignInMethod } from "../domain/sessions.js";
 
 // Events of a session's life, built from domain values. None carries a token or a hash of one.
 
-export interface SessionFacts extends Caller {
+export interface SessionFacts extends RequestOrigin {
   userId: string;
   sessionId: string;
   deviceId: string;
@@ -26,16 +27,17 @@ export function sessionCreatedEvent(
   });
 }
 
-export type SessionRevokeReasonName =
-  | "logout"
-  | "user_revoked"
-  | "revoke_all"
-  | "refresh_token_reuse"
-  | "device_blocked"
-  | "password_reset"
-  | "user_suspended"
-  | "user_banned";
-
+/** auth.session.stepped_up: the session proved again that the person is there (StepUp). */
+export function sessionSteppedUpEvent(now: Date, facts: SessionFacts & { method: SignInMethod }): OutboxRow {
+  return outboxRow(now, "auth.session.stepped_up", {
+    userId: facts.userId,
+    sessionId: facts.sessionId,
+    deviceId: facts.deviceId,
+    method: facts.method === "otp" ? LoginMethod.OTP : LoginMethod.PASSWORD,
+    ipAddress: facts.ip,
+    userAgent: facts.userAgent,
+  });
+}
 const reasonCodes: Record<SessionRevokeReasonName, SessionRevokeReason> = {
   logout: SessionRevokeReason.LOGOUT,
   user_revoked: SessionRevokeReason.USER_REVOKED,
@@ -45,6 +47,7 @@ const reasonCodes: Record<SessionRevokeReasonName, SessionRevokeReason> = {
   password_reset: SessionRevokeReason.PASSWORD_RESET,
   user_suspended: SessionRevokeReason.USER_SUSPENDED,
   user_banned: SessionRevokeReason.USER_BANNED,
+  user_deleted: SessionRevokeReason.USER_DELETED,
 };
 
 export function sessionRevokedEvent(

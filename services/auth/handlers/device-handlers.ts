@@ -3,7 +3,7 @@ import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { AuthService } from "../../../gen/mintcoin/auth/v1/auth_pb.js";
 import { requirePrincipal } from "../../shared/auth/principal.js";
 import { requestInfoKey } from "../../shared/server/request-info.js";
-import type { DeviceCaller, DeviceService } from "../domain/device-service.js";
+import type { DeviceCaller, DeviceService, TrustingCaller } from "../domain/device-service.js";
 import type { UserDevice } from "../domain/devices.js";
 
 export function createDeviceHandlers(deps: {
@@ -17,7 +17,8 @@ export function createDeviceHandlers(deps: {
     },
 
     async trustDevice(request, context) {
-      const caller = deviceCaller(context);
+      const me = requirePrincipal(context);
+      const caller: TrustingCaller = { ...deviceCaller(context), sessionId: me.sessionId, authTime: me.authTime };
       return { device: deviceToProto(await deps.devices.trust(caller, request.deviceId), caller.deviceId) };
     },
 

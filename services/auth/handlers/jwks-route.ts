@@ -1,8 +1,6 @@
 import type { HttpRoute } from "../../shared/server/rpc-handler.js";
 import type { KeyRing } from "../domain/key-ring.js";
-
-/** Seconds a JWKS may be cached; key rotation publishes new keys well before they sign (see key-rotation.ts). */
-export const jwksMaxAgeSeconds = 300;
+import { jwksMaxAgeSeconds } from "../domain/key-rotation.js";
 
 /** GET /.well-known/jwks.json: the public keys that verify access tokens, for any JOSE library. */
 export function createJwksRoute(keys: Pick<KeyRing, "jwks">): HttpRoute {

@@ -20,6 +20,7 @@ export function createLoginHandlers(deps: { login: LoginService }): Pick<Service
         userId: result.userId,
         sessionId: result.sessionId,
         newUser: result.newUser,
+        stepUpRequired: result.stepUpRequired,
       };
     },
   };

@@ -1,6 +1,6 @@
 import { serviceScopes } from "../../shared/auth/scopes.js";
 import type { HttpRoute } from "../../shared/server/rpc-handler.js";
-import { jwksMaxAgeSeconds } from "./jwks-route.js";
+import { jwksMaxAgeSeconds } from "../domain/key-rotation.js";
 
 /** RFC 8414 section 3: where the metadata of an issuer without a path lives. */
 export const metadataPathPrefix = "/.well-known/oauth-authorization-server";

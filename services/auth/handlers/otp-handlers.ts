@@ -4,7 +4,7 @@ import type { AuthService } from "../../../gen/mintcoin/auth/v1/auth_pb.js";
 import { requestInfoKey } from "../../shared/server/request-info.js";
 import type { OtpService } from "../domain/otp-service.js";
 import type { OtpVerification } from "../domain/otp-verification.js";
-import { identifierTypeFromProto, otpPurposeFromProto } from "./convert.js";
+import { identifierTypeFromProto, otpPurposeFromProto } from "../wire.js";
 
 export function createOtpHandlers(deps: {
   otp: OtpService;
@@ -24,6 +24,7 @@ export function createOtpHandlers(deps: {
       return {
         expiresAt: timestampFromDate(result.expiresAt),
         resendAvailableAt: timestampFromDate(result.resendAvailableAt),
+        challengeId: result.challengeId,
       };
     },
 
@@ -34,6 +35,7 @@ export function createOtpHandlers(deps: {
         identifier: request.identifier,
         purpose: otpPurposeFromProto(request.purpose),
         code: request.code,
+        challengeId: request.challengeId,
         ip: caller.ip,
         userAgent: caller.userAgent,
       });

@@ -4,7 +4,8 @@ import { requirePrincipal } from "../../shared/auth/principal.js";
 import { requestInfoKey } from "../../shared/server/request-info.js";
 import type { PasswordLogin } from "../domain/password-login.js";
 import type { PasswordService } from "../domain/password-service.js";
-import { identifierTypeFromProto, tokenPairToProto } from "./convert.js";
+import { identifierTypeFromProto } from "../wire.js";
+import { tokenPairToProto } from "./convert.js";
 
 export function createPasswordHandlers(deps: {
   passwords: PasswordService;
@@ -15,7 +16,7 @@ export function createPasswordHandlers(deps: {
       const me = requirePrincipal(context);
       const caller = context.values.get(requestInfoKey);
       await deps.passwords.setPassword(
-        { userId: me.userId, ip: caller.ip, userAgent: caller.userAgent },
+        { userId: me.userId, authTime: me.authTime, ip: caller.ip, userAgent: caller.userAgent },
         request.verificationToken,
         request.password,
       );
@@ -38,6 +39,7 @@ export function createPasswordHandlers(deps: {
         userId: result.userId,
         sessionId: result.sessionId,
         newUser: false,
+        stepUpRequired: result.stepUpRequired,
       };
     },
 

@@ -18,6 +18,8 @@ export function createTokenHandlers(deps: {
         deviceId: result.deviceId,
         expiresAt: timestampFromDate(result.expiresAt),
         roles: result.roles,
+        authTime: result.authTime && timestampFromDate(result.authTime),
+        amr: result.amr,
         clientId: result.clientId,
         scopes: result.scopes,
       };

@@ -60,14 +60,32 @@ export const cleanupBatches = {
       limit,
     ),
 
-  /** Refresh tokens past their expiry, current or rotated (a session's expiry is its token's). */
+  /**
+   * Rotated-away refresh tokens past their expiry. A session's current token stays until the session
+   * itself goes (endedSessions), so a refresh after the end still learns why it is refused (expired,
+   * maximum age, revoked) instead of "unknown token".
+   */
   expiredRefreshTokens: (db: Kysely<AuthDatabase>, now: Date, limit: number) =>
-    deleteBatch(db, "refresh_tokens", "token_hash", sql`expires_at < ${now}`, limit),
+    deleteBatch(db, "refresh_tokens", "token_hash", sql`expires_at < ${now} and rotated_at is not null`, limit),
 
   /** Sessions that ended before `endedBefore` (their refresh tokens go with them). */
   endedSessions: (db: Kysely<AuthDatabase>, endedBefore: Date, limit: number) =>
     deleteBatch(db, "sessions", "id", sql`expires_at < ${endedBefore}`, limit),
 };
+
+/** Send-budget counters of windows that started before `startedBefore` (long over, so they count nothing). */
+export async function deletePastSendBudgets(
+  db: Kysely<AuthDatabase>,
+  startedBefore: Date,
+  limit: number,
+): Promise<number> {
+  const result = await sql`
+    delete from otp_send_budgets where (channel, window_start) in (
+      select channel, window_start from otp_send_budgets where window_start < ${startedBefore}
+      limit ${limit} for update skip locked
+    )`.execute(db);
+  return Number(result.numAffectedRows ?? 0);
+}
 
 /** Forgets sealed grace copies of token pairs once their grace window is over. */
 export async function clearSealedPairs(db: Kysely<AuthDatabase>, rotatedBefore: Date, limit: number): Promise<number> {

@@ -93,3 +93,24 @@ export async function setDeviceFlags(
     .where("id", "=", deviceRecordId)
     .execute();
 }
+
+export interface SessionStanding {
+  /** The session's device is trusted. */
+  deviceTrusted: boolean;
+  /** The session's last step-up (StepUp), null when it has none. */
+  steppedUpAt: Date | null;
+}
+
+/** What TrustDevice needs to know about the calling session: is its device trusted, did it step up. */
+export async function readSessionStanding(
+  db: Kysely<AuthDatabase>,
+  sessionId: string,
+): Promise<SessionStanding | undefined> {
+  const row = await db
+    .selectFrom("sessions as s")
+    .innerJoin("devices as d", "d.id", "s.device_record_id")
+    .select(["d.trusted", "s.stepped_up_at"])
+    .where("s.id", "=", sessionId)
+    .executeTakeFirst();
+  return row && { deviceTrusted: row.trusted, steppedUpAt: row.stepped_up_at };
+}

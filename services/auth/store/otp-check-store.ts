@@ -1,6 +1,7 @@
 import { sql, type Kysely } from "kysely";
-import type { OutboxRow } from "../events/outbox-rows.js";
-import { insertOutboxFragment } from "./outbox-store.js";
+import { guaranteed } from "../../shared/guaranteed.js";
+import type { OutboxRow } from "../../shared/outbox/outbox-rows.js";
+import { insertOutboxFragment } from "../../shared/outbox/outbox-store.js";
 import type { AuthDatabase } from "./schema.js";
 
 // The queries of VerifyOtp. One statement locks and reads, one statement writes the outcome, so a
@@ -10,28 +11,34 @@ export interface OtpCheckState {
   failures: number;
   lockedUntil: Date | null;
   lastFailureAt: Date | null;
+  unboundFailures: number;
+  unboundSince: Date | null;
   /** The user holding the identifier, if anyone does. */
   userId: string | null;
-  /** The newest live code for the identifier and purpose, locked until the transaction ends. */
+  /** The live code the guess is checked against, locked until the transaction ends. */
   code: { id: string; codeHash: Uint8Array; attempts: number; identifierType: string } | null;
 }
 
 /**
- * Locks the identifier's guard row (creating it on first use), then its newest live code, in that
- * order in every transaction, and returns both. Concurrent checks of one identifier therefore run
- * one after another and each sees the attempts and failures the previous one wrote (a row locked
- * FOR UPDATE is re-read at its latest version), which makes the limits exact.
+ * Locks the identifier's guard row (creating it on first use), then the code the guess is for, in
+ * that order in every transaction, and returns both. The code is the live one named by
+ * `challengeHash`, or without a challenge the newest live one for the identifier and purpose.
+ * Concurrent checks of one identifier therefore run one after another and each sees the attempts
+ * and failures the previous one wrote (a row locked FOR UPDATE is re-read at its latest version),
+ * which makes the limits exact.
  */
 export async function lockOtpCheck(
   db: Kysely<AuthDatabase>,
-  identifier: string,
-  purpose: string,
-  now: Date,
+  check: { identifier: string; purpose: string; challengeHash: Uint8Array | null; now: Date },
 ): Promise<OtpCheckState> {
+  const { identifier, purpose, challengeHash, now } = check;
+  const sameChallenge = challengeHash ? sql`and challenge_hash = ${challengeHash}` : sql``;
   const { rows } = await sql<{
     failures: number;
     locked_until: Date | null;
     last_failure_at: Date | null;
+    unbound_failures: number;
+    unbound_since: Date | null;
     code_id: string | null;
     code_hash: Uint8Array | null;
     attempts: number | null;
@@ -41,58 +48,77 @@ export async function lockOtpCheck(
     with guard as (
       insert into otp_guards as g (identifier, failures, updated_at) values (${identifier}, 0, ${now})
       on conflict (identifier) do update set updated_at = g.updated_at
-      returning failures, locked_until, last_failure_at
+      returning failures, locked_until, last_failure_at, unbound_failures, unbound_since
     )
-    select guard.failures, guard.locked_until, guard.last_failure_at,
+    select guard.failures, guard.locked_until, guard.last_failure_at, guard.unbound_failures, guard.unbound_since,
            c.id as code_id, c.code_hash, c.attempts, c.identifier_type,
            (select user_id from identities where identifier = ${identifier}) as user_id
     from guard
     left join lateral (
       select id, code_hash, attempts, identifier_type from otp_codes
       where identifier = ${identifier} and purpose = ${purpose} and closed_at is null and expires_at > ${now}
+        ${sameChallenge}
       order by created_at desc
       limit 1
       for update
     ) c on true`.execute(db);
-  const row = rows[0]!;
+  const row = guaranteed(rows[0], "the upsert returns the guard row, inserted or kept, joined to one row");
   return {
     failures: row.failures,
     lockedUntil: row.locked_until,
     lastFailureAt: row.last_failure_at,
+    unboundFailures: row.unbound_failures,
+    unboundSince: row.unbound_since,
     userId: row.user_id,
     code:
       row.code_id === null
         ? null
-        : { id: row.code_id, codeHash: row.code_hash!, attempts: row.attempts!, identifierType: row.identifier_type! },
+        : {
+            id: row.code_id,
+            codeHash: guaranteed(row.code_hash, "otp_codes.code_hash is NOT NULL"),
+            attempts: guaranteed(row.attempts, "otp_codes.attempts is NOT NULL"),
+            identifierType: guaranteed(row.identifier_type, "otp_codes.identifier_type is NOT NULL"),
+          },
   };
 }
 
-/** A wrong code: counts the attempt on the code (closing it when `closeCode`) and on the identifier. */
+/**
+ * A wrong code: counts it for the identifier and, when the guess named the code by its challenge, as
+ * an attempt on that code (closing it when `close`). A guess without a challenge counts on the
+ * identifier's allowance for such guesses (`unbound`) instead, and touches no code.
+ */
 export async function recordWrongOtpGuess(
   db: Kysely<AuthDatabase>,
   guess: {
     identifier: string;
-    codeId: string;
-    closeCode: boolean;
+    code: { id: string; close: boolean } | null;
     failures: number;
     lockedUntil: Date | null;
+    unbound: { failures: number; since: Date } | null;
     now: Date;
   },
 ): Promise<void> {
+  const guard = {
+    failures: guess.failures,
+    locked_until: guess.lockedUntil,
+    last_failure_at: guess.now,
+    updated_at: guess.now,
+    ...(guess.unbound && { unbound_failures: guess.unbound.failures, unbound_since: guess.unbound.since }),
+  };
+  const code = guess.code;
+  if (!code) {
+    await db.updateTable("otp_guards").set(guard).where("identifier", "=", guess.identifier).execute();
+    return;
+  }
   await db
     .with("code", (qb) =>
       qb
         .updateTable("otp_codes")
-        .set((eb) => ({ attempts: eb("attempts", "+", 1), closed_at: guess.closeCode ? guess.now : null }))
-        .where("id", "=", guess.codeId),
+        .set((eb) => ({ attempts: eb("attempts", "+", 1), closed_at: code.close ? guess.now : null }))
+        .where("id", "=", code.id),
     )
     .updateTable("otp_guards")
-    .set({
-      failures: guess.failures,
-      locked_until: guess.lockedUntil,
-      last_failure_at: guess.now,
-      updated_at: guess.now,
-    })
+    .set(guard)
     .where("identifier", "=", guess.identifier)
     .execute();
 }

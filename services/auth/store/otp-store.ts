@@ -1,6 +1,7 @@
 import { sql, type Kysely } from "kysely";
-import type { OutboxRow } from "../events/outbox-rows.js";
-import { insertOutboxFragment } from "./outbox-store.js";
+import { guaranteed } from "../../shared/guaranteed.js";
+import type { OutboxRow } from "../../shared/outbox/outbox-rows.js";
+import { insertOutboxFragment } from "../../shared/outbox/outbox-store.js";
 import { rateLimitHitFromRow, rateLimitHits, type RateLimitHit, type RateLimitHitRow } from "./rate-limit-store.js";
 import type { AuthDatabase } from "./schema.js";
 
@@ -14,15 +15,16 @@ export interface NewOtpCode {
   expiresAt: Date;
   deviceId: string | null;
   ipAddress: string | null;
+  challengeHash: Uint8Array;
 }
 
 /** Stores a code and its events in one statement. */
 export async function insertOtpCode(db: Kysely<AuthDatabase>, code: NewOtpCode, events: OutboxRow[]): Promise<void> {
   await sql`
     with code as (
-      insert into otp_codes (id, identifier, identifier_type, purpose, code_hash, created_at, expires_at, closed_at, device_id, ip_address)
+      insert into otp_codes (id, identifier, identifier_type, purpose, code_hash, created_at, expires_at, closed_at, device_id, ip_address, challenge_hash)
       values (${code.id}, ${code.identifier}, ${code.identifierType}, ${code.purpose}, ${code.codeHash}, ${code.createdAt},
-        ${code.expiresAt}, null, ${code.deviceId}, ${code.ipAddress})
+        ${code.expiresAt}, null, ${code.deviceId}, ${code.ipAddress}, ${code.challengeHash})
     )
     ${insertOutboxFragment(events)}`.execute(db);
 }
@@ -37,17 +39,15 @@ export interface OtpSendStart {
 
 /**
  * SendOtp's first statement: counts the send against the identifier's and the IP's sliding windows
- * (rate-limit-store.ts; identifier row first, then IP row, in every transaction), closes every
- * open code for this identifier and purpose (only the newest code works), and finds the user
+ * (rate-limit-store.ts; identifier row first, then IP row, in every transaction) and finds the user
  * holding the identifier. The caller refuses over-limit sends by rolling the transaction back,
- * which undoes all three. The codes are closed only after the limits are counted (the `exists`
- * makes the rate-limit upsert run first), so concurrent sends lock rows in one order.
+ * which undoes the counting. Earlier codes are left open: each is reachable through its own
+ * challenge, so a send by someone else does not kill the code its owner is about to type.
  */
 export async function startOtpSend(
   db: Kysely<AuthDatabase>,
   send: {
     identifier: string;
-    purpose: string;
     identifierKey: string;
     ipKey: string | undefined;
     now: Date;
@@ -56,12 +56,7 @@ export async function startOtpSend(
 ): Promise<OtpSendStart> {
   const keys = send.ipKey === undefined ? [send.identifierKey] : [send.identifierKey, send.ipKey];
   const { rows } = await sql<RateLimitHitRow & { holder: string | null }>`
-    with hits as (${rateLimitHits(keys, send.now, send.windowMs)}),
-    closed as (
-      update otp_codes set closed_at = ${send.now}
-      where identifier = ${send.identifier} and purpose = ${send.purpose} and closed_at is null
-        and exists (select 1 from hits)
-    )
+    with hits as (${rateLimitHits(keys, send.now, send.windowMs)})
     select hits.key, hits.count, hits.oldest,
       (select user_id from identities where identifier = ${send.identifier}) as holder
     from hits`.execute(db);
@@ -69,5 +64,9 @@ export async function startOtpSend(
     const row = rows.find((candidate) => candidate.key === key);
     return row && rateLimitHitFromRow(row);
   };
-  return { byIdentifier: hit(send.identifierKey)!, byIp: hit(send.ipKey), holderUserId: rows[0]?.holder ?? null };
+  return {
+    byIdentifier: guaranteed(hit(send.identifierKey), "the upsert returns one row per key"),
+    byIp: hit(send.ipKey),
+    holderUserId: rows[0]?.holder ?? null,
+  };
 }

@@ -1,4 +1,5 @@
 import { sql, type Kysely } from "kysely";
+import { guaranteed } from "../../shared/guaranteed.js";
 import type { AuthDatabase } from "./schema.js";
 
 // The queries of the password RPCs. LoginWithPassword runs the same statements whether or not an
@@ -40,7 +41,7 @@ export async function lockPasswordCheck(
     from guard
     left join identities i on i.identifier = ${identifier}
     left join passwords p on p.user_id = i.user_id`.execute(db);
-  const row = rows[0]!;
+  const row = guaranteed(rows[0], "the upsert returns the guard row, inserted or kept, joined to one row");
   return {
     failures: row.failures,
     lockedUntil: row.locked_until,
@@ -97,7 +98,7 @@ export async function settlePasswordSuccess(db: Kysely<AuthDatabase>, success: P
       where user_id = ${success.userId} and hash = ${success.checkedHash} and ${success.rehash}::text is not null
     )
     select coalesce((select unchanged from current), false) as unchanged`.execute(db);
-  return rows[0]!.unchanged;
+  return guaranteed(rows[0], "a select without from returns one row").unchanged;
 }
 
 /** Sets or replaces the user's password hash. */

@@ -1,4 +1,5 @@
 import { sql, type Kysely, type RawBuilder } from "kysely";
+import { guaranteed } from "../../shared/guaranteed.js";
 import type { AuthDatabase } from "./schema.js";
 
 export interface RateLimitHit {
@@ -20,7 +21,7 @@ export async function recordRateLimitHit(
   windowMs: number,
 ): Promise<RateLimitHit> {
   const { rows } = await rateLimitHits([key], now, windowMs).execute(db);
-  return rateLimitHitFromRow(rows[0]!);
+  return rateLimitHitFromRow(guaranteed(rows[0], "the upsert returns one row per key"));
 }
 
 export interface RateLimitHitRow {

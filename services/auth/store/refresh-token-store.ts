@@ -1,6 +1,7 @@
 import { sql, type Kysely } from "kysely";
-import type { OutboxRow } from "../events/outbox-rows.js";
-import { insertOutboxFragment } from "./outbox-store.js";
+import type { OutboxRow } from "../../shared/outbox/outbox-rows.js";
+import { insertOutboxFragment } from "../../shared/outbox/outbox-store.js";
+import { recentNetworks } from "./device-store.js";
 import type { AuthDatabase } from "./schema.js";
 
 export interface RefreshState {
@@ -14,10 +15,14 @@ export interface RefreshState {
   deviceRecordId: string;
   sessionRevokedAt: Date | null;
   sessionExpiresAt: Date;
+  sessionAbsoluteExpiresAt: Date;
   currentTokenHash: Uint8Array;
   deviceBlocked: boolean;
-  restriction: { suspended: boolean; suspendedUntil: Date | null; banned: boolean } | null;
+  restriction: { suspended: boolean; suspendedUntil: Date | null; banned: boolean; deleted: boolean } | null;
   identifiers: Array<{ type: string; identifier: string }>;
+  /** The session's last active authentication (kept by every refresh). */
+  authTime: Date | null;
+  authMethods: string[];
 }
 
 /**
@@ -40,16 +45,21 @@ export async function lockRefreshToken(
     device_record_id: string;
     revoked_at: Date | null;
     session_expires_at: Date;
+    absolute_expires_at: Date;
     current_token_hash: Uint8Array;
     blocked: boolean;
     suspended: boolean | null;
     suspended_until: Date | null;
     banned: boolean | null;
+    deleted: boolean | null;
     identifiers: Array<{ type: string; identifier: string }>;
+    auth_time: Date | null;
+    auth_methods: string[];
   }>`
     select rt.session_id, rt.expires_at as token_expires_at, rt.rotated_at, rt.successor_hash, rt.successor_box,
-      s.user_id, s.device_id, s.device_record_id, s.revoked_at, s.expires_at as session_expires_at, s.current_token_hash,
-      d.blocked, r.suspended, r.suspended_until, r.banned,
+      s.user_id, s.device_id, s.device_record_id, s.revoked_at, s.expires_at as session_expires_at, s.absolute_expires_at,
+      s.current_token_hash, s.auth_time, s.auth_methods,
+      d.blocked, r.suspended, r.suspended_until, r.banned, r.deleted,
       (select coalesce(json_agg(json_build_object('type', i.identifier_type, 'identifier', i.identifier)), '[]'::json)
         from identities i where i.user_id = s.user_id) as identifiers
     from refresh_tokens rt
@@ -71,13 +81,21 @@ export async function lockRefreshToken(
     deviceRecordId: row.device_record_id,
     sessionRevokedAt: row.revoked_at,
     sessionExpiresAt: row.session_expires_at,
+    sessionAbsoluteExpiresAt: row.absolute_expires_at,
     currentTokenHash: row.current_token_hash,
     deviceBlocked: row.blocked,
     restriction:
       row.suspended === null
         ? null
-        : { suspended: row.suspended, suspendedUntil: row.suspended_until, banned: row.banned ?? false },
+        : {
+            suspended: row.suspended,
+            suspendedUntil: row.suspended_until,
+            banned: row.banned ?? false,
+            deleted: row.deleted ?? false,
+          },
     identifiers: row.identifiers,
+    authTime: row.auth_time,
+    authMethods: row.auth_methods,
   };
 }
 
@@ -89,9 +107,12 @@ export interface Rotation {
   sessionId: string;
   deviceRecordId: string;
   now: Date;
+  /** The new refresh token's expiry, and so the session's (never past its absolute end). */
   expiresAt: Date;
   accessExpiresAt: Date;
   ip: string;
+  /** The client IP's network, added to the device's recent networks (null: none). */
+  network: string | null;
   userAgent: string;
 }
 
@@ -119,7 +140,8 @@ export async function rotateRefreshToken(
         access_expires_at = ${rotation.accessExpiresAt}, ip_address = ${rotation.ip}, user_agent = ${rotation.userAgent}
       where id = ${rotation.sessionId}
     ), device as (
-      update devices set last_ip = ${rotation.ip}, last_used_at = ${now}
+      update devices set last_ip = ${rotation.ip}, last_used_at = ${now},
+        networks = ${recentNetworks(sql`networks`, rotation.network)}
       where id in (select id from devices where id = ${rotation.deviceRecordId} for update skip locked)
     )
     ${insertOutboxFragment(events)}`.execute(db);

@@ -1,4 +1,5 @@
 import { sql, type Kysely } from "kysely";
+import { guaranteed } from "../../shared/guaranteed.js";
 import type { AuthDatabase } from "./schema.js";
 
 /** A user's restriction row, with the moderation event it reflects. */
@@ -6,6 +7,7 @@ export interface RestrictionRecord {
   suspended: boolean;
   suspendedUntil: Date | null;
   banned: boolean;
+  deleted: boolean;
   /** Profile version of the newest moderation event applied (0: none). */
   eventVersion: bigint;
   /** occurred_at of that event (null: none). */
@@ -18,17 +20,19 @@ export async function lockRestriction(db: Kysely<AuthDatabase>, userId: string, 
     suspended: boolean;
     suspended_until: Date | null;
     banned: boolean;
+    deleted: boolean;
     event_version: string;
     event_at: Date | null;
   }>`
     insert into user_restrictions as r (user_id, updated_at) values (${userId}, ${now})
     on conflict (user_id) do update set updated_at = r.updated_at
-    returning suspended, suspended_until, banned, event_version, event_at`.execute(db);
-  const row = rows[0]!;
+    returning suspended, suspended_until, banned, deleted, event_version, event_at`.execute(db);
+  const row = guaranteed(rows[0], "the upsert returns the restriction row, inserted or kept");
   return {
     suspended: row.suspended,
     suspendedUntil: row.suspended_until,
     banned: row.banned,
+    deleted: row.deleted,
     eventVersion: BigInt(row.event_version),
     eventAt: row.event_at,
   };
@@ -46,6 +50,7 @@ export async function writeRestriction(
       suspended: record.suspended,
       suspended_until: record.suspendedUntil,
       banned: record.banned,
+      deleted: record.deleted,
       event_version: record.eventVersion.toString(),
       event_at: record.eventAt,
       updated_at: now,

@@ -8,6 +8,7 @@ export interface AuthDatabase {
   otp_codes: OtpCodesTable;
   rate_limits: RateLimitsTable;
   otp_guards: OtpGuardsTable;
+  otp_send_budgets: OtpSendBudgetsTable;
   verification_tokens: VerificationTokensTable;
   signing_keys: SigningKeysTable;
   identities: IdentitiesTable;
@@ -24,6 +25,7 @@ export interface AuthDatabase {
 export interface ServerSecretsTable {
   name: string;
   value: Uint8Array;
+  value_encrypted: Generated<boolean>;
   created_at: Generated<Date>;
 }
 
@@ -39,6 +41,8 @@ export interface OtpCodesTable {
   closed_at: Date | null;
   device_id: string | null;
   ip_address: string | null;
+  /** SHA-256 of the code's challenge id; null only for codes issued before challenges existed. */
+  challenge_hash: Uint8Array | null;
 }
 
 export interface RateLimitsTable {
@@ -53,6 +57,15 @@ export interface OtpGuardsTable {
   locked_until: Date | null;
   last_failure_at: Date | null;
   updated_at: Date;
+  /** Wrong guesses without a challenge since `unbound_since` (a window of its own). */
+  unbound_failures: Generated<number>;
+  unbound_since: Date | null;
+}
+
+export interface OtpSendBudgetsTable {
+  channel: string;
+  window_start: Date;
+  sends: number;
 }
 
 export interface VerificationTokensTable {
@@ -74,6 +87,7 @@ export interface SigningKeysTable {
   alg: string;
   public_jwk: JSONColumnType<PublicJwkColumn>;
   private_key: Uint8Array | null;
+  private_key_encrypted: Generated<boolean>;
   created_at: Date;
   activates_at: Date;
   retired_at: Date | null;
@@ -91,6 +105,7 @@ export interface UserRestrictionsTable {
   suspended: Generated<boolean>;
   suspended_until: Date | null;
   banned: Generated<boolean>;
+  deleted: Generated<boolean>;
   updated_at: Date;
   /** Profile version of the newest moderation event applied (int8, read as a string). */
   event_version: ColumnType<string, string | undefined, string>;
@@ -117,6 +132,8 @@ export interface DevicesTable {
   last_ip: string;
   last_used_at: Date;
   created_at: Date;
+  /** Recent networks (IPv4 /24, IPv6 /48 in CIDR form), newest first. */
+  networks: Generated<string[]>;
 }
 
 export interface SessionsTable {
@@ -130,11 +147,19 @@ export interface SessionsTable {
   user_agent: string;
   created_at: Date;
   last_used_at: Date;
+  /** The sliding expiry: the current refresh token's, never after absolute_expires_at. */
   expires_at: Date;
+  /** SESSION_MAX_AGE after sign-in; no refresh moves it. */
+  absolute_expires_at: Date;
   access_expires_at: Date;
   current_token_hash: Uint8Array;
   revoked_at: Date | null;
   revoke_reason: string | null;
+  /** The last active authentication (sign-in or step-up); null: none the service vouches for. */
+  auth_time: Date | null;
+  /** RFC 8176 methods of that authentication ("otp", "pwd"). */
+  auth_methods: Generated<string[]>;
+  stepped_up_at: Date | null;
 }
 
 export interface RefreshTokensTable {

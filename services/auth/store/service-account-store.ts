@@ -1,5 +1,4 @@
 import { sql, type Kysely } from "kysely";
-import type { GuardState } from "../domain/otp-lockout.js";
 import type { AuthDatabase } from "./schema.js";
 
 // The queries of service accounts (the operator's command) and of the client credentials grant.
@@ -120,12 +119,19 @@ export async function findClientCredentials(
   );
 }
 
+/** Failed authentications of one client from one network; the domain's lockout rule reads and writes it. */
+export interface ClientAuthGuard {
+  failures: number;
+  lockedUntil: Date | null;
+  lastFailureAt: Date | null;
+}
+
 /**
- * Locks the guard row of failed authentications of one client from one address (creating it on
+ * Locks the guard row of failed authentications of one client from one network (creating it on
  * first use) and reads it: concurrent attempts queue on the lock and each sees the failures the
  * previous one wrote.
  */
-export async function lockClientAuthGuard(db: Kysely<AuthDatabase>, key: string, now: Date): Promise<GuardState> {
+export async function lockClientAuthGuard(db: Kysely<AuthDatabase>, key: string, now: Date): Promise<ClientAuthGuard> {
   const { rows } = await sql<{ failures: number; locked_until: Date | null; last_failure_at: Date | null }>`
     insert into client_auth_guards as g (key, failures, updated_at) values (${key}, 0, ${now})
     on conflict (key) do update set updated_at = g.updated_at
@@ -139,7 +145,7 @@ export async function lockClientAuthGuard(db: Kysely<AuthDatabase>, key: string,
 export async function writeClientAuthGuard(
   db: Kysely<AuthDatabase>,
   key: string,
-  guard: GuardState,
+  guard: ClientAuthGuard,
   now: Date,
 ): Promise<void> {
   await db

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from "kysely";
-import type { OutboxRow } from "../events/outbox-rows.js";
-import { insertOutboxFragment } from "./outbox-store.js";
+import type { OutboxRow } from "../../shared/outbox/outbox-rows.js";
+import { insertOutboxFragment } from "../../shared/outbox/outbox-store.js";
 import type { AuthDatabase } from "./schema.js";
 
 export interface NewSession {
@@ -13,9 +13,15 @@ export interface NewSession {
   ip: string;
   userAgent: string;
   now: Date;
+  /** The sliding expiry (the first refresh token's). */
   expiresAt: Date;
+  /** The absolute end, which no refresh moves. */
+  absoluteExpiresAt: Date;
   accessExpiresAt: Date;
   refreshTokenHash: Uint8Array;
+  /** The sign-in's authentication (null when the risk policy held it for step-up). */
+  authTime: Date | null;
+  authMethods: string[];
 }
 
 /** Creates a session with its first refresh token and records its events, in one statement. */
@@ -23,10 +29,12 @@ export async function insertSession(db: Kysely<AuthDatabase>, session: NewSessio
   await sql`
     with session as (
       insert into sessions (id, user_id, device_record_id, device_id, device_name, method, ip_address, user_agent,
-        created_at, last_used_at, expires_at, access_expires_at, current_token_hash, revoked_at, revoke_reason)
+        created_at, last_used_at, expires_at, absolute_expires_at, access_expires_at, current_token_hash, revoked_at,
+        revoke_reason, auth_time, auth_methods)
       values (${session.id}, ${session.userId}, ${session.deviceRecordId}, ${session.deviceId}, ${session.deviceName},
         ${session.method}, ${session.ip}, ${session.userAgent}, ${session.now}, ${session.now}, ${session.expiresAt},
-        ${session.accessExpiresAt}, ${session.refreshTokenHash}, null, null)
+        ${session.absoluteExpiresAt}, ${session.accessExpiresAt}, ${session.refreshTokenHash}, null, null,
+        ${session.authTime}, ${session.authMethods}::text[])
     ), token as (
       insert into refresh_tokens (token_hash, session_id, created_at, expires_at, rotated_at, successor_hash, successor_box)
       values (${session.refreshTokenHash}, ${session.id}, ${session.now}, ${session.expiresAt}, null, null, null)

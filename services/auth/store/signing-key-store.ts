@@ -1,11 +1,13 @@
-import { sql, type Kysely } from "kysely";
+import { sql, type Kysely, type NotNull } from "kysely";
 import type { AuthDatabase, PublicJwkColumn } from "./schema.js";
+import type { StoredSecret } from "./secret-store.js";
 
 export interface SigningKeyRecord {
   kid: string;
   alg: string;
   publicJwk: PublicJwkColumn;
-  privateKey: Uint8Array | null;
+  /** PKCS#8 DER of a generated key, as stored; null for a key that lives only in JWT_PRIVATE_KEY. */
+  privateKey: StoredSecret | null;
   createdAt: Date;
   activatesAt: Date;
   retiredAt: Date | null;
@@ -23,7 +25,7 @@ export async function listSigningKeys(db: Kysely<AuthDatabase>, retiredAfter: Da
     kid: row.kid,
     alg: row.alg,
     publicJwk: row.public_jwk,
-    privateKey: row.private_key,
+    privateKey: row.private_key ? { bytes: row.private_key, encrypted: row.private_key_encrypted } : null,
     createdAt: row.created_at,
     activatesAt: row.activates_at,
     retiredAt: row.retired_at,
@@ -42,13 +44,56 @@ export async function insertFirstSigningKey(db: Kysely<AuthDatabase>, key: Signi
     .execute();
 }
 
-/** Serialises key changes (rotation, adopting a configured key) across instances until commit. */
+/**
+ * Serialises key changes (rotation, adopting a configured key, encrypting stored keys) across
+ * instances until commit.
+ */
 export async function lockSigningKeys(db: Kysely<AuthDatabase>): Promise<void> {
   await sql`select pg_advisory_xact_lock(hashtext('mintcoin-auth:signing-keys'))`.execute(db);
 }
 
-export async function findNewestSigningKey(db: Kysely<AuthDatabase>): Promise<{ kid: string } | undefined> {
-  return db.selectFrom("signing_keys").select("kid").where("retired_at", "is", null).executeTakeFirst();
+export interface NewestSigningKey {
+  kid: string;
+  activatesAt: Date;
+  /** False for a key that lives only in JWT_PRIVATE_KEY. */
+  stored: boolean;
+}
+
+export async function findNewestSigningKey(db: Kysely<AuthDatabase>): Promise<NewestSigningKey | undefined> {
+  const row = await db
+    .selectFrom("signing_keys")
+    .select(["kid", "activates_at", sql<boolean>`private_key is not null`.as("stored")])
+    .where("retired_at", "is", null)
+    .executeTakeFirst();
+  return row && { kid: row.kid, activatesAt: row.activates_at, stored: row.stored };
+}
+
+/** Every private key kept in the database, retired ones included. */
+export async function listStoredPrivateKeys(
+  db: Kysely<AuthDatabase>,
+): Promise<Array<{ kid: string; privateKey: StoredSecret }>> {
+  const rows = await db
+    .selectFrom("signing_keys")
+    .select(["kid", "private_key", "private_key_encrypted"])
+    .where("private_key", "is not", null)
+    .$narrowType<{ private_key: NotNull }>()
+    .execute();
+  return rows.map((row) => ({
+    kid: row.kid,
+    privateKey: { bytes: row.private_key, encrypted: row.private_key_encrypted },
+  }));
+}
+
+export async function replacePrivateKey(
+  db: Kysely<AuthDatabase>,
+  kid: string,
+  privateKey: StoredSecret,
+): Promise<void> {
+  await db
+    .updateTable("signing_keys")
+    .set({ private_key: privateKey.bytes, private_key_encrypted: privateKey.encrypted })
+    .where("kid", "=", kid)
+    .execute();
 }
 
 /** Retires the newest key at `retiredAt` (which may lie in the future: the successor's activation). */
@@ -76,7 +121,8 @@ function toRow(key: SigningKeyRecord) {
     kid: key.kid,
     alg: key.alg,
     public_jwk: JSON.stringify(key.publicJwk),
-    private_key: key.privateKey,
+    private_key: key.privateKey?.bytes ?? null,
+    private_key_encrypted: key.privateKey?.encrypted ?? false,
     created_at: key.createdAt,
     activates_at: key.activatesAt,
     retired_at: key.retiredAt,

@@ -9,35 +9,6 @@ export interface ConsumedVerification {
   priorFailures: number;
 }
 
-/**
- * Uses up a verification token of one of `purposes`: deletes and returns it, or returns undefined
- * when it is unknown, expired, used or of another purpose (then it is left alone). Concurrent
- * consumers of one token: the delete locks the row, so exactly one gets it.
- */
-export async function consumeVerificationToken(
-  db: Kysely<AuthDatabase>,
-  tokenHash: Uint8Array,
-  purposes: readonly string[],
-  now: Date,
-): Promise<ConsumedVerification | undefined> {
-  const row = await db
-    .deleteFrom("verification_tokens")
-    .where("token_hash", "=", tokenHash)
-    .where("purpose", "in", purposes)
-    .where("expires_at", ">", now)
-    .returning(["otp_id", "identifier", "identifier_type", "purpose", "prior_failures"])
-    .executeTakeFirst();
-  return (
-    row && {
-      otpId: row.otp_id,
-      identifier: row.identifier,
-      identifierType: row.identifier_type,
-      purpose: row.purpose,
-      priorFailures: row.prior_failures,
-    }
-  );
-}
-
 export interface LoginIdentity extends ConsumedVerification {
   userId: string;
   newUser: boolean;

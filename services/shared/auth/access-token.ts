@@ -1,14 +1,16 @@
 import { errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
 import { systemClock, type Clock } from "../clock.js";
 import { UnauthenticatedError, UnavailableError } from "../errors/domain-errors.js";
+import { guaranteed } from "../guaranteed.js";
 import type { Principal, ServicePrincipal, VerifiedCaller, VerifiedIdentifier } from "./principal.js";
 import { parseScope } from "./scopes.js";
 import { createVerifiedTokenCache } from "./verified-token-cache.js";
 
 /**
  * The access token's claims beyond the registered ones (iss, aud, sub, exp, iat, jti):
- * `sid` session, `did` device, `roles`, and the identifiers the auth service has verified for the
- * subject, so the user service can trust them without a call back.
+ * `sid` session, `did` device, `roles`, the identifiers the auth service has verified for the
+ * subject, so the user service can trust them without a call back, and the session's last active
+ * authentication (`auth_time`, `amr`) for "authenticated within N minutes" checks.
  */
 export interface AccessTokenClaims extends JWTPayload {
   sid: string;
@@ -18,6 +20,10 @@ export interface AccessTokenClaims extends JWTPayload {
   phone_verified?: boolean;
   email?: string;
   email_verified?: boolean;
+  /** OpenID Connect Core `auth_time`: seconds since the epoch of the session's last active authentication. */
+  auth_time?: number;
+  /** RFC 8176 authentication method references of that authentication. */
+  amr?: string[];
   /** "access": a refresh token or any other JWT we might mint can never pass as an access token. */
   typ: "access";
 }
@@ -102,7 +108,8 @@ export function createAccessTokenVerifier(options: {
       }
       // jose checks iat only together with maxTokenAge. A token "issued" later than now plus the
       // tolerance was not issued by a clock we agree with: a forged or mis-signed token, refused.
-      if (payload.iat! > Math.floor(now.getTime() / 1000) + clockTolerance) {
+      const issuedAt = guaranteed(payload.iat, "jose has checked iat: required, and a number");
+      if (issuedAt > Math.floor(now.getTime() / 1000) + clockTolerance) {
         throw new UnauthenticatedError(
           "the access token was issued in the future; check the issuer's clock",
           "ACCESS_TOKEN_INVALID",
@@ -112,14 +119,23 @@ export function createAccessTokenVerifier(options: {
         payload.client_id === undefined
           ? principalFromClaims(payload as AccessTokenClaims, token)
           : servicePrincipalFromClaims(payload as ServiceTokenClaims, token);
-      cache.set(token, principal, { exp: payload.exp!, nbf: payload.nbf });
+      const exp = guaranteed(payload.exp, "jose has checked exp: required, and a number");
+      cache.set(token, principal, { exp, nbf: payload.nbf });
       return principal;
     },
   };
 }
 
 function principalFromClaims(claims: AccessTokenClaims, token: string): Principal {
-  if (claims.typ !== "access" || !Array.isArray(claims.roles)) {
+  // jose has checked that sub, jti and exp are there (and exp a number), not what sub and jti hold.
+  const { sub, jti, exp } = claims;
+  if (
+    claims.typ !== "access" ||
+    !Array.isArray(claims.roles) ||
+    typeof sub !== "string" ||
+    typeof jti !== "string" ||
+    typeof exp !== "number"
+  ) {
     throw new UnauthenticatedError("not an access token", "ACCESS_TOKEN_INVALID");
   }
   if (typeof claims.sid !== "string" || typeof claims.did !== "string") {
@@ -128,14 +144,19 @@ function principalFromClaims(claims: AccessTokenClaims, token: string): Principa
   const identifier = (value: unknown, verified: unknown): VerifiedIdentifier | undefined =>
     typeof value === "string" ? { value, verified: verified === true } : undefined;
   return {
-    userId: claims.sub!,
+    userId: sub,
     sessionId: claims.sid,
     deviceId: claims.did,
-    tokenId: claims.jti!,
+    tokenId: jti,
     roles: claims.roles.filter((role): role is string => typeof role === "string"),
     phone: identifier(claims.phone, claims.phone_verified),
     email: identifier(claims.email, claims.email_verified),
-    expiresAt: new Date(claims.exp! * 1000),
+    expiresAt: new Date(exp * 1000),
+    authTime: typeof claims.auth_time === "number" ? new Date(claims.auth_time * 1000) : undefined,
+    amr:
+      typeof claims.auth_time === "number" && Array.isArray(claims.amr)
+        ? claims.amr.filter((method): method is string => typeof method === "string")
+        : [],
     token,
   };
 }
@@ -147,7 +168,11 @@ function principalFromClaims(claims: AccessTokenClaims, token: string): Principa
  */
 function servicePrincipalFromClaims(claims: ServiceTokenClaims, token: string): ServicePrincipal {
   const scopes = typeof claims.scope === "string" ? parseScope(claims.scope) : undefined;
+  // jose has checked that sub, jti and exp are there (and exp a number), not what jti holds.
+  const { jti, exp } = claims;
   const isServiceToken =
+    typeof jti === "string" &&
+    typeof exp === "number" &&
     claims.typ === "access" &&
     typeof claims.client_id === "string" &&
     claims.client_id === claims.sub &&
@@ -161,8 +186,8 @@ function servicePrincipalFromClaims(claims: ServiceTokenClaims, token: string): 
   return {
     clientId: claims.client_id,
     scopes,
-    tokenId: claims.jti!,
-    expiresAt: new Date(claims.exp! * 1000),
+    tokenId: jti,
+    expiresAt: new Date(exp * 1000),
     token,
   };
 }

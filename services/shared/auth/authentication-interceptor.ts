@@ -1,7 +1,13 @@
 import type { Interceptor } from "@connectrpc/connect";
 import { UnauthenticatedError } from "../errors/domain-errors.js";
 import type { AccessTokenVerifier } from "./access-token.js";
-import { isServicePrincipal, principalKey, servicePrincipalKey, type VerifiedCaller } from "./principal.js";
+import {
+  isServicePrincipal,
+  type Principal,
+  principalKey,
+  servicePrincipalKey,
+  type VerifiedCaller,
+} from "./principal.js";
 
 export interface AuthenticationOptions {
   verifier: AccessTokenVerifier;
@@ -13,6 +19,12 @@ export interface AuthenticationOptions {
    * token has no session and is not asked about: its short life bounds it (docs/product.md).
    */
   isSessionRevoked?: (sessionId: string) => boolean | Promise<boolean>;
+  /**
+   * A last say on a person's verified, unrevoked token: resolves to let it through, rejects with the
+   * refusal (session-admission.ts: the user service's checks while its revocation feed is not
+   * current). A service account's token is not asked about, as for isSessionRevoked.
+   */
+  admit?: (principal: Principal) => Promise<void>;
 }
 
 /**
@@ -23,17 +35,19 @@ export interface AuthenticationOptions {
  */
 export function createAuthenticationInterceptor(options: AuthenticationOptions): Interceptor {
   async function authenticate(header: string): Promise<VerifiedCaller> {
-    const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(header.trim());
-    if (!match)
+    const token = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(header.trim())?.[1];
+    if (!token)
       throw new UnauthenticatedError(
         "the authorization header must be `Bearer <access token>`",
         "ACCESS_TOKEN_INVALID",
       );
-    const principal = await options.verifier.verify(match[1]!);
+    const principal = await options.verifier.verify(token);
+    // A service account's token has no session: nothing to find revoked, nothing to admit.
     if (isServicePrincipal(principal)) return principal;
     if (options.isSessionRevoked && (await options.isSessionRevoked(principal.sessionId))) {
       throw new UnauthenticatedError("this session has been signed out; sign in again", "SESSION_REVOKED");
     }
+    await options.admit?.(principal);
     return principal;
   }
 

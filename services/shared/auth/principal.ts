@@ -18,6 +18,14 @@ export interface Principal {
   phone: VerifiedIdentifier | undefined;
   email: VerifiedIdentifier | undefined;
   expiresAt: Date;
+  /**
+   * When the person last actively authenticated in this session (`auth_time`: a sign-in or a
+   * step-up; refreshes keep it). Undefined when the session holds no authentication the auth
+   * service vouches for (a sign-in held for step-up): see recent-authentication.ts.
+   */
+  authTime: Date | undefined;
+  /** RFC 8176 methods of that authentication (`amr`): "otp", "pwd"; empty without authTime. */
+  amr: string[];
   /** The raw token, for forwarding to another service; never log it. */
   token: string;
 }

@@ -14,9 +14,10 @@
  * `tokens_expire_at` has passed: no token of that session verifies any more anyway.
  *
  * While NATS is unreachable the list keeps what it knew and learns the rest when NATS is back
- * (resuming after the last event it saw); tokens are accepted meanwhile (availability over a
- * revocation delay that outage makes unavoidable). A service that can check elsewhere (the auth
- * service owns the sessions table) asks `isCurrent()` and falls back while it is false.
+ * (resuming after the last event it saw). "Not in the list" means "not revoked" only while
+ * `isCurrent()`: otherwise a service must check elsewhere, as the auth service does with its
+ * sessions table (revocation-awareness.ts) and the user service by asking the auth service
+ * (session-admission.ts), or refuse.
  *
  * The auth service also tells the list about its own revocations as soon as they commit
  * (`markRevoked`), so its next call sees them before the event has made the round trip, and can
@@ -58,6 +59,8 @@ export interface RevocationList {
    * consumer) has been read and the consumer is running. False before `ready` and while resuming.
    */
   isCurrent(): boolean;
+  /** When (ms since epoch) the feed last caught up; undefined while it is not current. */
+  currentSince(): number | undefined;
   /** Records a revocation this process committed itself, before its event comes back from the stream. */
   markRevoked(sessionId: string, tokensExpireAt: Date): void;
   /**
@@ -156,6 +159,7 @@ export function createRevocationList(options: RevocationListOptions): Revocation
       return false;
     },
     isCurrent: () => follower.isCurrent(),
+    currentSince: () => follower.currentSince(),
     markRevoked(sessionId, tokensExpireAt) {
       hold(sessionId, tokensExpireAt.getTime() + retainMs);
     },

@@ -1,11 +1,19 @@
 import { z } from "zod";
-import { duration, flag, list, optionalUrl, port, positiveInt } from "./env.js";
+import { duration, flag, list, optionalUrl, port, positiveInt, timeout } from "./env.js";
 
 /**
  * Settings both services read. Each service's config adds its own on top of these.
  */
 export const commonEnv = {
   HOST: z.string().min(1).default("127.0.0.1"),
+  // The metrics port's interface, apart from HOST: HOST=0.0.0.0 publishes the RPC port, and the
+  // metrics (method names, error rates, dependency state) should not follow it out by default.
+  METRICS_HOST: z.string().min(1).default("127.0.0.1"),
+  // gRPC server reflection lists every method and message; "off" for a port the public can reach.
+  GRPC_REFLECTION: z
+    .enum(["on", "off"])
+    .default("on")
+    .transform((value) => value === "on"),
   NATS_URL: optionalUrl,
   NATS_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   CORS_ORIGINS: list(),
@@ -23,6 +31,16 @@ export const commonEnv = {
   DATABASE_PASSWORD: z.string().optional(),
   SHUTDOWN_GRACE_PERIOD: duration("10s"),
   MAX_REQUEST_BYTES: positiveInt(64 * 1024),
+  // Slow and idle clients on the RPC port (one-port-server.ts, README "Slow and idle clients"):
+  // a new connection's first bytes (for HTTP/2 its whole preface), an HTTP/1.1 request's headers,
+  // and a request's body (an HTTP/2 stream's request half) must each arrive within their bound.
+  FIRST_BYTES_TIMEOUT: timeout("10s"),
+  HTTP1_HEADERS_TIMEOUT: timeout("10s"),
+  REQUEST_BODY_TIMEOUT: timeout("30s"),
+  // An HTTP/2 SETTINGS value is 32 bits (RFC 9113 section 6.5.1).
+  HTTP2_MAX_CONCURRENT_STREAMS: z.coerce.number().int().min(1).max(4_294_967_295).default(100),
+  // Open connections per instance on the RPC port; one more is closed at once.
+  MAX_CONNECTIONS: positiveInt(2048),
   JWT_ISSUER: z.string().min(1).default("mintcoin-auth"),
   JWT_AUDIENCE: z.string().min(1).default("mintcoin"),
 };

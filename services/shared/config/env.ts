@@ -4,6 +4,11 @@ import { z } from "zod";
  * Reads one service's configuration from environment variables with a zod schema whose keys are the
  * variable names. A bad value stops start-up with a message naming the variable, so an operator
  * never has to guess which of thirty settings is wrong.
+ *
+ * The message never repeats the value: the process's error output ends up in logs that more people
+ * read than may see its secrets, and a key, a password or a database URL with its password is
+ * exactly what gets pasted into the wrong variable. The operator has the value; the name and what
+ * was expected are enough to find it.
  */
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -17,12 +22,20 @@ export function parseEnv<S extends z.ZodRawShape>(
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     const name = issue.path.join(".");
-    return `${name}=${JSON.stringify(env[name] ?? null)}: ${issue.message}`;
+    return `${name}: ${withoutValue(issue.message, env[name])} (value not shown)`;
   });
   throw new ConfigError(`invalid configuration:\n  ${problems.join("\n  ")}`);
 }
 
-const durationUnits: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+/** A message with every copy of the value taken out, should a validator have quoted it. */
+export function withoutValue(message: string, value: string | undefined): string {
+  const trimmed = value?.trim();
+  // Shorter than any secret, and likely to occur in the message's own words.
+  if (!trimmed || trimmed.length < 4) return message;
+  return message.split(trimmed).join("<value>");
+}
+
+const durationUnits = new Map(Object.entries({ ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }));
 
 /** A duration such as "15m", "7d", "30s" or "250ms", parsed to milliseconds. */
 export function duration(defaultValue: string) {
@@ -31,12 +44,23 @@ export function duration(defaultValue: string) {
     .default(defaultValue)
     .transform((text, ctx) => {
       const match = /^(\d+)(ms|s|m|h|d)$/.exec(text.trim());
-      if (!match) {
+      const unitMs = match ? durationUnits.get(match[2]) : undefined;
+      if (!match || unitMs === undefined) {
         ctx.addIssue({ code: "custom", message: 'expected a duration like "30s", "15m", "7d"' });
         return z.NEVER;
       }
-      return Number(match[1]) * durationUnits[match[2]!]!;
+      return Number(match[1]) * unitMs;
     });
+}
+
+/**
+ * A duration that arms a timer: more than zero, and no longer than Node's timers hold (about 24.8
+ * days; a longer delay would silently fire after 1 ms).
+ */
+export function timeout(defaultValue: string) {
+  return duration(defaultValue).refine((ms) => ms > 0 && ms <= 2_147_483_647, {
+    message: "expected a duration above 0 and at most 24d",
+  });
 }
 
 /** A positive whole number given as text, with a default. */

@@ -6,6 +6,8 @@
 export abstract class DomainError extends Error {
   /** A stable, machine-readable reason (google.rpc.ErrorInfo.reason), e.g. "OTP_INVALID". */
   readonly reason: string;
+  /** Facts a client acts on beside the reason (google.rpc.ErrorInfo.metadata), e.g. a maximum age. */
+  readonly metadata: Readonly<Record<string, string>> = {};
   constructor(reason: string, message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = new.target.name;

@@ -19,7 +19,10 @@ const errorDomain = "identity.mintcoin";
 /** Maps a domain error to its gRPC code, with google.rpc details a client can read. */
 export function domainErrorToConnectError(error: DomainError): ConnectError {
   const details: ConstructorParameters<typeof ConnectError>[3] = [
-    { desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason: error.reason, domain: errorDomain }) },
+    {
+      desc: ErrorInfoSchema,
+      value: create(ErrorInfoSchema, { reason: error.reason, domain: errorDomain, metadata: { ...error.metadata } }),
+    },
   ];
   const metadata = new Headers();
   let code = Code.Internal;

@@ -1,6 +1,6 @@
 /**
- * Durable JetStream consumers for the events of the catalog, and the table that makes their handlers
- * idempotent. One helper for every service that reacts to another's events.
+ * Durable JetStream consumers for the events of the catalog. One helper for every service that reacts
+ * to another's events.
  *
  * ## Consuming
  *
@@ -38,13 +38,13 @@
  *       await revokeEverySession(trx, event.userId, ...);
  *     }),
  *
- * which needs the table: merge `processedEventsMigrations` into the service's migrations and add
+ * with `markEventProcessed` (processed-events-store.ts), which needs its table: merge
+ * `processedEventsMigrations` (processed-events-migration.ts) into the service's migrations and add
  * `ProcessedEventsTable` as `processed_events` to its database interface (as with the outbox).
  */
 import { fromBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { AckPolicy, DeliverPolicy, jetstreamManager, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/transport-node";
-import { sql, type ColumnType, type Kysely, type Migration } from "kysely";
 import type { Logger } from "../logging.js";
 import { eventCatalog, type EventSubject } from "./catalog.js";
 import type { NatsLink } from "./nats-link.js";
@@ -220,73 +220,4 @@ export function startDurableConsumer(options: DurableConsumerOptions): DurableCo
       await Promise.allSettled(loops);
     },
   };
-}
-
-// --- idempotency by event id -------------------------------------------------------------------
-
-/** Event ids a consumer has applied; written in the same transaction as the effect. */
-export interface ProcessedEventsTable {
-  consumer: string;
-  event_id: string;
-  processed_at: ColumnType<Date, Date | string | undefined, never>;
-}
-
-export interface ProcessedEventsDatabase {
-  processed_events: ProcessedEventsTable;
-}
-
-/** Merge into a service's migrations (frozen in time: imports no application code). */
-export const processedEventsMigrations: Record<string, Migration> = {
-  "2026-11-26T00-30-00_processed-events": {
-    async up(db: Kysely<any>) {
-      await db.schema
-        .createTable("processed_events")
-        .addColumn("consumer", "text", (col) => col.notNull())
-        .addColumn("event_id", "text", (col) => col.notNull())
-        .addColumn("processed_at", "timestamptz", (col) => col.notNull().defaultTo(sql`now()`))
-        .addPrimaryKeyConstraint("processed_events_pkey", ["consumer", "event_id"])
-        .execute();
-      await db.schema
-        .createIndex("processed_events_processed_at")
-        .on("processed_events")
-        .column("processed_at")
-        .execute();
-    },
-    async down(db: Kysely<any>) {
-      await db.schema.dropTable("processed_events").execute();
-    },
-  },
-};
-
-/**
- * Records that `consumer` applied `eventId`. Returns false when it already had: the caller then
- * skips the effect. Call it first in the transaction of the effect, so that the effect and the mark
- * commit together; a concurrent duplicate waits on the primary key and then sees the mark.
- */
-export async function markEventProcessed<DB extends ProcessedEventsDatabase>(
-  db: Kysely<DB>,
-  consumer: string,
-  eventId: string,
-): Promise<boolean> {
-  const inserted = await (db as unknown as Kysely<ProcessedEventsDatabase>)
-    .insertInto("processed_events")
-    .values({ consumer, event_id: eventId })
-    .onConflict((oc) => oc.columns(["consumer", "event_id"]).doNothing())
-    .executeTakeFirst();
-  return Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0;
-}
-
-/**
- * Forgets marks older than `before`. Keep them longer than the stream keeps events (30 days for
- * the identity streams), or an old redelivery could apply twice.
- */
-export async function pruneProcessedEvents<DB extends ProcessedEventsDatabase>(
-  db: Kysely<DB>,
-  before: Date,
-): Promise<number> {
-  const result = await (db as unknown as Kysely<ProcessedEventsDatabase>)
-    .deleteFrom("processed_events")
-    .where("processed_at", "<", before)
-    .executeTakeFirst();
-  return Number(result.numDeletedRows);
 }

@@ -38,8 +38,15 @@ export interface StreamFollowerOptions {
 export interface StreamFollower {
   /** True while caught up and running; false before `ready` and from an interruption until caught up again. */
   isCurrent(): boolean;
+  /** When (ms since epoch) the follower last became current; undefined while it is not. */
+  currentSince(): number | undefined;
   /** Resolves once the first consumer has caught up with what the stream held when it started. */
   ready: Promise<void>;
+  /**
+   * The stream sequence of the last message handed to `onMessage` (0 before the first): whether a
+   * message known by its sequence has been applied yet.
+   */
+  lastSequence(): number;
   close(): Promise<void>;
 }
 
@@ -47,6 +54,7 @@ export function followStream(options: StreamFollowerOptions): StreamFollower {
   const { logger } = options;
   let lastSequence = 0;
   let current = false;
+  let currentSinceMs = 0;
   let closed = false;
   let messagesNow: ConsumerMessages | undefined;
   let wakeSleeper: (() => void) | undefined;
@@ -82,6 +90,7 @@ export function followStream(options: StreamFollowerOptions): StreamFollower {
         const pending = (await consumer.info(true)).num_pending;
         let received = 0;
         const caughtUp = () => {
+          if (!current) currentSinceMs = Date.now();
           current = true;
           markReady();
         };
@@ -168,7 +177,9 @@ export function followStream(options: StreamFollowerOptions): StreamFollower {
 
   return {
     isCurrent: () => current && !closed,
+    currentSince: () => (current && !closed ? currentSinceMs : undefined),
     ready,
+    lastSequence: () => lastSequence,
     async close() {
       closed = true;
       markClosed();

@@ -1,8 +1,9 @@
+import type { IdentifierType } from "../identifiers.js";
 import type { ServiceMetrics } from "./service-metrics.js";
 
 /** What counting needs of the auth service's OTP delivery port (shared code imports no service). */
 interface CountableDelivery {
-  deliver(request: { identifierType: "phone" | "email" }): Promise<void>;
+  deliver(request: { identifierType: IdentifierType }): Promise<void>;
 }
 
 /**

@@ -18,7 +18,7 @@ export function createRpcMetricsInterceptor(metrics: ServiceMetrics): Intercepto
       metrics.rpcHandled.inc({ ...labels, code: code === "ok" ? "OK" : grpcCodeName(code) });
       if (rateLimited) metrics.rateLimitRefusals.inc({ method: labels.method });
     };
-    let response;
+    let response: Awaited<ReturnType<typeof next>>;
     try {
       response = await next(request);
     } catch (error) {

@@ -20,10 +20,27 @@ export interface ServiceMetrics {
   readonly relayLag: Histogram;
   /** One-time codes handed to the delivery, by channel: sms (phone) or email. */
   readonly otpSent: Counter<"channel">;
+  /** SendOtp calls refused because the channel's global send budget for the window was spent. */
+  readonly otpSendBudgetRefusals: Counter<"channel">;
+  /** Wrong codes that locked an identifier for VerifyOtp (or extended its lock): sustained guessing. */
+  readonly otpIdentifierLocks: Counter;
   /** Failed or refused service-account authentications (client credentials grant), by reason. */
   readonly clientAuthFailures: Counter<"reason">;
   /** 1 when the readiness check last reached the dependency, 0 when it did not. */
   readonly dependencyUp: Gauge<"dependency">;
+  /** Connections the RPC port has accepted (not counting those refused over the cap). */
+  readonly connectionsAccepted: Counter;
+  /** Connections open on the RPC port, by protocol: "pending" until the first bytes tell, then http1 or http2. */
+  readonly connectionsOpen: Gauge<"protocol">;
+  /**
+   * Connections the RPC port closed on a client that was too slow or one too many, by reason:
+   * first_bytes_timeout, headers_timeout, request_body_timeout, over_capacity.
+   */
+  readonly connectionsCut: Counter<"reason">;
+  /** HTTP/2 streams reset because their request did not finish in time (reason request_body_timeout). */
+  readonly streamsCut: Counter<"reason">;
+  /** ValidateToken calls to the auth service while the revocation feed was not trusted (user service), by outcome. */
+  readonly sessionChecks: Counter<"outcome">;
   /** The exposition text for GET /metrics. */
   scrape(): Promise<string>;
 }
@@ -81,6 +98,17 @@ export function createServiceMetrics(): ServiceMetrics {
       labelNames: ["channel"],
       registers,
     }),
+    otpSendBudgetRefusals: new Counter({
+      name: "mintcoin_otp_send_budget_refusals_total",
+      help: "SendOtp calls refused because the global send budget of the channel (sms, email) was spent for the window.",
+      labelNames: ["channel"],
+      registers,
+    }),
+    otpIdentifierLocks: new Counter({
+      name: "mintcoin_otp_identifier_locks_total",
+      help: "Wrong one-time codes that locked an identifier for VerifyOtp or extended its lock (OTP_LOCKOUT_THRESHOLD reached).",
+      registers,
+    }),
     clientAuthFailures: new Counter({
       name: "mintcoin_client_authentication_failures_total",
       help: "Failed or refused service-account authentications at the token endpoint and IssueServiceToken, by reason (unknown_client, wrong_secret, disabled, locked, ip_limited).",
@@ -91,6 +119,35 @@ export function createServiceMetrics(): ServiceMetrics {
       name: "mintcoin_dependency_up",
       help: "Whether the last readiness check reached the dependency (database, nats): 1 or 0.",
       labelNames: ["dependency"],
+      registers,
+    }),
+    connectionsAccepted: new Counter({
+      name: "mintcoin_connections_accepted_total",
+      help: "Connections the RPC port accepted (those refused over MAX_CONNECTIONS are in mintcoin_connections_cut_total).",
+      registers,
+    }),
+    connectionsOpen: new Gauge({
+      name: "mintcoin_connections_open",
+      help: "Connections open on the RPC port, by protocol (pending until the first bytes tell http1 from http2).",
+      labelNames: ["protocol"],
+      registers,
+    }),
+    connectionsCut: new Counter({
+      name: "mintcoin_connections_cut_total",
+      help: "Connections the RPC port closed on a slow or surplus client, by reason (first_bytes_timeout, headers_timeout, request_body_timeout, over_capacity).",
+      labelNames: ["reason"],
+      registers,
+    }),
+    streamsCut: new Counter({
+      name: "mintcoin_http2_streams_cut_total",
+      help: "HTTP/2 streams reset because their request half did not end in time, by reason (request_body_timeout).",
+      labelNames: ["reason"],
+      registers,
+    }),
+    sessionChecks: new Counter({
+      name: "mintcoin_session_checks_total",
+      help: "Sessions checked with the auth service (ValidateToken) because the revocation feed was not current, by outcome (active, revoked, unavailable).",
+      labelNames: ["outcome"],
       registers,
     }),
     scrape: () => registry.metrics(),

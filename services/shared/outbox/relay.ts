@@ -110,7 +110,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       if (rows.length === 0) return { sent: 0 };
       // Publishes start in row order on one connection, so the stream keeps that order.
       const results = await Promise.allSettled(rows.map((row) => publisher.publish(row)));
-      const failed = rows.filter((_, index) => results[index]!.status === "rejected").map((row) => row.id);
+      const failed = rows.filter((_, index) => results[index]?.status === "rejected").map((row) => row.id);
       const failure = results.find((result) => result.status === "rejected");
       if (!failure) return { sent: rows.length };
       await trx

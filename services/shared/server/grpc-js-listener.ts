@@ -40,6 +40,8 @@ export interface GrpcJsListenerOptions {
   /** The same chain as the Connect listener's, outermost first (rpcInterceptors()). */
   interceptors: Interceptor[];
   maxRequestBytes: number;
+  /** HTTP/2 streams one connection may have open at once, as on the main port; undefined: no limit. */
+  maxConcurrentStreams?: number | undefined;
   trustedProxies: ReadonlySet<string>;
 }
 
@@ -58,7 +60,12 @@ class Undecodable {
 }
 
 export async function listenGrpcJs(options: GrpcJsListenerOptions): Promise<GrpcJsListener> {
-  const server = new grpc.Server({ "grpc.max_receive_message_length": options.maxRequestBytes });
+  const server = new grpc.Server({
+    "grpc.max_receive_message_length": options.maxRequestBytes,
+    ...(options.maxConcurrentStreams === undefined
+      ? {}
+      : { "grpc.max_concurrent_streams": options.maxConcurrentStreams }),
+  });
   for (const [service, specs] of unaryMethods(options.routes)) {
     const definition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
     const implementation: grpc.UntypedServiceImplementation = {};
@@ -194,9 +201,11 @@ function unaryHandler(
         message,
       };
     };
-    let next = inner;
-    for (let index = options.interceptors.length - 1; index >= 0; index--)
-      next = options.interceptors[index]!(next as never) as AnyUnary;
+    // The first interceptor is the outermost, as in connect-node.
+    const next = options.interceptors.reduceRight<AnyUnary>(
+      (wrapped, interceptor) => interceptor(wrapped as never) as AnyUnary,
+      inner,
+    );
     next({
       stream: false,
       service: method.parent,

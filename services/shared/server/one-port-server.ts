@@ -3,6 +3,9 @@ import http2 from "node:http2";
 import net from "node:net";
 import type { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "../logging.js";
+import type { ConnectionLimits, ConnectionMetrics, CutReason, Protocol } from "./connection-limits.js";
+import { guardHttp1 } from "./http1-deadlines.js";
+import { guardHttp2Streams } from "./http2-deadlines.js";
 
 /** A Node request handler that works on both http and http2 servers (connect-node's handler type). */
 export type RequestHandler = ReturnType<typeof connectNodeAdapter>;
@@ -22,24 +25,34 @@ const http2Preface = Buffer.from("PRI * HTTP/2.0");
  * `allowHTTP1` on a plaintext HTTP/2 server (it works only with TLS and ALPN; HTTP/1.1 clients get
  * "Parse Error: Expected HTTP/"), so we look at the first bytes of each connection for the HTTP/2
  * preface (RFC 9113, section 3.4) and hand the socket to an http2 or an http server accordingly.
+ * Because neither of those servers listens, their own timeouts do not run: the bounds on slow clients
+ * (connection-limits.ts) are kept here and in http1-deadlines.ts / http2-deadlines.ts.
  */
 export function listenOnePort(options: {
   host: string;
   port: number;
   handler: RequestHandler;
   logger: Logger;
+  limits: ConnectionLimits;
+  metrics: ConnectionMetrics;
 }): Promise<OnePortServer> {
-  const { handler, logger } = options;
+  const { handler, logger, limits, metrics } = options;
   const h1 = http.createServer(handler);
   h1.keepAliveTimeout = 65_000;
-  const h2 = http2.createServer({}, handler);
+  const h2 = http2.createServer({ settings: { maxConcurrentStreams: limits.maxConcurrentStreams } }, handler);
   const sessions = new Set<http2.ServerHttp2Session>();
   const sockets = new Set<net.Socket>();
   let inFlight = 0;
   let draining = false;
   let onIdle: (() => void) | undefined;
+  let newestSession: http2.ServerHttp2Session | undefined;
+
+  const cutConnection = (reason: CutReason) => metrics.connectionsCut.inc({ reason });
+  const http1 = guardHttp1(h1, limits, cutConnection);
+  guardHttp2Streams(h2, limits, () => metrics.streamsCut.inc({ reason: "request_body_timeout" }));
 
   h2.on("session", (session) => {
+    newestSession = session;
     sessions.add(session);
     session.on("close", () => sessions.delete(session));
     if (draining) session.close();
@@ -58,9 +71,25 @@ export function listenOnePort(options: {
   });
 
   const front = net.createServer((socket) => {
+    let protocol: Protocol = "pending";
+    metrics.connectionsAccepted.inc();
+    metrics.connectionsOpen.inc({ protocol });
     sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
+    const firstBytes = setTimeout(() => {
+      cutConnection("first_bytes_timeout");
+      socket.destroy();
+    }, limits.firstBytesTimeoutMs);
+    socket.on("close", () => {
+      clearTimeout(firstBytes);
+      sockets.delete(socket);
+      metrics.connectionsOpen.dec({ protocol });
+    });
     socket.on("error", (error) => logger.debug({ err: error }, "client socket error"));
+    const becomes = (next: Protocol) => {
+      metrics.connectionsOpen.dec({ protocol });
+      protocol = next;
+      metrics.connectionsOpen.inc({ protocol });
+    };
     let head = Buffer.alloc(0);
     const sniff = (chunk: Buffer) => {
       head = Buffer.concat([head, chunk]);
@@ -71,14 +100,23 @@ export function listenOnePort(options: {
       socket.pause();
       socket.unshift(head);
       if (isHttp2) {
-        h2.emit("connection", socket);
+        becomes("http2");
+        h2.emit("connection", socket); // creates the session synchronously ("session" above)
+        // The first-bytes bound lasts until the client's SETTINGS, the end of its preface (RFC 9113 section 3.4).
+        newestSession?.once("remoteSettings", () => clearTimeout(firstBytes));
       } else {
+        clearTimeout(firstBytes);
+        becomes("http1");
+        http1.watch(socket);
         h1.emit("connection", socket);
         socket.resume();
       }
     };
     socket.on("data", sniff);
   });
+  // Over the cap, Node closes the accepted connection at once, before any JavaScript object is made for it.
+  front.maxConnections = limits.maxConnections;
+  front.on("drop", () => cutConnection("over_capacity"));
 
   return new Promise((resolve, reject) => {
     front.once("error", reject);

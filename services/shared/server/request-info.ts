@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { isIPv4 } from "node:net";
 import type http from "node:http";
 import type http2 from "node:http2";
 import { createContextKey } from "@connectrpc/connect";
@@ -53,12 +54,14 @@ function clientIp(peer: string, forwardedFor: string | undefined, trustedProxies
     .split(",")
     .map((hop) => normalizeIp(hop.trim()))
     .filter(Boolean);
-  for (let index = hops.length - 1; index >= 0; index--) {
-    if (!trustedProxies.has(hops[index]!)) return hops[index]!;
+  for (const hop of hops.toReversed()) {
+    if (!trustedProxies.has(hop)) return hop;
   }
   return hops[0] ?? peer;
 }
 
+/** `::ffff:192.0.2.1` (how Node shows IPv4 peers on a dual-stack socket) as `192.0.2.1`; anything else as is. */
 function normalizeIp(ip: string): string {
-  return ip.startsWith("::ffff:") ? ip.slice("::ffff:".length) : ip;
+  const mapped = ip.toLowerCase().startsWith("::ffff:") ? ip.slice("::ffff:".length) : "";
+  return isIPv4(mapped) ? mapped : ip;
 }

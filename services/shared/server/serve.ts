@@ -2,11 +2,13 @@ import type { DescFile } from "@bufbuild/protobuf";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import type { Logger } from "../logging.js";
 import type { ServiceMetrics } from "../metrics/service-metrics.js";
+import type { ConnectionLimits } from "./connection-limits.js";
 import { listenGrpcJs, type GrpcJsListener } from "./grpc-js-listener.js";
 import { registerHealthService, type HealthStatus } from "./health.js";
 import { listenOnePort, type OnePortServer } from "./one-port-server.js";
 import { registerReflectionService } from "./reflection.js";
 import { createRpcHandler, rpcInterceptors, type HttpRoute } from "./rpc-handler.js";
+import { createSinglePeerWarning } from "./single-peer-warning.js";
 
 export interface ServeOptions {
   host: string;
@@ -19,11 +21,15 @@ export interface ServeOptions {
   routes: (router: ConnectRouter) => void;
   /** Extra files for reflection (e.g. the event schemas). */
   reflectionFiles?: DescFile[];
+  /** Serve gRPC server reflection (GRPC_REFLECTION); off, its methods are UNIMPLEMENTED. Default on. */
+  reflection?: boolean;
   interceptors?: Interceptor[];
   /** Plain HTTP endpoints by method and exact path, e.g. "GET /.well-known/jwks.json". */
   httpRoutes?: Record<string, HttpRoute>;
   corsOrigins: string[];
   maxRequestBytes: number;
+  /** Bounds on slow, idle and surplus clients of the port (connection-limits.ts). */
+  connectionLimits: ConnectionLimits;
   trustedProxies: string[];
   /**
    * A second port for internal gRPC callers, served by @grpc/grpc-js with the same routes and
@@ -38,15 +44,20 @@ export interface ServiceServer extends OnePortServer {
 }
 
 /**
- * Serves one service on one port: its RPCs, grpc.health.v1, gRPC reflection, plain HTTP routes; and,
- * when asked, its unary RPCs and health checks again on a grpc-js port.
+ * Serves one service on one port: its RPCs, grpc.health.v1, gRPC reflection (unless turned off),
+ * plain HTTP routes; and, when asked, its unary RPCs and health checks again on a grpc-js port.
  */
 export async function serve(options: ServeOptions): Promise<ServiceServer> {
   const trustedProxies = new Set(options.trustedProxies);
+  // Shared by both listeners, so it warns once per service whichever port the calls arrive on.
+  const interceptors = [
+    ...(trustedProxies.size === 0 ? [createSinglePeerWarning(options.logger)] : []),
+    ...(options.interceptors ?? []),
+  ];
   const routes = (router: ConnectRouter) => {
     options.routes(router);
     registerHealthService(router, options.health);
-    registerReflectionService(router, { files: options.reflectionFiles ?? [] });
+    if (options.reflection ?? true) registerReflectionService(router, { files: options.reflectionFiles ?? [] });
   };
   const handler = createRpcHandler({
     routes,
@@ -55,10 +66,17 @@ export async function serve(options: ServeOptions): Promise<ServiceServer> {
     maxRequestBytes: options.maxRequestBytes,
     trustedProxies,
     metrics: options.metrics,
-    interceptors: options.interceptors,
+    interceptors,
     httpRoutes: options.httpRoutes,
   });
-  const main = await listenOnePort({ host: options.host, port: options.port, handler, logger: options.logger });
+  const main = await listenOnePort({
+    host: options.host,
+    port: options.port,
+    handler,
+    logger: options.logger,
+    limits: options.connectionLimits,
+    metrics: options.metrics,
+  });
   let grpcJs: GrpcJsListener | undefined;
   if (options.grpcJsPort !== undefined) {
     try {
@@ -67,8 +85,9 @@ export async function serve(options: ServeOptions): Promise<ServiceServer> {
         port: options.grpcJsPort,
         logger: options.logger,
         routes,
-        interceptors: rpcInterceptors(options),
+        interceptors: rpcInterceptors({ ...options, interceptors }),
         maxRequestBytes: options.maxRequestBytes,
+        maxConcurrentStreams: options.connectionLimits.maxConcurrentStreams,
         trustedProxies,
       });
     } catch (error) {

@@ -25,7 +25,7 @@ export function createTextSafetyInterceptor(): Interceptor {
 /** The path of the first string field holding a NUL, e.g. "interests.values[2]". */
 function fieldWithNul(desc: DescMessage, message: Record<string, unknown>, prefix: string): string | undefined {
   for (const field of desc.fields) {
-    const value = valueOf(field, message);
+    const value = fieldValue(field, message);
     if (value === undefined) continue;
     const path = `${prefix}${field.name}`;
     const found = check(field, value, path);
@@ -34,7 +34,7 @@ function fieldWithNul(desc: DescMessage, message: Record<string, unknown>, prefi
   return undefined;
 }
 
-function valueOf(field: DescField, message: Record<string, unknown>): unknown {
+function fieldValue(field: DescField, message: Record<string, unknown>): unknown {
   if (!field.oneof) return message[field.localName];
   const group = message[field.oneof.localName] as { case?: string; value?: unknown } | undefined;
   return group?.case === field.localName ? group.value : undefined;

@@ -15,7 +15,7 @@ const grpcInvalidArgument = "3";
 /** Wraps every handler registered on the router so far. Call after all services are registered. */
 export function answerUndecodableRequestsAsInvalid(router: ConnectRouter): void {
   const handlers = router.handlers;
-  for (let index = 0; index < handlers.length; index++) handlers[index] = wrap(handlers[index]!);
+  for (const [index, handler] of handlers.entries()) handlers[index] = wrap(handler);
 }
 
 function wrap(handler: UniversalHandler): UniversalHandler {
@@ -110,8 +110,10 @@ function rewriteTrailerFrames(chunk: Uint8Array, what: string): Uint8Array {
   let changed = false;
   for (let offset = 0; offset < chunk.length; ) {
     if (offset + 5 > chunk.length) return chunk;
-    const flags = chunk[offset]!;
-    const length = Buffer.from(chunk.buffer, chunk.byteOffset + offset + 1, 4).readUInt32BE(0);
+    // The frame header: one byte of flags, then the length as four bytes, big-endian.
+    const header = Buffer.from(chunk.buffer, chunk.byteOffset + offset, 5);
+    const flags = header.readUInt8(0);
+    const length = header.readUInt32BE(1);
     const end = offset + 5 + length;
     if (end > chunk.length) return chunk; // a frame split across chunks: leave the chunk as it is
     const data = Buffer.from(chunk.subarray(offset + 5, end));

@@ -1,9 +1,10 @@
 import type { Clock } from "../../shared/clock.js";
+import type { IdentifierType } from "../../shared/identifiers.js";
 import type { Logger } from "../../shared/logging.js";
 import { findUserByEmail, findUserById, findUserByPhone, lockUserIdentity } from "../store/user-store.js";
 import { keepVerifiedIdentifier } from "../store/verified-identifier-store.js";
 import { afterProfileChange } from "./lifecycle.js";
-import { isUserId, type IdentifierType, type UserProfile } from "./profile.js";
+import { isUserId, type UserProfile } from "./profile.js";
 import type { ProfileWriter } from "./profile-writer.js";
 
 export interface VerifiedIdentifierFact {
@@ -24,8 +25,8 @@ export interface IdentitySyncDeps {
 export type IdentitySync = ReturnType<typeof createIdentitySync>;
 
 /**
- * Applies the identifiers the auth service verified (auth.user.registered, auth.identifier.linked)
- * to profiles. The fact is kept whether or not the profile exists yet, so CreateUser sees it later.
+ * Applies the identifiers the auth service verified (auth.user.registered, auth.identifier.linked,
+ * auth.identifier.replaced) to profiles: the newest of each type replaces the one shown before. The fact is kept whether or not the profile exists yet, so CreateUser sees it later.
  * Idempotent and order-proof: only a fact newer than the one kept for that user and type does
  * anything, so a replay or an older event arriving late leaves the same state.
  */

@@ -1,13 +1,15 @@
 import { FailedPreconditionError } from "../../shared/errors/domain-errors.js";
+import { standingOf } from "./account-standing.js";
 import { activeCompletionThreshold, profileCompletionPercent } from "./completion.js";
 import type { LifecycleState, UserProfile, UserStatus } from "./profile.js";
 
 // The lifecycle state machine documented on LifecycleState in user.proto. Every function here is
-// pure: it takes a record and returns the next one (or refuses), and the callers write it.
+// pure: it takes a record and returns the next one (or refuses), and the callers write it. What
+// each state allows is account-standing.ts's.
 
 /** SUSPENDED, BANNED and DELETED are standings of their own; every other state is ACTIVE. */
 export function statusOf(state: LifecycleState): UserStatus {
-  return state === "suspended" || state === "banned" || state === "deleted" ? state : "active";
+  return standingOf(state).status;
 }
 
 const terminal = new Set<LifecycleState>(["banned", "deleted"]);
@@ -17,8 +19,9 @@ function activeStateFor(user: UserProfile): LifecycleState {
   return user.isCreator ? "creator" : "active";
 }
 
+/** A move; its reason is that of UpdateLifecycleState's moves alone (moveByAdmin sets it). */
 function moveTo(user: UserProfile, state: LifecycleState): UserProfile {
-  return { ...user, lifecycleState: state, status: statusOf(state) };
+  return { ...user, lifecycleState: state, status: statusOf(state), lifecycleReason: null };
 }
 
 function withoutSuspension(user: UserProfile): UserProfile {
@@ -48,16 +51,6 @@ export function wake(user: UserProfile): UserProfile {
   return user.lifecycleState === "dormant" ? moveTo(user, activeStateFor(user)) : user;
 }
 
-/** Refuses changes a user cannot make to their own profile while barred. */
-export function assertMayEditProfile(user: UserProfile): void {
-  if (user.status !== "active") {
-    throw new FailedPreconditionError(
-      `the account is ${user.status}: the profile cannot be changed`,
-      `ACCOUNT_${user.status.toUpperCase()}`,
-    );
-  }
-}
-
 const byOwnRpc: Partial<Record<LifecycleState, string>> = {
   creator: "PromoteToCreator",
   suspended: "SuspendUser",
@@ -77,10 +70,11 @@ const adminMoves: Record<LifecycleState, LifecycleState[]> = {
 };
 
 /**
- * UpdateLifecycleState: the record in `target`, the same record when it is there already, or
- * FAILED_PRECONDITION for a move the state machine does not allow.
+ * UpdateLifecycleState: the record in `target` with the administrator's reason (empty: none), the
+ * same record when it is there already, or FAILED_PRECONDITION for a move the state machine does
+ * not allow.
  */
-export function moveByAdmin(user: UserProfile, target: LifecycleState, now: Date): UserProfile {
+export function moveByAdmin(user: UserProfile, target: LifecycleState, now: Date, reason = ""): UserProfile {
   const from = user.lifecycleState;
   if (from === target) return user;
   const refuse = (why: string) =>
@@ -95,8 +89,9 @@ export function moveByAdmin(user: UserProfile, target: LifecycleState, now: Date
   if (!adminMoves[from].includes(target)) throw refuse("not an allowed transition");
   if (from === "dormant" && target === "active" && user.isCreator)
     throw refuse("a creator leaves DORMANT for CREATOR: use PromoteToCreator");
-  if (target === "deleted") return { ...moveTo(withoutSuspension(user), "deleted"), deletedAt: now };
-  return moveTo(user, target);
+  const lifecycleReason = reason || null;
+  if (target === "deleted") return { ...moveTo(withoutSuspension(user), "deleted"), deletedAt: now, lifecycleReason };
+  return { ...moveTo(user, target), lifecycleReason };
 }
 
 /** PromoteToCreator: ACTIVE or DORMANT become CREATOR; a CREATOR stays; anything else is refused. */

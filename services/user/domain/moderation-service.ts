@@ -30,8 +30,8 @@ export function createModerationService(deps: ModerationServiceDeps) {
   const noSuchUser = () => new NotFoundError("no such user", "USER_NOT_FOUND");
 
   /**
-   * Applies an administrative change and writes the audit line: who did what to whom and why (the
-   * reasons of lifecycle moves are in no event, so the log is their trail).
+   * Applies an administrative change and writes the audit line: who did what to whom and why (a
+   * lifecycle move's reason is also stored as lifecycle_reason; the log keeps every one).
    */
   async function administer(
     action: string,
@@ -69,8 +69,11 @@ export function createModerationService(deps: ModerationServiceDeps) {
     reason: string,
   ): Promise<UserProfile> {
     return administer(`move to ${target}`, actorUserId, userId, reason, (current, now) => {
-      const next = moveByAdmin(current, target, now);
-      return next === current ? undefined : { next };
+      const next = moveByAdmin(current, target, now, reason);
+      if (next === current) return undefined;
+      // DELETED is the one state this RPC reaches that may not sign in (account-standing.ts): the
+      // auth service learns it from user.deleted, as it learns a ban from user.banned.
+      return { next, announce: next.lifecycleState === "deleted" ? "deleted" : undefined };
     });
   }
 

@@ -57,7 +57,10 @@ export function createProfileCache(options: ProfileCacheOptions) {
     if (profile && startedAt === generation && options.isCurrent()) {
       entries.delete(userId);
       entries.set(userId, { profile, loadedAt: now });
-      if (entries.size > options.maxEntries) entries.delete(entries.keys().next().value!);
+      if (entries.size > options.maxEntries) {
+        const oldest = entries.keys().next();
+        if (!oldest.done) entries.delete(oldest.value);
+      }
     }
     return profile;
   }

@@ -8,8 +8,9 @@ import {
   UnavailableError,
   type DomainError,
 } from "../../shared/errors/domain-errors.js";
+import { insertOutboxRows } from "../../shared/outbox/outbox-store.js";
 import type { Transact } from "../../shared/outbox/transact.js";
-import { recordProfileCreated } from "../events/user-events.js";
+import { profileCreatedEvent } from "../events/user-events.js";
 import type { UserDatabase } from "../store/schema.js";
 import { UniqueViolation } from "../store/unique-violation.js";
 import {
@@ -21,8 +22,9 @@ import {
   lockUserIdentity,
 } from "../store/user-store.js";
 import { listVerifiedIdentifiers, type VerifiedIdentifier } from "../store/verified-identifier-store.js";
+import { assertMayEditProfile, assertOwnProfileFound, isPubliclyVisible } from "./account-standing.js";
 import { profileCompletionPercent } from "./completion.js";
-import { afterProfileChange, assertMayEditProfile, initialState, statusOf } from "./lifecycle.js";
+import { afterProfileChange, initialState, statusOf } from "./lifecycle.js";
 import { changedFields, isUserId, type ProfileFields, type UserProfile } from "./profile.js";
 import type { ProfileWriter } from "./profile-writer.js";
 import { assertAvatarUrl, assertDateOfBirth, assertInterests } from "./profile-values.js";
@@ -106,7 +108,8 @@ export function createProfileService(deps: ProfileServiceDeps) {
           }
           if (await findUsernameHolder(trx, input.username)) throw usernameTaken(input.username);
           const contact = verifiedContact(caller, await listVerifiedIdentifiers(trx, caller.userId));
-          const referrer = referredByCode ? await findReferrer(trx, referredByCode) : undefined;
+          const found = referredByCode ? await findReferrer(trx, referredByCode) : undefined;
+          const referrer = found && isPubliclyVisible(found) ? found : undefined;
           if (referredByCode && !referrer) {
             throw new InvalidArgumentError(
               "referred_by_code",
@@ -143,6 +146,7 @@ export function createProfileService(deps: ProfileServiceDeps) {
             suspensionReason: null,
             bannedAt: null,
             banReason: null,
+            lifecycleReason: null,
             kycStatus: "not_started",
             kycTier: 0,
             canEarn: false,
@@ -169,7 +173,7 @@ export function createProfileService(deps: ProfileServiceDeps) {
             status: statusOf(state),
           };
           await insertUser(trx, user);
-          await recordProfileCreated(trx, clock, user);
+          await insertOutboxRows(trx, [profileCreatedEvent(clock.now(), user)]);
           return user;
         });
       } catch (error) {
@@ -184,6 +188,7 @@ export function createProfileService(deps: ProfileServiceDeps) {
   async function getMe(userId: string): Promise<UserProfile> {
     const user = await writer.load(userId, { wakeDormant: true, cached: true });
     if (!user) throw noProfile();
+    assertOwnProfileFound(user);
     return user;
   }
 
@@ -231,7 +236,7 @@ export function createProfileService(deps: ProfileServiceDeps) {
     return { available: true, reason: "" };
   }
 
-  /** A user anyone signed in may look at: banned and deleted users are not found. */
+  /** A user anyone signed in may look at: banned and deleted users are not found (account-standing.ts). */
   async function getPublic(userId: string): Promise<UserProfile> {
     return visible(await writer.load(userId));
   }
@@ -242,7 +247,7 @@ export function createProfileService(deps: ProfileServiceDeps) {
   }
 
   function visible(user: UserProfile | undefined): UserProfile {
-    if (!user || user.status === "banned" || user.status === "deleted") throw noSuchUser();
+    if (!user || !isPubliclyVisible(user)) throw noSuchUser();
     return user;
   }
 

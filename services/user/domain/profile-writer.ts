@@ -1,13 +1,16 @@
 import type { Kysely } from "kysely";
 import type { Clock } from "../../shared/clock.js";
 import { UnavailableError, type DomainError } from "../../shared/errors/domain-errors.js";
+import type { OutboxRow } from "../../shared/outbox/outbox-rows.js";
+import { insertOutboxRows } from "../../shared/outbox/outbox-store.js";
 import { onCommit, type Transact } from "../../shared/outbox/transact.js";
 import {
-  recordProfileUpdated,
-  recordUserBanned,
-  recordUserKycUpdated,
-  recordUserSuspended,
-  recordUserUnsuspended,
+  profileUpdatedEvent,
+  userBannedEvent,
+  userDeletedEvent,
+  userKycUpdatedEvent,
+  userSuspendedEvent,
+  userUnsuspendedEvent,
 } from "../events/user-events.js";
 import type { UserDatabase } from "../store/schema.js";
 import { findUserById, updateUserIfVersion } from "../store/user-store.js";
@@ -16,7 +19,19 @@ import type { ProfileCache } from "./profile-cache.js";
 import { changedFields, isUserId, type UserProfile } from "./profile.js";
 
 /** A moderation event that goes out besides user.profile.updated. */
-export type Announcement = "suspended" | "unsuspended" | "banned" | "kyc_updated";
+export type Announcement = "suspended" | "unsuspended" | "banned" | "deleted" | "kyc_updated";
+
+/** Each announcement's event, from the record written and the record it was written over. */
+const announcementEvents: Record<
+  Announcement,
+  (now: Date, user: UserProfile, actorUserId: string, before: UserProfile) => OutboxRow
+> = {
+  suspended: userSuspendedEvent,
+  unsuspended: userUnsuspendedEvent,
+  banned: userBannedEvent,
+  deleted: userDeletedEvent,
+  kyc_updated: userKycUpdatedEvent,
+};
 
 /** What a change decided: the next record, and an announcement if any. */
 export interface Decision {
@@ -81,13 +96,13 @@ export function createProfileWriter(deps: ProfileWriterDeps) {
         deps.cache?.invalidate(current.id);
         throw new VersionConflict();
       }
-      await recordProfileUpdated(trx, clock, written, changed, actorUserId);
+      await insertOutboxRows(trx, [profileUpdatedEvent(clock.now(), written, changed, actorUserId)]);
       onCommit(trx, () => deps.cache?.invalidate(written.id));
     }
-    if (decision.announce === "suspended") await recordUserSuspended(trx, clock, written, actorUserId);
-    if (decision.announce === "unsuspended") await recordUserUnsuspended(trx, clock, written, actorUserId);
-    if (decision.announce === "banned") await recordUserBanned(trx, clock, written, actorUserId);
-    if (decision.announce === "kyc_updated") await recordUserKycUpdated(trx, clock, written, current, actorUserId);
+    if (decision.announce) {
+      const announcement = announcementEvents[decision.announce];
+      await insertOutboxRows(trx, [announcement(clock.now(), written, actorUserId, current)]);
+    }
     return written;
   }
 

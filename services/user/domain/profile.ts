@@ -17,7 +17,6 @@ export type UserStatus = "active" | "suspended" | "banned" | "deleted";
 export type KycStatus = "not_started" | "pending" | "verified" | "rejected" | "expired";
 export type Gender = "male" | "female" | "non_binary" | "other" | "prefer_not_to_say";
 export type AgeBracket = "under_18" | "18_24" | "25_34" | "35_44" | "45_54" | "55_64" | "65_plus";
-export type IdentifierType = "phone" | "email";
 
 export interface UserProfile {
   id: string;
@@ -45,6 +44,8 @@ export interface UserProfile {
   suspensionReason: string | null;
   bannedAt: Date | null;
   banReason: string | null;
+  /** Why an administrator moved the user to its current lifecycle state (UpdateLifecycleState). */
+  lifecycleReason: string | null;
 
   kycStatus: KycStatus;
   kycTier: number;
@@ -106,6 +107,7 @@ const announcedFields = {
   suspensionReason: "suspension_reason",
   bannedAt: "banned_at",
   banReason: "ban_reason",
+  lifecycleReason: "lifecycle_reason",
   kycStatus: "kyc_status",
   kycTier: "kyc_tier",
   canEarn: "can_earn",

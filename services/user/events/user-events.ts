@@ -1,17 +1,14 @@
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { Kysely } from "kysely";
-import type { Clock } from "../../shared/clock.js";
-import { emitEvent } from "../../shared/events/emit.js";
+import { outboxRow, type OutboxRow } from "../../shared/outbox/outbox-rows.js";
 import type { UserProfile } from "../domain/profile.js";
-import { kycStatusToProto, lifecycleStateToProto, publicUserToProto } from "../handlers/convert.js";
-import type { UserDatabase } from "../store/schema.js";
+import { kycStatusToProto, lifecycleStateToProto, publicUserToProto } from "../wire.js";
 
-// The user service's events, built from domain values. Each function records one event in the
-// outbox inside the caller's transaction. Private values (phone, email, reasons of others) stay
+// The user service's events, built from domain values as outbox rows that the domain writes in the
+// transaction of the change they announce. Private values (phone, email, reasons of others) stay
 // out of the profile-wide events: they carry the public view and the names of what changed.
 
-export function recordProfileCreated(db: Kysely<UserDatabase>, clock: Clock, user: UserProfile): Promise<string> {
-  return emitEvent(db, clock, "user.profile.created", {
+export function profileCreatedEvent(now: Date, user: UserProfile): OutboxRow {
+  return outboxRow(now, "user.profile.created", {
     userId: user.id,
     profile: publicUserToProto(user),
     lifecycleState: lifecycleStateToProto(user.lifecycleState),
@@ -27,14 +24,13 @@ export function recordProfileCreated(db: Kysely<UserDatabase>, clock: Clock, use
   });
 }
 
-export function recordProfileUpdated(
-  db: Kysely<UserDatabase>,
-  clock: Clock,
+export function profileUpdatedEvent(
+  now: Date,
   user: UserProfile,
   changedFields: string[],
   actorUserId: string,
-): Promise<string> {
-  return emitEvent(db, clock, "user.profile.updated", {
+): OutboxRow {
+  return outboxRow(now, "user.profile.updated", {
     userId: user.id,
     changedFields,
     profile: publicUserToProto(user),
@@ -45,13 +41,8 @@ export function recordProfileUpdated(
   });
 }
 
-export function recordUserSuspended(
-  db: Kysely<UserDatabase>,
-  clock: Clock,
-  user: UserProfile,
-  actorUserId: string,
-): Promise<string> {
-  return emitEvent(db, clock, "user.suspended", {
+export function userSuspendedEvent(now: Date, user: UserProfile, actorUserId: string): OutboxRow {
+  return outboxRow(now, "user.suspended", {
     userId: user.id,
     reason: user.suspensionReason ?? "",
     suspendedAt: user.suspendedAt ? timestampFromDate(user.suspendedAt) : undefined,
@@ -61,13 +52,8 @@ export function recordUserSuspended(
   });
 }
 
-export function recordUserUnsuspended(
-  db: Kysely<UserDatabase>,
-  clock: Clock,
-  user: UserProfile,
-  actorUserId: string,
-): Promise<string> {
-  return emitEvent(db, clock, "user.unsuspended", {
+export function userUnsuspendedEvent(now: Date, user: UserProfile, actorUserId: string): OutboxRow {
+  return outboxRow(now, "user.unsuspended", {
     userId: user.id,
     lifecycleState: lifecycleStateToProto(user.lifecycleState),
     actorUserId,
@@ -75,13 +61,8 @@ export function recordUserUnsuspended(
   });
 }
 
-export function recordUserBanned(
-  db: Kysely<UserDatabase>,
-  clock: Clock,
-  user: UserProfile,
-  actorUserId: string,
-): Promise<string> {
-  return emitEvent(db, clock, "user.banned", {
+export function userBannedEvent(now: Date, user: UserProfile, actorUserId: string): OutboxRow {
+  return outboxRow(now, "user.banned", {
     userId: user.id,
     reason: user.banReason ?? "",
     bannedAt: user.bannedAt ? timestampFromDate(user.bannedAt) : undefined,
@@ -90,15 +71,19 @@ export function recordUserBanned(
   });
 }
 
+export function userDeletedEvent(now: Date, user: UserProfile, actorUserId: string): OutboxRow {
+  return outboxRow(now, "user.deleted", {
+    userId: user.id,
+    reason: user.lifecycleReason ?? "",
+    deletedAt: user.deletedAt ? timestampFromDate(user.deletedAt) : undefined,
+    actorUserId,
+    version: BigInt(user.version),
+  });
+}
+
 /** `before` is the record the change was made to: the event tells what the verification was too. */
-export function recordUserKycUpdated(
-  db: Kysely<UserDatabase>,
-  clock: Clock,
-  user: UserProfile,
-  before: UserProfile,
-  actorUserId: string,
-): Promise<string> {
-  return emitEvent(db, clock, "user.kyc.updated", {
+export function userKycUpdatedEvent(now: Date, user: UserProfile, actorUserId: string, before: UserProfile): OutboxRow {
+  return outboxRow(now, "user.kyc.updated", {
     userId: user.id,
     kycStatus: kycStatusToProto(user.kycStatus),
     kycTier: user.kycTier,

@@ -4,7 +4,7 @@ import type { UserService } from "../../../gen/mintcoin/user/v1/user_pb.js";
 import { requireAdministrator } from "../../shared/auth/principal.js";
 import type { ServiceScope } from "../../shared/auth/scopes.js";
 import type { ModerationService } from "../domain/moderation-service.js";
-import { kycStatusFromProto, lifecycleStateFromProto, userToProto } from "./convert.js";
+import { kycStatusFromProto, lifecycleStateFromProto, userToProto } from "../wire.js";
 
 type AdminHandlers = Pick<
   ServiceImpl<typeof UserService>,

@@ -2,28 +2,31 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import type { UserService } from "../../../gen/mintcoin/user/v1/user_pb.js";
 import { requirePrincipal } from "../../shared/auth/principal.js";
 import type { ProfileService } from "../domain/profile-service.js";
-import { publicUserToProto } from "./convert.js";
+import type { PublicDirectory } from "../domain/public-directory.js";
+import { publicUserToProto } from "../wire.js";
+import { viewerOf } from "./caller.js";
 
 type DirectoryHandlers = Pick<
   ServiceImpl<typeof UserService>,
   "checkUsernameAvailability" | "getUser" | "getUserByUsername"
 >;
 
-/** What any signed-in caller may look up about others: public views and free usernames. */
-export function createDirectoryHandlers(deps: { profiles: ProfileService }): DirectoryHandlers {
+/** Looking others up: public views for anyone (no token needed), free usernames for signed-in callers. */
+export function createDirectoryHandlers(deps: {
+  profiles: ProfileService;
+  directory: PublicDirectory;
+}): DirectoryHandlers {
   return {
     async checkUsernameAvailability(request, context) {
       return deps.profiles.usernameAvailability(requirePrincipal(context).userId, request.username);
     },
 
     async getUser(request, context) {
-      requirePrincipal(context);
-      return { user: publicUserToProto(await deps.profiles.getPublic(request.userId)) };
+      return { user: publicUserToProto(await deps.directory.byId(viewerOf(context), request.userId)) };
     },
 
     async getUserByUsername(request, context) {
-      requirePrincipal(context);
-      return { user: publicUserToProto(await deps.profiles.getPublicByUsername(request.username)) };
+      return { user: publicUserToProto(await deps.directory.byUsername(viewerOf(context), request.username)) };
     },
   };
 }

@@ -4,8 +4,8 @@ import { requirePrincipal } from "../../shared/auth/principal.js";
 import type { ProfileFields } from "../domain/profile.js";
 import type { ProfileService } from "../domain/profile-service.js";
 import { optionalText } from "../domain/profile-values.js";
+import { ageBracketFromProto, genderFromProto, userToProto } from "../wire.js";
 import { callerOf } from "./caller.js";
-import { ageBracketFromProto, genderFromProto, userToProto } from "./convert.js";
 
 type ProfileHandlers = Pick<ServiceImpl<typeof UserService>, "createUser" | "getMe" | "updateMe" | "updateUsername">;
 

@@ -35,6 +35,7 @@ export interface UsersTable {
   suspension_reason: string | null;
   banned_at: NullableTimestamp;
   ban_reason: string | null;
+  lifecycle_reason: string | null;
   kyc_status: string;
   kyc_tier: number;
   can_earn: boolean;

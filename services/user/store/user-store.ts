@@ -48,16 +48,19 @@ export interface Referrer {
   id: string;
   phone: string | null;
   email: string | null;
+  lifecycleState: LifecycleState;
 }
 
-/** The user a referral code belongs to, unless it was banned or deleted. */
+/** The user a referral code belongs to, in whatever state (the domain decides whether it counts). */
 export async function findReferrer(db: Kysely<UserDatabase>, code: string): Promise<Referrer | undefined> {
-  return db
+  const row = await db
     .selectFrom("users")
-    .select(["id", "phone", "email"])
+    .select(["id", "phone", "email", "lifecycle_state"])
     .where("referral_code", "=", code)
-    .where("lifecycle_state", "not in", ["banned", "deleted"])
     .executeTakeFirst();
+  return (
+    row && { id: row.id, phone: row.phone, email: row.email, lifecycleState: row.lifecycle_state as LifecycleState }
+  );
 }
 
 /**
@@ -141,6 +144,7 @@ function profileToRow(user: UserProfile) {
     suspension_reason: user.suspensionReason,
     banned_at: user.bannedAt,
     ban_reason: user.banReason,
+    lifecycle_reason: user.lifecycleReason,
     kyc_status: user.kycStatus,
     kyc_tier: user.kycTier,
     can_earn: user.canEarn,
@@ -184,6 +188,7 @@ function userRowToProfile(row: UserRow): UserProfile {
     suspensionReason: row.suspension_reason,
     bannedAt: row.banned_at,
     banReason: row.ban_reason,
+    lifecycleReason: row.lifecycle_reason,
     kycStatus: row.kyc_status as KycStatus,
     kycTier: row.kyc_tier,
     canEarn: row.can_earn,

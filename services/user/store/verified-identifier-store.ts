@@ -1,5 +1,5 @@
 import { sql, type Kysely } from "kysely";
-import type { IdentifierType } from "../domain/profile.js";
+import type { IdentifierType } from "../../shared/identifiers.js";
 import type { UserDatabase } from "./schema.js";
 
 export interface VerifiedIdentifier {

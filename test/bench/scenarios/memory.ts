@@ -17,7 +17,7 @@ const limitMb = 150;
 export async function memoryScenario(ctx: BenchContext, count = 1_000_000): Promise<ScenarioResult> {
   const name = "memory-1m";
   ctx.log(`${name}: seeding ${count} users and sessions`);
-  let seeded;
+  let seeded: Awaited<ReturnType<typeof seed>>;
   try {
     seeded = await seed(ctx.databases.auth.url, ctx.databases.user.url, count);
   } catch (error) {

@@ -25,7 +25,7 @@ export async function tokenScenarios(
 ): Promise<ScenarioResult[]> {
   const inbox = await jetStreamInbox(ctx.infra.natsUrl);
   const client = ctx.clients[0]!;
-  let session;
+  let session: Awaited<ReturnType<typeof probeSignIn>>;
   try {
     session = await probeSignIn(client, inbox, "token");
   } catch (error) {

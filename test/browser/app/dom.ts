@@ -60,7 +60,7 @@ export async function busy(
 ): Promise<void> {
   // Buttons disabled for their own reasons (a resend countdown) stay disabled afterwards.
   const buttons = Array.from(container.querySelectorAll("button")).filter((button) => !button.disabled);
-  buttons.forEach((button) => (button.disabled = true));
+  for (const button of buttons) button.disabled = true;
   container.setAttribute("aria-busy", "true");
   alert.say(null);
   try {
@@ -68,7 +68,7 @@ export async function busy(
   } catch (error) {
     alert.say(describe(error));
   } finally {
-    buttons.forEach((button) => (button.disabled = false));
+    for (const button of buttons) button.disabled = false;
     container.removeAttribute("aria-busy");
   }
 }

@@ -8,6 +8,8 @@ export interface SentCode {
   identifierType: IdentifierType;
   expiresAt: Timestamp | undefined;
   resendAvailableAt: Timestamp | undefined;
+  /** Names the code for VerifyOtp, so that nobody else's guesses can use up its attempts. */
+  challengeId: string;
 }
 
 /** How screens move the person along; main.ts implements it, screens only call it. */

@@ -22,7 +22,7 @@ function show(screen: HTMLElement, name: string): void {
 }
 
 async function main(): Promise<void> {
-  let config;
+  let config: Awaited<ReturnType<typeof loadConfig>>;
   try {
     config = await loadConfig();
   } catch (error) {

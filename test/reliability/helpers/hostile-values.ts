@@ -21,6 +21,7 @@ export const injectionStrings = [
   "\\",
   "\\\\'",
   "$1",
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal log4j lookup string, not a template
   "${jndi:ldap://x}",
   "{{7*7}}",
   "<script>alert(1)</script>",

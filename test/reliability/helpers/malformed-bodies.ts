@@ -168,6 +168,10 @@ export function withString(
 ): MessageShape<DescMessage> {
   const [field, inner] = path;
   const wrap = (f: DescField, v: unknown) => (f.fieldKind === "list" ? [v] : v);
+  // A member of a oneof is set through its oneof, as { case, value }.
+  if (!inner && field!.oneof) {
+    return create(desc, { ...base, [field!.oneof.localName]: { case: field!.localName, value } } as never);
+  }
   if (!inner) return create(desc, { ...base, [field!.localName]: wrap(field!, value) } as never);
   const nested = create(field!.message!, { [inner.localName]: wrap(inner, value) } as never);
   return create(desc, { ...base, [field!.localName]: wrap(field!, nested) } as never);

@@ -30,9 +30,9 @@ export async function verifyIdentifier(
   deviceId = "device-1",
 ): Promise<string> {
   const identifierType = identifierTypeOf(identifier);
-  await auth.sendOtp({ identifier, identifierType, purpose, deviceId });
+  const { challengeId } = await auth.sendOtp({ identifier, identifierType, purpose, deviceId });
   const code = delivery.lastCode(normalized(identifier));
-  const verified = await auth.verifyOtp({ identifier, identifierType, code, purpose });
+  const verified = await auth.verifyOtp({ identifier, identifierType, code, purpose, challengeId });
   return verified.verificationToken;
 }
 

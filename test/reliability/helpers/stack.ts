@@ -39,6 +39,7 @@ export interface StackOptions {
 export const generousLimits: Env = {
   OTP_RATE_LIMIT_MAX_REQUESTS: "1000000",
   OTP_IP_RATE_LIMIT_MAX_REQUESTS: "1000000",
+  OTP_GLOBAL_SEND_BUDGET: "1000000",
 };
 
 /** The workload's view of a stack: Connect clients of both services, and where codes are read. */

@@ -21,6 +21,7 @@ const subject = {
     { type: "phone" as const, identifier: "+447911123456" },
     { type: "email" as const, identifier: "ada@example.com" },
   ],
+  authentication: null,
 };
 
 function tokenPair(alg: SigningAlgorithm = "ES256", admins: string[] = []) {
@@ -71,6 +72,15 @@ describe("access tokens", () => {
       expiresAt: issued.expiresAt,
       token: issued.token,
     });
+  });
+
+  it("carry auth_time and amr only when the session holds an authentication (a refresh keeps it)", async () => {
+    const { issuer, verifierAt } = tokenPair();
+    const authTime = new Date("2026-03-01T11:58:00Z");
+    const fresh = issuer.issue({ ...subject, authentication: { time: authTime, methods: ["otp"] } }, issuedAt);
+    expect(await verifierAt(issuedAt).verify(fresh.token)).toMatchObject({ authTime, amr: ["otp"] });
+    const none = issuer.issue(subject, issuedAt);
+    expect(await verifierAt(issuedAt).verify(none.token)).toMatchObject({ authTime: undefined, amr: [] });
   });
 
   it("last the configured lifetime, in whole seconds", () => {

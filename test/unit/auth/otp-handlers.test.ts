@@ -20,7 +20,7 @@ const resendAvailableAt = new Date("2026-03-01T12:01:00Z");
  * domain answers and reads what it was handed.
  */
 const domain: { send: OtpService["send"]; verify: OtpVerification["verify"] } = {
-  send: async () => ({ expiresAt, resendAvailableAt }),
+  send: async () => ({ expiresAt, resendAvailableAt, challengeId: `mch_${"c".repeat(43)}` }),
   verify: async () => ({ verificationToken: `mvt_${"v".repeat(43)}`, expiresAt }),
 };
 const defaults = { ...domain };
@@ -125,6 +125,7 @@ describe("VerifyOtp", () => {
         identifier: "ada@example.com",
         purpose: "email_verification",
         code: "042917",
+        challengeId: "",
         ip: "198.51.100.20",
         userAgent: "grpc-node-js/1.14.7",
       },

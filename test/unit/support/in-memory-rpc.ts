@@ -75,6 +75,8 @@ export function aPrincipal(overrides: Partial<Principal> = {}): Principal {
     phone: { value: "+447911123456", verified: true },
     email: undefined,
     expiresAt: new Date("2026-03-01T12:15:00Z"),
+    authTime: undefined,
+    amr: [],
     token: "eyJhbGciOiJFUzI1NiJ9.e30.sig",
     ...overrides,
   };

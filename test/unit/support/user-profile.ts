@@ -29,6 +29,7 @@ export function aUser(overrides: Partial<UserProfile> = {}): UserProfile {
     suspensionReason: null,
     bannedAt: null,
     banReason: null,
+    lifecycleReason: null,
     kycStatus: "not_started",
     kycTier: 0,
     canEarn: false,

@@ -29,7 +29,7 @@ const moderation: ModerationService = {
   getByEmail: unexpected("getByEmail"),
   async moveLifecycle(...args) {
     calls.push({ method: "moveLifecycle", args });
-    return moveByAdmin(target, args[2], now);
+    return moveByAdmin(target, args[2], now, args[3]);
   },
   promote: unexpected("promote"),
   async suspendUser(...args) {
@@ -92,9 +92,13 @@ describe("administration", () => {
   });
 
   it("moves a user's lifecycle state in the domain's words, and answers a refused move as FAILED_PRECONDITION", async () => {
-    const { user } = await client.updateLifecycleState({ userId: target.id, state: LifecycleState.DORMANT });
-    expect(calls[0]?.args.slice(1, 3)).toEqual([target.id, "dormant"]);
-    expect(user?.lifecycleState).toBe(LifecycleState.DORMANT);
+    const { user } = await client.updateLifecycleState({
+      userId: target.id,
+      state: LifecycleState.DORMANT,
+      reason: "inactive for a year",
+    });
+    expect(calls[0]?.args.slice(1)).toEqual([target.id, "dormant", "inactive for a year"]);
+    expect(user).toMatchObject({ lifecycleState: LifecycleState.DORMANT, lifecycleReason: "inactive for a year" });
     expect(await codeOf(client.updateLifecycleState({ userId: target.id, state: LifecycleState.CREATOR }))).toBe(
       Code.FailedPrecondition,
     );
@@ -157,7 +161,7 @@ describe("administration", () => {
 
 describe("the scope of every administrative RPC", () => {
   const profileRpcs = Object.keys(createProfileHandlers({ profiles: {} as never }));
-  const directoryRpcs = Object.keys(createDirectoryHandlers({ profiles: {} as never }));
+  const directoryRpcs = Object.keys(createDirectoryHandlers({ profiles: {} as never, directory: {} as never }));
 
   it("names a known scope for every UserService RPC that is neither a person's own nor a directory lookup", () => {
     const rpcs = UserService.methods.map((method) => method.localName);

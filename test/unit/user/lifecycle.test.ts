@@ -2,7 +2,6 @@ import { describe, expect, it } from "vitest";
 import { FailedPreconditionError } from "../../../services/shared/errors/domain-errors.js";
 import {
   afterProfileChange,
-  assertMayEditProfile,
   ban,
   initialState,
   moveByAdmin,
@@ -150,6 +149,17 @@ describe("UpdateLifecycleState", () => {
     expect(refusalOf(() => moveByAdmin(dormantCreator, "active", now)).message).toContain("use PromoteToCreator");
   });
 
+  it("keeps the administrator's reason with the move, and forgets it at the next move made otherwise", () => {
+    const dormant = moveByAdmin(inState("active"), "dormant", now, "inactive for a year");
+    expect(dormant.lifecycleReason).toBe("inactive for a year");
+    expect(wake(dormant).lifecycleReason).toBeNull();
+    expect(moveByAdmin(inState("active"), "dormant", now).lifecycleReason).toBeNull();
+    expect(moveByAdmin(dormant, "dormant", now, "another reason")).toBe(dormant);
+    expect(moveByAdmin(inState("active"), "deleted", now, "asked to be forgotten").lifecycleReason).toBe(
+      "asked to be forgotten",
+    );
+  });
+
   it("stamps deleted_at with the time of the move and clears a suspension when deleting", () => {
     const suspended = suspend(inState("active"), "spam", new Date("2026-04-01T00:00:00Z"), now);
     const deleted = moveByAdmin(suspended, "deleted", now);
@@ -272,19 +282,5 @@ describe("a DORMANT user seen again", () => {
   it.each(named("active", "suspended", "banned"))("leaves a user in %s as it is", (_, state) => {
     const user = inState(state);
     expect(wake(user)).toBe(user);
-  });
-});
-
-describe("editing one's own profile", () => {
-  it.each(named("registered", "onboarding", "active", "creator", "dormant"))("is allowed in %s", (_, state) => {
-    expect(() => assertMayEditProfile(inState(state))).not.toThrow();
-  });
-
-  it.each([
-    ["SUSPENDED", "ACCOUNT_SUSPENDED", "suspended"],
-    ["BANNED", "ACCOUNT_BANNED", "banned"],
-    ["DELETED", "ACCOUNT_DELETED", "deleted"],
-  ] as const)("is refused in %s with %s", (_, reason, state) => {
-    expect(refusalOf(() => assertMayEditProfile(inState(state))).reason).toBe(reason);
   });
 });

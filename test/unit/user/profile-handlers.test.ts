@@ -6,9 +6,12 @@ import { AgeBracket, Gender, LifecycleState, UserService, UserStatus } from "../
 import type { Principal } from "../../../services/shared/auth/principal.js";
 import { createDirectoryHandlers } from "../../../services/user/handlers/directory-handlers.js";
 import { createProfileHandlers } from "../../../services/user/handlers/profile-handlers.js";
-import { assertMayEditProfile, suspend } from "../../../services/user/domain/lifecycle.js";
+import { assertMayEditProfile } from "../../../services/user/domain/account-standing.js";
+import { suspend } from "../../../services/user/domain/lifecycle.js";
 import type { UserProfile } from "../../../services/user/domain/profile.js";
 import type { ProfileService } from "../../../services/user/domain/profile-service.js";
+import { createPublicDirectory } from "../../../services/user/domain/public-directory.js";
+import { createPublicLookupLimit } from "../../../services/user/domain/public-lookup-limit.js";
 import { aPrincipal, inMemoryTransport } from "../support/in-memory-rpc.js";
 import { aUser } from "../support/user-profile.js";
 
@@ -40,12 +43,25 @@ const profiles: ProfileService = {
   getPublicByUsername: recorded("getPublicByUsername", async () => stored),
 };
 
+// Two look-ups without a sign-in per network: enough for these tests, and the third shows the limit.
+const lookupClock = { now: () => new Date("2026-03-01T12:00:00Z") };
+const directory = createPublicDirectory({
+  profiles,
+  limit: createPublicLookupLimit({ clock: lookupClock, maxRequests: 2, windowMs: 60_000, maxNetworks: 100 }),
+});
+
 let caller: Principal | undefined;
 const client = createClient(
   UserService,
   inMemoryTransport(
     (router) =>
-      router.service(UserService, { ...createProfileHandlers({ profiles }), ...createDirectoryHandlers({ profiles }) }),
+      router.service(UserService, {
+        ...createProfileHandlers({ profiles }),
+        ...createDirectoryHandlers({
+          profiles,
+          directory,
+        }),
+      }),
     { peer: "198.51.100.30", principal: () => caller },
   ),
 );
@@ -151,9 +167,16 @@ describe("the directory", () => {
     expect(user && "phone" in user).toBe(false);
   });
 
-  it("is for signed-in callers only", async () => {
+  it("shows public views without a sign-in too, limited per client network", async () => {
     caller = undefined;
-    expect((await failureOf(client.getUserByUsername({ username: "ada" }))).code).toBe(Code.Unauthenticated);
-    expect(calls).toEqual([]);
+    expect((await client.getUserByUsername({ username: "ada" })).user).toMatchObject({ id: ada.id });
+    expect((await client.getUser({ userId: ada.id })).user).toMatchObject({ id: ada.id });
+    expect((await failureOf(client.getUserByUsername({ username: "ada" }))).code).toBe(Code.ResourceExhausted);
+    expect(calls.map((call) => call.method)).toEqual(["getPublicByUsername", "getPublic"]);
+  });
+
+  it("does not count a signed-in caller's look-ups", async () => {
+    for (let i = 0; i < 3; i++) await client.getUser({ userId: ada.id });
+    expect(calls).toHaveLength(3);
   });
 });

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file mintcoin/auth/v1/auth.proto.
  */
 export const file_mintcoin_auth_v1_auth: GenFile = /*@__PURE__*/
-  fileDesc("ChttaW50Y29pbi9hdXRoL3YxL2F1dGgucHJvdG8SEG1pbnRjb2luLmF1dGgudjEiYAoJVG9rZW5QYWlyEhQKDGFjY2Vzc190b2tlbhgBIAEoCRIVCg1yZWZyZXNoX3Rva2VuGAIgASgJEhIKCnRva2VuX3R5cGUYAyABKAkSEgoKZXhwaXJlc19pbhgEIAEoAyKIAgoHU2Vzc2lvbhIKCgJpZBgBIAEoCRIRCglkZXZpY2VfaWQYAiABKAkSEwoLZGV2aWNlX25hbWUYAyABKAkSEgoKaXBfYWRkcmVzcxgEIAEoCRISCgp1c2VyX2FnZW50GAUgASgJEi4KCmNyZWF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGxhc3RfdXNlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHY3VycmVudBgJIAEoCCL4AgoGRGV2aWNlEgoKAmlkGAEgASgJEhEKCWRldmljZV9pZBgCIAEoCRITCgtkZXZpY2VfbmFtZRgDIAEoCRITCgtkZXZpY2VfdHlwZRgEIAEoCRIPCgdvc19uYW1lGAUgASgJEhIKCm9zX3ZlcnNpb24YBiABKAkSFAoMYnJvd3Nlcl9uYW1lGAcgASgJEhcKD2Jyb3dzZXJfdmVyc2lvbhgIIAEoCRITCgtmaW5nZXJwcmludBgJIAEoCRIPCgd0cnVzdGVkGAogASgIEg8KB2Jsb2NrZWQYCyABKAgSFgoOYmxvY2tlZF9yZWFzb24YDCABKAkSDwoHbGFzdF9pcBgNIAEoCRIwCgxsYXN0X3VzZWRfYXQYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmNyZWF0ZWRfYXQYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB2N1cnJlbnQYECABKAgiXAoDSndrEgsKA2t0eRgBIAEoCRILCgNjcnYYAiABKAkSCQoBeBgDIAEoCRIJCgF5GAQgASgJEgsKA2tpZBgFIAEoCRILCgNhbGcYBiABKAkSCwoDdXNlGAcgASgJItADCg5TZW5kT3RwUmVxdWVzdBIeCgppZGVudGlmaWVyGAEgASgJQgq6SAdyBRADGMACEkUKD2lkZW50aWZpZXJfdHlwZRgCIAEoDjIgLm1pbnRjb2luLmF1dGgudjEuSWRlbnRpZmllclR5cGVCCrpIB4IBBBABIAASOQoHcHVycG9zZRgDIAEoDjIcLm1pbnRjb2luLmF1dGgudjEuT3RwUHVycG9zZUIKukgHggEEEAEgABIxCglkZXZpY2VfaWQYBCABKAlCHrpIG3IZEAEYgAEyEl5bQS1aYS16MC05Ll86LV0rJDroAbpI5AEa4QEKH3B1cnBvc2VfbWF0Y2hlc19pZGVudGlmaWVyX3R5cGUSVnBob25lX3ZlcmlmaWNhdGlvbiBuZWVkcyBhIHBob25lIGlkZW50aWZpZXIgYW5kIGVtYWlsX3ZlcmlmaWNhdGlvbiBhbiBlbWFpbCBpZGVudGlmaWVyGmYhKHRoaXMucHVycG9zZSA9PSAyICYmIHRoaXMuaWRlbnRpZmllcl90eXBlICE9IDEpICYmICEodGhpcy5wdXJwb3NlID09IDMgJiYgdGhpcy5pZGVudGlmaWVyX3R5cGUgIT0gMikiegoPU2VuZE90cFJlc3BvbnNlEi4KCmV4cGlyZXNfYXQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjcKE3Jlc2VuZF9hdmFpbGFibGVfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIsADChBWZXJpZnlPdHBSZXF1ZXN0Eh4KCmlkZW50aWZpZXIYASABKAlCCrpIB3IFEAMYwAISRQoPaWRlbnRpZmllcl90eXBlGAIgASgOMiAubWludGNvaW4uYXV0aC52MS5JZGVudGlmaWVyVHlwZUIKukgHggEEEAEgABIfCgRjb2RlGAMgASgJQhG6SA5yDDIKXlswLTldezZ9JBI5CgdwdXJwb3NlGAQgASgOMhwubWludGNvaW4uYXV0aC52MS5PdHBQdXJwb3NlQgq6SAeCAQQQASAAOugBukjkARrhAQofcHVycG9zZV9tYXRjaGVzX2lkZW50aWZpZXJfdHlwZRJWcGhvbmVfdmVyaWZpY2F0aW9uIG5lZWRzIGEgcGhvbmUgaWRlbnRpZmllciBhbmQgZW1haWxfdmVyaWZpY2F0aW9uIGFuIGVtYWlsIGlkZW50aWZpZXIaZiEodGhpcy5wdXJwb3NlID09IDIgJiYgdGhpcy5pZGVudGlmaWVyX3R5cGUgIT0gMSkgJiYgISh0aGlzLnB1cnBvc2UgPT0gMyAmJiB0aGlzLmlkZW50aWZpZXJfdHlwZSAhPSAyKSJfChFWZXJpZnlPdHBSZXNwb25zZRIaChJ2ZXJpZmljYXRpb25fdG9rZW4YASABKAkSLgoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiiAEKDExvZ2luUmVxdWVzdBImChJ2ZXJpZmljYXRpb25fdG9rZW4YASABKAlCCrpIB3IFEAEYgCASMQoJZGV2aWNlX2lkGAIgASgJQh66SBtyGRABGIABMhJeW0EtWmEtejAtOS5fOi1dKyQSHQoLZGV2aWNlX25hbWUYAyABKAlCCLpIBXIDGIABInMKDUxvZ2luUmVzcG9uc2USKwoGdG9rZW5zGAEgASgLMhsubWludGNvaW4uYXV0aC52MS5Ub2tlblBhaXISDwoHdXNlcl9pZBgCIAEoCRISCgpzZXNzaW9uX2lkGAMgASgJEhAKCG5ld191c2VyGAQgASgIImsKE1JlZnJlc2hUb2tlblJlcXVlc3QSIQoNcmVmcmVzaF90b2tlbhgBIAEoCUIKukgHcgUQARiAIBIxCglkZXZpY2VfaWQYAiABKAlCHrpIG3IZEAEYgAEyEl5bQS1aYS16MC05Ll86LV0rJCJDChRSZWZyZXNoVG9rZW5SZXNwb25zZRIrCgZ0b2tlbnMYASABKAsyGy5taW50Y29pbi5hdXRoLnYxLlRva2VuUGFpciIwCg1Mb2dvdXRSZXF1ZXN0Eh8KCnNlc3Npb25faWQYASABKAlCC7pICNgBAXIDsAEBIhAKDkxvZ291dFJlc3BvbnNlIjQKFFJldm9rZVNlc3Npb25SZXF1ZXN0EhwKCnNlc3Npb25faWQYASABKAlCCLpIBXIDsAEBIhcKFVJldm9rZVNlc3Npb25SZXNwb25zZSIwChhSZXZva2VBbGxTZXNzaW9uc1JlcXVlc3QSFAoMa2VlcF9jdXJyZW50GAEgASgIIjIKGVJldm9rZUFsbFNlc3Npb25zUmVzcG9uc2USFQoNcmV2b2tlZF9jb3VudBgBIAEoBSIVChNMaXN0U2Vzc2lvbnNSZXF1ZXN0IkMKFExpc3RTZXNzaW9uc1Jlc3BvbnNlEisKCHNlc3Npb25zGAEgAygLMhkubWludGNvaW4uYXV0aC52MS5TZXNzaW9uIjgKFFZhbGlkYXRlVG9rZW5SZXF1ZXN0EiAKDGFjY2Vzc190b2tlbhgBIAEoCUIKukgHcgUQARiAICLAAQoVVmFsaWRhdGVUb2tlblJlc3BvbnNlEg0KBXZhbGlkGAEgASgIEg8KB3VzZXJfaWQYAiABKAkSEgoKc2Vzc2lvbl9pZBgDIAEoCRIuCgpleHBpcmVzX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBINCgVyb2xlcxgFIAMoCRIRCglkZXZpY2VfaWQYBiABKAkSEQoJY2xpZW50X2lkGAcgASgJEg4KBnNjb3BlcxgIIAMoCSIQCg5HZXRKd2tzUmVxdWVzdCJJCg9HZXRKd2tzUmVzcG9uc2USIwoEa2V5cxgBIAMoCzIVLm1pbnRjb2luLmF1dGgudjEuSndrEhEKCWp3a3NfanNvbhgCIAEoCSJaChJTZXRQYXNzd29yZFJlcXVlc3QSJgoSdmVyaWZpY2F0aW9uX3Rva2VuGAEgASgJQgq6SAdyBRABGIAgEhwKCHBhc3N3b3JkGAIgASgJQgq6SAdyBRAKGIABIhUKE1NldFBhc3N3b3JkUmVzcG9uc2Ui8QEKGExvZ2luV2l0aFBhc3N3b3JkUmVxdWVzdBIeCgppZGVudGlmaWVyGAEgASgJQgq6SAdyBRADGMACEkUKD2lkZW50aWZpZXJfdHlwZRgCIAEoDjIgLm1pbnRjb2luLmF1dGgudjEuSWRlbnRpZmllclR5cGVCCrpIB4IBBBABIAASHAoIcGFzc3dvcmQYAyABKAlCCrpIB3IFEAEYgAESMQoJZGV2aWNlX2lkGAQgASgJQh66SBtyGRABGIABMhJeW0EtWmEtejAtOS5fOi1dKyQSHQoLZGV2aWNlX25hbWUYBSABKAlCCLpIBXIDGIABIn8KGUxvZ2luV2l0aFBhc3N3b3JkUmVzcG9uc2USKwoGdG9rZW5zGAEgASgLMhsubWludGNvaW4uYXV0aC52MS5Ub2tlblBhaXISDwoHdXNlcl9pZBgCIAEoCRISCgpzZXNzaW9uX2lkGAMgASgJEhAKCG5ld191c2VyGAQgASgIImAKFFJlc2V0UGFzc3dvcmRSZXF1ZXN0EiYKEnZlcmlmaWNhdGlvbl90b2tlbhgBIAEoCUIKukgHcgUQARiAIBIgCgxuZXdfcGFzc3dvcmQYAiABKAlCCrpIB3IFEAoYgAEiFwoVUmVzZXRQYXNzd29yZFJlc3BvbnNlIj8KFUxpbmtJZGVudGlmaWVyUmVxdWVzdBImChJ2ZXJpZmljYXRpb25fdG9rZW4YASABKAlCCrpIB3IFEAEYgCAiZwoWTGlua0lkZW50aWZpZXJSZXNwb25zZRI5Cg9pZGVudGlmaWVyX3R5cGUYASABKA4yIC5taW50Y29pbi5hdXRoLnYxLklkZW50aWZpZXJUeXBlEhIKCmlkZW50aWZpZXIYAiABKAkiFAoSTGlzdERldmljZXNSZXF1ZXN0IkAKE0xpc3REZXZpY2VzUmVzcG9uc2USKQoHZGV2aWNlcxgBIAMoCzIYLm1pbnRjb2luLmF1dGgudjEuRGV2aWNlIkcKElRydXN0RGV2aWNlUmVxdWVzdBIxCglkZXZpY2VfaWQYASABKAlCHrpIG3IZEAEYgAEyEl5bQS1aYS16MC05Ll86LV0rJCI/ChNUcnVzdERldmljZVJlc3BvbnNlEigKBmRldmljZRgBIAEoCzIYLm1pbnRjb2luLmF1dGgudjEuRGV2aWNlImEKEkJsb2NrRGV2aWNlUmVxdWVzdBIxCglkZXZpY2VfaWQYASABKAlCHrpIG3IZEAEYgAEyEl5bQS1aYS16MC05Ll86LV0rJBIYCgZyZWFzb24YAiABKAlCCLpIBXIDGPQDIl4KE0Jsb2NrRGV2aWNlUmVzcG9uc2USKAoGZGV2aWNlGAEgASgLMhgubWludGNvaW4uYXV0aC52MS5EZXZpY2USHQoVcmV2b2tlZF9zZXNzaW9uX2NvdW50GAIgASgFIkkKFFVuYmxvY2tEZXZpY2VSZXF1ZXN0EjEKCWRldmljZV9pZBgBIAEoCUIeukgbchkQARiAATISXltBLVphLXowLTkuXzotXSskIkEKFVVuYmxvY2tEZXZpY2VSZXNwb25zZRIoCgZkZXZpY2UYASABKAsyGC5taW50Y29pbi5hdXRoLnYxLkRldmljZSJ1ChhJc3N1ZVNlcnZpY2VUb2tlblJlcXVlc3QSHQoJY2xpZW50X2lkGAEgASgJQgq6SAdyBRABGIABEiEKDWNsaWVudF9zZWNyZXQYAiABKAlCCrpIB3IFEAEYgAISFwoFc2NvcGUYAyABKAlCCLpIBXIDGIAIImgKGUlzc3VlU2VydmljZVRva2VuUmVzcG9uc2USFAoMYWNjZXNzX3Rva2VuGAEgASgJEhIKCnRva2VuX3R5cGUYAiABKAkSEgoKZXhwaXJlc19pbhgDIAEoAxINCgVzY29wZRgEIAEoCSpnCg5JZGVudGlmaWVyVHlwZRIfChtJREVOVElGSUVSX1RZUEVfVU5TUEVDSUZJRUQQABIZChVJREVOVElGSUVSX1RZUEVfUEhPTkUQARIZChVJREVOVElGSUVSX1RZUEVfRU1BSUwQAiqoAQoKT3RwUHVycG9zZRIbChdPVFBfUFVSUE9TRV9VTlNQRUNJRklFRBAAEhUKEU9UUF9QVVJQT1NFX0xPR0lOEAESIgoeT1RQX1BVUlBPU0VfUEhPTkVfVkVSSUZJQ0FUSU9OEAISIgoeT1RQX1BVUlBPU0VfRU1BSUxfVkVSSUZJQ0FUSU9OEAMSHgoaT1RQX1BVUlBPU0VfUEFTU1dPUkRfUkVTRVQQBDKTDgoLQXV0aFNlcnZpY2USTgoHU2VuZE90cBIgLm1pbnRjb2luLmF1dGgudjEuU2VuZE90cFJlcXVlc3QaIS5taW50Y29pbi5hdXRoLnYxLlNlbmRPdHBSZXNwb25zZRJUCglWZXJpZnlPdHASIi5taW50Y29pbi5hdXRoLnYxLlZlcmlmeU90cFJlcXVlc3QaIy5taW50Y29pbi5hdXRoLnYxLlZlcmlmeU90cFJlc3BvbnNlEkgKBUxvZ2luEh4ubWludGNvaW4uYXV0aC52MS5Mb2dpblJlcXVlc3QaHy5taW50Y29pbi5hdXRoLnYxLkxvZ2luUmVzcG9uc2USXQoMUmVmcmVzaFRva2VuEiUubWludGNvaW4uYXV0aC52MS5SZWZyZXNoVG9rZW5SZXF1ZXN0GiYubWludGNvaW4uYXV0aC52MS5SZWZyZXNoVG9rZW5SZXNwb25zZRJLCgZMb2dvdXQSHy5taW50Y29pbi5hdXRoLnYxLkxvZ291dFJlcXVlc3QaIC5taW50Y29pbi5hdXRoLnYxLkxvZ291dFJlc3BvbnNlEmAKDVJldm9rZVNlc3Npb24SJi5taW50Y29pbi5hdXRoLnYxLlJldm9rZVNlc3Npb25SZXF1ZXN0GicubWludGNvaW4uYXV0aC52MS5SZXZva2VTZXNzaW9uUmVzcG9uc2USbAoRUmV2b2tlQWxsU2Vzc2lvbnMSKi5taW50Y29pbi5hdXRoLnYxLlJldm9rZUFsbFNlc3Npb25zUmVxdWVzdBorLm1pbnRjb2luLmF1dGgudjEuUmV2b2tlQWxsU2Vzc2lvbnNSZXNwb25zZRJiCgxMaXN0U2Vzc2lvbnMSJS5taW50Y29pbi5hdXRoLnYxLkxpc3RTZXNzaW9uc1JlcXVlc3QaJi5taW50Y29pbi5hdXRoLnYxLkxpc3RTZXNzaW9uc1Jlc3BvbnNlIgOQAgESZQoNVmFsaWRhdGVUb2tlbhImLm1pbnRjb2luLmF1dGgudjEuVmFsaWRhdGVUb2tlblJlcXVlc3QaJy5taW50Y29pbi5hdXRoLnYxLlZhbGlkYXRlVG9rZW5SZXNwb25zZSIDkAIBElMKB0dldEp3a3MSIC5taW50Y29pbi5hdXRoLnYxLkdldEp3a3NSZXF1ZXN0GiEubWludGNvaW4uYXV0aC52MS5HZXRKd2tzUmVzcG9uc2UiA5ACARJaCgtTZXRQYXNzd29yZBIkLm1pbnRjb2luLmF1dGgudjEuU2V0UGFzc3dvcmRSZXF1ZXN0GiUubWludGNvaW4uYXV0aC52MS5TZXRQYXNzd29yZFJlc3BvbnNlEmwKEUxvZ2luV2l0aFBhc3N3b3JkEioubWludGNvaW4uYXV0aC52MS5Mb2dpbldpdGhQYXNzd29yZFJlcXVlc3QaKy5taW50Y29pbi5hdXRoLnYxLkxvZ2luV2l0aFBhc3N3b3JkUmVzcG9uc2USYAoNUmVzZXRQYXNzd29yZBImLm1pbnRjb2luLmF1dGgudjEuUmVzZXRQYXNzd29yZFJlcXVlc3QaJy5taW50Y29pbi5hdXRoLnYxLlJlc2V0UGFzc3dvcmRSZXNwb25zZRJjCg5MaW5rSWRlbnRpZmllchInLm1pbnRjb2luLmF1dGgudjEuTGlua0lkZW50aWZpZXJSZXF1ZXN0GigubWludGNvaW4uYXV0aC52MS5MaW5rSWRlbnRpZmllclJlc3BvbnNlEl8KC0xpc3REZXZpY2VzEiQubWludGNvaW4uYXV0aC52MS5MaXN0RGV2aWNlc1JlcXVlc3QaJS5taW50Y29pbi5hdXRoLnYxLkxpc3REZXZpY2VzUmVzcG9uc2UiA5ACARJaCgtUcnVzdERldmljZRIkLm1pbnRjb2luLmF1dGgudjEuVHJ1c3REZXZpY2VSZXF1ZXN0GiUubWludGNvaW4uYXV0aC52MS5UcnVzdERldmljZVJlc3BvbnNlEloKC0Jsb2NrRGV2aWNlEiQubWludGNvaW4uYXV0aC52MS5CbG9ja0RldmljZVJlcXVlc3QaJS5taW50Y29pbi5hdXRoLnYxLkJsb2NrRGV2aWNlUmVzcG9uc2USYAoNVW5ibG9ja0RldmljZRImLm1pbnRjb2luLmF1dGgudjEuVW5ibG9ja0RldmljZVJlcXVlc3QaJy5taW50Y29pbi5hdXRoLnYxLlVuYmxvY2tEZXZpY2VSZXNwb25zZRJsChFJc3N1ZVNlcnZpY2VUb2tlbhIqLm1pbnRjb2luLmF1dGgudjEuSXNzdWVTZXJ2aWNlVG9rZW5SZXF1ZXN0GisubWludGNvaW4uYXV0aC52MS5Jc3N1ZVNlcnZpY2VUb2tlblJlc3BvbnNlYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("ChttaW50Y29pbi9hdXRoL3YxL2F1dGgucHJvdG8SEG1pbnRjb2luLmF1dGgudjEiYAoJVG9rZW5QYWlyEhQKDGFjY2Vzc190b2tlbhgBIAEoCRIVCg1yZWZyZXNoX3Rva2VuGAIgASgJEhIKCnRva2VuX3R5cGUYAyABKAkSEgoKZXhwaXJlc19pbhgEIAEoAyKIAgoHU2Vzc2lvbhIKCgJpZBgBIAEoCRIRCglkZXZpY2VfaWQYAiABKAkSEwoLZGV2aWNlX25hbWUYAyABKAkSEgoKaXBfYWRkcmVzcxgEIAEoCRISCgp1c2VyX2FnZW50GAUgASgJEi4KCmNyZWF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGxhc3RfdXNlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHY3VycmVudBgJIAEoCCL4AgoGRGV2aWNlEgoKAmlkGAEgASgJEhEKCWRldmljZV9pZBgCIAEoCRITCgtkZXZpY2VfbmFtZRgDIAEoCRITCgtkZXZpY2VfdHlwZRgEIAEoCRIPCgdvc19uYW1lGAUgASgJEhIKCm9zX3ZlcnNpb24YBiABKAkSFAoMYnJvd3Nlcl9uYW1lGAcgASgJEhcKD2Jyb3dzZXJfdmVyc2lvbhgIIAEoCRITCgtmaW5nZXJwcmludBgJIAEoCRIPCgd0cnVzdGVkGAogASgIEg8KB2Jsb2NrZWQYCyABKAgSFgoOYmxvY2tlZF9yZWFzb24YDCABKAkSDwoHbGFzdF9pcBgNIAEoCRIwCgxsYXN0X3VzZWRfYXQYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmNyZWF0ZWRfYXQYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB2N1cnJlbnQYECABKAgiXAoDSndrEgsKA2t0eRgBIAEoCRILCgNjcnYYAiABKAkSCQoBeBgDIAEoCRIJCgF5GAQgASgJEgsKA2tpZBgFIAEoCRILCgNhbGcYBiABKAkSCwoDdXNlGAcgASgJItEDCg5TZW5kT3RwUmVxdWVzdBIeCgppZGVudGlmaWVyGAEgASgJQgq6SAdyBRADGMACEkUKD2lkZW50aWZpZXJfdHlwZRgCIAEoDjIgLm1pbnRjb2luLmF1dGgudjEuSWRlbnRpZmllclR5cGVCCrpIB4IBBBABIAASOQoHcHVycG9zZRgDIAEoDjIcLm1pbnRjb2luLmF1dGgudjEuT3RwUHVycG9zZUIKukgHggEEEAEgABIyCglkZXZpY2VfaWQYBCABKAlCH7pIHNgBAXIXGIABMhJeW0EtWmEtejAtOS5fOi1dKyQ66AG6SOQBGuEBCh9wdXJwb3NlX21hdGNoZXNfaWRlbnRpZmllcl90eXBlElZwaG9uZV92ZXJpZmljYXRpb24gbmVlZHMgYSBwaG9uZSBpZGVudGlmaWVyIGFuZCBlbWFpbF92ZXJpZmljYXRpb24gYW4gZW1haWwgaWRlbnRpZmllchpmISh0aGlzLnB1cnBvc2UgPT0gMiAmJiB0aGlzLmlkZW50aWZpZXJfdHlwZSAhPSAxKSAmJiAhKHRoaXMucHVycG9zZSA9PSAzICYmIHRoaXMuaWRlbnRpZmllcl90eXBlICE9IDIpIpABCg9TZW5kT3RwUmVzcG9uc2USLgoKZXhwaXJlc19hdBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNwoTcmVzZW5kX2F2YWlsYWJsZV9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFAoMY2hhbGxlbmdlX2lkGAMgASgJIvkDChBWZXJpZnlPdHBSZXF1ZXN0Eh4KCmlkZW50aWZpZXIYASABKAlCCrpIB3IFEAMYwAISRQoPaWRlbnRpZmllcl90eXBlGAIgASgOMiAubWludGNvaW4uYXV0aC52MS5JZGVudGlmaWVyVHlwZUIKukgHggEEEAEgABIfCgRjb2RlGAMgASgJQhG6SA5yDDIKXlswLTldezZ9JBI5CgdwdXJwb3NlGAQgASgOMhwubWludGNvaW4uYXV0aC52MS5PdHBQdXJwb3NlQgq6SAeCAQQQASAAEjcKDGNoYWxsZW5nZV9pZBgFIAEoCUIhukgechwyGl4obWNoX1tBLVphLXowLTlfLV17NDN9KT8kOugBukjkARrhAQofcHVycG9zZV9tYXRjaGVzX2lkZW50aWZpZXJfdHlwZRJWcGhvbmVfdmVyaWZpY2F0aW9uIG5lZWRzIGEgcGhvbmUgaWRlbnRpZmllciBhbmQgZW1haWxfdmVyaWZpY2F0aW9uIGFuIGVtYWlsIGlkZW50aWZpZXIaZiEodGhpcy5wdXJwb3NlID09IDIgJiYgdGhpcy5pZGVudGlmaWVyX3R5cGUgIT0gMSkgJiYgISh0aGlzLnB1cnBvc2UgPT0gMyAmJiB0aGlzLmlkZW50aWZpZXJfdHlwZSAhPSAyKSJfChFWZXJpZnlPdHBSZXNwb25zZRIaChJ2ZXJpZmljYXRpb25fdG9rZW4YASABKAkSLgoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiiAEKDExvZ2luUmVxdWVzdBImChJ2ZXJpZmljYXRpb25fdG9rZW4YASABKAlCCrpIB3IFEAEYgCASMQoJZGV2aWNlX2lkGAIgASgJQh66SBtyGRABGIABMhJeW0EtWmEtejAtOS5fOi1dKyQSHQoLZGV2aWNlX25hbWUYAyABKAlCCLpIBXIDGIABIo0BCg1Mb2dpblJlc3BvbnNlEisKBnRva2VucxgBIAEoCzIbLm1pbnRjb2luLmF1dGgudjEuVG9rZW5QYWlyEg8KB3VzZXJfaWQYAiABKAkSEgoKc2Vzc2lvbl9pZBgDIAEoCRIQCghuZXdfdXNlchgEIAEoCBIYChBzdGVwX3VwX3JlcXVpcmVkGAUgASgIImsKE1JlZnJlc2hUb2tlblJlcXVlc3QSIQoNcmVmcmVzaF90b2tlbhgBIAEoCUIKukgHcgUQARiAIBIxCglkZXZpY2VfaWQYAiABKAlCHrpIG3IZEAEYgAEyEl5bQS1aYS16MC05Ll86LV0rJCJDChRSZWZyZXNoVG9rZW5SZXNwb25zZRIrCgZ0b2tlbnMYASABKAsyGy5taW50Y29pbi5hdXRoLnYxLlRva2VuUGFpciIwCg1Mb2dvdXRSZXF1ZXN0Eh8KCnNlc3Npb25faWQYASABKAlCC7pICNgBAXIDsAEBIhAKDkxvZ291dFJlc3BvbnNlIjQKFFJldm9rZVNlc3Npb25SZXF1ZXN0EhwKCnNlc3Npb25faWQYASABKAlCCLpIBXIDsAEBIhcKFVJldm9rZVNlc3Npb25SZXNwb25zZSIwChhSZXZva2VBbGxTZXNzaW9uc1JlcXVlc3QSFAoMa2VlcF9jdXJyZW50GAEgASgIIjIKGVJldm9rZUFsbFNlc3Npb25zUmVzcG9uc2USFQoNcmV2b2tlZF9jb3VudBgBIAEoBSIVChNMaXN0U2Vzc2lvbnNSZXF1ZXN0IkMKFExpc3RTZXNzaW9uc1Jlc3BvbnNlEisKCHNlc3Npb25zGAEgAygLMhkubWludGNvaW4uYXV0aC52MS5TZXNzaW9uIjgKFFZhbGlkYXRlVG9rZW5SZXF1ZXN0EiAKDGFjY2Vzc190b2tlbhgBIAEoCUIKukgHcgUQARiAICL8AQoVVmFsaWRhdGVUb2tlblJlc3BvbnNlEg0KBXZhbGlkGAEgASgIEg8KB3VzZXJfaWQYAiABKAkSEgoKc2Vzc2lvbl9pZBgDIAEoCRIuCgpleHBpcmVzX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBINCgVyb2xlcxgFIAMoCRIRCglkZXZpY2VfaWQYBiABKAkSLQoJYXV0aF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBILCgNhbXIYCCADKAkSEQoJY2xpZW50X2lkGAkgASgJEg4KBnNjb3BlcxgKIAMoCSIQCg5HZXRKd2tzUmVxdWVzdCJJCg9HZXRKd2tzUmVzcG9uc2USIwoEa2V5cxgBIAMoCzIVLm1pbnRjb2luLmF1dGgudjEuSndrEhEKCWp3a3NfanNvbhgCIAEoCSJbChJTZXRQYXNzd29yZFJlcXVlc3QSJwoSdmVyaWZpY2F0aW9uX3Rva2VuGAEgASgJQgu6SAjYAQFyAxiAIBIcCghwYXNzd29yZBgCIAEoCUIKukgHcgUQChiAASIVChNTZXRQYXNzd29yZFJlc3BvbnNlIvEBChhMb2dpbldpdGhQYXNzd29yZFJlcXVlc3QSHgoKaWRlbnRpZmllchgBIAEoCUIKukgHcgUQAxjAAhJFCg9pZGVudGlmaWVyX3R5cGUYAiABKA4yIC5taW50Y29pbi5hdXRoLnYxLklkZW50aWZpZXJUeXBlQgq6SAeCAQQQASAAEhwKCHBhc3N3b3JkGAMgASgJQgq6SAdyBRABGIABEjEKCWRldmljZV9pZBgEIAEoCUIeukgbchkQARiAATISXltBLVphLXowLTkuXzotXSskEh0KC2RldmljZV9uYW1lGAUgASgJQgi6SAVyAxiAASKZAQoZTG9naW5XaXRoUGFzc3dvcmRSZXNwb25zZRIrCgZ0b2tlbnMYASABKAsyGy5taW50Y29pbi5hdXRoLnYxLlRva2VuUGFpchIPCgd1c2VyX2lkGAIgASgJEhIKCnNlc3Npb25faWQYAyABKAkSEAoIbmV3X3VzZXIYBCABKAgSGAoQc3RlcF91cF9yZXF1aXJlZBgFIAEoCCJgChRSZXNldFBhc3N3b3JkUmVxdWVzdBImChJ2ZXJpZmljYXRpb25fdG9rZW4YASABKAlCCrpIB3IFEAEYgCASIAoMbmV3X3Bhc3N3b3JkGAIgASgJQgq6SAdyBRAKGIABIhcKFVJlc2V0UGFzc3dvcmRSZXNwb25zZSI/ChVMaW5rSWRlbnRpZmllclJlcXVlc3QSJgoSdmVyaWZpY2F0aW9uX3Rva2VuGAEgASgJQgq6SAdyBRABGIAgImcKFkxpbmtJZGVudGlmaWVyUmVzcG9uc2USOQoPaWRlbnRpZmllcl90eXBlGAEgASgOMiAubWludGNvaW4uYXV0aC52MS5JZGVudGlmaWVyVHlwZRISCgppZGVudGlmaWVyGAIgASgJIhQKEkxpc3REZXZpY2VzUmVxdWVzdCJAChNMaXN0RGV2aWNlc1Jlc3BvbnNlEikKB2RldmljZXMYASADKAsyGC5taW50Y29pbi5hdXRoLnYxLkRldmljZSJHChJUcnVzdERldmljZVJlcXVlc3QSMQoJZGV2aWNlX2lkGAEgASgJQh66SBtyGRABGIABMhJeW0EtWmEtejAtOS5fOi1dKyQiPwoTVHJ1c3REZXZpY2VSZXNwb25zZRIoCgZkZXZpY2UYASABKAsyGC5taW50Y29pbi5hdXRoLnYxLkRldmljZSJhChJCbG9ja0RldmljZVJlcXVlc3QSMQoJZGV2aWNlX2lkGAEgASgJQh66SBtyGRABGIABMhJeW0EtWmEtejAtOS5fOi1dKyQSGAoGcmVhc29uGAIgASgJQgi6SAVyAxj0AyJeChNCbG9ja0RldmljZVJlc3BvbnNlEigKBmRldmljZRgBIAEoCzIYLm1pbnRjb2luLmF1dGgudjEuRGV2aWNlEh0KFXJldm9rZWRfc2Vzc2lvbl9jb3VudBgCIAEoBSJJChRVbmJsb2NrRGV2aWNlUmVxdWVzdBIxCglkZXZpY2VfaWQYASABKAlCHrpIG3IZEAEYgAEyEl5bQS1aYS16MC05Ll86LV0rJCJBChVVbmJsb2NrRGV2aWNlUmVzcG9uc2USKAoGZGV2aWNlGAEgASgLMhgubWludGNvaW4uYXV0aC52MS5EZXZpY2UiaQoNU3RlcFVwUmVxdWVzdBIoChJ2ZXJpZmljYXRpb25fdG9rZW4YASABKAlCCrpIB3IFEAEYgCBIABIeCghwYXNzd29yZBgCIAEoCUIKukgHcgUQARiAAUgAQg4KBXByb29mEgW6SAIIASKKAQoOU3RlcFVwUmVzcG9uc2USFAoMYWNjZXNzX3Rva2VuGAEgASgJEhIKCnRva2VuX3R5cGUYAiABKAkSEgoKZXhwaXJlc19pbhgDIAEoAxItCglhdXRoX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgsKA2FtchgFIAMoCSJCChhSZXBsYWNlSWRlbnRpZmllclJlcXVlc3QSJgoSdmVyaWZpY2F0aW9uX3Rva2VuGAEgASgJQgq6SAdyBRABGIAgIocBChlSZXBsYWNlSWRlbnRpZmllclJlc3BvbnNlEjkKD2lkZW50aWZpZXJfdHlwZRgBIAEoDjIgLm1pbnRjb2luLmF1dGgudjEuSWRlbnRpZmllclR5cGUSEgoKaWRlbnRpZmllchgCIAEoCRIbChNwcmV2aW91c19pZGVudGlmaWVyGAMgASgJInUKGElzc3VlU2VydmljZVRva2VuUmVxdWVzdBIdCgljbGllbnRfaWQYASABKAlCCrpIB3IFEAEYgAESIQoNY2xpZW50X3NlY3JldBgCIAEoCUIKukgHcgUQARiAAhIXCgVzY29wZRgDIAEoCUIIukgFcgMYgAgiaAoZSXNzdWVTZXJ2aWNlVG9rZW5SZXNwb25zZRIUCgxhY2Nlc3NfdG9rZW4YASABKAkSEgoKdG9rZW5fdHlwZRgCIAEoCRISCgpleHBpcmVzX2luGAMgASgDEg0KBXNjb3BlGAQgASgJKmcKDklkZW50aWZpZXJUeXBlEh8KG0lERU5USUZJRVJfVFlQRV9VTlNQRUNJRklFRBAAEhkKFUlERU5USUZJRVJfVFlQRV9QSE9ORRABEhkKFUlERU5USUZJRVJfVFlQRV9FTUFJTBACKsEBCgpPdHBQdXJwb3NlEhsKF09UUF9QVVJQT1NFX1VOU1BFQ0lGSUVEEAASFQoRT1RQX1BVUlBPU0VfTE9HSU4QARIiCh5PVFBfUFVSUE9TRV9QSE9ORV9WRVJJRklDQVRJT04QAhIiCh5PVFBfUFVSUE9TRV9FTUFJTF9WRVJJRklDQVRJT04QAxIeChpPVFBfUFVSUE9TRV9QQVNTV09SRF9SRVNFVBAEEhcKE09UUF9QVVJQT1NFX1NURVBfVVAQBTLODwoLQXV0aFNlcnZpY2USTgoHU2VuZE90cBIgLm1pbnRjb2luLmF1dGgudjEuU2VuZE90cFJlcXVlc3QaIS5taW50Y29pbi5hdXRoLnYxLlNlbmRPdHBSZXNwb25zZRJUCglWZXJpZnlPdHASIi5taW50Y29pbi5hdXRoLnYxLlZlcmlmeU90cFJlcXVlc3QaIy5taW50Y29pbi5hdXRoLnYxLlZlcmlmeU90cFJlc3BvbnNlEkgKBUxvZ2luEh4ubWludGNvaW4uYXV0aC52MS5Mb2dpblJlcXVlc3QaHy5taW50Y29pbi5hdXRoLnYxLkxvZ2luUmVzcG9uc2USXQoMUmVmcmVzaFRva2VuEiUubWludGNvaW4uYXV0aC52MS5SZWZyZXNoVG9rZW5SZXF1ZXN0GiYubWludGNvaW4uYXV0aC52MS5SZWZyZXNoVG9rZW5SZXNwb25zZRJLCgZMb2dvdXQSHy5taW50Y29pbi5hdXRoLnYxLkxvZ291dFJlcXVlc3QaIC5taW50Y29pbi5hdXRoLnYxLkxvZ291dFJlc3BvbnNlEmAKDVJldm9rZVNlc3Npb24SJi5taW50Y29pbi5hdXRoLnYxLlJldm9rZVNlc3Npb25SZXF1ZXN0GicubWludGNvaW4uYXV0aC52MS5SZXZva2VTZXNzaW9uUmVzcG9uc2USbAoRUmV2b2tlQWxsU2Vzc2lvbnMSKi5taW50Y29pbi5hdXRoLnYxLlJldm9rZUFsbFNlc3Npb25zUmVxdWVzdBorLm1pbnRjb2luLmF1dGgudjEuUmV2b2tlQWxsU2Vzc2lvbnNSZXNwb25zZRJiCgxMaXN0U2Vzc2lvbnMSJS5taW50Y29pbi5hdXRoLnYxLkxpc3RTZXNzaW9uc1JlcXVlc3QaJi5taW50Y29pbi5hdXRoLnYxLkxpc3RTZXNzaW9uc1Jlc3BvbnNlIgOQAgESZQoNVmFsaWRhdGVUb2tlbhImLm1pbnRjb2luLmF1dGgudjEuVmFsaWRhdGVUb2tlblJlcXVlc3QaJy5taW50Y29pbi5hdXRoLnYxLlZhbGlkYXRlVG9rZW5SZXNwb25zZSIDkAIBElMKB0dldEp3a3MSIC5taW50Y29pbi5hdXRoLnYxLkdldEp3a3NSZXF1ZXN0GiEubWludGNvaW4uYXV0aC52MS5HZXRKd2tzUmVzcG9uc2UiA5ACARJaCgtTZXRQYXNzd29yZBIkLm1pbnRjb2luLmF1dGgudjEuU2V0UGFzc3dvcmRSZXF1ZXN0GiUubWludGNvaW4uYXV0aC52MS5TZXRQYXNzd29yZFJlc3BvbnNlEmwKEUxvZ2luV2l0aFBhc3N3b3JkEioubWludGNvaW4uYXV0aC52MS5Mb2dpbldpdGhQYXNzd29yZFJlcXVlc3QaKy5taW50Y29pbi5hdXRoLnYxLkxvZ2luV2l0aFBhc3N3b3JkUmVzcG9uc2USYAoNUmVzZXRQYXNzd29yZBImLm1pbnRjb2luLmF1dGgudjEuUmVzZXRQYXNzd29yZFJlcXVlc3QaJy5taW50Y29pbi5hdXRoLnYxLlJlc2V0UGFzc3dvcmRSZXNwb25zZRJjCg5MaW5rSWRlbnRpZmllchInLm1pbnRjb2luLmF1dGgudjEuTGlua0lkZW50aWZpZXJSZXF1ZXN0GigubWludGNvaW4uYXV0aC52MS5MaW5rSWRlbnRpZmllclJlc3BvbnNlEl8KC0xpc3REZXZpY2VzEiQubWludGNvaW4uYXV0aC52MS5MaXN0RGV2aWNlc1JlcXVlc3QaJS5taW50Y29pbi5hdXRoLnYxLkxpc3REZXZpY2VzUmVzcG9uc2UiA5ACARJaCgtUcnVzdERldmljZRIkLm1pbnRjb2luLmF1dGgudjEuVHJ1c3REZXZpY2VSZXF1ZXN0GiUubWludGNvaW4uYXV0aC52MS5UcnVzdERldmljZVJlc3BvbnNlEloKC0Jsb2NrRGV2aWNlEiQubWludGNvaW4uYXV0aC52MS5CbG9ja0RldmljZVJlcXVlc3QaJS5taW50Y29pbi5hdXRoLnYxLkJsb2NrRGV2aWNlUmVzcG9uc2USYAoNVW5ibG9ja0RldmljZRImLm1pbnRjb2luLmF1dGgudjEuVW5ibG9ja0RldmljZVJlcXVlc3QaJy5taW50Y29pbi5hdXRoLnYxLlVuYmxvY2tEZXZpY2VSZXNwb25zZRJLCgZTdGVwVXASHy5taW50Y29pbi5hdXRoLnYxLlN0ZXBVcFJlcXVlc3QaIC5taW50Y29pbi5hdXRoLnYxLlN0ZXBVcFJlc3BvbnNlEmwKEVJlcGxhY2VJZGVudGlmaWVyEioubWludGNvaW4uYXV0aC52MS5SZXBsYWNlSWRlbnRpZmllclJlcXVlc3QaKy5taW50Y29pbi5hdXRoLnYxLlJlcGxhY2VJZGVudGlmaWVyUmVzcG9uc2USbAoRSXNzdWVTZXJ2aWNlVG9rZW4SKi5taW50Y29pbi5hdXRoLnYxLklzc3VlU2VydmljZVRva2VuUmVxdWVzdBorLm1pbnRjb2luLmF1dGgudjEuSXNzdWVTZXJ2aWNlVG9rZW5SZXNwb25zZWIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * An access token and the refresh token that renews it.
@@ -22,16 +22,21 @@ export const file_mintcoin_auth_v1_auth: GenFile = /*@__PURE__*/
  */
 export type TokenPair = Message<"mintcoin.auth.v1.TokenPair"> & {
   /**
-   * JWT signed with an asymmetric key (header `kid`), 15 minutes; claims sub, sid, did, iat,
-   * exp, iss, aud, jti and roles. Send it as `authorization: Bearer <access_token>`.
+   * JWT signed with an asymmetric key (header `kid`), 15 minutes (less when the session's
+   * absolute end comes sooner); claims sub, sid, did, iat, exp, iss, aud, jti and roles, and
+   * auth_time (OpenID Connect Core: when the person last actively authenticated in this session,
+   * by sign-in or StepUp; refreshes keep it) with amr (RFC 8176 methods of that authentication:
+   * "otp" or "pwd") when the session holds one. Send it
+   * as `authorization: Bearer <access_token>`.
    *
    * @generated from field: string access_token = 1;
    */
   accessToken: string;
 
   /**
-   * Opaque refresh token (at least 256 random bits), 7 days, single use: RefreshToken returns
-   * a new one. Keep it secret; it is never sent anywhere but RefreshToken.
+   * Opaque refresh token (at least 256 random bits), 7 days but never past the session's
+   * absolute end (SESSION_MAX_AGE after sign-in), single use: RefreshToken returns a new one. Keep
+   * it secret; it is never sent anywhere but RefreshToken.
    *
    * @generated from field: string refresh_token = 2;
    */
@@ -115,7 +120,8 @@ export type Session = Message<"mintcoin.auth.v1.Session"> & {
   lastUsedAt?: Timestamp | undefined;
 
   /**
-   * When the session ends unless refreshed (its current refresh token's expiry).
+   * When the session ends unless refreshed (its current refresh token's expiry); never after its
+   * absolute end, SESSION_MAX_AGE after `created_at`, which no refresh moves.
    *
    * @generated from field: google.protobuf.Timestamp expires_at = 8;
    */
@@ -206,7 +212,7 @@ export type Device = Message<"mintcoin.auth.v1.Device"> & {
   fingerprint: string;
 
   /**
-   * Whether the user marked the device as trusted.
+   * Whether the device is trusted: it registered the account, or TrustDevice marked it.
    *
    * @generated from field: bool trusted = 10;
    */
@@ -353,7 +359,10 @@ export type SendOtpRequest = Message<"mintcoin.auth.v1.SendOtpRequest"> & {
   purpose: OtpPurpose;
 
   /**
-   * Client-chosen id of the requesting device (stable per installation or browser).
+   * Client-chosen id of the requesting device (stable per installation or browser). Optional:
+   * nothing at SendOtp depends on it (the limits count the identifier and the client IP, and the
+   * code and the guesses at it are not tied to a device). When given it is recorded with the code
+   * and in auth.otp.sent, for fraud tooling. The device a sign-in registers is the one Login names.
    *
    * @generated from field: string device_id = 4;
    */
@@ -386,6 +395,14 @@ export type SendOtpResponse = Message<"mintcoin.auth.v1.SendOtpResponse"> & {
    * @generated from field: google.protobuf.Timestamp resend_available_at = 2;
    */
   resendAvailableAt?: Timestamp | undefined;
+
+  /**
+   * Names the code just sent (`mch_` and 43 base64url characters). Pass it to VerifyOtp with the
+   * code; keep it only in the client that asked, like the code itself.
+   *
+   * @generated from field: string challenge_id = 3;
+   */
+  challengeId: string;
 };
 
 /**
@@ -428,6 +445,15 @@ export type VerifyOtpRequest = Message<"mintcoin.auth.v1.VerifyOtpRequest"> & {
    * @generated from field: mintcoin.auth.v1.OtpPurpose purpose = 4;
    */
   purpose: OtpPurpose;
+
+  /**
+   * The `challenge_id` from the SendOtp answer that sent the code. Optional for compatibility
+   * with clients written before it existed, but send it: without it a guess goes to the newest
+   * code and shares a small per-identifier allowance that strangers can use up (see VerifyOtp).
+   *
+   * @generated from field: string challenge_id = 5;
+   */
+  challengeId: string;
 };
 
 /**
@@ -534,6 +560,14 @@ export type LoginResponse = Message<"mintcoin.auth.v1.LoginResponse"> & {
    * @generated from field: bool new_user = 4;
    */
   newUser: boolean;
+
+  /**
+   * True when the suspicious-login policy let the sign-in through on condition of a step-up:
+   * the tokens carry no auth_time, and sensitive RPCs answer STEP_UP_REQUIRED until StepUp.
+   *
+   * @generated from field: bool step_up_required = 5;
+   */
+  stepUpRequired: boolean;
 };
 
 /**
@@ -812,17 +846,33 @@ export type ValidateTokenResponse = Message<"mintcoin.auth.v1.ValidateTokenRespo
   deviceId: string;
 
   /**
+   * When the person last actively authenticated in the token's session (`auth_time`: sign-in or
+   * StepUp), when valid; unset when the session holds no such authentication (a sign-in held for
+   * step-up, or a session from before step-up existed).
+   *
+   * @generated from field: google.protobuf.Timestamp auth_time = 7;
+   */
+  authTime?: Timestamp | undefined;
+
+  /**
+   * The methods of that authentication (`amr`, RFC 8176): "otp" or "pwd"; empty without auth_time.
+   *
+   * @generated from field: repeated string amr = 8;
+   */
+  amr: string[];
+
+  /**
    * For a service account's token (role "service"), when valid: its client id (`client_id`).
    * user_id, session_id and device_id are then empty: the token belongs to no person.
    *
-   * @generated from field: string client_id = 7;
+   * @generated from field: string client_id = 9;
    */
   clientId: string;
 
   /**
    * For a service account's token, when valid: the scopes it grants (`scope`).
    *
-   * @generated from field: repeated string scopes = 8;
+   * @generated from field: repeated string scopes = 10;
    */
   scopes: string[];
 };
@@ -884,8 +934,9 @@ export const GetJwksResponseSchema: GenMessage<GetJwksResponse> = /*@__PURE__*/
  */
 export type SetPasswordRequest = Message<"mintcoin.auth.v1.SetPasswordRequest"> & {
   /**
-   * Fresh token from VerifyOtp for one of the caller's identifiers (purpose LOGIN,
-   * PHONE_VERIFICATION or EMAIL_VERIFICATION).
+   * Optional: a fresh token from VerifyOtp for one of the caller's identifiers (purpose STEP_UP,
+   * LOGIN, PHONE_VERIFICATION or EMAIL_VERIFICATION), the call's own step-up. Empty: the session's
+   * authentication must be recent instead.
    *
    * @generated from field: string verification_token = 1;
    */
@@ -1004,6 +1055,13 @@ export type LoginWithPasswordResponse = Message<"mintcoin.auth.v1.LoginWithPassw
    * @generated from field: bool new_user = 4;
    */
   newUser: boolean;
+
+  /**
+   * As in LoginResponse: the sign-in needs a StepUp before sensitive RPCs.
+   *
+   * @generated from field: bool step_up_required = 5;
+   */
+  stepUpRequired: boolean;
 };
 
 /**
@@ -1282,6 +1340,150 @@ export const UnblockDeviceResponseSchema: GenMessage<UnblockDeviceResponse> = /*
   messageDesc(file_mintcoin_auth_v1_auth, 39);
 
 /**
+ * StepUp request: one proof.
+ *
+ * @generated from message mintcoin.auth.v1.StepUpRequest
+ */
+export type StepUpRequest = Message<"mintcoin.auth.v1.StepUpRequest"> & {
+  /**
+   * How the person proves again that they are there.
+   *
+   * @generated from oneof mintcoin.auth.v1.StepUpRequest.proof
+   */
+  proof: {
+    /**
+     * Token from VerifyOtp with purpose STEP_UP, for one of the caller's identifiers.
+     *
+     * @generated from field: string verification_token = 1;
+     */
+    value: string;
+    case: "verificationToken";
+  } | {
+    /**
+     * The caller's password.
+     *
+     * @generated from field: string password = 2;
+     */
+    value: string;
+    case: "password";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message mintcoin.auth.v1.StepUpRequest.
+ * Use `create(StepUpRequestSchema)` to create a new message.
+ */
+export const StepUpRequestSchema: GenMessage<StepUpRequest> = /*@__PURE__*/
+  messageDesc(file_mintcoin_auth_v1_auth, 40);
+
+/**
+ * StepUp response: a new access token of the calling session, carrying the fresh authentication.
+ * The session's refresh token stays what it was (it is not part of the answer).
+ *
+ * @generated from message mintcoin.auth.v1.StepUpResponse
+ */
+export type StepUpResponse = Message<"mintcoin.auth.v1.StepUpResponse"> & {
+  /**
+   * The access token (as TokenPair.access_token), with auth_time = the step-up and its amr.
+   *
+   * @generated from field: string access_token = 1;
+   */
+  accessToken: string;
+
+  /**
+   * Always "Bearer".
+   *
+   * @generated from field: string token_type = 2;
+   */
+  tokenType: string;
+
+  /**
+   * Lifetime of the access token in seconds from issue.
+   *
+   * @generated from field: int64 expires_in = 3;
+   */
+  expiresIn: bigint;
+
+  /**
+   * The session's new auth_time (now).
+   *
+   * @generated from field: google.protobuf.Timestamp auth_time = 4;
+   */
+  authTime?: Timestamp | undefined;
+
+  /**
+   * The step-up's methods (RFC 8176): ["otp"] or ["pwd"].
+   *
+   * @generated from field: repeated string amr = 5;
+   */
+  amr: string[];
+};
+
+/**
+ * Describes the message mintcoin.auth.v1.StepUpResponse.
+ * Use `create(StepUpResponseSchema)` to create a new message.
+ */
+export const StepUpResponseSchema: GenMessage<StepUpResponse> = /*@__PURE__*/
+  messageDesc(file_mintcoin_auth_v1_auth, 41);
+
+/**
+ * ReplaceIdentifier request.
+ *
+ * @generated from message mintcoin.auth.v1.ReplaceIdentifierRequest
+ */
+export type ReplaceIdentifierRequest = Message<"mintcoin.auth.v1.ReplaceIdentifierRequest"> & {
+  /**
+   * Token from VerifyOtp with purpose PHONE_VERIFICATION or EMAIL_VERIFICATION for the new
+   * identifier; its type says which of the caller's identifiers is replaced.
+   *
+   * @generated from field: string verification_token = 1;
+   */
+  verificationToken: string;
+};
+
+/**
+ * Describes the message mintcoin.auth.v1.ReplaceIdentifierRequest.
+ * Use `create(ReplaceIdentifierRequestSchema)` to create a new message.
+ */
+export const ReplaceIdentifierRequestSchema: GenMessage<ReplaceIdentifierRequest> = /*@__PURE__*/
+  messageDesc(file_mintcoin_auth_v1_auth, 42);
+
+/**
+ * ReplaceIdentifier response.
+ *
+ * @generated from message mintcoin.auth.v1.ReplaceIdentifierResponse
+ */
+export type ReplaceIdentifierResponse = Message<"mintcoin.auth.v1.ReplaceIdentifierResponse"> & {
+  /**
+   * The type of the identifier replaced.
+   *
+   * @generated from field: mintcoin.auth.v1.IdentifierType identifier_type = 1;
+   */
+  identifierType: IdentifierType;
+
+  /**
+   * The new identifier, normalised.
+   *
+   * @generated from field: string identifier = 2;
+   */
+  identifier: string;
+
+  /**
+   * The identifier it replaced (released), normalised; equal to `identifier` when nothing changed.
+   *
+   * @generated from field: string previous_identifier = 3;
+   */
+  previousIdentifier: string;
+};
+
+/**
+ * Describes the message mintcoin.auth.v1.ReplaceIdentifierResponse.
+ * Use `create(ReplaceIdentifierResponseSchema)` to create a new message.
+ */
+export const ReplaceIdentifierResponseSchema: GenMessage<ReplaceIdentifierResponse> = /*@__PURE__*/
+  messageDesc(file_mintcoin_auth_v1_auth, 43);
+
+/**
  * IssueServiceToken request: the client credentials grant's parameters.
  *
  * @generated from message mintcoin.auth.v1.IssueServiceTokenRequest
@@ -1315,7 +1517,7 @@ export type IssueServiceTokenRequest = Message<"mintcoin.auth.v1.IssueServiceTok
  * Use `create(IssueServiceTokenRequestSchema)` to create a new message.
  */
 export const IssueServiceTokenRequestSchema: GenMessage<IssueServiceTokenRequest> = /*@__PURE__*/
-  messageDesc(file_mintcoin_auth_v1_auth, 40);
+  messageDesc(file_mintcoin_auth_v1_auth, 44);
 
 /**
  * IssueServiceToken response: the fields of an OAuth 2.0 token response (RFC 6749 section 5.1).
@@ -1357,7 +1559,7 @@ export type IssueServiceTokenResponse = Message<"mintcoin.auth.v1.IssueServiceTo
  * Use `create(IssueServiceTokenResponseSchema)` to create a new message.
  */
 export const IssueServiceTokenResponseSchema: GenMessage<IssueServiceTokenResponse> = /*@__PURE__*/
-  messageDesc(file_mintcoin_auth_v1_auth, 41);
+  messageDesc(file_mintcoin_auth_v1_auth, 45);
 
 /**
  * The kind of identifier a person signs in with.
@@ -1414,14 +1616,16 @@ export enum OtpPurpose {
   LOGIN = 1,
 
   /**
-   * Prove a phone number for LinkIdentifier (or SetPassword). Needs IDENTIFIER_TYPE_PHONE.
+   * Prove a phone number for LinkIdentifier or ReplaceIdentifier (or SetPassword). Needs
+   * IDENTIFIER_TYPE_PHONE.
    *
    * @generated from enum value: OTP_PURPOSE_PHONE_VERIFICATION = 2;
    */
   PHONE_VERIFICATION = 2,
 
   /**
-   * Prove an email address for LinkIdentifier (or SetPassword). Needs IDENTIFIER_TYPE_EMAIL.
+   * Prove an email address for LinkIdentifier or ReplaceIdentifier (or SetPassword). Needs
+   * IDENTIFIER_TYPE_EMAIL.
    *
    * @generated from enum value: OTP_PURPOSE_EMAIL_VERIFICATION = 3;
    */
@@ -1433,6 +1637,15 @@ export enum OtpPurpose {
    * @generated from enum value: OTP_PURPOSE_PASSWORD_RESET = 4;
    */
   PASSWORD_RESET = 4,
+
+  /**
+   * Prove again, while signed in, that the person holds one of the account's identifiers: for
+   * StepUp (and SetPassword). Any identifier type; the code is sent to the identifier named in
+   * SendOtp like any other, and StepUp accepts the token only for an identifier of the caller.
+   *
+   * @generated from enum value: OTP_PURPOSE_STEP_UP = 5;
+   */
+  STEP_UP = 5,
 }
 
 /**
@@ -1450,6 +1663,14 @@ export const OtpPurposeSchema: GenEnum<OtpPurpose> = /*@__PURE__*/
  * answer UNAUTHENTICATED. They are a person's: a service account's token (IssueServiceToken) gets
  * PERMISSION_DENIED. All others are public.
  *
+ * Recent authentication (step-up): RPCs marked "sensitive" also need the access token's
+ * `auth_time` to be at most STEP_UP_MAX_AGE (default 5 minutes) old: the person signed in or
+ * stepped up (StepUp) that recently. Otherwise they answer PERMISSION_DENIED with ErrorInfo reason
+ * STEP_UP_REQUIRED and metadata `max_age_seconds`; the client calls StepUp and retries with the
+ * access token StepUp returns. A refresh keeps the session's auth_time, so refreshing does not help.
+ * A sign-in the suspicious-login policy answered with "step up" (LoginResponse.step_up_required)
+ * carries no auth_time until the first StepUp (docs/product.md, "Step-up").
+ *
  * Errors common to every RPC (not repeated below):
  * - INVALID_ARGUMENT: the request breaks a rule written in this file; the error names the field.
  * - RESOURCE_EXHAUSTED: a rate limit; the error carries google.rpc.RetryInfo (when to retry). Also
@@ -1466,16 +1687,21 @@ export const AuthService: GenService<{
    * notify.otp.sms / notify.otp.email), never in the answer. Public.
    *
    * The identifier is normalised first (phone to E.164, email trimmed and lower-cased). The code
-   * lives 5 minutes (OTP_EXPIRATION_MINUTES) and replaces any earlier live code for the same
-   * identifier and purpose. The answer is the same whether or not an account holds the
-   * identifier, so it reveals nothing about accounts.
+   * lives 5 minutes (OTP_EXPIRATION_MINUTES). The answer carries a `challenge_id` that names this
+   * code: only the caller holds it, and VerifyOtp with it checks this code and no other. Earlier
+   * codes are not closed by a new one (a stranger asking for a code must not kill the code the
+   * owner is typing); each stays good for its own challenge until it expires or is used. The
+   * answer is the same whether or not an account holds the identifier, so it reveals nothing
+   * about accounts.
    *
    * Errors: INVALID_ARGUMENT when the identifier does not parse as a phone number or email of
    * its identifier_type, or when a verification purpose does not match the identifier type
    * (PHONE_VERIFICATION needs a phone, EMAIL_VERIFICATION an email); RESOURCE_EXHAUSTED past
-   * OTP_RATE_LIMIT_MAX_REQUESTS per identifier or OTP_IP_RATE_LIMIT_MAX_REQUESTS per client IP
-   * within OTP_RATE_LIMIT_WINDOW_MINUTES; UNAVAILABLE when the code cannot be handed to the
-   * delivery (OTP_DELIVERY=nats while NATS is unreachable): no code was issued, retry.
+   * OTP_RATE_LIMIT_MAX_REQUESTS per identifier or OTP_IP_RATE_LIMIT_MAX_REQUESTS per client
+   * network (an IPv4 address, or an IPv6 /64) within OTP_RATE_LIMIT_WINDOW_MINUTES, or when the
+   * service has sent OTP_GLOBAL_SEND_BUDGET codes of this channel (SMS or email) in the current
+   * OTP_GLOBAL_SEND_BUDGET_WINDOW (reason OTP_SEND_BUDGET_SPENT); UNAVAILABLE when the code cannot be handed to
+   * the delivery (OTP_DELIVERY=nats while NATS is unreachable): no code was issued, retry.
    *
    * @generated from rpc mintcoin.auth.v1.AuthService.SendOtp
    */
@@ -1488,15 +1714,30 @@ export const AuthService: GenService<{
    * Checks a code sent by SendOtp and returns a short-lived, single-use verification token
    * bound to the identifier and purpose. Public.
    *
-   * Every wrong code counts an attempt; after OTP_MAX_ATTEMPTS (3) wrong codes the code is dead
-   * even if the right code comes next. A right code is consumed. Wrong codes also count per
-   * identifier across codes and purposes, and enough of them lock VerifyOtp for that identifier
-   * for a growing time (OTP_LOCKOUT_*), so asking for new codes buys no new guesses.
+   * Clients should send the `challenge_id` SendOtp returned. With it, the guess is checked
+   * against that code only and counts an attempt on it: after OTP_MAX_ATTEMPTS (3) wrong codes
+   * the code is dead even if the right code comes next. Nobody without the challenge id can
+   * spend those attempts, so a stranger who knows the identifier cannot use up the owner's code.
+   *
+   * Without `challenge_id` (clients written before it existed) the guess is checked against the
+   * newest live code for the identifier and purpose, and never counts an attempt on any code.
+   * Such guesses have an allowance of their own instead: OTP_MAX_ATTEMPTS wrong ones per
+   * identifier per OTP_RATE_LIMIT_WINDOW_MINUTES, after which guesses without a challenge id
+   * are refused (RESOURCE_EXHAUSTED, reason OTP_UNBOUND_GUESSES_SPENT) until the window passes.
+   * So a stranger can keep an old client that sends no challenge id out, but never a client
+   * that sends it; a right code without a challenge id still works while the allowance lasts.
+   *
+   * Every wrong code, with or without a challenge id, also counts for the identifier across
+   * codes and purposes; from the OTP_LOCKOUT_THRESHOLD-th (100) on, the identifier is locked for
+   * 1, 2, 4 ... minutes up to an hour (RESOURCE_EXHAUSTED, reason OTP_VERIFY_LOCKED). Sends are
+   * limited per identifier, so reaching it takes hours of sustained guessing: it is a backstop
+   * against brute force that operators are alerted to, not the first line. A right code is
+   * consumed and clears the identifier's failures.
    *
    * Errors: UNAUTHENTICATED when the code is wrong; FAILED_PRECONDITION when there is no live
-   * code for this identifier and purpose (never sent, expired, already used, or its attempts
-   * used up): the client should call SendOtp again; RESOURCE_EXHAUSTED while too many wrong codes
-   * lock further guesses (RetryInfo says until when).
+   * code for this challenge (or, without one, for this identifier and purpose): never sent,
+   * expired, already used, its attempts used up, or the challenge belongs to another identifier
+   * or purpose; the client should call SendOtp again.
    *
    * @generated from rpc mintcoin.auth.v1.AuthService.VerifyOtp
    */
@@ -1513,10 +1754,17 @@ export const AuthService: GenService<{
    * the profile with UserService.CreateUser using the returned access token. Either way the
    * device is registered or updated, a session is created and a token pair is returned.
    *
+   * The suspicious-login signals (new device, new IP, new network, recent failures; a trusted
+   * device skips the first three) each lead to the action configured for them (LOGIN_RISK_*):
+   * allow (flag on auth.login only), step up (the sign-in succeeds, but its session holds no
+   * recent authentication until StepUp: `step_up_required` = true) or refuse.
+   *
    * Errors: UNAUTHENTICATED when the verification token is unknown, expired, already used or
    * not of purpose LOGIN; PERMISSION_DENIED when the device is blocked for this user, the user
-   * is suspended (the message says until when) or banned, or the suspicious-login checks refuse
-   * the sign-in.
+   * is suspended (the message says until when), banned or deleted (learnt from the user
+   * service's user.suspended, user.banned and user.deleted events; reasons USER_SUSPENDED,
+   * USER_BANNED, USER_DELETED), or a signal configured to refuse was raised (reason
+   * SUSPICIOUS_SIGN_IN; the verification token stays usable).
    *
    * @generated from rpc mintcoin.auth.v1.AuthService.Login
    */
@@ -1527,7 +1775,8 @@ export const AuthService: GenService<{
   },
   /**
    * Rotates a refresh token: returns a new token pair and kills the old refresh token at once.
-   * Public (the refresh token is the credential).
+   * Public (the refresh token is the credential). The new access token keeps the session's
+   * auth_time and amr: a refresh is not an authentication.
    *
    * Presenting a refresh token that was already rotated away revokes its whole session (reuse
    * detection, RFC 9700) and emits auth.session.revoked with reason REFRESH_TOKEN_REUSE. The one
@@ -1535,9 +1784,14 @@ export const AuthService: GenService<{
    * rotation, while the token it was exchanged for has not itself been rotated: it gets the same
    * new pair again (a lost response must not sign the person out).
    *
+   * Each refresh slides the session's expiry by JWT_REFRESH_EXPIRATION (7 days), but never past
+   * its absolute end, SESSION_MAX_AGE (30 days) after sign-in (RFC 9700, section 4.14.2): the new
+   * refresh token expires at the earlier of the two, and the access token no later than the end.
+   *
    * Errors: UNAUTHENTICATED when the refresh token is unknown, expired, reused, bound to another
-   * device, or its session is revoked or expired; PERMISSION_DENIED when the device is blocked
-   * or the user is suspended or banned.
+   * device, or its session is revoked or expired; UNAUTHENTICATED with reason
+   * SESSION_MAX_AGE_REACHED once the session's absolute end has passed (sign in again);
+   * PERMISSION_DENIED when the device is blocked or the user is suspended, banned or deleted.
    *
    * @generated from rpc mintcoin.auth.v1.AuthService.RefreshToken
    */
@@ -1623,12 +1877,17 @@ export const AuthService: GenService<{
     output: typeof GetJwksResponseSchema;
   },
   /**
-   * Sets or replaces the caller's password. Authenticated, and the caller must also present a
-   * fresh verification token (purpose LOGIN, PHONE_VERIFICATION or EMAIL_VERIFICATION) for an
-   * identifier linked to their account; the token is consumed. Sessions are kept.
+   * Sets or replaces the caller's password. Authenticated and sensitive: the proof of a recent
+   * authentication is either the session's (auth_time within STEP_UP_MAX_AGE, after a sign-in or
+   * StepUp) or a fresh verification token in the request, which is this call's own step-up: purpose
+   * STEP_UP, LOGIN, PHONE_VERIFICATION or EMAIL_VERIFICATION, for an identifier linked to the
+   * caller's account, consumed here (it does not change the session's auth_time). A token, when
+   * given, must be good even if the session is recent. Sessions are kept.
    *
-   * Errors: PERMISSION_DENIED when the verification token is unknown, expired, already used,
-   * of purpose PASSWORD_RESET, or for an identifier that is not the caller's.
+   * Errors: PERMISSION_DENIED with reason VERIFICATION_TOKEN_INVALID when the verification token is
+   * unknown, expired, already used, of purpose PASSWORD_RESET, or for an identifier that is not the
+   * caller's; with reason STEP_UP_REQUIRED when no token is given and the session's authentication
+   * is not recent.
    *
    * @generated from rpc mintcoin.auth.v1.AuthService.SetPassword
    */
@@ -1646,7 +1905,7 @@ export const AuthService: GenService<{
    *
    * Errors: UNAUTHENTICATED when the identifier or password is wrong (one message for both);
    * RESOURCE_EXHAUSTED after too many failures for the identifier or client IP;
-   * PERMISSION_DENIED as for Login (blocked device, suspended or banned user, refused
+   * PERMISSION_DENIED as for Login (blocked device, suspended, banned or deleted user, refused
    * suspicious sign-in), only once the password was right.
    *
    * @generated from rpc mintcoin.auth.v1.AuthService.LoginWithPassword
@@ -1674,13 +1933,16 @@ export const AuthService: GenService<{
   /**
    * Links a second identifier to the caller's account, proven by a verification token of
    * purpose PHONE_VERIFICATION (for a phone) or EMAIL_VERIFICATION (for an email), and emits
-   * auth.identifier.linked so that the user service records it as verified. Authenticated.
-   * Linking an identifier the caller already holds succeeds and changes nothing.
+   * auth.identifier.linked so that the user service records it as verified. Authenticated and
+   * sensitive (recent authentication, checked before the token is used). Linking an identifier the
+   * caller already holds succeeds and changes nothing.
    *
-   * Errors: PERMISSION_DENIED when the verification token is unknown, expired, already used or
-   * of another purpose; ALREADY_EXISTS when another account holds the identifier;
-   * FAILED_PRECONDITION when the caller already holds a different identifier of that type (an
-   * account has at most one phone and one email).
+   * Errors: PERMISSION_DENIED with reason STEP_UP_REQUIRED when the session's authentication is
+   * not recent (the token is left unused), with reason VERIFICATION_TOKEN_INVALID when the
+   * verification token is unknown, expired, already used or of another purpose; ALREADY_EXISTS
+   * when another account holds the identifier; FAILED_PRECONDITION when the caller already holds a
+   * different identifier of that type (an account has at most one phone and one email: use
+   * ReplaceIdentifier).
    *
    * @generated from rpc mintcoin.auth.v1.AuthService.LinkIdentifier
    */
@@ -1701,11 +1963,16 @@ export const AuthService: GenService<{
     output: typeof ListDevicesResponseSchema;
   },
   /**
-   * Marks one of the caller's devices as trusted: sign-ins from it skip the new-device checks.
-   * Authenticated. Idempotent.
+   * Marks one of the caller's devices as trusted: sign-ins from it skip the new-device, new-IP and
+   * new-network checks. Authenticated and sensitive. Trust is earned: the call must come from a
+   * session on a device that is already trusted (with a recent authentication, as every sensitive
+   * RPC), or from a session that stepped up (StepUp) within STEP_UP_MAX_AGE; a sign-in on an
+   * untrusted device is not enough, so a session on a new device cannot trust itself by signing
+   * in. The device that registered the account starts trusted. Idempotent.
    *
-   * Errors: NOT_FOUND when the caller has no device with this id; FAILED_PRECONDITION when the
-   * device is blocked (unblock it first).
+   * Errors: PERMISSION_DENIED with reason STEP_UP_REQUIRED when neither holds; NOT_FOUND when the
+   * caller has no device with this id; FAILED_PRECONDITION when the device is blocked (unblock it
+   * first).
    *
    * @generated from rpc mintcoin.auth.v1.AuthService.TrustDevice
    */
@@ -1740,6 +2007,54 @@ export const AuthService: GenService<{
     methodKind: "unary";
     input: typeof UnblockDeviceRequestSchema;
     output: typeof UnblockDeviceResponseSchema;
+  },
+  /**
+   * Steps the calling session up: a fresh proof that the person is there, for the sensitive RPCs
+   * here and for other services' "authenticated within N minutes" checks. Authenticated. The proof
+   * is a verification token of purpose STEP_UP for one of the caller's identifiers (SendOtp and
+   * VerifyOtp with OTP_PURPOSE_STEP_UP; the identifier must belong to the caller's account when
+   * StepUp runs), consumed here, or the caller's password (wrong passwords are counted per user,
+   * with the same doubling lockout as LoginWithPassword).
+   *
+   * The session records the step-up (auth_time = now, amr = ["otp"] or ["pwd"]), so the access
+   * tokens later refreshes return carry it too; the answer is a new access token of the same
+   * session with it. The refresh token is not rotated: it stays the session's credential, and a
+   * refresh racing the step-up must not look like reuse. Emits auth.session.stepped_up.
+   *
+   * Errors: PERMISSION_DENIED with reason VERIFICATION_TOKEN_INVALID when the token is unknown,
+   * expired, used, of another purpose or for an identifier that is not the caller's, and with
+   * reason CREDENTIALS_INVALID for a wrong password or an account without one (PERMISSION_DENIED,
+   * not UNAUTHENTICATED: the session is good, only the proof is not); RESOURCE_EXHAUSTED
+   * (PASSWORD_LOCKED) after too many wrong passwords; UNAUTHENTICATED (SESSION_REVOKED) when the
+   * session ended meanwhile.
+   *
+   * @generated from rpc mintcoin.auth.v1.AuthService.StepUp
+   */
+  stepUp: {
+    methodKind: "unary";
+    input: typeof StepUpRequestSchema;
+    output: typeof StepUpResponseSchema;
+  },
+  /**
+   * Replaces the caller's phone number or email with a new one, proven by a verification token
+   * of purpose PHONE_VERIFICATION or EMAIL_VERIFICATION. Authenticated and sensitive (recent
+   * authentication, checked before the token is used). The old identifier is released at once:
+   * it no longer signs in to this account (a sign-in with it later is a new person's), and the
+   * access tokens the session gets from now on carry the new one. Sessions are kept. Emits
+   * auth.identifier.replaced, which the user service applies to the profile (the new identifier,
+   * verified). Replacing an identifier with itself succeeds and changes nothing.
+   *
+   * Errors: PERMISSION_DENIED with reason STEP_UP_REQUIRED or VERIFICATION_TOKEN_INVALID, as for
+   * LinkIdentifier; ALREADY_EXISTS when another account holds the new identifier;
+   * FAILED_PRECONDITION (IDENTIFIER_NOT_HELD) when the caller has no identifier of that type to
+   * replace (use LinkIdentifier).
+   *
+   * @generated from rpc mintcoin.auth.v1.AuthService.ReplaceIdentifier
+   */
+  replaceIdentifier: {
+    methodKind: "unary";
+    input: typeof ReplaceIdentifierRequestSchema;
+    output: typeof ReplaceIdentifierResponseSchema;
   },
   /**
    * Issues an access token to a service account (another internal service, created by an

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file mintcoin/events/v1/auth_events.proto.
  */
 export const file_mintcoin_events_v1_auth_events: GenFile = /*@__PURE__*/
-  fileDesc("CiRtaW50Y29pbi9ldmVudHMvdjEvYXV0aF9ldmVudHMucHJvdG8SEm1pbnRjb2luLmV2ZW50cy52MSLWAgoHT3RwU2VudBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHdXNlcl9pZBgDIAEoCRIOCgZvdHBfaWQYBCABKAkSOQoPaWRlbnRpZmllcl90eXBlGAUgASgOMiAubWludGNvaW4uYXV0aC52MS5JZGVudGlmaWVyVHlwZRISCgppZGVudGlmaWVyGAYgASgJEi0KB3B1cnBvc2UYByABKA4yHC5taW50Y29pbi5hdXRoLnYxLk90cFB1cnBvc2USLgoKZXhwaXJlc19hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJZGV2aWNlX2lkGAkgASgJEhIKCmlwX2FkZHJlc3MYCiABKAkSEgoKdXNlcl9hZ2VudBgLIAEoCSKpAgoLT3RwVmVyaWZpZWQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3VzZXJfaWQYAyABKAkSDgoGb3RwX2lkGAQgASgJEjkKD2lkZW50aWZpZXJfdHlwZRgFIAEoDjIgLm1pbnRjb2luLmF1dGgudjEuSWRlbnRpZmllclR5cGUSEgoKaWRlbnRpZmllchgGIAEoCRItCgdwdXJwb3NlGAcgASgOMhwubWludGNvaW4uYXV0aC52MS5PdHBQdXJwb3NlEhAKCGF0dGVtcHRzGAggASgFEhIKCmlwX2FkZHJlc3MYCSABKAkSEgoKdXNlcl9hZ2VudBgKIAEoCSKtAwoFTG9naW4SEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3VzZXJfaWQYAyABKAkSEgoKc2Vzc2lvbl9pZBgEIAEoCRIvCgZtZXRob2QYBSABKA4yHy5taW50Y29pbi5ldmVudHMudjEuTG9naW5NZXRob2QSOQoPaWRlbnRpZmllcl90eXBlGAYgASgOMiAubWludGNvaW4uYXV0aC52MS5JZGVudGlmaWVyVHlwZRISCgppZGVudGlmaWVyGAcgASgJEhEKCWRldmljZV9pZBgIIAEoCRITCgtkZXZpY2VfbmFtZRgJIAEoCRISCgppcF9hZGRyZXNzGAogASgJEhIKCnVzZXJfYWdlbnQYCyABKAkSEAoIbmV3X3VzZXIYDCABKAgSEgoKbmV3X2RldmljZRgNIAEoCBIWCg50cnVzdGVkX2RldmljZRgOIAEoCBISCgpzdXNwaWNpb3VzGA8gASgIEhoKEnN1c3BpY2lvdXNfcmVhc29ucxgQIAMoCSKrAQoGTG9nb3V0EhAKCGV2ZW50X2lkGAEgASgJEi8KC29jY3VycmVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd1c2VyX2lkGAMgASgJEhIKCnNlc3Npb25faWQYBCABKAkSEQoJZGV2aWNlX2lkGAUgASgJEhIKCmlwX2FkZHJlc3MYBiABKAkSEgoKdXNlcl9hZ2VudBgHIAEoCSL4AQoOU2Vzc2lvbkNyZWF0ZWQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3VzZXJfaWQYAyABKAkSEgoKc2Vzc2lvbl9pZBgEIAEoCRIRCglkZXZpY2VfaWQYBSABKAkSEwoLZGV2aWNlX25hbWUYBiABKAkSEgoKaXBfYWRkcmVzcxgHIAEoCRISCgp1c2VyX2FnZW50GAggASgJEi4KCmV4cGlyZXNfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIuUBChBTZXNzaW9uUmVmcmVzaGVkEhAKCGV2ZW50X2lkGAEgASgJEi8KC29jY3VycmVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd1c2VyX2lkGAMgASgJEhIKCnNlc3Npb25faWQYBCABKAkSEQoJZGV2aWNlX2lkGAUgASgJEhIKCmlwX2FkZHJlc3MYBiABKAkSEgoKdXNlcl9hZ2VudBgHIAEoCRIuCgpleHBpcmVzX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLTAgoOU2Vzc2lvblJldm9rZWQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3VzZXJfaWQYAyABKAkSEgoKc2Vzc2lvbl9pZBgEIAEoCRIRCglkZXZpY2VfaWQYBSABKAkSDgoGcmVhc29uGAYgASgJEjwKC3JlYXNvbl9jb2RlGAcgASgOMicubWludGNvaW4uZXZlbnRzLnYxLlNlc3Npb25SZXZva2VSZWFzb24SGgoScmV2b2tlZF9ieV91c2VyX2lkGAggASgJEjQKEHRva2Vuc19leHBpcmVfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmlwX2FkZHJlc3MYCiABKAkSEgoKdXNlcl9hZ2VudBgLIAEoCSLOAgoQRGV2aWNlUmVnaXN0ZXJlZBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHdXNlcl9pZBgDIAEoCRIYChBkZXZpY2VfcmVjb3JkX2lkGAQgASgJEhEKCWRldmljZV9pZBgFIAEoCRITCgtkZXZpY2VfbmFtZRgGIAEoCRITCgtkZXZpY2VfdHlwZRgHIAEoCRIPCgdvc19uYW1lGAggASgJEhIKCm9zX3ZlcnNpb24YCSABKAkSFAoMYnJvd3Nlcl9uYW1lGAogASgJEhcKD2Jyb3dzZXJfdmVyc2lvbhgLIAEoCRITCgtmaW5nZXJwcmludBgMIAEoCRISCgppcF9hZGRyZXNzGA0gASgJEhIKCnVzZXJfYWdlbnQYDiABKAkingEKDURldmljZVRydXN0ZWQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3VzZXJfaWQYAyABKAkSEQoJZGV2aWNlX2lkGAQgASgJEhIKCmlwX2FkZHJlc3MYBSABKAkSEgoKdXNlcl9hZ2VudBgGIAEoCSLLAQoNRGV2aWNlQmxvY2tlZBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHdXNlcl9pZBgDIAEoCRIRCglkZXZpY2VfaWQYBCABKAkSDgoGcmVhc29uGAUgASgJEhsKE3Jldm9rZWRfc2Vzc2lvbl9pZHMYBiADKAkSEgoKaXBfYWRkcmVzcxgHIAEoCRISCgp1c2VyX2FnZW50GAggASgJIqABCg9EZXZpY2VVbmJsb2NrZWQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3VzZXJfaWQYAyABKAkSEQoJZGV2aWNlX2lkGAQgASgJEhIKCmlwX2FkZHJlc3MYBSABKAkSEgoKdXNlcl9hZ2VudBgGIAEoCSKCAgoOVXNlclJlZ2lzdGVyZWQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3VzZXJfaWQYAyABKAkSOQoPaWRlbnRpZmllcl90eXBlGAQgASgOMiAubWludGNvaW4uYXV0aC52MS5JZGVudGlmaWVyVHlwZRISCgppZGVudGlmaWVyGAUgASgJEhIKCnNlc3Npb25faWQYBiABKAkSEQoJZGV2aWNlX2lkGAcgASgJEhIKCmlwX2FkZHJlc3MYCCABKAkSEgoKdXNlcl9hZ2VudBgJIAEoCSLwAQoQSWRlbnRpZmllckxpbmtlZBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHdXNlcl9pZBgDIAEoCRI5Cg9pZGVudGlmaWVyX3R5cGUYBCABKA4yIC5taW50Y29pbi5hdXRoLnYxLklkZW50aWZpZXJUeXBlEhIKCmlkZW50aWZpZXIYBSABKAkSEQoJZGV2aWNlX2lkGAYgASgJEhIKCmlwX2FkZHJlc3MYByABKAkSEgoKdXNlcl9hZ2VudBgIIAEoCSKdAQoVU2VydmljZUFjY291bnRDcmVhdGVkEhAKCGV2ZW50X2lkGAEgASgJEi8KC29jY3VycmVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCgljbGllbnRfaWQYAyABKAkSDAoEbmFtZRgEIAEoCRIOCgZzY29wZXMYBSADKAkSEAoIb3BlcmF0b3IYBiABKAkikwEKG1NlcnZpY2VBY2NvdW50U2VjcmV0Um90YXRlZBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJY2xpZW50X2lkGAMgASgJEgwKBG5hbWUYBCABKAkSEAoIb3BlcmF0b3IYBSABKAkijgEKFlNlcnZpY2VBY2NvdW50RGlzYWJsZWQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCWNsaWVudF9pZBgDIAEoCRIMCgRuYW1lGAQgASgJEhAKCG9wZXJhdG9yGAUgASgJKlwKC0xvZ2luTWV0aG9kEhwKGExPR0lOX01FVEhPRF9VTlNQRUNJRklFRBAAEhQKEExPR0lOX01FVEhPRF9PVFAQARIZChVMT0dJTl9NRVRIT0RfUEFTU1dPUkQQAiqAAwoTU2Vzc2lvblJldm9rZVJlYXNvbhIlCiFTRVNTSU9OX1JFVk9LRV9SRUFTT05fVU5TUEVDSUZJRUQQABIgChxTRVNTSU9OX1JFVk9LRV9SRUFTT05fTE9HT1VUEAESJgoiU0VTU0lPTl9SRVZPS0VfUkVBU09OX1VTRVJfUkVWT0tFRBACEiQKIFNFU1NJT05fUkVWT0tFX1JFQVNPTl9SRVZPS0VfQUxMEAMSLQopU0VTU0lPTl9SRVZPS0VfUkVBU09OX1JFRlJFU0hfVE9LRU5fUkVVU0UQBBIoCiRTRVNTSU9OX1JFVk9LRV9SRUFTT05fREVWSUNFX0JMT0NLRUQQBRIoCiRTRVNTSU9OX1JFVk9LRV9SRUFTT05fUEFTU1dPUkRfUkVTRVQQBhIoCiRTRVNTSU9OX1JFVk9LRV9SRUFTT05fVVNFUl9TVVNQRU5ERUQQBxIlCiFTRVNTSU9OX1JFVk9LRV9SRUFTT05fVVNFUl9CQU5ORUQQCGIGcHJvdG8z", [file_google_protobuf_timestamp, file_mintcoin_auth_v1_auth]);
+  fileDesc("CiRtaW50Y29pbi9ldmVudHMvdjEvYXV0aF9ldmVudHMucHJvdG8SEm1pbnRjb2luLmV2ZW50cy52MSLWAgoHT3RwU2VudBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHdXNlcl9pZBgDIAEoCRIOCgZvdHBfaWQYBCABKAkSOQoPaWRlbnRpZmllcl90eXBlGAUgASgOMiAubWludGNvaW4uYXV0aC52MS5JZGVudGlmaWVyVHlwZRISCgppZGVudGlmaWVyGAYgASgJEi0KB3B1cnBvc2UYByABKA4yHC5taW50Y29pbi5hdXRoLnYxLk90cFB1cnBvc2USLgoKZXhwaXJlc19hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJZGV2aWNlX2lkGAkgASgJEhIKCmlwX2FkZHJlc3MYCiABKAkSEgoKdXNlcl9hZ2VudBgLIAEoCSKpAgoLT3RwVmVyaWZpZWQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3VzZXJfaWQYAyABKAkSDgoGb3RwX2lkGAQgASgJEjkKD2lkZW50aWZpZXJfdHlwZRgFIAEoDjIgLm1pbnRjb2luLmF1dGgudjEuSWRlbnRpZmllclR5cGUSEgoKaWRlbnRpZmllchgGIAEoCRItCgdwdXJwb3NlGAcgASgOMhwubWludGNvaW4uYXV0aC52MS5PdHBQdXJwb3NlEhAKCGF0dGVtcHRzGAggASgFEhIKCmlwX2FkZHJlc3MYCSABKAkSEgoKdXNlcl9hZ2VudBgKIAEoCSLHAwoFTG9naW4SEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3VzZXJfaWQYAyABKAkSEgoKc2Vzc2lvbl9pZBgEIAEoCRIvCgZtZXRob2QYBSABKA4yHy5taW50Y29pbi5ldmVudHMudjEuTG9naW5NZXRob2QSOQoPaWRlbnRpZmllcl90eXBlGAYgASgOMiAubWludGNvaW4uYXV0aC52MS5JZGVudGlmaWVyVHlwZRISCgppZGVudGlmaWVyGAcgASgJEhEKCWRldmljZV9pZBgIIAEoCRITCgtkZXZpY2VfbmFtZRgJIAEoCRISCgppcF9hZGRyZXNzGAogASgJEhIKCnVzZXJfYWdlbnQYCyABKAkSEAoIbmV3X3VzZXIYDCABKAgSEgoKbmV3X2RldmljZRgNIAEoCBIWCg50cnVzdGVkX2RldmljZRgOIAEoCBISCgpzdXNwaWNpb3VzGA8gASgIEhoKEnN1c3BpY2lvdXNfcmVhc29ucxgQIAMoCRIYChBzdGVwX3VwX3JlcXVpcmVkGBEgASgIIqsBCgZMb2dvdXQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3VzZXJfaWQYAyABKAkSEgoKc2Vzc2lvbl9pZBgEIAEoCRIRCglkZXZpY2VfaWQYBSABKAkSEgoKaXBfYWRkcmVzcxgGIAEoCRISCgp1c2VyX2FnZW50GAcgASgJIvgBCg5TZXNzaW9uQ3JlYXRlZBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHdXNlcl9pZBgDIAEoCRISCgpzZXNzaW9uX2lkGAQgASgJEhEKCWRldmljZV9pZBgFIAEoCRITCgtkZXZpY2VfbmFtZRgGIAEoCRISCgppcF9hZGRyZXNzGAcgASgJEhIKCnVzZXJfYWdlbnQYCCABKAkSLgoKZXhwaXJlc19hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi5QEKEFNlc3Npb25SZWZyZXNoZWQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3VzZXJfaWQYAyABKAkSEgoKc2Vzc2lvbl9pZBgEIAEoCRIRCglkZXZpY2VfaWQYBSABKAkSEgoKaXBfYWRkcmVzcxgGIAEoCRISCgp1c2VyX2FnZW50GAcgASgJEi4KCmV4cGlyZXNfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wItMCCg5TZXNzaW9uUmV2b2tlZBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHdXNlcl9pZBgDIAEoCRISCgpzZXNzaW9uX2lkGAQgASgJEhEKCWRldmljZV9pZBgFIAEoCRIOCgZyZWFzb24YBiABKAkSPAoLcmVhc29uX2NvZGUYByABKA4yJy5taW50Y29pbi5ldmVudHMudjEuU2Vzc2lvblJldm9rZVJlYXNvbhIaChJyZXZva2VkX2J5X3VzZXJfaWQYCCABKAkSNAoQdG9rZW5zX2V4cGlyZV9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKaXBfYWRkcmVzcxgKIAEoCRISCgp1c2VyX2FnZW50GAsgASgJIt8CChBEZXZpY2VSZWdpc3RlcmVkEhAKCGV2ZW50X2lkGAEgASgJEi8KC29jY3VycmVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd1c2VyX2lkGAMgASgJEhgKEGRldmljZV9yZWNvcmRfaWQYBCABKAkSEQoJZGV2aWNlX2lkGAUgASgJEhMKC2RldmljZV9uYW1lGAYgASgJEhMKC2RldmljZV90eXBlGAcgASgJEg8KB29zX25hbWUYCCABKAkSEgoKb3NfdmVyc2lvbhgJIAEoCRIUCgxicm93c2VyX25hbWUYCiABKAkSFwoPYnJvd3Nlcl92ZXJzaW9uGAsgASgJEhMKC2ZpbmdlcnByaW50GAwgASgJEhIKCmlwX2FkZHJlc3MYDSABKAkSEgoKdXNlcl9hZ2VudBgOIAEoCRIPCgd0cnVzdGVkGA8gASgIIp4BCg1EZXZpY2VUcnVzdGVkEhAKCGV2ZW50X2lkGAEgASgJEi8KC29jY3VycmVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd1c2VyX2lkGAMgASgJEhEKCWRldmljZV9pZBgEIAEoCRISCgppcF9hZGRyZXNzGAUgASgJEhIKCnVzZXJfYWdlbnQYBiABKAkiywEKDURldmljZUJsb2NrZWQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3VzZXJfaWQYAyABKAkSEQoJZGV2aWNlX2lkGAQgASgJEg4KBnJlYXNvbhgFIAEoCRIbChNyZXZva2VkX3Nlc3Npb25faWRzGAYgAygJEhIKCmlwX2FkZHJlc3MYByABKAkSEgoKdXNlcl9hZ2VudBgIIAEoCSKgAQoPRGV2aWNlVW5ibG9ja2VkEhAKCGV2ZW50X2lkGAEgASgJEi8KC29jY3VycmVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd1c2VyX2lkGAMgASgJEhEKCWRldmljZV9pZBgEIAEoCRISCgppcF9hZGRyZXNzGAUgASgJEhIKCnVzZXJfYWdlbnQYBiABKAkiggIKDlVzZXJSZWdpc3RlcmVkEhAKCGV2ZW50X2lkGAEgASgJEi8KC29jY3VycmVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd1c2VyX2lkGAMgASgJEjkKD2lkZW50aWZpZXJfdHlwZRgEIAEoDjIgLm1pbnRjb2luLmF1dGgudjEuSWRlbnRpZmllclR5cGUSEgoKaWRlbnRpZmllchgFIAEoCRISCgpzZXNzaW9uX2lkGAYgASgJEhEKCWRldmljZV9pZBgHIAEoCRISCgppcF9hZGRyZXNzGAggASgJEhIKCnVzZXJfYWdlbnQYCSABKAki8AEKEElkZW50aWZpZXJMaW5rZWQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3VzZXJfaWQYAyABKAkSOQoPaWRlbnRpZmllcl90eXBlGAQgASgOMiAubWludGNvaW4uYXV0aC52MS5JZGVudGlmaWVyVHlwZRISCgppZGVudGlmaWVyGAUgASgJEhEKCWRldmljZV9pZBgGIAEoCRISCgppcF9hZGRyZXNzGAcgASgJEhIKCnVzZXJfYWdlbnQYCCABKAki5gEKEFNlc3Npb25TdGVwcGVkVXASEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3VzZXJfaWQYAyABKAkSEgoKc2Vzc2lvbl9pZBgEIAEoCRIRCglkZXZpY2VfaWQYBSABKAkSLwoGbWV0aG9kGAYgASgOMh8ubWludGNvaW4uZXZlbnRzLnYxLkxvZ2luTWV0aG9kEhIKCmlwX2FkZHJlc3MYByABKAkSEgoKdXNlcl9hZ2VudBgIIAEoCSKPAgoSSWRlbnRpZmllclJlcGxhY2VkEhAKCGV2ZW50X2lkGAEgASgJEi8KC29jY3VycmVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd1c2VyX2lkGAMgASgJEjkKD2lkZW50aWZpZXJfdHlwZRgEIAEoDjIgLm1pbnRjb2luLmF1dGgudjEuSWRlbnRpZmllclR5cGUSEgoKaWRlbnRpZmllchgFIAEoCRIbChNwcmV2aW91c19pZGVudGlmaWVyGAYgASgJEhEKCWRldmljZV9pZBgHIAEoCRISCgppcF9hZGRyZXNzGAggASgJEhIKCnVzZXJfYWdlbnQYCSABKAkinQEKFVNlcnZpY2VBY2NvdW50Q3JlYXRlZBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJY2xpZW50X2lkGAMgASgJEgwKBG5hbWUYBCABKAkSDgoGc2NvcGVzGAUgAygJEhAKCG9wZXJhdG9yGAYgASgJIpMBChtTZXJ2aWNlQWNjb3VudFNlY3JldFJvdGF0ZWQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCWNsaWVudF9pZBgDIAEoCRIMCgRuYW1lGAQgASgJEhAKCG9wZXJhdG9yGAUgASgJIo4BChZTZXJ2aWNlQWNjb3VudERpc2FibGVkEhAKCGV2ZW50X2lkGAEgASgJEi8KC29jY3VycmVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCgljbGllbnRfaWQYAyABKAkSDAoEbmFtZRgEIAEoCRIQCghvcGVyYXRvchgFIAEoCSpcCgtMb2dpbk1ldGhvZBIcChhMT0dJTl9NRVRIT0RfVU5TUEVDSUZJRUQQABIUChBMT0dJTl9NRVRIT0RfT1RQEAESGQoVTE9HSU5fTUVUSE9EX1BBU1NXT1JEEAIqqAMKE1Nlc3Npb25SZXZva2VSZWFzb24SJQohU0VTU0lPTl9SRVZPS0VfUkVBU09OX1VOU1BFQ0lGSUVEEAASIAocU0VTU0lPTl9SRVZPS0VfUkVBU09OX0xPR09VVBABEiYKIlNFU1NJT05fUkVWT0tFX1JFQVNPTl9VU0VSX1JFVk9LRUQQAhIkCiBTRVNTSU9OX1JFVk9LRV9SRUFTT05fUkVWT0tFX0FMTBADEi0KKVNFU1NJT05fUkVWT0tFX1JFQVNPTl9SRUZSRVNIX1RPS0VOX1JFVVNFEAQSKAokU0VTU0lPTl9SRVZPS0VfUkVBU09OX0RFVklDRV9CTE9DS0VEEAUSKAokU0VTU0lPTl9SRVZPS0VfUkVBU09OX1BBU1NXT1JEX1JFU0VUEAYSKAokU0VTU0lPTl9SRVZPS0VfUkVBU09OX1VTRVJfU1VTUEVOREVEEAcSJQohU0VTU0lPTl9SRVZPS0VfUkVBU09OX1VTRVJfQkFOTkVEEAgSJgoiU0VTU0lPTl9SRVZPS0VfUkVBU09OX1VTRVJfREVMRVRFRBAJYgZwcm90bzM", [file_google_protobuf_timestamp, file_mintcoin_auth_v1_auth]);
 
 /**
  * Subject `auth.otp.sent`: a one-time code was created and handed to the delivery. Emitted the
@@ -80,7 +80,7 @@ export type OtpSent = Message<"mintcoin.events.v1.OtpSent"> & {
   expiresAt?: Timestamp | undefined;
 
   /**
-   * Client device id from the request.
+   * Client device id from the request (empty when the client sent none: it is optional).
    *
    * @generated from field: string device_id = 9;
    */
@@ -165,7 +165,8 @@ export type OtpVerified = Message<"mintcoin.events.v1.OtpVerified"> & {
   purpose: OtpPurpose;
 
   /**
-   * How many attempts the check took, the successful one included (1 to 3).
+   * How many attempts the check took on this code, the successful one included (1 to 3). Wrong
+   * guesses made without the code's challenge id count on no code, so they are not included.
    *
    * @generated from field: int32 attempts = 8;
    */
@@ -298,19 +299,30 @@ export type Login = Message<"mintcoin.events.v1.Login"> & {
   trustedDevice: boolean;
 
   /**
-   * Whether the suspicious-login checks flagged this sign-in (it was still allowed).
+   * Whether the suspicious-login checks flagged this sign-in (it was still allowed: a refused
+   * sign-in creates no session and no event).
    *
    * @generated from field: bool suspicious = 15;
    */
   suspicious: boolean;
 
   /**
-   * What the checks flagged, for example "new_device", "new_ip", "new_network",
-   * "recent_failures". Empty when not suspicious.
+   * What the checks flagged: "new_device" (first sign-in of the device to this account),
+   * "new_ip" (an IP none of the account's sessions or devices used), "new_network" (the device's
+   * first sign-in from this IPv4 /24 or IPv6 /48 among its recent networks), "recent_failures"
+   * (wrong codes or passwords just before). Empty when not suspicious.
    *
    * @generated from field: repeated string suspicious_reasons = 16;
    */
   suspiciousReasons: string[];
+
+  /**
+   * True when the policy for a flagged signal is "step up": the session holds no recent
+   * authentication until the person steps up (auth.session.stepped_up).
+   *
+   * @generated from field: bool step_up_required = 17;
+   */
+  stepUpRequired: boolean;
 };
 
 /**
@@ -446,7 +458,8 @@ export type SessionCreated = Message<"mintcoin.events.v1.SessionCreated"> & {
   userAgent: string;
 
   /**
-   * When the session ends unless refreshed (its refresh token's expiry).
+   * When the session ends unless refreshed (its refresh token's expiry); never after its
+   * absolute end, SESSION_MAX_AGE after sign-in.
    *
    * @generated from field: google.protobuf.Timestamp expires_at = 9;
    */
@@ -516,7 +529,8 @@ export type SessionRefreshed = Message<"mintcoin.events.v1.SessionRefreshed"> & 
   userAgent: string;
 
   /**
-   * The session's new expiry (the new refresh token's).
+   * The session's new expiry (the new refresh token's): JWT_REFRESH_EXPIRATION from now, or the
+   * session's absolute end (SESSION_MAX_AGE after sign-in) when that comes first.
    *
    * @generated from field: google.protobuf.Timestamp expires_at = 8;
    */
@@ -589,7 +603,8 @@ export type SessionRevoked = Message<"mintcoin.events.v1.SessionRevoked"> & {
   reasonCode: SessionRevokeReason;
 
   /**
-   * The user or admin who caused it; empty when the system did (reuse detection, suspension).
+   * The user or admin who caused it; empty when the system did (reuse detection, suspension,
+   * ban, deletion).
    *
    * @generated from field: string revoked_by_user_id = 8;
    */
@@ -728,6 +743,14 @@ export type DeviceRegistered = Message<"mintcoin.events.v1.DeviceRegistered"> & 
    * @generated from field: string user_agent = 14;
    */
   userAgent: string;
+
+  /**
+   * True when the device starts trusted: the device that registered the account (there is no
+   * other to trust it from). No auth.device.trusted follows for it.
+   *
+   * @generated from field: bool trusted = 15;
+   */
+  trusted: boolean;
 };
 
 /**
@@ -1070,6 +1093,157 @@ export const IdentifierLinkedSchema: GenMessage<IdentifierLinked> = /*@__PURE__*
   messageDesc(file_mintcoin_events_v1_auth_events, 12);
 
 /**
+ * Subject `auth.session.stepped_up`: a session proved again that the person is there (StepUp);
+ * its auth_time is now the step-up's.
+ *
+ * @generated from message mintcoin.events.v1.SessionSteppedUp
+ */
+export type SessionSteppedUp = Message<"mintcoin.events.v1.SessionSteppedUp"> & {
+  /**
+   * Unique event id (UUID).
+   *
+   * @generated from field: string event_id = 1;
+   */
+  eventId: string;
+
+  /**
+   * When the step-up happened (the session's new auth_time).
+   *
+   * @generated from field: google.protobuf.Timestamp occurred_at = 2;
+   */
+  occurredAt?: Timestamp | undefined;
+
+  /**
+   * The session's user.
+   *
+   * @generated from field: string user_id = 3;
+   */
+  userId: string;
+
+  /**
+   * The session that stepped up.
+   *
+   * @generated from field: string session_id = 4;
+   */
+  sessionId: string;
+
+  /**
+   * The session's device id.
+   *
+   * @generated from field: string device_id = 5;
+   */
+  deviceId: string;
+
+  /**
+   * How the person proved it: OTP (a STEP_UP code) or PASSWORD.
+   *
+   * @generated from field: mintcoin.events.v1.LoginMethod method = 6;
+   */
+  method: LoginMethod;
+
+  /**
+   * Client IP address.
+   *
+   * @generated from field: string ip_address = 7;
+   */
+  ipAddress: string;
+
+  /**
+   * Client User-Agent.
+   *
+   * @generated from field: string user_agent = 8;
+   */
+  userAgent: string;
+};
+
+/**
+ * Describes the message mintcoin.events.v1.SessionSteppedUp.
+ * Use `create(SessionSteppedUpSchema)` to create a new message.
+ */
+export const SessionSteppedUpSchema: GenMessage<SessionSteppedUp> = /*@__PURE__*/
+  messageDesc(file_mintcoin_events_v1_auth_events, 13);
+
+/**
+ * Subject `auth.identifier.replaced`: a user replaced their phone number or email with a newly
+ * verified one (ReplaceIdentifier). The previous identifier is released: it signs in to no
+ * account until someone proves it again. The user service puts the new one on the profile as
+ * verified.
+ *
+ * @generated from message mintcoin.events.v1.IdentifierReplaced
+ */
+export type IdentifierReplaced = Message<"mintcoin.events.v1.IdentifierReplaced"> & {
+  /**
+   * Unique event id (UUID).
+   *
+   * @generated from field: string event_id = 1;
+   */
+  eventId: string;
+
+  /**
+   * When the identifier was replaced.
+   *
+   * @generated from field: google.protobuf.Timestamp occurred_at = 2;
+   */
+  occurredAt?: Timestamp | undefined;
+
+  /**
+   * The user whose identifier changed.
+   *
+   * @generated from field: string user_id = 3;
+   */
+  userId: string;
+
+  /**
+   * Type of both identifiers.
+   *
+   * @generated from field: mintcoin.auth.v1.IdentifierType identifier_type = 4;
+   */
+  identifierType: IdentifierType;
+
+  /**
+   * The new, verified, normalised identifier.
+   *
+   * @generated from field: string identifier = 5;
+   */
+  identifier: string;
+
+  /**
+   * The released identifier, normalised.
+   *
+   * @generated from field: string previous_identifier = 6;
+   */
+  previousIdentifier: string;
+
+  /**
+   * Client device id of the calling session.
+   *
+   * @generated from field: string device_id = 7;
+   */
+  deviceId: string;
+
+  /**
+   * Client IP address.
+   *
+   * @generated from field: string ip_address = 8;
+   */
+  ipAddress: string;
+
+  /**
+   * Client User-Agent.
+   *
+   * @generated from field: string user_agent = 9;
+   */
+  userAgent: string;
+};
+
+/**
+ * Describes the message mintcoin.events.v1.IdentifierReplaced.
+ * Use `create(IdentifierReplacedSchema)` to create a new message.
+ */
+export const IdentifierReplacedSchema: GenMessage<IdentifierReplaced> = /*@__PURE__*/
+  messageDesc(file_mintcoin_events_v1_auth_events, 14);
+
+/**
  * Subject `auth.service_account.created`: an operator created a service account (`npm run
  * service-account -- create`). Service accounts are not users: field 3 is the client id. No
  * service-account event carries the secret or its hash.
@@ -1126,7 +1300,7 @@ export type ServiceAccountCreated = Message<"mintcoin.events.v1.ServiceAccountCr
  * Use `create(ServiceAccountCreatedSchema)` to create a new message.
  */
 export const ServiceAccountCreatedSchema: GenMessage<ServiceAccountCreated> = /*@__PURE__*/
-  messageDesc(file_mintcoin_events_v1_auth_events, 13);
+  messageDesc(file_mintcoin_events_v1_auth_events, 15);
 
 /**
  * Subject `auth.service_account.secret_rotated`: an operator replaced a service account's secret
@@ -1176,7 +1350,7 @@ export type ServiceAccountSecretRotated = Message<"mintcoin.events.v1.ServiceAcc
  * Use `create(ServiceAccountSecretRotatedSchema)` to create a new message.
  */
 export const ServiceAccountSecretRotatedSchema: GenMessage<ServiceAccountSecretRotated> = /*@__PURE__*/
-  messageDesc(file_mintcoin_events_v1_auth_events, 14);
+  messageDesc(file_mintcoin_events_v1_auth_events, 16);
 
 /**
  * Subject `auth.service_account.disabled`: an operator disabled a service account (`npm run
@@ -1227,7 +1401,7 @@ export type ServiceAccountDisabled = Message<"mintcoin.events.v1.ServiceAccountD
  * Use `create(ServiceAccountDisabledSchema)` to create a new message.
  */
 export const ServiceAccountDisabledSchema: GenMessage<ServiceAccountDisabled> = /*@__PURE__*/
-  messageDesc(file_mintcoin_events_v1_auth_events, 15);
+  messageDesc(file_mintcoin_events_v1_auth_events, 17);
 
 /**
  * How a user signed in.
@@ -1332,6 +1506,13 @@ export enum SessionRevokeReason {
    * @generated from enum value: SESSION_REVOKE_REASON_USER_BANNED = 8;
    */
   USER_BANNED = 8,
+
+  /**
+   * The user's account was deleted (user.deleted).
+   *
+   * @generated from enum value: SESSION_REVOKE_REASON_USER_DELETED = 9;
+   */
+  USER_DELETED = 9,
 }
 
 /**

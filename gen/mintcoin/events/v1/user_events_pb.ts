@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file mintcoin/events/v1/user_events.proto.
  */
 export const file_mintcoin_events_v1_user_events: GenFile = /*@__PURE__*/
-  fileDesc("CiRtaW50Y29pbi9ldmVudHMvdjEvdXNlcl9ldmVudHMucHJvdG8SEm1pbnRjb2luLmV2ZW50cy52MSK+AwoOUHJvZmlsZUNyZWF0ZWQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3VzZXJfaWQYAyABKAkSLQoHcHJvZmlsZRgEIAEoCzIcLm1pbnRjb2luLnVzZXIudjEuUHVibGljVXNlchI5Cg9saWZlY3ljbGVfc3RhdGUYBSABKA4yIC5taW50Y29pbi51c2VyLnYxLkxpZmVjeWNsZVN0YXRlEhUKDXJlZmVycmFsX2NvZGUYBiABKAkSGAoQcmVmZXJyZWRfYnlfY29kZRgHIAEoCRIbChNyZWZlcnJlZF9ieV91c2VyX2lkGAggASgJEhsKE3JlZ2lzdHJhdGlvbl9zb3VyY2UYCSABKAkSHgoWcmVnaXN0cmF0aW9uX2RldmljZV9pZBgKIAEoCRIWCg5waG9uZV92ZXJpZmllZBgLIAEoCBIWCg5lbWFpbF92ZXJpZmllZBgMIAEoCBIiChpwcm9maWxlX2NvbXBsZXRpb25fcGVyY2VudBgNIAEoBRIPCgd2ZXJzaW9uGA4gASgDIrICCg5Qcm9maWxlVXBkYXRlZBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHdXNlcl9pZBgDIAEoCRIWCg5jaGFuZ2VkX2ZpZWxkcxgEIAMoCRItCgdwcm9maWxlGAUgASgLMhwubWludGNvaW4udXNlci52MS5QdWJsaWNVc2VyEjkKD2xpZmVjeWNsZV9zdGF0ZRgGIAEoDjIgLm1pbnRjb2luLnVzZXIudjEuTGlmZWN5Y2xlU3RhdGUSIgoacHJvZmlsZV9jb21wbGV0aW9uX3BlcmNlbnQYByABKAUSFQoNYWN0b3JfdXNlcl9pZBgIIAEoCRIPCgd2ZXJzaW9uGAkgASgDIoICCg1Vc2VyU3VzcGVuZGVkEhAKCGV2ZW50X2lkGAEgASgJEi8KC29jY3VycmVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd1c2VyX2lkGAMgASgJEg4KBnJlYXNvbhgEIAEoCRIwCgxzdXNwZW5kZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjMKD3N1c3BlbmRlZF91bnRpbBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNYWN0b3JfdXNlcl9pZBgHIAEoCRIPCgd2ZXJzaW9uGAggASgDIsgBCg9Vc2VyVW5zdXNwZW5kZWQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3VzZXJfaWQYAyABKAkSOQoPbGlmZWN5Y2xlX3N0YXRlGAQgASgOMiAubWludGNvaW4udXNlci52MS5MaWZlY3ljbGVTdGF0ZRIVCg1hY3Rvcl91c2VyX2lkGAUgASgJEg8KB3ZlcnNpb24YBiABKAMixwEKClVzZXJCYW5uZWQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3VzZXJfaWQYAyABKAkSDgoGcmVhc29uGAQgASgJEi0KCWJhbm5lZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNYWN0b3JfdXNlcl9pZBgGIAEoCRIPCgd2ZXJzaW9uGAcgASgDIqQCCg5Vc2VyS3ljVXBkYXRlZBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHdXNlcl9pZBgDIAEoCRIvCgpreWNfc3RhdHVzGAQgASgOMhsubWludGNvaW4udXNlci52MS5LeWNTdGF0dXMSEAoIa3ljX3RpZXIYBSABKAUSOAoTcHJldmlvdXNfa3ljX3N0YXR1cxgGIAEoDjIbLm1pbnRjb2luLnVzZXIudjEuS3ljU3RhdHVzEhkKEXByZXZpb3VzX2t5Y190aWVyGAcgASgFEhUKDWFjdG9yX3VzZXJfaWQYCCABKAkSDwoHdmVyc2lvbhgJIAEoA2IGcHJvdG8z", [file_google_protobuf_timestamp, file_mintcoin_user_v1_user]);
+  fileDesc("CiRtaW50Y29pbi9ldmVudHMvdjEvdXNlcl9ldmVudHMucHJvdG8SEm1pbnRjb2luLmV2ZW50cy52MSK+AwoOUHJvZmlsZUNyZWF0ZWQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3VzZXJfaWQYAyABKAkSLQoHcHJvZmlsZRgEIAEoCzIcLm1pbnRjb2luLnVzZXIudjEuUHVibGljVXNlchI5Cg9saWZlY3ljbGVfc3RhdGUYBSABKA4yIC5taW50Y29pbi51c2VyLnYxLkxpZmVjeWNsZVN0YXRlEhUKDXJlZmVycmFsX2NvZGUYBiABKAkSGAoQcmVmZXJyZWRfYnlfY29kZRgHIAEoCRIbChNyZWZlcnJlZF9ieV91c2VyX2lkGAggASgJEhsKE3JlZ2lzdHJhdGlvbl9zb3VyY2UYCSABKAkSHgoWcmVnaXN0cmF0aW9uX2RldmljZV9pZBgKIAEoCRIWCg5waG9uZV92ZXJpZmllZBgLIAEoCBIWCg5lbWFpbF92ZXJpZmllZBgMIAEoCBIiChpwcm9maWxlX2NvbXBsZXRpb25fcGVyY2VudBgNIAEoBRIPCgd2ZXJzaW9uGA4gASgDIrICCg5Qcm9maWxlVXBkYXRlZBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHdXNlcl9pZBgDIAEoCRIWCg5jaGFuZ2VkX2ZpZWxkcxgEIAMoCRItCgdwcm9maWxlGAUgASgLMhwubWludGNvaW4udXNlci52MS5QdWJsaWNVc2VyEjkKD2xpZmVjeWNsZV9zdGF0ZRgGIAEoDjIgLm1pbnRjb2luLnVzZXIudjEuTGlmZWN5Y2xlU3RhdGUSIgoacHJvZmlsZV9jb21wbGV0aW9uX3BlcmNlbnQYByABKAUSFQoNYWN0b3JfdXNlcl9pZBgIIAEoCRIPCgd2ZXJzaW9uGAkgASgDIoICCg1Vc2VyU3VzcGVuZGVkEhAKCGV2ZW50X2lkGAEgASgJEi8KC29jY3VycmVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd1c2VyX2lkGAMgASgJEg4KBnJlYXNvbhgEIAEoCRIwCgxzdXNwZW5kZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjMKD3N1c3BlbmRlZF91bnRpbBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNYWN0b3JfdXNlcl9pZBgHIAEoCRIPCgd2ZXJzaW9uGAggASgDIsgBCg9Vc2VyVW5zdXNwZW5kZWQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3VzZXJfaWQYAyABKAkSOQoPbGlmZWN5Y2xlX3N0YXRlGAQgASgOMiAubWludGNvaW4udXNlci52MS5MaWZlY3ljbGVTdGF0ZRIVCg1hY3Rvcl91c2VyX2lkGAUgASgJEg8KB3ZlcnNpb24YBiABKAMixwEKClVzZXJCYW5uZWQSEAoIZXZlbnRfaWQYASABKAkSLwoLb2NjdXJyZWRfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3VzZXJfaWQYAyABKAkSDgoGcmVhc29uGAQgASgJEi0KCWJhbm5lZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNYWN0b3JfdXNlcl9pZBgGIAEoCRIPCgd2ZXJzaW9uGAcgASgDIskBCgtVc2VyRGVsZXRlZBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHdXNlcl9pZBgDIAEoCRIOCgZyZWFzb24YBCABKAkSLgoKZGVsZXRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFQoNYWN0b3JfdXNlcl9pZBgGIAEoCRIPCgd2ZXJzaW9uGAcgASgDIqQCCg5Vc2VyS3ljVXBkYXRlZBIQCghldmVudF9pZBgBIAEoCRIvCgtvY2N1cnJlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHdXNlcl9pZBgDIAEoCRIvCgpreWNfc3RhdHVzGAQgASgOMhsubWludGNvaW4udXNlci52MS5LeWNTdGF0dXMSEAoIa3ljX3RpZXIYBSABKAUSOAoTcHJldmlvdXNfa3ljX3N0YXR1cxgGIAEoDjIbLm1pbnRjb2luLnVzZXIudjEuS3ljU3RhdHVzEhkKEXByZXZpb3VzX2t5Y190aWVyGAcgASgFEhUKDWFjdG9yX3VzZXJfaWQYCCABKAkSDwoHdmVyc2lvbhgJIAEoA2IGcHJvdG8z", [file_google_protobuf_timestamp, file_mintcoin_user_v1_user]);
 
 /**
  * Subject `user.profile.created`: a user created their profile (CreateUser).
@@ -402,6 +402,71 @@ export const UserBannedSchema: GenMessage<UserBanned> = /*@__PURE__*/
   messageDesc(file_mintcoin_events_v1_user_events, 4);
 
 /**
+ * Subject `user.deleted`: an administrator moved a user to DELETED (UpdateLifecycleState). The
+ * auth service revokes every session of the user (reason USER_DELETED) and refuses its sign-ins
+ * and refreshes for good, as after a ban; DELETED is terminal.
+ *
+ * @generated from message mintcoin.events.v1.UserDeleted
+ */
+export type UserDeleted = Message<"mintcoin.events.v1.UserDeleted"> & {
+  /**
+   * Unique event id (UUID).
+   *
+   * @generated from field: string event_id = 1;
+   */
+  eventId: string;
+
+  /**
+   * When the deletion was recorded.
+   *
+   * @generated from field: google.protobuf.Timestamp occurred_at = 2;
+   */
+  occurredAt?: Timestamp | undefined;
+
+  /**
+   * The deleted user.
+   *
+   * @generated from field: string user_id = 3;
+   */
+  userId: string;
+
+  /**
+   * Why (UpdateLifecycleState's reason; may be empty).
+   *
+   * @generated from field: string reason = 4;
+   */
+  reason: string;
+
+  /**
+   * When the deletion took effect (the profile's deleted_at).
+   *
+   * @generated from field: google.protobuf.Timestamp deleted_at = 5;
+   */
+  deletedAt?: Timestamp | undefined;
+
+  /**
+   * The admin or service that deleted the user.
+   *
+   * @generated from field: string actor_user_id = 6;
+   */
+  actorUserId: string;
+
+  /**
+   * The profile's version after the change.
+   *
+   * @generated from field: int64 version = 7;
+   */
+  version: bigint;
+};
+
+/**
+ * Describes the message mintcoin.events.v1.UserDeleted.
+ * Use `create(UserDeletedSchema)` to create a new message.
+ */
+export const UserDeletedSchema: GenMessage<UserDeleted> = /*@__PURE__*/
+  messageDesc(file_mintcoin_events_v1_user_events, 5);
+
+/**
  * Subject `user.kyc.updated`: a user's identity verification (KYC) status or tier changed
  * (UpdateKycStatus). Services whose limits depend on verification (a wallet's withdrawals)
  * follow this rather than polling profiles.
@@ -478,5 +543,5 @@ export type UserKycUpdated = Message<"mintcoin.events.v1.UserKycUpdated"> & {
  * Use `create(UserKycUpdatedSchema)` to create a new message.
  */
 export const UserKycUpdatedSchema: GenMessage<UserKycUpdated> = /*@__PURE__*/
-  messageDesc(file_mintcoin_events_v1_user_events, 5);
+  messageDesc(file_mintcoin_events_v1_user_events, 6);
 

@@ -46,6 +46,7 @@ export function codeScreen(flow: Flow, sent: SentCode): HTMLElement {
         ...identifierOf(sent),
         code,
         purpose: OtpPurpose.LOGIN,
+        challengeId: sent.challengeId,
       });
       step = "sign-in";
       const login = await flow.clients.publicAuth.login({
@@ -69,7 +70,12 @@ export function codeScreen(flow: Flow, sent: SentCode): HTMLElement {
           purpose: OtpPurpose.LOGIN,
           deviceId: deviceId(),
         });
-        flow.toCode({ ...sent, expiresAt: again.expiresAt, resendAvailableAt: again.resendAvailableAt });
+        flow.toCode({
+          ...sent,
+          expiresAt: again.expiresAt,
+          resendAvailableAt: again.resendAvailableAt,
+          challengeId: again.challengeId,
+        });
       },
       (error) => describeError(error, "send-code"),
     );

@@ -34,7 +34,13 @@ export function identifierScreen(flow: Flow, notice?: string): HTMLElement {
         purpose: OtpPurpose.LOGIN,
         deviceId: deviceId(),
       });
-      flow.toCode({ identifier, identifierType, expiresAt: sent.expiresAt, resendAvailableAt: sent.resendAvailableAt });
+      flow.toCode({
+        identifier,
+        identifierType,
+        expiresAt: sent.expiresAt,
+        resendAvailableAt: sent.resendAvailableAt,
+        challengeId: sent.challengeId,
+      });
     },
     (error) => describeError(error, "send-code"),
   );

@@ -1,11 +1,14 @@
-import { sql, type Kysely, type RawBuilder } from "kysely";
-import type { OutboxRow } from "../events/outbox-rows.js";
-import type { AuthDatabase } from "./schema.js";
+import { sql, type Kysely, type RawBuilder, type Transaction } from "kysely";
+import type { OutboxRow } from "./outbox-rows.js";
+import { outboxView, type OutboxDatabase } from "./outbox-table.js";
 
-/** Writes events to the outbox in one statement; call it in the transaction of the change. */
-export async function insertOutboxRows(db: Kysely<AuthDatabase>, rows: OutboxRow[]): Promise<void> {
+/** Writes events (outboxRow's) to the outbox in one statement; call it in the transaction of the change. */
+export async function insertOutboxRows<DB extends OutboxDatabase>(
+  db: Kysely<DB> | Transaction<DB>, // spelled out: TypeScript does not infer DB through the subclass
+  rows: OutboxRow[],
+): Promise<void> {
   if (rows.length === 0) return;
-  await db.insertInto("outbox").values(rows).execute();
+  await outboxView(db).insertInto("outbox").values(rows).execute();
 }
 
 /**

@@ -10,12 +10,13 @@ import {
   UserStatus,
   type PublicUser,
   type User,
-} from "../../../gen/mintcoin/user/v1/user_pb.js";
-import { InvalidArgumentError } from "../../shared/errors/domain-errors.js";
-import type * as domain from "../domain/profile.js";
+} from "../../gen/mintcoin/user/v1/user_pb.js";
+import { InvalidArgumentError } from "../shared/errors/domain-errors.js";
+import type * as domain from "./domain/profile.js";
 
-// Conversions between the wire's messages and enums and the domain's values. The .proto rules
-// already refuse undefined enum numbers; the throws here are the last line, not the first.
+// Conversions between the wire's messages and enums and the domain's values, for the handlers and
+// the events alike. The .proto rules already refuse undefined enum numbers; the throws here are the
+// last line, not the first.
 
 const lifecycleStates: [domain.LifecycleState, LifecycleState][] = [
   ["registered", LifecycleState.REGISTERED],
@@ -131,6 +132,7 @@ export function userToProto(user: domain.UserProfile): User {
     suspensionReason: user.suspensionReason ?? "",
     bannedAt: timestamp(user.bannedAt),
     banReason: user.banReason ?? "",
+    lifecycleReason: user.lifecycleReason ?? "",
     kycStatus: toWire(kycStatuses, user.kycStatus, KycStatus.UNSPECIFIED),
     kycTier: user.kycTier,
     canEarn: user.canEarn,

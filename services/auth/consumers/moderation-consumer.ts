@@ -12,9 +12,9 @@ export const authServiceConsumerName = "auth-service";
 const time = (timestamp: Timestamp | undefined) => (timestamp ? timestampDate(timestamp) : new Date(0));
 
 /**
- * The auth service's reaction to the user service's moderation: suspensions, their end and bans
- * become restrictions on sign-in and refresh, and revoke the user's sessions (ModerationReaction,
- * idempotent and order-proof, so at-least-once delivery in any order is fine).
+ * The auth service's reaction to the user service's moderation: suspensions, their end, bans and
+ * deletions become restrictions on sign-in and refresh, and revoke the user's sessions
+ * (ModerationReaction, idempotent and order-proof, so at-least-once delivery in any order is fine).
  */
 export function startModerationConsumer(deps: {
   nats: NatsLink;
@@ -42,6 +42,11 @@ export function startModerationConsumer(deps: {
         reaction.apply(
           { eventId: event.eventId, userId: event.userId, version: event.version, occurredAt: time(event.occurredAt) },
           { kind: "banned" },
+        ),
+      "user.deleted": (event) =>
+        reaction.apply(
+          { eventId: event.eventId, userId: event.userId, version: event.version, occurredAt: time(event.occurredAt) },
+          { kind: "deleted" },
         ),
     },
   });

@@ -3,10 +3,10 @@ import { IdentifierType } from "../../../gen/mintcoin/auth/v1/auth_pb.js";
 import { startDurableConsumer, type DurableConsumer } from "../../shared/events/durable-consumer.js";
 import type { NatsLink } from "../../shared/events/nats-link.js";
 import { streams } from "../../shared/events/streams.js";
+import type { IdentifierType as DomainIdentifierType } from "../../shared/identifiers.js";
 import type { Logger } from "../../shared/logging.js";
 import type { ActivityTracker } from "../domain/activity.js";
 import type { IdentitySync } from "../domain/identity-sync.js";
-import type { IdentifierType as DomainIdentifierType } from "../domain/profile.js";
 
 export interface AuthEventConsumerDeps {
   nats: NatsLink;
@@ -19,9 +19,10 @@ export interface AuthEventConsumerDeps {
 export const userServiceConsumerName = "user-service";
 
 /**
- * The user service's reactions to the auth service: verified identifiers reach the profile, and
- * sign-ins and refreshes count as activity. Both reactions are idempotent and order-proof (see
- * IdentitySync and ActivityTracker), so a redelivery or a late event changes nothing more.
+ * The user service's reactions to the auth service: verified identifiers (registered, linked or
+ * replacing an earlier one) reach the profile, and sign-ins and refreshes count as activity. Both
+ * reactions are idempotent and order-proof (see IdentitySync and ActivityTracker), so a redelivery
+ * or a late event changes nothing more.
  */
 export function startAuthEventConsumers(deps: AuthEventConsumerDeps): DurableConsumer {
   const { identity, activity } = deps;
@@ -33,6 +34,19 @@ export function startAuthEventConsumers(deps: AuthEventConsumerDeps): DurableCon
     name: userServiceConsumerName,
     handlers: {
       "auth.identifier.linked": async (event) => {
+        const type = identifierType(event.identifierType);
+        if (!type) return;
+        await identity.recordVerifiedIdentifier({
+          userId: event.userId,
+          type,
+          value: event.identifier,
+          verifiedAt: time(event.occurredAt),
+          eventId: event.eventId,
+        });
+      },
+      // The replaced identifier is the user's newest of its type: it takes the old one's place on the
+      // profile (IdentitySync keeps one per user and type, the newest winning).
+      "auth.identifier.replaced": async (event) => {
         const type = identifierType(event.identifierType);
         if (!type) return;
         await identity.recordVerifiedIdentifier({

@@ -2,16 +2,22 @@ import { randomUUID } from "node:crypto";
 import { create, toBinary, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { Insertable } from "kysely";
-import { eventCatalog, type EventSubject } from "../../shared/events/catalog.js";
-import type { EventData } from "../../shared/events/emit.js";
-import type { OutboxTable } from "../../shared/outbox/outbox-table.js";
+import { eventCatalog, type EventSubject } from "../events/catalog.js";
+import type { OutboxTable } from "./outbox-table.js";
 
-/** An event ready for the outbox: written by the store in the same statement as the change it announces. */
+/** The fields of a subject's event message that the builder fills in (the id and time are added). */
+export type EventData<S extends EventSubject> = Omit<
+  MessageInitShape<(typeof eventCatalog)[S]>,
+  "eventId" | "occurredAt" | "$typeName"
+>;
+
+/** An event ready for the outbox: written in the transaction of the change it announces (outbox-store.ts). */
 export type OutboxRow = Insertable<OutboxTable>;
 
 /**
- * Builds the outbox row of one event (what shared/events/emit.ts records, without the insert), so
- * an RPC that announces several things writes them in one round trip together with its change.
+ * Builds the outbox row of one event, typed by the catalog: the subject decides the message type, so
+ * a builder cannot put a Login on auth.logout. Building apart from writing lets an RPC that announces
+ * several things write them in one round trip, even in the same statement as its change.
  * `now` is the transaction's time: the event's occurred_at is the time the change was made.
  */
 export function outboxRow<S extends EventSubject>(now: Date, subject: S, data: EventData<S>): OutboxRow {
