@@ -13,6 +13,7 @@ import * as stepUp from "./2026-11-27T02-00-00_step-up.js";
 import * as sessionAbsoluteEnd from "./2026-12-06T22-00-00_session-absolute-end.js";
 import * as userDeleted from "./2026-12-06T23-00-00_user-deleted.js";
 import * as encryptedKeys from "./2026-12-08T00-00-00_encrypted-keys.js";
+import * as signInIdentifier from "./2026-12-09T01-00-00_sign-in-identifier.js";
 
 /** Every migration of the auth database, by name; names sort in the order they were written. */
 export const authMigrations: Record<string, Migration> = {
@@ -30,4 +31,5 @@ export const authMigrations: Record<string, Migration> = {
   "2026-12-06T22-00-00_session-absolute-end": sessionAbsoluteEnd,
   "2026-12-06T23-00-00_user-deleted": userDeleted,
   "2026-12-08T00-00-00_encrypted-keys": encryptedKeys,
+  "2026-12-09T01-00-00_sign-in-identifier": signInIdentifier,
 };
