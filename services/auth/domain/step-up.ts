@@ -139,6 +139,8 @@ export function createStepUp(deps: StepUpDeps) {
     const access = deps.accessTokens.issue(
       { userId: caller.userId, sessionId: caller.sessionId, deviceId: session.deviceId, identifiers, authentication },
       now,
+      // As sign-in and refresh do: the access token ends no later than its session.
+      session.endsAt,
     );
     await recordStepUp(
       trx,

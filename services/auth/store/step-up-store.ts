@@ -10,6 +10,8 @@ import type { AuthDatabase } from "./schema.js";
 export interface SteppingSession {
   deviceId: string;
   identifiers: Array<{ type: string; identifier: string }>;
+  /** The earlier of the session's sliding and absolute ends: no token of it outlives that. */
+  endsAt: Date;
   /** What the held-session rule needs (domain/held-session.ts). */
   hold: SessionHoldRow;
 }
@@ -32,16 +34,16 @@ export async function lockActiveSession(
   now: Date,
 ): Promise<SteppingSession | undefined> {
   const { rows } = await sql<
-    HoldColumns & { device_id: string; identifiers: Array<{ type: string; identifier: string }> }
+    HoldColumns & { device_id: string; identifiers: Array<{ type: string; identifier: string }>; ends_at: Date }
   >`
-    select s.device_id, s.auth_time is null as held, s.method, s.sign_in_identifier, s.created_at,
+    select s.device_id, least(s.expires_at, s.absolute_expires_at) as ends_at, s.auth_time is null as held, s.method, s.sign_in_identifier, s.created_at,
       (select coalesce(json_agg(json_build_object('type', i.identifier_type, 'identifier', i.identifier)), '[]'::json)
         from identities i where i.user_id = s.user_id) as identifiers
     from sessions s
     where s.id = ${session.sessionId} and s.user_id = ${session.userId} and s.revoked_at is null and s.expires_at > ${now}
     for update of s`.execute(db);
   const row = rows[0];
-  return row && { deviceId: row.device_id, identifiers: row.identifiers, hold: holdOf(row) };
+  return row && { deviceId: row.device_id, identifiers: row.identifiers, endsAt: row.ends_at, hold: holdOf(row) };
 }
 
 interface HoldColumns {

@@ -1944,7 +1944,8 @@ export const AuthService: GenService<{
    *
    * The session records the step-up (auth_time = now, amr = ["otp"] or ["pwd"]), so the access
    * tokens later refreshes return carry it too; the answer is a new access token of the same
-   * session with it. The refresh token is not rotated: it stays the session's credential, and a
+   * session with it, ending no later than the session (its sliding or absolute end, whichever is
+   * first). The refresh token is not rotated: it stays the session's credential, and a
    * refresh racing the step-up must not look like reuse. Emits auth.session.stepped_up.
    *
    * Errors: PERMISSION_DENIED with reason VERIFICATION_TOKEN_INVALID when the token is unknown,
