@@ -231,6 +231,7 @@ export async function buildAuthDomain(
     db,
     transact,
     clock,
+    stepUpMaxAgeSeconds,
     verifier,
     revoker,
     isSessionRevoked: revocations.isSessionRevoked,

@@ -314,7 +314,15 @@ describe("devices: ListDevices, TrustDevice, BlockDevice, UnblockDevice", () => 
   it("leaves no live session on a device when sign-ins on it race its block", async () => {
     const email = uniqueEmail();
     const keeper = await signIn(h, email, { deviceId: "keeper" });
+    const password = "correct horse battery staple";
+    await h.client.setPassword({ password }, as(keeper.tokens!.accessToken));
     h.clock.advance(15 * 60_000);
+    // Blocking is a sensitive action: the keeper steps up first (with the password: the codes below
+    // use up the identifier's sends).
+    const { accessToken: keeperToken } = await h.client.stepUp(
+      { proof: { case: "password", value: password } },
+      as(keeper.tokens!.accessToken),
+    );
     const tokens = [
       await verificationToken(h, email),
       await verificationToken(h, email),
@@ -322,7 +330,7 @@ describe("devices: ListDevices, TrustDevice, BlockDevice, UnblockDevice", () => 
     ];
 
     const [block, ...logins] = await Promise.allSettled([
-      h.client.blockDevice({ deviceId: "contested" }, as(keeper.tokens!.accessToken)).catch(async (error: unknown) => {
+      h.client.blockDevice({ deviceId: "contested" }, as(keeperToken)).catch(async (error: unknown) => {
         // The device may not exist yet when the block runs first: block it once a sign-in created it.
         if (ConnectError.from(error).code !== Code.NotFound) throw error;
         await waitFor(() =>
@@ -332,7 +340,7 @@ describe("devices: ListDevices, TrustDevice, BlockDevice, UnblockDevice", () => 
             .where("device_id", "=", "contested")
             .executeTakeFirst(),
         );
-        return h.client.blockDevice({ deviceId: "contested" }, as(keeper.tokens!.accessToken));
+        return h.client.blockDevice({ deviceId: "contested" }, as(keeperToken));
       }),
       ...tokens.map((token) => h.client.login({ verificationToken: token, deviceId: "contested" })),
     ]);

@@ -196,4 +196,24 @@ describe("the global send budget", () => {
     h.clock.set(new Date(windowEnd));
     expect(await outcome(h.client.sendOtp(sms(200)))).toBe("ok");
   });
+
+  it("never lets requests the per-identifier limit refuses take or hold a unit: a flood on one number leaves the budget to others", async () => {
+    h.clock.advance(60 * minute); // a fresh window
+    for (let i = 0; i < 3; i++) expect(await outcome(h.client.sendOtp(sms(300)))).toBe("ok");
+    // 30 concurrent requests for the saturated number: each is refused by its own limit, none by the
+    // budget, and the one unit left is still there afterwards.
+    const flood = await Promise.all(
+      Array.from({ length: 30 }, () =>
+        h.client.sendOtp(sms(300)).then(
+          () => "ok",
+          (error: unknown) => ConnectError.from(error).findDetails(ErrorInfoSchema)[0]?.reason,
+        ),
+      ),
+    );
+    expect(flood.every((reason) => reason === "OTP_SEND_RATE_LIMITED")).toBe(true);
+    expect(await outcome(h.client.sendOtp(sms(301)))).toBe("ok");
+    // Budget spent: a request over its per-identifier limit is still told about that limit.
+    const overLimit = ConnectError.from(await h.client.sendOtp(sms(300)).catch((error: unknown) => error));
+    expect(overLimit.findDetails(ErrorInfoSchema)[0]?.reason).toBe("OTP_SEND_RATE_LIMITED");
+  });
 });

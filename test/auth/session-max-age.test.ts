@@ -1,7 +1,9 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { decodeJwt } from "jose";
 import { sql, type Kysely } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
+import { OtpPurpose } from "../../gen/mintcoin/auth/v1/auth_pb.js";
 import { loadAuthConfig } from "../../services/auth/config.js";
 import { authMigrations } from "../../services/auth/migrations/index.js";
 import type { AuthDatabase } from "../../services/auth/store/schema.js";
@@ -11,7 +13,14 @@ import { migrateToLatest } from "../../services/shared/database/migrate.js";
 import { createLogger } from "../../services/shared/logging.js";
 import { connectAuthClient, startAuth } from "../fixtures/services.js";
 import { createTestDatabase, waitFor, type TestDatabase } from "../support/index.js";
-import { callHeaders, signIn, startAuthHarness, uniqueEmail, type AuthHarness } from "./auth-harness.js";
+import {
+  callHeaders,
+  signIn,
+  startAuthHarness,
+  uniqueEmail,
+  verificationToken,
+  type AuthHarness,
+} from "./auth-harness.js";
 
 // SESSION_MAX_AGE: besides the 7-day sliding expiry, a session has an absolute end (RFC 9700,
 // section 4.14.2) that no refresh moves; no refresh or access token outlives it, and a refresh after
@@ -93,6 +102,26 @@ describe("SESSION_MAX_AGE: a session's absolute end", () => {
     expect(await sessionRow(again.sessionId)).toMatchObject({
       absolute_expires_at: new Date(h.clock.now().getTime() + 10 * day),
     });
+  });
+
+  it("gives a StepUp's access token no life beyond the session's absolute end", async () => {
+    const short = await startAuth({ ...h.env, SESSION_MAX_AGE: "10m" }, { clock: h.clock, delivery: h.capture });
+    try {
+      const client = connectAuthClient(short.baseUrl);
+      const email = uniqueEmail();
+      const login = await signIn({ client, capture: h.capture }, email);
+      const end = seconds(new Date(h.clock.now().getTime() + 10 * 60_000));
+      h.clock.advance(8 * 60_000);
+      const token = await verificationToken({ client, capture: h.capture }, email, OtpPurpose.STEP_UP);
+      const stepped = await client.stepUp(
+        { proof: { case: "verificationToken", value: token } },
+        { headers: callHeaders({ accessToken: login.tokens!.accessToken }) },
+      );
+      expect(decodeJwt(stepped.accessToken).exp).toBe(end);
+      expect(stepped.expiresIn).toBe(BigInt(end - seconds(h.clock.now())));
+    } finally {
+      await short.close();
+    }
   });
 
   it("caps the first refresh token at sign-in when SESSION_MAX_AGE is shorter than the refresh lifetime", async () => {

@@ -20,17 +20,21 @@ import type { DeviceFlags, UserDevice } from "./devices.js";
 import type { RequestOrigin } from "./request-origin.js";
 import type { SessionRevoker } from "./session-revocation.js";
 
-/** The signed-in caller of a device RPC: whose devices, and which one the call comes from. */
+/**
+ * The signed-in caller of a device RPC: whose devices, which one the call comes from, and the
+ * session's last active authentication (`auth_time`): trusting, blocking and unblocking are
+ * sensitive actions.
+ */
 export interface DeviceCaller extends RequestOrigin {
   userId: string;
   /** Device id of the calling session (the access token's `did`). */
   deviceId: string;
+  authTime: Date | undefined;
 }
 
-/** The caller of TrustDevice: also which session, and its last active authentication (`auth_time`). */
+/** The caller of TrustDevice: also which session. */
 export interface TrustingCaller extends DeviceCaller {
   sessionId: string;
-  authTime: Date | undefined;
 }
 
 export interface BlockDeviceResult {
@@ -89,8 +93,12 @@ export function createDeviceService(deps: {
     });
   }
 
-  /** Blocks a device and revokes its sessions; an already blocked device keeps its first reason. */
+  /**
+   * Blocks a device and revokes its sessions; an already blocked device keeps its first reason. A
+   * sensitive action: a sign-in held for step-up must not lock the owner's own devices out.
+   */
   function block(caller: DeviceCaller, deviceId: string, reason: string): Promise<BlockDeviceResult> {
+    requireRecentAuthentication(caller, { maxAgeSeconds: deps.stepUpMaxAgeSeconds, now: deps.clock.now() });
     return deps.transact(async (trx) => {
       const device = await lockUserDevice(trx, caller.userId, deviceId);
       if (!device) throw notFound();
@@ -128,8 +136,9 @@ export function createDeviceService(deps: {
     });
   }
 
-  /** Unblocks a device; it comes back untrusted. */
+  /** Unblocks a device; it comes back untrusted. A sensitive action, as blocking is. */
   function unblock(caller: DeviceCaller, deviceId: string): Promise<UserDevice> {
+    requireRecentAuthentication(caller, { maxAgeSeconds: deps.stepUpMaxAgeSeconds, now: deps.clock.now() });
     return deps.transact(async (trx) => {
       const device = await lockUserDevice(trx, caller.userId, deviceId);
       if (!device) throw notFound();

@@ -27,8 +27,10 @@ export type OtpSendBudget = ReturnType<typeof createOtpSendBudget>;
  * clock (a 1-hour window runs from hh:00 to hh:00), so across a boundary up to twice the budget can
  * go out in a short time; the budget bounds spend per window, not the instantaneous rate.
  *
- * A send takes its unit before the other limits are counted, and gives it back when it is not made
- * (refused by them, or undeliverable), so refused requests spend nothing. When the budget is spent
+ * A send takes its unit only after the per-identifier and per-network limits let it through (their
+ * transaction has ended), and gives it back when it is not made (undeliverable): requests those
+ * limits refuse, or that wait on them, never spend or hold a unit, so a flood they stop cannot turn
+ * the budget into an off switch. When the budget is spent
  * SendOtp is refused for everyone with the time the window ends: fail closed, and loudly
  * (`onSpent`, a metric operators are alerted on).
  */

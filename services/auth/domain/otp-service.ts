@@ -64,9 +64,13 @@ export function createOtpService(deps: OtpServiceDeps) {
   async function send(input: SendOtpInput): Promise<SendOtpResult> {
     const identifier = normalizeIdentifier(input.identifierType, input.identifier, deps.defaultPhoneRegion);
     const now = clock.now();
+    // The global budget is taken only by a send the per-identifier and per-network limits let
+    // through, after their transaction: refused or queued requests never hold a unit, so a flood
+    // that those limits stop cannot spend (or hold) the budget everyone shares.
+    const counted = await countSend(input, identifier, now);
     const giveBack = await deps.budget.take(otpChannelOf(input.identifierType), now);
     try {
-      return await issue(input, identifier, now);
+      return await issue(input, identifier, now, counted);
     } catch (error) {
       // Best effort: if the give-back fails too, the budget counts one send too many (fails closed).
       await giveBack().catch(() => undefined);
@@ -74,10 +78,13 @@ export function createOtpService(deps: OtpServiceDeps) {
     }
   }
 
-  async function issue(input: SendOtpInput, identifier: string, now: Date): Promise<SendOtpResult> {
+  /**
+   * One statement counts the send on the identifier and the IP (in that order, in every
+   * transaction) and finds the holder; a refusal rolls it back. A send counted here that the budget
+   * or the delivery then refuses stays counted (fails closed).
+   */
+  async function countSend(input: SendOtpInput, identifier: string, now: Date) {
     return deps.transact(async (trx) => {
-      // One statement counts the send on the identifier and the IP (in that order, in every
-      // transaction) and finds the holder; a refusal rolls it back.
       const { byIdentifier, byIp, holderUserId } = await startOtpSend(trx, {
         identifier,
         identifierKey: `otp-send:identifier:${identifier}`,
@@ -91,7 +98,17 @@ export function createOtpService(deps: OtpServiceDeps) {
       if (byIp && byIp.count > limits.maxSendsPerIp) {
         throw rateLimited(byIp.oldest, now, "too many codes were requested from this network");
       }
+      return { byIdentifier, holderUserId };
+    });
+  }
 
+  async function issue(
+    input: SendOtpInput,
+    identifier: string,
+    now: Date,
+    { byIdentifier, holderUserId }: Awaited<ReturnType<typeof countSend>>,
+  ): Promise<SendOtpResult> {
+    return deps.transact(async (trx) => {
       const id = randomUUID();
       const code = generateOtpCode();
       const challenge = newOpaqueToken("challenge");

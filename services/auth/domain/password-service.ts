@@ -6,7 +6,13 @@ import type { Transact } from "../../shared/outbox/transact.js";
 import { clearUserPasswordGuards, upsertPassword } from "../store/password-store.js";
 import type { AuthDatabase } from "../store/schema.js";
 import { holdUserGate } from "../store/user-gate-store.js";
-import { consumeVerificationProof, peekVerificationToken } from "../store/verification-proof-store.js";
+import { readSessionHold } from "../store/step-up-store.js";
+import {
+  consumeVerificationProof,
+  peekVerificationToken,
+  type VerificationProof,
+} from "../store/verification-proof-store.js";
+import { requireHeldSessionAccepts, sessionHoldFrom } from "./held-session.js";
 import { hashOpaqueToken, looksLikeToken } from "./opaque-tokens.js";
 import type { PasswordHasher } from "./password-hasher.js";
 import type { RequestOrigin } from "./request-origin.js";
@@ -25,6 +31,7 @@ export interface PasswordServiceDeps {
 /** The signed-in caller of SetPassword. */
 export interface SetPasswordCaller extends RequestOrigin {
   userId: string;
+  sessionId: string;
   /** The session's last active authentication (the access token's auth_time). */
   authTime: Date | undefined;
 }
@@ -79,14 +86,36 @@ export function createPasswordService(deps: PasswordServiceDeps) {
     const tokenHash = hashOpaqueToken(verificationToken);
     const seen = await peekVerificationToken(deps.db, tokenHash, setPasswordPurposes, clock.now());
     if (!seen || seen.holderUserId !== caller.userId) throw setPasswordRefused();
+    await requireTokenStepsUp(deps.db, caller, seen);
 
     const hash = await deps.hasher.hash(password);
     await deps.transact(async (trx) => {
       const now = clock.now();
       const proof = await consumeVerificationProof(trx, tokenHash, setPasswordPurposes, now);
       if (!proof || proof.holderUserId !== caller.userId) throw setPasswordRefused();
+      await requireTokenStepsUp(trx, caller, proof);
       await upsertPassword(trx, caller.userId, hash, now);
       await clearUserPasswordGuards(trx, caller.userId);
+    });
+  }
+
+  /**
+   * The token is this call's step-up, so a session held for step-up takes it only where StepUp
+   * would (held-session.ts): a held code sign-in cannot set a password with a code to the very
+   * identifier it signed in with, and then step up with that password.
+   */
+  async function requireTokenStepsUp(
+    db: Kysely<AuthDatabase>,
+    caller: SetPasswordCaller,
+    proof: VerificationProof,
+  ): Promise<void> {
+    if (caller.authTime !== undefined) return;
+    const hold = await readSessionHold(db, caller);
+    if (!hold || !proof.heldSince) throw setPasswordRefused();
+    requireHeldSessionAccepts(sessionHoldFrom(hold), {
+      kind: "otp",
+      identifier: proof.identifier,
+      heldSince: proof.heldSince,
     });
   }
 

@@ -1,6 +1,7 @@
 import type { Kysely } from "kysely";
 import type { AccessTokenVerifier } from "../../shared/auth/access-token.js";
 import { isServicePrincipal, type Principal, type VerifiedCaller } from "../../shared/auth/principal.js";
+import { StepUpRequiredError } from "../../shared/auth/recent-authentication.js";
 import type { Clock } from "../../shared/clock.js";
 import { NotFoundError } from "../../shared/errors/domain-errors.js";
 import type { Transact } from "../../shared/outbox/transact.js";
@@ -37,6 +38,8 @@ export function createSessionService(deps: {
   clock: Clock;
   verifier: AccessTokenVerifier;
   revoker: SessionRevoker;
+  /** The step-up window, named in the refusal a held session gets. */
+  stepUpMaxAgeSeconds: number;
   /** Whether a token's session was revoked or has ended (revocation-awareness.ts). */
   isSessionRevoked: (sessionId: string) => boolean | Promise<boolean>;
 }) {
@@ -54,6 +57,7 @@ export function createSessionService(deps: {
     kind: "logout" | "revoke",
   ): Promise<void> {
     const target = sessionId || me.sessionId;
+    if (target !== me.sessionId) requireNotHeld(me);
     const reason = kind === "logout" || target === me.sessionId ? "logout" : "user_revoked";
     await deps.transact(async (trx) => {
       const revoked = await deps.revoker.revokeSessions(
@@ -72,7 +76,21 @@ export function createSessionService(deps: {
     });
   }
 
+  /**
+   * Signing other sessions out needs a session that holds an authentication: any age will do (a
+   * person who fears a theft signs everyone out at once, without a fresh code), but a sign-in held
+   * for step-up proved too little to end the owner's sessions (docs/product.md, "Step-up").
+   */
+  function requireNotHeld(me: Principal): void {
+    if (me.authTime !== undefined) return;
+    throw new StepUpRequiredError(
+      deps.stepUpMaxAgeSeconds,
+      "this session was held for step-up and cannot sign out other sessions; step up (AuthService.StepUp) and retry",
+    );
+  }
+
   async function revokeAll(me: Principal, keepCurrent: boolean, caller: RequestOrigin): Promise<number> {
+    requireNotHeld(me);
     return deps.transact(async (trx) => {
       const filter = { userId: me.userId, exceptSessionId: keepCurrent ? me.sessionId : undefined };
       const revoked = await deps.revoker.revokeSessions(trx, clock.now(), filter, "revoke_all", {

@@ -149,6 +149,7 @@ export function createSessionStarter(deps: SessionStarterDeps) {
         refreshTokenHash: refresh.hash,
         authTime: authentication?.time ?? null,
         authMethods: authentication?.methods ?? [],
+        signInIdentifier: input.identifier,
       },
       [
         ...(input.extraEvents ?? []),

@@ -9,11 +9,13 @@ import type { AuthDatabase } from "../store/schema.js";
 import {
   lockActiveSession,
   lockStepUpPasswordCheck,
+  readSessionHold,
   recordStepUp,
   settleStepUpPassword,
 } from "../store/step-up-store.js";
 import { consumeVerificationProof } from "../store/verification-proof-store.js";
 import type { AccessTokenIssuer, UserIdentifier } from "./access-tokens.js";
+import { requireHeldSessionAccepts, sessionHoldFrom, type HeldStepUpEvidence } from "./held-session.js";
 import { hashOpaqueToken, looksLikeToken } from "./opaque-tokens.js";
 import { afterWrongCode, lockRemainingMs, type LockoutPolicy } from "./otp-lockout.js";
 import type { PasswordHasher } from "./password-hasher.js";
@@ -82,44 +84,54 @@ export function createStepUp(deps: StepUpDeps) {
       const now = clock.now();
       const proof = await consumeVerificationProof(trx, tokenHash, stepUpPurposes, now);
       // The identifier must be the caller's now: one replaced away or someone else's proves nothing here.
-      if (!proof || proof.holderUserId !== caller.userId) throw invalidToken();
-      return record(trx, caller, "otp", now);
+      if (!proof || proof.holderUserId !== caller.userId || !proof.heldSince) throw invalidToken();
+      return record(trx, caller, { kind: "otp", identifier: proof.identifier, heldSince: proof.heldSince }, now);
     });
   }
 
   async function withPassword(caller: StepUpCaller, password: string): Promise<StepUpResult> {
     // Counted as a failure before the check, under the guard's row lock, and given back when right
     // (as LoginWithPassword does): exact under concurrency, no lock held through argon2.
+    // A held session that may not step up with the password is told so before any guess is counted.
     const guardKey = `step-up:user:${caller.userId}`;
     const reservation = await deps.transact(async (trx) => {
       const now = clock.now();
+      const hold = await readSessionHold(trx, caller);
+      if (!hold) throw sessionEnded();
       const state = await lockStepUpPasswordCheck(trx, guardKey, caller.userId, now);
+      if (state.hash !== null && state.setAt) {
+        requireHeldSessionAccepts(sessionHoldFrom(hold), { kind: "password", setAt: state.setAt });
+      }
       const lockedMs = lockRemainingMs(state, now);
-      if (lockedMs > 0) return { locked: lockedMs, hash: null };
+      if (lockedMs > 0) return { locked: lockedMs, hash: null, setAt: null };
       await recordPasswordFailure(trx, guardKey, afterWrongCode(state, now, deps.lockout), now);
-      return { locked: 0, hash: state.hash };
+      return { locked: 0, hash: state.hash, setAt: state.setAt };
     });
     if (reservation.locked > 0) throw locked(reservation.locked);
     const checkedHash = reservation.hash;
     const matches = await deps.hasher.verify(checkedHash ?? deps.hasher.dummyHash, password);
-    if (!matches || checkedHash === null) throw wrongPassword();
+    if (!matches || checkedHash === null || reservation.setAt === null) throw wrongPassword();
+    const setAt = reservation.setAt;
     return deps.transact(async (trx) => {
       const now = clock.now();
       if (!(await settleStepUpPassword(trx, { guardKey, userId: caller.userId, checkedHash, now }))) {
         throw wrongPassword();
       }
-      return record(trx, caller, "pwd", now);
+      return record(trx, caller, { kind: "password", setAt }, now);
     });
   }
 
   async function record(
     trx: Kysely<AuthDatabase>,
     caller: StepUpCaller,
-    method: AuthMethod,
+    evidence: HeldStepUpEvidence,
     now: Date,
   ): Promise<StepUpResult> {
     const session = await lockActiveSession(trx, caller, now);
     if (!session) throw sessionEnded();
+    // Under the session's lock; a refusal rolls back the use of the verification token.
+    requireHeldSessionAccepts(sessionHoldFrom(session.hold), evidence);
+    const method: AuthMethod = evidence.kind === "otp" ? "otp" : "pwd";
     const authentication: SessionAuthentication = { time: now, methods: [method] };
     const identifiers = session.identifiers.map(
       (id): UserIdentifier => ({ type: id.type === "phone" ? "phone" : "email", identifier: id.identifier }),
@@ -127,6 +139,8 @@ export function createStepUp(deps: StepUpDeps) {
     const access = deps.accessTokens.issue(
       { userId: caller.userId, sessionId: caller.sessionId, deviceId: session.deviceId, identifiers, authentication },
       now,
+      // As sign-in and refresh do: the access token ends no later than its session.
+      session.endsAt,
     );
     await recordStepUp(
       trx,

@@ -18,7 +18,7 @@ export function createDeviceHandlers(deps: {
 
     async trustDevice(request, context) {
       const me = requirePrincipal(context);
-      const caller: TrustingCaller = { ...deviceCaller(context), sessionId: me.sessionId, authTime: me.authTime };
+      const caller: TrustingCaller = { ...deviceCaller(context), sessionId: me.sessionId };
       return { device: deviceToProto(await deps.devices.trust(caller, request.deviceId), caller.deviceId) };
     },
 
@@ -38,7 +38,13 @@ export function createDeviceHandlers(deps: {
 function deviceCaller(context: HandlerContext): DeviceCaller {
   const me = requirePrincipal(context);
   const request = context.values.get(requestInfoKey);
-  return { userId: me.userId, deviceId: me.deviceId, ip: request.ip, userAgent: request.userAgent };
+  return {
+    userId: me.userId,
+    deviceId: me.deviceId,
+    authTime: me.authTime,
+    ip: request.ip,
+    userAgent: request.userAgent,
+  };
 }
 
 function deviceToProto(device: UserDevice, currentDeviceId: string) {

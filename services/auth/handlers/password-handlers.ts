@@ -16,7 +16,13 @@ export function createPasswordHandlers(deps: {
       const me = requirePrincipal(context);
       const caller = context.values.get(requestInfoKey);
       await deps.passwords.setPassword(
-        { userId: me.userId, authTime: me.authTime, ip: caller.ip, userAgent: caller.userAgent },
+        {
+          userId: me.userId,
+          sessionId: me.sessionId,
+          authTime: me.authTime,
+          ip: caller.ip,
+          userAgent: caller.userAgent,
+        },
         request.verificationToken,
         request.password,
       );

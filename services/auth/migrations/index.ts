@@ -14,6 +14,7 @@ import * as sessionAbsoluteEnd from "./2026-12-06T22-00-00_session-absolute-end.
 import * as userDeleted from "./2026-12-06T23-00-00_user-deleted.js";
 import * as encryptedKeys from "./2026-12-08T00-00-00_encrypted-keys.js";
 import * as serviceAccounts from "./2026-12-09T00-00-00_service-accounts.js";
+import * as signInIdentifier from "./2026-12-09T01-00-00_sign-in-identifier.js";
 
 /** Every migration of the auth database, by name; names sort in the order they were written. */
 export const authMigrations: Record<string, Migration> = {
@@ -32,4 +33,5 @@ export const authMigrations: Record<string, Migration> = {
   "2026-12-06T23-00-00_user-deleted": userDeleted,
   "2026-12-08T00-00-00_encrypted-keys": encryptedKeys,
   "2026-12-09T00-00-00_service-accounts": serviceAccounts,
+  "2026-12-09T01-00-00_sign-in-identifier": signInIdentifier,
 };

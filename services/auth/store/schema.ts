@@ -160,6 +160,8 @@ export interface SessionsTable {
   /** RFC 8176 methods of that authentication ("otp", "pwd"). */
   auth_methods: Generated<string[]>;
   stepped_up_at: Date | null;
+  /** The identifier the sign-in proved; null for sessions from before it was recorded. */
+  sign_in_identifier: string | null;
 }
 
 export interface RefreshTokensTable {

@@ -22,6 +22,8 @@ export interface NewSession {
   /** The sign-in's authentication (null when the risk policy held it for step-up). */
   authTime: Date | null;
   authMethods: string[];
+  /** The identifier the sign-in proved (step-up of a held session needs another proof). */
+  signInIdentifier: string;
 }
 
 /** Creates a session with its first refresh token and records its events, in one statement. */
@@ -30,11 +32,11 @@ export async function insertSession(db: Kysely<AuthDatabase>, session: NewSessio
     with session as (
       insert into sessions (id, user_id, device_record_id, device_id, device_name, method, ip_address, user_agent,
         created_at, last_used_at, expires_at, absolute_expires_at, access_expires_at, current_token_hash, revoked_at,
-        revoke_reason, auth_time, auth_methods)
+        revoke_reason, auth_time, auth_methods, sign_in_identifier)
       values (${session.id}, ${session.userId}, ${session.deviceRecordId}, ${session.deviceId}, ${session.deviceName},
         ${session.method}, ${session.ip}, ${session.userAgent}, ${session.now}, ${session.now}, ${session.expiresAt},
         ${session.absoluteExpiresAt}, ${session.accessExpiresAt}, ${session.refreshTokenHash}, null, null,
-        ${session.authTime}, ${session.authMethods}::text[])
+        ${session.authTime}, ${session.authMethods}::text[], ${session.signInIdentifier})
     ), token as (
       insert into refresh_tokens (token_hash, session_id, created_at, expires_at, rotated_at, successor_hash, successor_box)
       values (${session.refreshTokenHash}, ${session.id}, ${session.now}, ${session.expiresAt}, null, null, null)

@@ -10,6 +10,18 @@ import type { AuthDatabase } from "./schema.js";
 export interface SteppingSession {
   deviceId: string;
   identifiers: Array<{ type: string; identifier: string }>;
+  /** The earlier of the session's sliding and absolute ends: no token of it outlives that. */
+  endsAt: Date;
+  /** What the held-session rule needs (domain/held-session.ts). */
+  hold: SessionHoldRow;
+}
+
+export interface SessionHoldRow {
+  /** The session holds no authentication (auth_time null). */
+  held: boolean;
+  method: string;
+  signInIdentifier: string | null;
+  startedAt: Date;
 }
 
 /**
@@ -21,15 +33,43 @@ export async function lockActiveSession(
   session: { sessionId: string; userId: string },
   now: Date,
 ): Promise<SteppingSession | undefined> {
-  const { rows } = await sql<{ device_id: string; identifiers: Array<{ type: string; identifier: string }> }>`
-    select s.device_id,
+  const { rows } = await sql<
+    HoldColumns & { device_id: string; identifiers: Array<{ type: string; identifier: string }>; ends_at: Date }
+  >`
+    select s.device_id, least(s.expires_at, s.absolute_expires_at) as ends_at, s.auth_time is null as held, s.method, s.sign_in_identifier, s.created_at,
       (select coalesce(json_agg(json_build_object('type', i.identifier_type, 'identifier', i.identifier)), '[]'::json)
         from identities i where i.user_id = s.user_id) as identifiers
     from sessions s
     where s.id = ${session.sessionId} and s.user_id = ${session.userId} and s.revoked_at is null and s.expires_at > ${now}
     for update of s`.execute(db);
   const row = rows[0];
-  return row && { deviceId: row.device_id, identifiers: row.identifiers };
+  return row && { deviceId: row.device_id, identifiers: row.identifiers, endsAt: row.ends_at, hold: holdOf(row) };
+}
+
+interface HoldColumns {
+  held: boolean;
+  method: string;
+  sign_in_identifier: string | null;
+  created_at: Date;
+}
+
+const holdOf = (row: HoldColumns): SessionHoldRow => ({
+  held: row.held,
+  method: row.method,
+  signInIdentifier: row.sign_in_identifier,
+  startedAt: row.created_at,
+});
+
+/** The session's hold facts, unlocked (a pre-check; a step-up only ever lifts a hold). */
+export async function readSessionHold(
+  db: Kysely<AuthDatabase>,
+  session: { sessionId: string; userId: string },
+): Promise<SessionHoldRow | undefined> {
+  const { rows } = await sql<HoldColumns>`
+    select s.auth_time is null as held, s.method, s.sign_in_identifier, s.created_at
+    from sessions s where s.id = ${session.sessionId} and s.user_id = ${session.userId}`.execute(db);
+  const row = rows[0];
+  return row && holdOf(row);
 }
 
 /**
@@ -57,6 +97,8 @@ export interface StepUpPasswordState {
   lastFailureAt: Date | null;
   /** The user's argon2id hash, if they set a password. */
   hash: string | null;
+  /** When that password was last set. */
+  setAt: Date | null;
 }
 
 /**
@@ -74,16 +116,23 @@ export async function lockStepUpPasswordCheck(
     locked_until: Date | null;
     last_failure_at: Date | null;
     hash: string | null;
+    updated_at: Date | null;
   }>`
     with guard as (
       insert into password_guards as g (identifier, failures, updated_at) values (${guardKey}, 0, ${now})
       on conflict (identifier) do update set updated_at = g.updated_at
       returning failures, locked_until, last_failure_at
     )
-    select guard.failures, guard.locked_until, guard.last_failure_at, p.hash
+    select guard.failures, guard.locked_until, guard.last_failure_at, p.hash, p.updated_at
     from guard left join passwords p on p.user_id = ${userId}`.execute(db);
   const row = guaranteed(rows[0], "the guard upsert returns its row");
-  return { failures: row.failures, lockedUntil: row.locked_until, lastFailureAt: row.last_failure_at, hash: row.hash };
+  return {
+    failures: row.failures,
+    lockedUntil: row.locked_until,
+    lastFailureAt: row.last_failure_at,
+    hash: row.hash,
+    setAt: row.updated_at,
+  };
 }
 
 /**

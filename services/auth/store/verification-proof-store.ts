@@ -10,6 +10,8 @@ export interface VerificationProof {
   purpose: string;
   /** The user holding the identifier, if anyone does. */
   holderUserId: string | null;
+  /** Since when that user holds it. */
+  heldSince: Date | null;
 }
 
 /**
@@ -25,7 +27,7 @@ export async function peekVerificationToken(
   const row = await db
     .selectFrom("verification_tokens as t")
     .leftJoin("identities as i", "i.identifier", "t.identifier")
-    .select(["t.identifier", "t.identifier_type", "t.purpose", "i.user_id"])
+    .select(["t.identifier", "t.identifier_type", "t.purpose", "i.user_id", "i.created_at"])
     .where("t.token_hash", "=", tokenHash)
     .where("t.purpose", "in", purposes)
     .where("t.expires_at", ">", now)
@@ -36,6 +38,7 @@ export async function peekVerificationToken(
       identifierType: row.identifier_type,
       purpose: row.purpose,
       holderUserId: row.user_id,
+      heldSince: row.created_at,
     }
   );
 }
@@ -51,13 +54,19 @@ export async function consumeVerificationProof(
   purposes: readonly string[],
   now: Date,
 ): Promise<VerificationProof | undefined> {
-  const { rows } = await sql<{ identifier: string; identifier_type: string; purpose: string; user_id: string | null }>`
+  const { rows } = await sql<{
+    identifier: string;
+    identifier_type: string;
+    purpose: string;
+    user_id: string | null;
+    created_at: Date | null;
+  }>`
     with token as (
       delete from verification_tokens
       where token_hash = ${tokenHash} and purpose in (${sql.join(purposes)}) and expires_at > ${now}
       returning identifier, identifier_type, purpose
     )
-    select token.identifier, token.identifier_type, token.purpose, i.user_id
+    select token.identifier, token.identifier_type, token.purpose, i.user_id, i.created_at
     from token left join identities i on i.identifier = token.identifier`.execute(db);
   const row = rows[0];
   return (
@@ -66,6 +75,7 @@ export async function consumeVerificationProof(
       identifierType: row.identifier_type,
       purpose: row.purpose,
       holderUserId: row.user_id,
+      heldSince: row.created_at,
     }
   );
 }

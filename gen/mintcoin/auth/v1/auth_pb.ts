@@ -1803,8 +1803,11 @@ export const AuthService: GenService<{
   /**
    * Ends a session of the caller: the given one, or the caller's own when `session_id` is
    * empty. Authenticated. Ending an already ended session of the caller succeeds (idempotent).
+   * Ending another session needs a session that holds an authentication (not a sign-in held for
+   * step-up), of any age.
    *
-   * Errors: NOT_FOUND when `session_id` is not a session of the caller.
+   * Errors: NOT_FOUND when `session_id` is not a session of the caller; PERMISSION_DENIED with
+   * reason STEP_UP_REQUIRED when a session held for step-up names another session.
    *
    * @generated from rpc mintcoin.auth.v1.AuthService.Logout
    */
@@ -1816,9 +1819,11 @@ export const AuthService: GenService<{
   /**
    * Revokes one session of the caller (for example a lost phone's). Authenticated. Revoking
    * the current session is allowed and works like Logout; revoking an already revoked session
-   * of the caller succeeds.
+   * of the caller succeeds. Revoking another session needs a session that holds an authentication
+   * (not a sign-in held for step-up), of any age.
    *
-   * Errors: NOT_FOUND when `session_id` is not a session of the caller.
+   * Errors: NOT_FOUND when `session_id` is not a session of the caller; PERMISSION_DENIED with
+   * reason STEP_UP_REQUIRED when a session held for step-up names another session.
    *
    * @generated from rpc mintcoin.auth.v1.AuthService.RevokeSession
    */
@@ -1829,7 +1834,11 @@ export const AuthService: GenService<{
   },
   /**
    * Revokes every active session of the caller, or every other one with `keep_current`.
-   * Authenticated. Returns how many sessions were revoked.
+   * Authenticated. Returns how many sessions were revoked. Needs a session that holds an
+   * authentication of any age (a person who fears a theft signs everyone out without a fresh
+   * code), but not a sign-in held for step-up: that proved too little to sign the owner out.
+   *
+   * Errors: PERMISSION_DENIED with reason STEP_UP_REQUIRED from a session held for step-up.
    *
    * @generated from rpc mintcoin.auth.v1.AuthService.RevokeAllSessions
    */
@@ -1887,7 +1896,8 @@ export const AuthService: GenService<{
    * Errors: PERMISSION_DENIED with reason VERIFICATION_TOKEN_INVALID when the verification token is
    * unknown, expired, already used, of purpose PASSWORD_RESET, or for an identifier that is not the
    * caller's; with reason STEP_UP_REQUIRED when no token is given and the session's authentication
-   * is not recent.
+   * is not recent; with reason STEP_UP_PROOF_NOT_ACCEPTED when the session is held for step-up
+   * and the token is not a proof StepUp would take from it (see StepUp).
    *
    * @generated from rpc mintcoin.auth.v1.AuthService.SetPassword
    */
@@ -1983,11 +1993,14 @@ export const AuthService: GenService<{
   },
   /**
    * Blocks one of the caller's devices: its sessions are revoked (reason DEVICE_BLOCKED) and it
-   * can no longer sign in or refresh tokens for this user until unblocked. Authenticated.
-   * Blocking an already blocked device succeeds and keeps the first reason.
+   * can no longer sign in or refresh tokens for this user until unblocked. Authenticated and
+   * sensitive (an authentication within STEP_UP_MAX_AGE): a sign-in held for step-up must not
+   * lock the owner's devices out. Blocking an already blocked device succeeds and keeps the first
+   * reason.
    *
-   * Errors: NOT_FOUND when the caller has no device with this id; FAILED_PRECONDITION when it is
-   * the device of the calling session (use another device, or Logout).
+   * Errors: PERMISSION_DENIED with reason STEP_UP_REQUIRED when the authentication is not recent;
+   * NOT_FOUND when the caller has no device with this id; FAILED_PRECONDITION when it is the
+   * device of the calling session (use another device, or Logout).
    *
    * @generated from rpc mintcoin.auth.v1.AuthService.BlockDevice
    */
@@ -1997,9 +2010,11 @@ export const AuthService: GenService<{
     output: typeof BlockDeviceResponseSchema;
   },
   /**
-   * Unblocks one of the caller's devices. It comes back untrusted. Authenticated. Idempotent.
+   * Unblocks one of the caller's devices. It comes back untrusted. Authenticated and sensitive,
+   * as BlockDevice. Idempotent.
    *
-   * Errors: NOT_FOUND when the caller has no device with this id.
+   * Errors: PERMISSION_DENIED with reason STEP_UP_REQUIRED when the authentication is not recent;
+   * NOT_FOUND when the caller has no device with this id.
    *
    * @generated from rpc mintcoin.auth.v1.AuthService.UnblockDevice
    */
@@ -2016,9 +2031,16 @@ export const AuthService: GenService<{
    * StepUp runs), consumed here, or the caller's password (wrong passwords are counted per user,
    * with the same doubling lockout as LoginWithPassword).
    *
+   * A session held for step-up (its sign-in's auth_time is absent) must bring another proof than
+   * its sign-in's, made of what the account held before the session started: a password sign-in
+   * steps up only with a code (to an identifier the account held by then); a code sign-in with a
+   * code to another identifier the account held by then, or with a password set by then. A session
+   * that holds an authentication steps up with either proof.
+   *
    * The session records the step-up (auth_time = now, amr = ["otp"] or ["pwd"]), so the access
    * tokens later refreshes return carry it too; the answer is a new access token of the same
-   * session with it. The refresh token is not rotated: it stays the session's credential, and a
+   * session with it, ending no later than the session (its sliding or absolute end, whichever is
+   * first). The refresh token is not rotated: it stays the session's credential, and a
    * refresh racing the step-up must not look like reuse. Emits auth.session.stepped_up.
    *
    * Errors: PERMISSION_DENIED with reason VERIFICATION_TOKEN_INVALID when the token is unknown,
@@ -2026,7 +2048,8 @@ export const AuthService: GenService<{
    * reason CREDENTIALS_INVALID for a wrong password or an account without one (PERMISSION_DENIED,
    * not UNAUTHENTICATED: the session is good, only the proof is not); RESOURCE_EXHAUSTED
    * (PASSWORD_LOCKED) after too many wrong passwords; UNAUTHENTICATED (SESSION_REVOKED) when the
-   * session ended meanwhile.
+   * session ended meanwhile; PERMISSION_DENIED with reason STEP_UP_PROOF_NOT_ACCEPTED when a held
+   * session offers a proof it may not use (nothing is used up or counted as a wrong password).
    *
    * @generated from rpc mintcoin.auth.v1.AuthService.StepUp
    */
