@@ -172,16 +172,16 @@ export function loadAuthConfig(env: Record<string, string | undefined> = process
  */
 function otpDeliveryFrom(
   chosen: "log" | "nats" | undefined,
-  natsUrl: string | undefined,
+  natsServers: readonly string[] | undefined,
   databaseUrl: string | undefined,
 ): "log" | "nats" | undefined {
-  if (chosen === "nats" && !natsUrl) {
+  if (chosen === "nats" && !natsServers) {
     throw new ConfigError(
       "invalid configuration:\n  NATS_URL: required by OTP_DELIVERY=nats (codes are never written to the log instead)",
     );
   }
   if (chosen) return chosen;
-  if (natsUrl) return "nats";
+  if (natsServers) return "nats";
   return databaseUrl ? undefined : "log";
 }
 

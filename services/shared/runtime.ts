@@ -20,7 +20,8 @@ export interface RuntimeConfig {
   DATA_DIR: string;
   DATABASE_POOL_SIZE: number;
   MIGRATE_ON_START: boolean;
-  NATS_URL?: string | undefined;
+  /** The NATS servers (one, or the members of a cluster). */
+  NATS_URL?: readonly string[] | undefined;
   NATS_STREAM_REPLICAS: number;
 }
 
@@ -101,7 +102,7 @@ export async function openRuntime<DB extends OutboxDatabase>(options: RuntimeOpt
   let nats: NatsLink | undefined;
   if (config.NATS_URL) {
     nats = createNatsLink({
-      url: config.NATS_URL,
+      servers: config.NATS_URL,
       name: `mintcoin-${options.service}`,
       streams: options.streams,
       replicas: config.NATS_STREAM_REPLICAS,

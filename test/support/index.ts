@@ -2,4 +2,6 @@
 export { createTestDatabase, type TestDatabase } from "./test-database.js";
 export { startPostgres, type PgInstance, type StartPostgresOptions } from "./postgres.js";
 export { startNats, type NatsInstance } from "./nats.js";
+export { startNatsCluster, type NatsCluster, type NatsClusterNode } from "./nats-cluster.js";
+export { startTcpBalancer, type Backend, type TcpBalancer } from "./tcp-balancer.js";
 export { waitFor, type WaitForOptions } from "./wait-for.js";

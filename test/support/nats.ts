@@ -1,9 +1,12 @@
 // Throwaway NATS JetStream servers (~50 ms each). Each test file starts its own, so stream and
 // consumer names never collide between files running in parallel, and fault tests can stop, kill
 // and restart theirs. Never the machine's own NATS: nothing here defaults to port 4222.
+// natsServer() is the one way the harness runs nats-server: a single server here, the members of a
+// cluster in nats-cluster.ts.
 import type { ChildProcess } from "node:child_process";
 import { connect as tcpConnect } from "node:net";
 import { join } from "node:path";
+import { guaranteed } from "../../services/shared/guaranteed.js";
 import { findBinaries } from "./ensure-binaries.js";
 import { makeTempDir, spawnServer, startOnFreePort, stopServer, waitUntilReady } from "./server-process.js";
 
@@ -21,8 +24,72 @@ export interface NatsInstance {
   restart(): Promise<void>;
 }
 
+export interface NatsServerOptions {
+  /** Path of the nats-server binary. */
+  binary: string;
+  /** The client port, kept across restarts. */
+  port: number;
+  /** The server's name (JetStream in a cluster needs one per server). */
+  name: string;
+  /** Holds the JetStream store and the log; kept across restarts. */
+  dir: string;
+  /** More flags, e.g. a cluster's listen address and routes. */
+  args?: string[];
+}
+
+/** One nats-server with JetStream on 127.0.0.1, which can be stopped, killed and started again. */
+export interface NatsServer {
+  /** Starts it (no-op while it runs) and resolves once it accepts clients with JetStream on. */
+  start(): Promise<void>;
+  /** Graceful stop (SIGTERM). */
+  stop(): Promise<void>;
+  /** SIGKILL, as in a crash. */
+  kill(): Promise<void>;
+  isRunning(): boolean;
+}
+
+export function natsServer(options: NatsServerOptions): NatsServer {
+  const logFile = join(options.dir, "nats.log");
+  let child: ChildProcess | null = null;
+  const isRunning = () => child !== null && child.exitCode === null && child.signalCode === null;
+  return {
+    isRunning,
+    async start() {
+      if (isRunning()) return;
+      const args = [
+        "-js",
+        "-a",
+        "127.0.0.1",
+        "-p",
+        String(options.port),
+        "-sd",
+        join(options.dir, "jetstream"),
+        "--server_name",
+        options.name,
+        ...(options.args ?? []),
+      ];
+      const started = spawnServer({ command: options.binary, args, logFile, deathSignal: "SIGKILL" });
+      child = started;
+      await waitUntilReady(started, logFile, `nats-server ${options.name} on port ${options.port}`, () =>
+        jetStreamReady(options.port),
+      );
+    },
+    async stop() {
+      if (child) await stopServer(child, "SIGTERM");
+    },
+    async kill() {
+      if (child) await stopServer(child, "SIGKILL");
+    },
+  };
+}
+
+/** The nats-server binary; null when there is none (then only NATS_URL can stand in). */
+export function natsServerBinary(): string | null {
+  return findBinaries().natsServer;
+}
+
 export async function startNats(): Promise<NatsInstance> {
-  const binary = findBinaries().natsServer;
+  const binary = natsServerBinary();
   // NATS_URL is used only when there is no nats-server to run (the global setup could not install
   // it): tests need servers they can kill and restart, and a server of their own per file.
   if (binary === null) {
@@ -35,37 +102,21 @@ export async function startNats(): Promise<NatsInstance> {
   }
 
   const dir = makeTempDir("nats");
-  const logFile = join(dir, "nats.log");
-  let port = 0; // chosen by startOnFreePort below, then kept across restarts
-  let child: ChildProcess | null = null;
-
-  const start = async () => {
-    if (child && child.exitCode === null && child.signalCode === null) return;
-    const args = ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", join(dir, "jetstream"), "-n", `test-${port}`];
-    const started = spawnServer({ command: binary, args, logFile, deathSignal: "SIGKILL" });
-    child = started;
-    await waitUntilReady(started, logFile, `nats-server on port ${port}`, () => jetStreamReady(port));
-  };
-  const stop = async () => {
-    if (child) await stopServer(child, "SIGTERM");
-  };
-  const kill = async () => {
-    if (child) await stopServer(child, "SIGKILL");
-  };
-
-  await startOnFreePort(async (candidate) => {
-    port = candidate;
-    await start();
+  let server: NatsServer | undefined;
+  const port = await startOnFreePort(async (candidate) => {
+    server = natsServer({ binary, port: candidate, name: `test-${candidate}`, dir });
+    await server.start();
   });
+  const running = guaranteed(server, "startOnFreePort resolves only after a server started");
   return {
     url: `nats://127.0.0.1:${port}`,
     external: false,
-    start,
-    stop,
-    kill,
+    start: running.start,
+    stop: running.stop,
+    kill: running.kill,
     restart: async () => {
-      await stop();
-      await start();
+      await running.stop();
+      await running.start();
     },
   };
 }

@@ -40,7 +40,7 @@ describe("startDurableConsumer and markEventProcessed", () => {
   beforeAll(async () => {
     [nats, testDatabase] = await Promise.all([startNats(), createTestDatabase()]);
     link = createNatsLink({
-      url: nats.url,
+      servers: [nats.url],
       name: "consumer-test",
       streams: [streams.auth, streams.user],
       replicas: 1,

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { duration, flag, list, optionalUrl, port, positiveInt, timeout } from "./env.js";
+import { duration, flag, list, optionalServerUrls, port, positiveInt, timeout } from "./env.js";
 
 /**
  * Settings both services read. Each service's config adds its own on top of these.
@@ -14,7 +14,9 @@ export const commonEnv = {
     .enum(["on", "off"])
     .default("on")
     .transform((value) => value === "on"),
-  NATS_URL: optionalUrl,
+  // Every server of the NATS cluster (or one), comma-separated: the client connects to any of them and
+  // fails over to the others, also at start while one is down.
+  NATS_URL: optionalServerUrls(["nats:", "tls:"]),
   NATS_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   CORS_ORIGINS: list(),
   // Peers whose X-Forwarded-For is believed (load balancers); nobody's by default.

@@ -102,6 +102,34 @@ export function list(defaultValue = "") {
     );
 }
 
+/**
+ * One server URL or several, comma-separated (the members of a cluster, so that a client can reach
+ * it while any one of them is down), each with one of `protocols` ("nats:", "tls:"). Unset, empty or
+ * only commas: undefined. Blanks around entries are ignored, as in every list.
+ */
+export function optionalServerUrls(protocols: readonly string[]) {
+  return z
+    .string()
+    .optional()
+    .transform((text, ctx) => {
+      const entries = (text ?? "")
+        .split(",")
+        .map((entry) => entry.trim())
+        .filter((entry) => entry.length > 0);
+      if (entries.length === 0) return undefined;
+      const bad = entries.findIndex((entry) => !URL.canParse(entry) || !protocols.includes(new URL(entry).protocol));
+      if (bad >= 0) {
+        // By position, not value: an entry may carry a password.
+        ctx.addIssue({
+          code: "custom",
+          message: `entry ${bad + 1} is not a URL starting with ${protocols.map((p) => `${p}//`).join(" or ")}`,
+        });
+        return z.NEVER;
+      }
+      return entries;
+    });
+}
+
 export const optionalUrl = z
   .url()
   .optional()

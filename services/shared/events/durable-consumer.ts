@@ -48,6 +48,7 @@ import { nanos } from "@nats-io/transport-node";
 import type { Logger } from "../logging.js";
 import { eventCatalog, type EventSubject } from "./catalog.js";
 import type { NatsLink } from "./nats-link.js";
+import { pullExpiresMs } from "./pull-expiry.js";
 
 /** The decoded event message of a subject, e.g. a UserSuspended for "user.suspended". */
 export type EventMessage<S extends EventSubject> = MessageShape<(typeof eventCatalog)[S]>;
@@ -163,7 +164,7 @@ export function startDurableConsumer(options: DurableConsumerOptions): DurableCo
     }
     const consumer = await js.consumers.get(options.stream, durable);
     // Ends the iterator when the consumer or stream disappears, so the loop below recreates it.
-    return consumer.consume({ max_messages: batchSize, abort_on_missing_resource: true });
+    return consumer.consume({ max_messages: batchSize, abort_on_missing_resource: true, expires: pullExpiresMs });
   }
 
   async function run(subject: EventSubject, handler: EventHandler<EventSubject>, attached: () => void): Promise<void> {

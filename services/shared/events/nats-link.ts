@@ -12,7 +12,8 @@ export interface NatsLink {
 }
 
 export interface NatsLinkOptions {
-  url: string;
+  /** One server, or several members of a cluster: the client connects to any and fails over to the others. */
+  servers: readonly string[];
   name: string;
   streams: StreamDefinition[];
   replicas: number;
@@ -55,7 +56,7 @@ export function createNatsLink(options: NatsLinkOptions): NatsLink {
       if (closed) throw new Error("NATS link closed before it connected");
       try {
         const nc = await connect({
-          servers: options.url,
+          servers: [...options.servers],
           name: options.name,
           maxReconnectAttempts: -1,
           reconnectTimeWait: 500,
@@ -73,12 +74,18 @@ export function createNatsLink(options: NatsLinkOptions): NatsLink {
         await ensure(nc);
         connected = true;
         void watchStatus(nc);
-        logger.info({ url: redact(options.url) }, "NATS connected, JetStream streams ready");
+        logger.info(
+          { servers: options.servers.map(redact), server: nc.getServer() },
+          "NATS connected, JetStream streams ready",
+        );
         return { connection: nc, js: jetstream(nc) };
       } catch (error) {
         if (closed) throw error;
         if (!warned) {
-          logger.warn({ err: error, url: redact(options.url) }, "NATS unreachable; retrying in the background");
+          logger.warn(
+            { err: error, servers: options.servers.map(redact) },
+            "NATS unreachable; retrying in the background",
+          );
           warned = true;
         }
         await new Promise((resolve) => setTimeout(resolve, delayMs));

@@ -16,6 +16,7 @@ import { type ConsumerMessages, type JsMsg, DeliverPolicy, type OrderedConsumerO
 import type { NatsConnection, Status } from "@nats-io/transport-node";
 import type { Logger } from "../logging.js";
 import type { NatsLink } from "./nats-link.js";
+import { pullExpiresMs } from "./pull-expiry.js";
 
 export interface StreamFollowerOptions {
   nats: NatsLink;
@@ -95,7 +96,7 @@ export function followStream(options: StreamFollowerOptions): StreamFollower {
           markReady();
         };
         if (pending === 0) caughtUp();
-        const messages = await consumer.consume({ abort_on_missing_resource: true });
+        const messages = await consumer.consume({ abort_on_missing_resource: true, expires: pullExpiresMs });
         messagesNow = messages;
         void restartWhenStuck(messages);
         void stopOnDisconnect(link.connection, messages);
@@ -136,10 +137,20 @@ export function followStream(options: StreamFollowerOptions): StreamFollower {
    * The library recreates an ordered consumer by itself after a gap or missed heartbeats, but
    * from its first configuration; when that keeps failing (NATS restarted without the in-memory
    * consumer), we start a fresh one from the last sequence we saw.
+   *
+   * Missed heartbeats end this consumer at once. In a cluster an ordered consumer lives on one
+   * server (one replica, in memory); when that server dies while our connection is to another, no
+   * message and no error arrives, and the library keeps asking the dead consumer for its info for
+   * ever: the follower would call itself current and hear of nothing. A fresh consumer from the last
+   * sequence is placed on a live server.
    */
   async function restartWhenStuck(messages: ConsumerMessages): Promise<void> {
     let resets = 0;
     for await (const status of messages.status()) {
+      if (status.type === "heartbeats_missed") {
+        messages.stop();
+        return;
+      }
       if (status.type === "ordered_consumer_recreated") {
         resets = 0;
         options.onReset?.();

@@ -76,3 +76,24 @@ export async function unsentOutboxRows(url: string): Promise<number> {
   const [row] = await query<{ count: string }>(url, "select count(*) from outbox where sent_at is null", []);
   return Number(row!.count);
 }
+
+/**
+ * Users who signed in for the first time (an acknowledged Login) but whose verified identifier has
+ * not reached the user database: the user service's durable consumer of auth.user.registered has
+ * not applied their event (yet).
+ */
+export async function verifiedIdentifiersMissing(ledger: Ledger, userUrl: string): Promise<string[]> {
+  const signedIn = ledger.calls.flatMap((call) =>
+    call.code === "ok" && call.step.rpc === "Login" && call.step.userId ? [call.step.userId] : [],
+  );
+  const kept = new Set(
+    (
+      await query<{ user_id: string }>(
+        userUrl,
+        "select user_id from verified_identifiers where user_id = any($1::uuid[])",
+        [signedIn],
+      )
+    ).map((row) => row.user_id),
+  );
+  return signedIn.filter((userId) => !kept.has(userId));
+}

@@ -36,6 +36,25 @@ describe("common settings", () => {
   ])("refuses %s=%j, naming the variable", (variable, value) => {
     expect(configErrorOf(() => common({ [variable]: value }))).toMatch(namesVariable(variable));
   });
+
+  it("takes NATS_URL as one server or a cluster's servers, comma-separated", () => {
+    expect(common({ NATS_URL: "nats://127.0.0.1:4222" }).NATS_URL).toEqual(["nats://127.0.0.1:4222"]);
+    expect(common({ NATS_URL: " nats://a:4222, nats://b:4222,,tls://c:4222 " }).NATS_URL).toEqual([
+      "nats://a:4222",
+      "nats://b:4222",
+      "tls://c:4222",
+    ]);
+    expect(common({ NATS_URL: " , " }).NATS_URL).toBeUndefined();
+  });
+
+  it("refuses a NATS_URL entry that is not a nats:// or tls:// URL, by its position and without its value", () => {
+    for (const value of ["nats://a:4222,http://b:4222", "nats://a:4222,b:4222", "nats://a:4222 nats://b:4222"]) {
+      const message = configErrorOf(() => common({ NATS_URL: value }));
+      expect(message).toMatch(namesVariable("NATS_URL"));
+      expect(message).not.toContain("b:4222");
+    }
+    expect(configErrorOf(() => common({ NATS_URL: "nats://a:4222,http://b:4222" }))).toContain("entry 2");
+  });
 });
 
 describe("the database a service uses", () => {
