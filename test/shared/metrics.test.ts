@@ -200,12 +200,13 @@ describe("Prometheus metrics while NATS is down", () => {
       async () => {
         const samples = await scrape(metricsPortOf(auth));
         expect(sampleValue(samples, "mintcoin_outbox_pending_events")).toBe(0);
+        // One scrape reads the gauges from the database and the counters from memory: wait for both.
+        expect(sampleValue(samples, "mintcoin_events_published_total", { subject: "auth.otp.sent" })).toBe(2);
         return samples;
       },
       { timeoutMs: 20_000 },
     );
     expect(sampleValue(after, "mintcoin_outbox_oldest_pending_age_seconds")).toBe(0);
-    expect(sampleValue(after, "mintcoin_events_published_total", { subject: "auth.otp.sent" })).toBe(2);
   });
 });
 
