@@ -15,6 +15,15 @@ export interface AuthEventConsumerDeps {
   activity: ActivityTracker;
 }
 
+/** What auth.user.registered, auth.identifier.linked and auth.identifier.replaced have in common. */
+interface VerifiedIdentifierEvent {
+  eventId: string;
+  occurredAt?: Timestamp;
+  userId: string;
+  identifierType: IdentifierType;
+  identifier: string;
+}
+
 /** Durable name prefix of the user service's consumers of AUTH_EVENTS (shared by its instances). */
 export const userServiceConsumerName = "user-service";
 
@@ -27,47 +36,29 @@ export const userServiceConsumerName = "user-service";
 export function startAuthEventConsumers(deps: AuthEventConsumerDeps): DurableConsumer {
   const { identity, activity } = deps;
   const time = (timestamp: Timestamp | undefined) => (timestamp ? timestampDate(timestamp) : new Date());
+  /** Each of these events announces one identifier the auth service verified for the user. */
+  async function recordVerified(event: VerifiedIdentifierEvent): Promise<void> {
+    const type = identifierType(event.identifierType);
+    if (!type) return;
+    await identity.recordVerifiedIdentifier({
+      userId: event.userId,
+      type,
+      value: event.identifier,
+      verifiedAt: time(event.occurredAt),
+      eventId: event.eventId,
+    });
+  }
   return startDurableConsumer({
     nats: deps.nats,
     logger: deps.logger,
     stream: streams.auth.name,
     name: userServiceConsumerName,
     handlers: {
-      "auth.identifier.linked": async (event) => {
-        const type = identifierType(event.identifierType);
-        if (!type) return;
-        await identity.recordVerifiedIdentifier({
-          userId: event.userId,
-          type,
-          value: event.identifier,
-          verifiedAt: time(event.occurredAt),
-          eventId: event.eventId,
-        });
-      },
+      "auth.identifier.linked": recordVerified,
       // The replaced identifier is the user's newest of its type: it takes the old one's place on the
       // profile (IdentitySync keeps one per user and type, the newest winning).
-      "auth.identifier.replaced": async (event) => {
-        const type = identifierType(event.identifierType);
-        if (!type) return;
-        await identity.recordVerifiedIdentifier({
-          userId: event.userId,
-          type,
-          value: event.identifier,
-          verifiedAt: time(event.occurredAt),
-          eventId: event.eventId,
-        });
-      },
-      "auth.user.registered": async (event) => {
-        const type = identifierType(event.identifierType);
-        if (!type) return;
-        await identity.recordVerifiedIdentifier({
-          userId: event.userId,
-          type,
-          value: event.identifier,
-          verifiedAt: time(event.occurredAt),
-          eventId: event.eventId,
-        });
-      },
+      "auth.identifier.replaced": recordVerified,
+      "auth.user.registered": recordVerified,
       "auth.login": (event) => activity.touch(event.userId, time(event.occurredAt)),
       "auth.session.refreshed": (event) => activity.touch(event.userId, time(event.occurredAt)),
     },
