@@ -124,6 +124,7 @@ export async function buildAuthDomain(
     refreshIntervalMs: config.JWT_KEY_REFRESH_INTERVAL,
     configuredKey: config.JWT_PRIVATE_KEY ? keyMaterialFromPem(config.JWT_PRIVATE_KEY) : undefined,
     vault,
+    onReloadRefused: () => runtime.metrics.signingKeyReloadsRefused.inc(),
     rotation: config.JWT_KEY_ROTATION_INTERVAL
       ? { intervalMs: config.JWT_KEY_ROTATION_INTERVAL, activationDelayMs: config.JWT_KEY_ACTIVATION_DELAY }
       : undefined,

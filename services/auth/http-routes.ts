@@ -1,5 +1,6 @@
 import type { Logger } from "../shared/logging.js";
 import type { HttpRoute } from "../shared/server/rpc-handler.js";
+import { parseTrustedProxies } from "../shared/trusted-proxies.js";
 import type { AuthDomain } from "./build-domain.js";
 import type { AuthConfig } from "./config.js";
 import { createJwksRoute } from "./handlers/jwks-route.js";
@@ -34,7 +35,7 @@ export function createAuthHttpRoutes(
     "POST /oauth2/token": createTokenRoute({
       clientCredentials: domain.clientCredentials,
       logger,
-      trustedProxies: new Set(config.TRUSTED_PROXIES),
+      trustedProxies: parseTrustedProxies(config.TRUSTED_PROXIES),
     }),
     ...(issuer
       ? { [`GET ${metadataPath(issuer)}`]: createMetadataRoute(config.JWT_ISSUER) }

@@ -210,6 +210,18 @@ describe("X-Forwarded-For and the per-IP SendOtp limit", () => {
     expect(codes.filter((code) => code === "ok")).toHaveLength(ipLimit);
   });
 
+  it("behind a trusted proxy that appends the source port, counts the address: a new port is not a new network", async () => {
+    const codes = await sendWithForwardedFor(behindProxy, 12, (index) => `192.0.2.202:${40_000 + index}`, "ported");
+    expect(codes.filter((code) => code === "ok")).toHaveLength(ipLimit);
+    const bracketed = await sendWithForwardedFor(
+      behindProxy,
+      12,
+      (index) => `[2001:db8:5::${index + 1}]:${40_000 + index}`,
+      "ported-v6",
+    );
+    expect(bracketed.filter((code) => code === "ok")).toHaveLength(ipLimit);
+  });
+
   it("records the connection's address, not a claimed one, on the session of an untrusted client", async () => {
     const client = connectAuthClient(direct.baseUrl);
     const forwarded = { headers: { "x-forwarded-for": "198.51.100.250" } };

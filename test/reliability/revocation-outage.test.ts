@@ -2,7 +2,7 @@ import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import type { AuthService } from "../../gen/mintcoin/auth/v1/auth_pb.js";
-import type { UserService } from "../../gen/mintcoin/user/v1/user_pb.js";
+import { LifecycleState, type UserService } from "../../gen/mintcoin/user/v1/user_pb.js";
 import type { AuthServiceHandle } from "../../services/auth/app.js";
 import type { UserServiceHandle } from "../../services/user/app.js";
 import { sampleValue, scrape } from "../fixtures/metrics.js";
@@ -88,28 +88,43 @@ describe("the user service's token checks while its revocation feed is not curre
       await getMe(otherDevice);
     });
 
-    it("refuses a user suspended or banned meanwhile within a second, from its own database", async () => {
+    it("refuses a user suspended, banned or deleted meanwhile within a second, from its own database", async () => {
       const suspended = await newPerson();
       const banned = await newPerson();
+      const deleted = await newPerson();
       const operator = await signIn(auth, capture, admin);
-      await Promise.all([getMe(suspended), getMe(banned)]);
+      await Promise.all([getMe(suspended), getMe(banned), getMe(deleted)]);
 
       await users.suspendUser({ userId: suspended.userId, reason: "outage test" }, bearer(operator.accessToken));
       await users.banUser({ userId: banned.userId, reason: "outage test" }, bearer(operator.accessToken));
+      await users.updateLifecycleState(
+        { userId: deleted.userId, state: LifecycleState.DELETED, reason: "outage test" },
+        bearer(operator.accessToken),
+      );
+      // A deleted user's own profile is NOT_FOUND anyway: ask what any signed-in person may, so only
+      // the token check can refuse it.
+      const askAsDeleted = () =>
+        users.checkUsernameAvailability({ username: `free_${process.pid % 1000}` }, bearer(deleted.accessToken));
       const refusals = await waitFor(
         async () => {
-          const both = await Promise.all([refusalOf(getMe(suspended)), refusalOf(getMe(banned))]);
-          return both.every((refusal) => refusal !== undefined) ? both : undefined;
+          const all = await Promise.all([
+            refusalOf(getMe(suspended)),
+            refusalOf(getMe(banned)),
+            refusalOf(askAsDeleted()),
+          ]);
+          return all.every((refusal) => refusal !== undefined) ? all : undefined;
         },
         { timeoutMs: 1_000, intervalMs: 10 },
       );
       expect(refusals).toEqual([
         { code: Code.PermissionDenied, reason: "USER_SUSPENDED" },
         { code: Code.PermissionDenied, reason: "USER_BANNED" },
+        { code: Code.PermissionDenied, reason: "USER_DELETED" },
       ]);
       recordSurvival({
-        fault: "NATS down: a session revoked, a user suspended and one banned meanwhile",
-        tried: "GetMe with the revoked session's token, and with the suspended and banned users' tokens",
+        fault: "NATS down: a session revoked, a user suspended, one banned and one deleted meanwhile",
+        tried:
+          "GetMe with the revoked session's token and the suspended and banned users' tokens; CheckUsernameAvailability with the deleted user's",
         times: "every run",
         lost: "nothing: refused within a second (the user service asks the auth service and its own database)",
       });

@@ -123,6 +123,6 @@ describe("public look-ups: the limit per client network on calls without a token
     expect(clientNetwork("::ffff:192.0.2.1")).toBe("192.0.2.1");
     expect(clientNetwork("::ffff:c000:201")).toBe("192.0.2.1");
     expect(clientNetwork("::1")).toBe("0:0:0:0::/64");
-    expect(clientNetwork("")).toBe("");
+    expect(clientNetwork("")).toBe("unknown");
   });
 });

@@ -83,7 +83,7 @@ export function createClientCredentialsGrant(deps: ClientCredentialsDeps) {
     // Counted per client network (an IPv6 client holds a whole /64), as every per-IP limit is.
     const network = clientNetwork(request.ip);
     const guardKey = `${request.clientId} ${network}`;
-    const ipKey = request.ip ? `client-auth-fail:ip:${network}` : null;
+    const ipKey = `client-auth-fail:ip:${network}`;
     const presentedHash = hashOpaqueToken(request.clientSecret);
     return deps.transact(async (trx): Promise<Checked> => {
       const now = clock.now();
@@ -91,16 +91,14 @@ export function createClientCredentialsGrant(deps: ClientCredentialsDeps) {
       const guard = await lockClientAuthGuard(trx, guardKey, now);
       const lockedMs = lockRemainingMs(guard, now);
       if (lockedMs > 0) return { kind: "locked", retryAfterMs: lockedMs };
-      if (ipKey) {
-        const hit = await recordRateLimitHit(trx, ipKey, now, deps.ipLimit.windowMs);
-        // Thrown inside: the hit is rolled back, nothing is counted.
-        if (hit.count > deps.ipLimit.maxFailures) throw ipLimited(hit.oldest, now);
-      }
+      const hit = await recordRateLimitHit(trx, ipKey, now, deps.ipLimit.windowMs);
+      // Thrown inside: the hit is rolled back, nothing is counted.
+      if (hit.count > deps.ipLimit.maxFailures) throw ipLimited(hit.oldest, now);
       const account = await findClientCredentials(trx, request.clientId);
       const secretMatches =
         timingSafeEqual(presentedHash, account?.secretHash ?? noSecretHash) && account !== undefined;
       if (account && secretMatches && !account.disabled) {
-        if (ipKey) await giveBackRateLimitHit(trx, ipKey, now);
+        await giveBackRateLimitHit(trx, ipKey, now);
         if (guard.failures > 0) {
           await writeClientAuthGuard(trx, guardKey, { failures: 0, lockedUntil: null, lastFailureAt: null }, now);
         }

@@ -26,6 +26,8 @@ export interface KeyRingDeps {
   vault: KeyVault;
   /** Scheduled rotation (JWT_KEY_ROTATION_INTERVAL); off when undefined, and with a configured key. */
   rotation?: RotationSchedule;
+  /** Counts a reload refused because a key was stored in the clear while a KEK is set. */
+  onReloadRefused?: () => void;
 }
 
 interface PublishedKey {
@@ -96,6 +98,19 @@ export async function createKeyRing(deps: KeyRingDeps) {
       deps.db,
       new Date(now.getTime() - deps.accessTokenLifetimeMs - publicationMarginMs),
     );
+    // A key in the clear while a KEK is set (key-vault.ts) is refused with everything read with it:
+    // the ring stays as it was, so the key neither signs nor is published (fails closed). At start,
+    // just after the reseal sealed every row, one can only have been written since: start-up stops.
+    const inTheClear = records
+      .filter((record) => record.privateKey && deps.vault.refusesInTheClear(record.privateKey))
+      .map((record) => record.kid);
+    if (inTheClear.length > 0) {
+      const problem = `signing keys ${inTheClear.join(", ")} are stored in the clear although KEY_ENCRYPTION_KEY is set`;
+      if (atStart) throw new Error(problem);
+      deps.onReloadRefused?.();
+      logger.error({ kids: inTheClear }, `${problem}: refused; keeping the keys loaded before`);
+      return;
+    }
     const known = new Map(keys.map((key) => [key.record.kid, key.material]));
     keys = records.map((record) => ({ record, material: materialOf(record, known, atStart) }));
     localSet = createLocalJWKSet(jwksAt(now));

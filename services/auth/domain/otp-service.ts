@@ -88,7 +88,7 @@ export function createOtpService(deps: OtpServiceDeps) {
       const { byIdentifier, byIp, holderUserId } = await startOtpSend(trx, {
         identifier,
         identifierKey: `otp-send:identifier:${identifier}`,
-        ipKey: input.ip ? `otp-send:ip:${clientNetwork(input.ip)}` : undefined,
+        ipKey: `otp-send:ip:${clientNetwork(input.ip)}`,
         now,
         windowMs: limits.sendWindowMs,
       });

@@ -66,7 +66,7 @@ export function createPasswordLogin(deps: PasswordLoginDeps) {
 
   async function login(input: PasswordLoginInput): Promise<LoginResult> {
     const identifier = normalizeIdentifier(input.identifierType, input.identifier, deps.defaultPhoneRegion);
-    const ipKey = input.ip ? `password-fail:ip:${clientNetwork(input.ip)}` : null;
+    const ipKey = `password-fail:ip:${clientNetwork(input.ip)}`;
 
     const reservation = await deps.transact(async (trx): Promise<Reservation> => {
       const now = clock.now();

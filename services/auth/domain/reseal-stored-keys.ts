@@ -30,7 +30,7 @@ export async function resealStoredKeys(db: Kysely<AuthDatabase>, vault: KeyVault
     ];
     const stale = stored.filter((key) => !vault.isCurrent(key.value));
     for (const key of stale) {
-      const plaintext = vault.open(key.context, key.value);
+      const plaintext = vault.openToReseal(key.context, key.value);
       if (vault.kekId) await key.replace(vault.seal(key.context, plaintext));
     }
     return vault.kekId ? stale.map((key) => key.context) : [];

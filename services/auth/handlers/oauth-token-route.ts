@@ -11,6 +11,7 @@ import type { NodeServerResponse } from "../../shared/server/one-port-server.js"
 import { readBody, RequestBodyError } from "../../shared/server/read-body.js";
 import { readRequestInfo } from "../../shared/server/request-info.js";
 import type { HttpRoute } from "../../shared/server/rpc-handler.js";
+import type { TrustedProxies } from "../../shared/trusted-proxies.js";
 import type { ClientCredentialsGrant } from "../domain/client-credentials.js";
 import { invalidClient, parseTokenRequest, type OAuthError } from "./oauth-token-request.js";
 
@@ -22,7 +23,7 @@ export interface TokenRouteDeps {
   clientCredentials: ClientCredentialsGrant;
   logger: Logger;
   /** Peers whose X-Forwarded-For is believed, as for the RPCs (the limits are per client address). */
-  trustedProxies: ReadonlySet<string>;
+  trustedProxies: TrustedProxies;
 }
 
 /**

@@ -8,8 +8,8 @@
  * - otherwise (no NATS, NATS down, the feed catching up, or within `settleMs` of catching up again
  *   after a gap: the auth service's outbox relay needs that long to publish what it committed
  *   meanwhile) the auth service is asked (ValidateToken reads its sessions table), together with the
- *   service's own record of the user (`localRefusal`: a suspension or ban it committed, which the
- *   auth service learns only through NATS). Answers are kept `ttlMs` (a second), shared by
+ *   service's own record of the user (`localRefusal`: a suspension, ban or deletion it committed,
+ *   which the auth service learns only through NATS). Answers are kept `ttlMs` (a second), shared by
  *   concurrent requests of one session, for at most `maxEntries` sessions;
  * - if the auth service cannot be asked either, the token is refused with UNAVAILABLE: the client
  *   retries, it is not signed out.
@@ -31,7 +31,7 @@ export interface SessionAdmissionOptions {
    * UnavailableError when the auth service cannot be reached or does not answer in time.
    */
   askAuthService: (token: string) => Promise<boolean>;
-  /** The service's own reason to refuse this user (suspended, banned), or null. */
+  /** The service's own reason to refuse this user (suspended, banned, deleted), or null. */
   localRefusal?: (userId: string) => Promise<DomainError | null>;
   /** How long an answer of the auth service is used (default 1 s). */
   ttlMs?: number;

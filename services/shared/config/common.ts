@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { isTrustedProxyEntry } from "../trusted-proxies.js";
 import { duration, flag, list, optionalServerUrls, port, positiveInt, timeout } from "./env.js";
 
 /**
@@ -19,8 +20,11 @@ export const commonEnv = {
   NATS_URL: optionalServerUrls(["nats:", "tls:"]),
   NATS_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   CORS_ORIGINS: list(),
-  // Peers whose X-Forwarded-For is believed (load balancers); nobody's by default.
-  TRUSTED_PROXIES: list(),
+  // Peers whose X-Forwarded-For is believed (load balancers); nobody's by default. Each entry an IP
+  // address or a network (`10.0.0.0/8`): one that could never match is refused, not ignored.
+  TRUSTED_PROXIES: list().refine((entries) => entries.every(isTrustedProxyEntry), {
+    message: "expected IP addresses or networks (address/prefix), separated by commas",
+  }),
   MIGRATE_ON_START: flag(true),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   DATA_DIR: z.string().min(1).default("./data"),

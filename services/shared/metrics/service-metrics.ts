@@ -26,6 +26,8 @@ export interface ServiceMetrics {
   readonly otpIdentifierLocks: Counter;
   /** Failed or refused service-account authentications (client credentials grant), by reason. */
   readonly clientAuthFailures: Counter<"reason">;
+  /** Signing-key reloads refused because a key was stored in the clear while a KEK is set. */
+  readonly signingKeyReloadsRefused: Counter;
   /** 1 when the readiness check last reached the dependency, 0 when it did not. */
   readonly dependencyUp: Gauge<"dependency">;
   /** Connections the RPC port has accepted (not counting those refused over the cap). */
@@ -113,6 +115,11 @@ export function createServiceMetrics(): ServiceMetrics {
       name: "mintcoin_client_authentication_failures_total",
       help: "Failed or refused service-account authentications at the token endpoint and IssueServiceToken, by reason (unknown_client, wrong_secret, disabled, locked, ip_limited).",
       labelNames: ["reason"],
+      registers,
+    }),
+    signingKeyReloadsRefused: new Counter({
+      name: "mintcoin_signing_key_reloads_refused_total",
+      help: "Signing-key reloads refused because a key was stored in the clear although KEY_ENCRYPTION_KEY is set (the keys loaded before stay in use).",
       registers,
     }),
     dependencyUp: new Gauge({

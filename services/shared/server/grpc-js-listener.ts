@@ -30,6 +30,7 @@ import {
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "../logging.js";
+import type { TrustedProxies } from "../trusted-proxies.js";
 import { requestInfoFrom, requestInfoKey } from "./request-info.js";
 
 export interface GrpcJsListenerOptions {
@@ -42,7 +43,7 @@ export interface GrpcJsListenerOptions {
   maxRequestBytes: number;
   /** HTTP/2 streams one connection may have open at once, as on the main port; undefined: no limit. */
   maxConcurrentStreams?: number | undefined;
-  trustedProxies: ReadonlySet<string>;
+  trustedProxies: TrustedProxies;
 }
 
 export interface GrpcJsListener {
@@ -170,11 +171,7 @@ function unaryHandler(
     const peer = call.getPeer();
     const contextValues = createContextValues().set(
       requestInfoKey,
-      requestInfoFrom(
-        peer.slice(0, Math.max(0, peer.lastIndexOf(":"))),
-        (name) => requestHeader.get(name) ?? undefined,
-        options.trustedProxies,
-      ),
+      requestInfoFrom(peer, (name) => requestHeader.get(name) ?? undefined, options.trustedProxies),
     );
     const cancelled = new AbortController();
     call.once("cancelled", () => cancelled.abort(new ConnectError("the client cancelled the call", Code.Canceled)));

@@ -1,12 +1,14 @@
 import { randomUUID } from "node:crypto";
-import { isIPv4 } from "node:net";
+import { isIP, isIPv4 } from "node:net";
 import type http from "node:http";
 import type http2 from "node:http2";
 import { createContextKey } from "@connectrpc/connect";
+import type { TrustedProxies } from "../trusted-proxies.js";
 
 /** Who is calling, as far as the transport can tell. Read in handlers with `ctx.values.get(requestInfoKey)`. */
 export interface RequestInfo {
   requestId: string;
+  /** A plain IP address (no port, no brackets), or "" when the transport cannot tell. */
   ip: string;
   userAgent: string;
 }
@@ -21,11 +23,15 @@ const requestIdPattern = /^[A-Za-z0-9._-]{8,64}$/;
 /**
  * Reads the request's facts. `X-Forwarded-For` is believed only when the connection comes from one of
  * `trustedProxies`, and then only the hop that proxy added (the right-most untrusted address), so a
- * client cannot pick its own IP to dodge per-IP limits.
+ * client cannot pick its own IP to dodge per-IP limits. A hop is read as an IP address, with a port
+ * or IPv6 brackets a proxy may add (`192.0.2.1:5000`, `[2001:db8::1]:5000`) taken off: kept, every
+ * source port would count as a new network, for the per-IP limits and for the new-network signal.
+ * A hop that is no IP address at all (`unknown`, an obfuscated RFC 7239 name) is not believed: the
+ * peer's address stands instead.
  */
 export function readRequestInfo(
   request: http.IncomingMessage | http2.Http2ServerRequest,
-  trustedProxies: ReadonlySet<string>,
+  trustedProxies: TrustedProxies,
 ): RequestInfo {
   const header = (name: string) => {
     const value = request.headers[name];
@@ -34,34 +40,48 @@ export function readRequestInfo(
   return requestInfoFrom(request.socket?.remoteAddress ?? "", header, trustedProxies);
 }
 
-/** The same facts from any transport: the peer's address and a header reader (grpc-js metadata). */
+/**
+ * The same facts from any transport: the peer's address (a bare IP, or grpc-js's `ip:port`,
+ * `[v6]:port` or `unknown`) and a header reader (grpc-js metadata).
+ */
 export function requestInfoFrom(
   peerAddress: string,
   header: (name: string) => string | undefined,
-  trustedProxies: ReadonlySet<string>,
+  trustedProxies: TrustedProxies,
 ): RequestInfo {
   const suppliedId = header("x-request-id");
   return {
     requestId: suppliedId && requestIdPattern.test(suppliedId) ? suppliedId : randomUUID(),
-    ip: clientIp(normalizeIp(peerAddress), header("x-forwarded-for"), trustedProxies),
+    ip: clientIp(addressOf(peerAddress), header("x-forwarded-for"), trustedProxies),
     userAgent: (header("user-agent") ?? "").slice(0, 512),
   };
 }
 
-function clientIp(peer: string, forwardedFor: string | undefined, trustedProxies: ReadonlySet<string>): string {
+function clientIp(peer: string, forwardedFor: string | undefined, trustedProxies: TrustedProxies): string {
   if (!forwardedFor || !trustedProxies.has(peer)) return peer;
   const hops = forwardedFor
     .split(",")
-    .map((hop) => normalizeIp(hop.trim()))
+    .map((hop) => hop.trim())
     .filter(Boolean);
   for (const hop of hops.toReversed()) {
-    if (!trustedProxies.has(hop)) return hop;
+    const address = addressOf(hop);
+    if (!address) return peer;
+    if (!trustedProxies.has(address)) return address;
   }
-  return hops[0] ?? peer;
+  return addressOf(hops[0] ?? "") || peer;
 }
 
-/** `::ffff:192.0.2.1` (how Node shows IPv4 peers on a dual-stack socket) as `192.0.2.1`; anything else as is. */
-function normalizeIp(ip: string): string {
-  const mapped = ip.toLowerCase().startsWith("::ffff:") ? ip.slice("::ffff:".length) : "";
-  return isIPv4(mapped) ? mapped : ip;
+/**
+ * The IP address in `192.0.2.1`, `192.0.2.1:5000`, `2001:db8::1`, `[2001:db8::1]` or
+ * `[2001:db8::1]:5000`, with `::ffff:192.0.2.1` (how Node shows IPv4 peers on a dual-stack socket)
+ * as `192.0.2.1`; "" for anything that is no IP address.
+ */
+function addressOf(text: string): string {
+  const trimmed = text.trim();
+  const bracketed = /^\[([^\]]+)\](?::\d{1,5})?$/.exec(trimmed);
+  const ipv4WithPort = /^([\d.]+):\d{1,5}$/.exec(trimmed);
+  const address = bracketed?.[1] ?? ipv4WithPort?.[1] ?? trimmed;
+  const mapped = address.toLowerCase().startsWith("::ffff:") ? address.slice("::ffff:".length) : "";
+  if (isIPv4(mapped)) return mapped;
+  return isIP(address) ? address : "";
 }

@@ -9,6 +9,7 @@ import type { ServiceMetrics } from "../metrics/service-metrics.js";
 import { createErrorInterceptor, createLoggingInterceptor } from "./interceptors.js";
 import type { NodeServerRequest, NodeServerResponse, RequestHandler } from "./one-port-server.js";
 import { readRequestInfo, requestInfoKey } from "./request-info.js";
+import type { TrustedProxies } from "../trusted-proxies.js";
 import { createTextSafetyInterceptor } from "./text-safety.js";
 import { answerUndecodableRequestsAsInvalid } from "./undecodable-requests.js";
 
@@ -20,7 +21,7 @@ export interface RpcHandlerOptions {
   logger: Logger;
   corsOrigins: string[];
   maxRequestBytes: number;
-  trustedProxies: ReadonlySet<string>;
+  trustedProxies: TrustedProxies;
   /** Where RPC counts, latencies and codes are recorded; none recorded without it. */
   metrics?: ServiceMetrics;
   /** Interceptors that run after logging, error mapping and validation (e.g. authentication). */

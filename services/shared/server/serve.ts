@@ -9,6 +9,7 @@ import { listenOnePort, type OnePortServer } from "./one-port-server.js";
 import { registerReflectionService } from "./reflection.js";
 import { createRpcHandler, rpcInterceptors, type HttpRoute } from "./rpc-handler.js";
 import { createSinglePeerWarning } from "./single-peer-warning.js";
+import { parseTrustedProxies } from "../trusted-proxies.js";
 
 export interface ServeOptions {
   host: string;
@@ -48,10 +49,10 @@ export interface ServiceServer extends OnePortServer {
  * plain HTTP routes; and, when asked, its unary RPCs and health checks again on a grpc-js port.
  */
 export async function serve(options: ServeOptions): Promise<ServiceServer> {
-  const trustedProxies = new Set(options.trustedProxies);
+  const trustedProxies = parseTrustedProxies(options.trustedProxies);
   // Shared by both listeners, so it warns once per service whichever port the calls arrive on.
   const interceptors = [
-    ...(trustedProxies.size === 0 ? [createSinglePeerWarning(options.logger)] : []),
+    ...(options.trustedProxies.length === 0 ? [createSinglePeerWarning(options.logger)] : []),
     ...(options.interceptors ?? []),
   ];
   const routes = (router: ConnectRouter) => {

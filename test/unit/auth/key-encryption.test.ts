@@ -99,7 +99,16 @@ describe("the key vault", () => {
     expect(vault.isCurrent(sealed)).toBe(true);
     expect(vault.isCurrent(clear)).toBe(false);
     expect(Buffer.from(vault.open(context, sealed)).equals(Buffer.from(secret))).toBe(true);
-    expect(vault.open(context, clear)).toBe(secret);
+    expect(createKeyVault({}).open(context, clear)).toBe(secret);
+  });
+
+  it("with a KEK, opens a key in the clear only to seal it (the start-up reseal), never for use", () => {
+    const clear = createKeyVault({}).seal(context, secret);
+    const vault = createKeyVault({ current: kek });
+    expect(vault.refusesInTheClear(clear)).toBe(true);
+    expect(() => vault.open(context, clear)).toThrow(/signing_keys\/kid-1 is stored in the clear/);
+    expect(vault.openToReseal(context, clear)).toBe(secret);
+    expect(createKeyVault({}).refusesInTheClear(clear)).toBe(false);
   });
 
   it("reads keys sealed under the previous KEK and marks them for sealing again", () => {

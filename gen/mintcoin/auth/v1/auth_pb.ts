@@ -1978,7 +1978,9 @@ export const AuthService: GenService<{
    * session on a device that is already trusted (with a recent authentication, as every sensitive
    * RPC), or from a session that stepped up (StepUp) within STEP_UP_MAX_AGE; a sign-in on an
    * untrusted device is not enough, so a session on a new device cannot trust itself by signing
-   * in. The device that registered the account starts trusted. Idempotent.
+   * in. The device that registered the account starts trusted. Idempotent. A device is known by
+   * its client-chosen device_id, which is no secret (it is in access tokens as `did`): a sign-in
+   * that copies a trusted device's id counts as that device (docs/product.md, "Devices").
    *
    * Errors: PERMISSION_DENIED with reason STEP_UP_REQUIRED when neither holds; NOT_FOUND when the
    * caller has no device with this id; FAILED_PRECONDITION when the device is blocked (unblock it

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { requestInfoFrom } from "../../../../services/shared/server/request-info.js";
+import { parseTrustedProxies } from "../../../../services/shared/trusted-proxies.js";
 
 // Who is calling: the peer's address unless a trusted proxy forwarded the request, a request id
 // the client may choose within limits, and a bounded User-Agent.
@@ -36,6 +37,71 @@ describe("the client's IP", () => {
     expect(requestInfoFrom("::ffff:203.0.113.7", headers({}), new Set()).ip).toBe("203.0.113.7");
     const viaProxy = requestInfoFrom("::ffff:10.0.0.2", headers({ "x-forwarded-for": "::ffff:198.51.100.1" }), proxy);
     expect(viaProxy.ip).toBe("198.51.100.1");
+  });
+});
+
+describe("a forwarded hop", () => {
+  const viaProxy = (forwarded: string) =>
+    requestInfoFrom("10.0.0.2", headers({ "x-forwarded-for": forwarded }), proxy).ip;
+
+  // A proxy that appends the client's source port would otherwise make every connection a new
+  // network: a fresh per-IP limit each time, and the new-network signal on every sign-in.
+  it.each([
+    ["198.51.100.1:5123", "198.51.100.1"],
+    ["[2001:db8::7]:5123", "2001:db8::7"],
+    ["[2001:db8::7]", "2001:db8::7"],
+    ["2001:db8::7", "2001:db8::7"],
+    ["[::ffff:198.51.100.1]:5123", "198.51.100.1"],
+  ])("%j is read as the address %j", (forwarded, address) => {
+    expect(viaProxy(forwarded)).toBe(address);
+  });
+
+  it.each(["unknown", "_hidden", "198.51.100.1:port", "example.com", "2001:db8::7::1"])(
+    "%j is no address, so the peer's address stands",
+    (forwarded) => {
+      expect(viaProxy(forwarded)).toBe("10.0.0.2");
+    },
+  );
+
+  it("that is no address ends the walk: no hop a client wrote before it is believed", () => {
+    expect(viaProxy("198.51.100.99, unknown")).toBe("10.0.0.2");
+  });
+});
+
+describe("the peer's address", () => {
+  it("is read from grpc-js's ip:port and [v6]:port forms", () => {
+    expect(requestInfoFrom("203.0.113.7:41000", headers({}), new Set()).ip).toBe("203.0.113.7");
+    expect(requestInfoFrom("[2001:db8::9]:41000", headers({}), new Set()).ip).toBe("2001:db8::9");
+  });
+
+  it('is "" when the transport cannot tell (grpc-js says "unknown")', () => {
+    expect(requestInfoFrom("unknown", headers({}), new Set()).ip).toBe("");
+  });
+});
+
+describe("trusted proxies from TRUSTED_PROXIES", () => {
+  it("match a network's every address", () => {
+    const proxies = parseTrustedProxies(["10.0.0.0/8"]);
+    expect(requestInfoFrom("10.9.8.7", headers({ "x-forwarded-for": "198.51.100.1" }), proxies).ip).toBe(
+      "198.51.100.1",
+    );
+  });
+
+  it("match an IPv6 address however it is written", () => {
+    const proxies = parseTrustedProxies(["2001:db8:0:0::1"]);
+    expect(requestInfoFrom("2001:db8::1", headers({ "x-forwarded-for": "198.51.100.1" }), proxies).ip).toBe(
+      "198.51.100.1",
+    );
+    expect(requestInfoFrom("[2001:DB8::1]:443", headers({ "x-forwarded-for": "198.51.100.1" }), proxies).ip).toBe(
+      "198.51.100.1",
+    );
+  });
+
+  it("match an IPv4 proxy seen as an IPv4-mapped IPv6 peer", () => {
+    const proxies = parseTrustedProxies(["10.0.0.2"]);
+    expect(requestInfoFrom("::ffff:10.0.0.2", headers({ "x-forwarded-for": "198.51.100.1" }), proxies).ip).toBe(
+      "198.51.100.1",
+    );
   });
 });
 
