@@ -127,8 +127,8 @@ describe("a stranger guessing at someone's codes", () => {
     expect(clientNetwork("::ffff:10.1.2.3")).toBe("10.1.2.3");
     expect(clientNetwork("0:0:0:0:0:ffff:a01:203")).toBe("10.1.2.3");
     expect(clientNetwork("10.1.2.3")).toBe("10.1.2.3");
-    expect(clientNetwork("")).toBe("");
-    expect(clientNetwork("not an address")).toBe("not an address");
+    expect(clientNetwork("")).toBe("unknown");
+    expect(clientNetwork("not an address")).toBe("unknown");
   });
 });
 
