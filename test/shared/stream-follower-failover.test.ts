@@ -44,14 +44,23 @@ describe("a stream follower whose consumer's server dies", () => {
     });
   }
 
-  /** The member hosting the follower's ordered consumer. */
-  async function consumerHost(): Promise<NatsClusterNode | undefined> {
+  /**
+   * The member hosting the follower's ordered consumer, once the stream lists it alone (a closed
+   * attempt's consumer is gone) with its leader known: on a busy machine both take a moment after
+   * the follower is ready.
+   */
+  async function consumerHost(): Promise<NatsClusterNode> {
     const jsm = await jetstreamManager(admin);
-    for await (const consumer of jsm.consumers.list(stream)) {
-      const leader = consumer.cluster?.leader;
-      if (leader) return cluster.node(leader);
-    }
-    return undefined;
+    return waitFor(
+      async () => {
+        const leaders: string[] = [];
+        for await (const consumer of jsm.consumers.list(stream)) leaders.push(consumer.cluster?.leader ?? "");
+        const [leader] = leaders;
+        if (leaders.length !== 1 || !leader) throw new Error(`consumers' leaders: ${JSON.stringify(leaders)}`);
+        return cluster.node(leader);
+      },
+      { timeoutMs: 15_000, intervalMs: 100 },
+    );
   }
 
   it("resumes on a live server after the last message it saw, and hears what is published after the death", async () => {
