@@ -45,18 +45,20 @@ describe("a stream follower whose consumer's server dies", () => {
   }
 
   /**
-   * The member hosting the follower's ordered consumer, once the stream lists it alone (a closed
-   * attempt's consumer is gone) with its leader known: on a busy machine both take a moment after
+   * The member hosting the follower's ordered consumer, once its leader is known: on a busy machine both take a moment after
    * the follower is ready.
    */
   async function consumerHost(): Promise<NatsClusterNode> {
     const jsm = await jetstreamManager(admin);
     return waitFor(
       async () => {
-        const leaders: string[] = [];
-        for await (const consumer of jsm.consumers.list(stream)) leaders.push(consumer.cluster?.leader ?? "");
-        const [leader] = leaders;
-        if (leaders.length !== 1 || !leader) throw new Error(`consumers' leaders: ${JSON.stringify(leaders)}`);
+        // A closed attempt's consumer may linger for a while: the follower's own is the newest.
+        const consumers: Array<{ created: string; leader: string }> = [];
+        for await (const consumer of jsm.consumers.list(stream))
+          consumers.push({ created: consumer.created, leader: consumer.cluster?.leader ?? "" });
+        const newest = consumers.sort((a, b) => Date.parse(b.created) - Date.parse(a.created))[0];
+        const leader = newest?.leader;
+        if (!leader) throw new Error(`the follower's consumer has no leader yet: ${JSON.stringify(consumers)}`);
         return cluster.node(leader);
       },
       { timeoutMs: 15_000, intervalMs: 100 },
