@@ -5,3 +5,4 @@ export { startNats, type NatsInstance } from "./nats.js";
 export { startNatsCluster, type NatsCluster, type NatsClusterNode } from "./nats-cluster.js";
 export { startTcpBalancer, type Backend, type TcpBalancer } from "./tcp-balancer.js";
 export { waitFor, type WaitForOptions } from "./wait-for.js";
+export { refusedWithin, type RefusedWithinResult } from "./refused-within.js";
