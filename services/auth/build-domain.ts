@@ -78,6 +78,7 @@ export async function buildAuthDomain(
   const otp = createOtpService({
     db,
     transact,
+    afterCommit: wakeRelay,
     clock,
     delivery: options.delivery,
     hashKey,

@@ -35,9 +35,10 @@ export const invalidVerificationToken = () =>
   );
 
 /**
- * Login: one transaction of four statements (use up the token and find or mint the user; register
- * the device and read the sign-in facts; create the session with its events). A refusal rolls it
- * all back, so the verification token can still be used, e.g. from an unblocked device.
+ * Login: one transaction of three statements (use up the token, find or mint the user and take the
+ * user's gate; register the device and read the sign-in facts; create the session with its events).
+ * A refusal rolls it all back, so the verification token can still be used, e.g. from an unblocked
+ * device.
  */
 export function createLoginService(deps: { transact: Transact<AuthDatabase>; clock: Clock; sessions: SessionStarter }) {
   async function login(input: LoginInput): Promise<LoginResult> {
@@ -60,6 +61,7 @@ export function createLoginService(deps: { transact: Transact<AuthDatabase>; clo
         ip: input.ip,
         userAgent: input.userAgent,
         recentFailures: identity.priorFailures,
+        userGateHeld: identity.userGateHeld,
         sessionId,
         extraEvents: identity.newUser
           ? [

@@ -38,6 +38,8 @@ export interface StartSessionInput {
   sessionId?: string;
   /** Further events to record with the session's (e.g. auth.user.registered). */
   extraEvents?: OutboxRow[];
+  /** The caller's transaction already holds the user's gate shared (taken with its own first statement). */
+  userGateHeld?: boolean;
 }
 
 export interface StartedSession {
@@ -68,7 +70,8 @@ export type SessionStarter = ReturnType<typeof createSessionStarter>;
  * and a blocked device, runs the suspicious-login checks through the risk policy, creates the
  * session with its first refresh token and its authentication (none when the policy wants a step-up
  * first) and records auth.device.registered, auth.session.created and auth.login. Runs in the
- * caller's transaction in three statements; throwing rolls the whole sign-in back.
+ * caller's transaction in three statements (two when the caller took the user's gate); throwing
+ * rolls the whole sign-in back.
  */
 export function createSessionStarter(deps: SessionStarterDeps) {
   async function startSession(trx: Kysely<AuthDatabase>, input: StartSessionInput): Promise<StartedSession> {
@@ -78,7 +81,7 @@ export function createSessionStarter(deps: SessionStarterDeps) {
     const fingerprint = deviceFingerprint(input.deviceId, traits);
     // Shared with other sign-ins of the user, exclusive against a suspension, ban or password reset
     // (store/user-gate-store.ts): none of those can miss the session created here.
-    await holdUserGate(trx, input.userId, "shared");
+    if (!input.userGateHeld) await holdUserGate(trx, input.userId, "shared");
     const facts = await registerDeviceForSignIn(trx, {
       newRecordId: randomUUID(),
       userId: input.userId,
