@@ -15,6 +15,8 @@ export interface LoginIdentity extends ConsumedVerification {
   newUser: boolean;
   /** The statement took the user's gate, shared (user-gate-store.ts); false on the rare race path. */
   userGateHeld: boolean;
+  /** The user's identifiers, read by the same statement; undefined on the rare race path. */
+  identifiers: Array<{ type: string; identifier: string }> | undefined;
 }
 
 /**
@@ -40,6 +42,7 @@ export async function consumeLoginToken(
     user_id: string | null;
     new_user: boolean;
     gate: unknown;
+    identifiers: Array<{ type: string; identifier: string }>;
   }>`
     with token as (
       delete from verification_tokens
@@ -52,7 +55,9 @@ export async function consumeLoginToken(
       returning user_id
     )
     select token.*, coalesce(minted.user_id, existing.user_id) as user_id, minted.user_id is not null as new_user,
-      ${userGateSharedLock(sql`coalesce(minted.user_id, existing.user_id)`)} as gate
+      ${userGateSharedLock(sql`coalesce(minted.user_id, existing.user_id)`)} as gate,
+      (select coalesce(json_agg(json_build_object('type', i.identifier_type, 'identifier', i.identifier)), '[]'::json)
+        from identities i where i.user_id = existing.user_id) as identifiers
     from token
     left join minted on true
     left join identities existing on existing.identifier = token.identifier`.execute(db);
@@ -76,5 +81,12 @@ export async function consumeLoginToken(
     userId,
     newUser: row.new_user,
     userGateHeld: row.user_id !== null,
+    // A user minted here holds the one identifier (the statement cannot see its own insert).
+    identifiers:
+      row.user_id === null
+        ? undefined
+        : row.new_user
+          ? [{ type: row.identifier_type, identifier: row.identifier }]
+          : row.identifiers,
   };
 }
