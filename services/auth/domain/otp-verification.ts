@@ -84,9 +84,10 @@ export function createOtpVerification(deps: OtpVerificationDeps) {
   const { clock } = deps;
 
   /**
-   * Turns a right code into a single-use verification token. Every answer but success is decided
-   * and written inside the transaction and thrown only after it committed, so a wrong guess is
-   * counted even though the call fails.
+   * Turns a right code into a single-use verification token. A wrong guess is decided and written
+   * inside the locking transaction and thrown only after it committed, so it is counted even though
+   * the call fails; answers that write nothing (locked, no live code) may come from the read without
+   * locks, which is as true as a locked read at the moment it was taken.
    *
    * A guess that names its code by the challenge id counts an attempt on that code only; a guess
    * without one is checked against the newest code but counts on the identifier's own allowance
