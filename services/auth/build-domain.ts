@@ -55,7 +55,7 @@ export async function buildAuthDomain(
   options: { clock: Clock; delivery: OtpDelivery; logger: Logger },
 ) {
   const { clock } = options;
-  const { db, transact } = runtime;
+  const { db, transact, wakeRelay } = runtime;
 
   // Keys generated here and kept in the database are sealed under KEY_ENCRYPTION_KEY (key-vault.ts);
   // rows from before it (or under the previous KEK) are sealed again first. Without a KEK they are
@@ -78,6 +78,7 @@ export async function buildAuthDomain(
   const otp = createOtpService({
     db,
     transact,
+    afterCommit: wakeRelay,
     clock,
     delivery: options.delivery,
     hashKey,
@@ -97,7 +98,9 @@ export async function buildAuthDomain(
   });
 
   const otpVerification = createOtpVerification({
+    db,
     transact,
+    afterCommit: wakeRelay,
     clock,
     hashKey,
     maxAttempts: config.OTP_MAX_ATTEMPTS,
@@ -167,7 +170,9 @@ export async function buildAuthDomain(
   const sessions = createSessionStarter({ clock, accessTokens, lifetime, riskPolicy: config.loginRiskPolicy });
   const login = createLoginService({ transact, clock, sessions });
   const refresh = createRefreshService({
+    db,
     transact,
+    afterCommit: wakeRelay,
     revoker,
     clock,
     accessTokens,

@@ -45,6 +45,8 @@ export interface Runtime<DB> {
   database: DatabaseHandle<DB>;
   db: Kysely<DB>;
   transact: Transact<DB>;
+  /** Publish soon: call after a write outside `transact` (a single autocommit statement) that recorded events. */
+  wakeRelay(): void;
   nats: NatsLink | undefined;
   health: HealthStatus;
   /** This service's Prometheus registry and series; give it to serve() for the RPC metrics. */
@@ -97,7 +99,8 @@ export async function openRuntime<DB extends OutboxDatabase>(options: RuntimeOpt
 
   const health = createHealthStatus({ "": "NOT_SERVING" });
   let relay: OutboxRelay | undefined;
-  const transact = createTransact(database.db, () => relay?.wake());
+  const wakeRelay = () => relay?.wake();
+  const transact = createTransact(database.db, wakeRelay);
 
   let nats: NatsLink | undefined;
   if (config.NATS_URL) {
@@ -144,6 +147,7 @@ export async function openRuntime<DB extends OutboxDatabase>(options: RuntimeOpt
     database,
     db: database.db,
     transact,
+    wakeRelay,
     nats,
     health,
     metrics,

@@ -29,7 +29,27 @@ try {
   const pgDir = readdirSync(root).find((name) => name.startsWith("pg-"))!;
   const logFile = join(root, pgDir, "postgres.log");
   const logLines = () => readFileSync(logFile, "utf8").split("\n");
-  const statementLines = (lines: string[]) => lines.filter((line) => /LOG:\s+(statement|execute [^:]*):/.test(line));
+  // A statement's log entry is its LOG line plus the lines of a multi-line SQL text after it (those
+  // carry no log prefix): join them, so a statement is named by its first words, not an empty line.
+  const logEntry = /LOG:\s+(statement|execute [^:]*):/;
+  const hasPrefix = /^\d{4}-\d\d-\d\d |^\s*(LOG|DETAIL|STATEMENT|ERROR|WARNING|HINT|CONTEXT):/;
+  const statementLines = (lines: string[]) => {
+    const statements: string[] = [];
+    let current: string | undefined;
+    for (const line of lines) {
+      if (logEntry.test(line)) {
+        if (current !== undefined) statements.push(current);
+        current = line;
+      } else if (current !== undefined && !hasPrefix.test(line)) {
+        current += ` ${line.trim()}`;
+      } else if (current !== undefined) {
+        statements.push(current);
+        current = undefined;
+      }
+    }
+    if (current !== undefined) statements.push(current);
+    return statements;
+  };
   await new Promise((resolve) => setTimeout(resolve, 300));
 
   const phase = async (label: string, op: (i: number) => Promise<void>) => {
@@ -42,22 +62,49 @@ try {
     const lines = statementLines(logLines().slice(before));
     const xids = (await counter.writeTransactions()) - xidBefore;
     const kinds = new Map<string, number>();
-    for (const line of lines) {
-      const sql = line
+    const texts = lines.map((line) =>
+      line
         .replace(/^.*?(statement|execute [^:]*): /, "")
+        .replace(/\s+/g, " ")
         .trim()
-        .slice(0, 60)
-        .toLowerCase();
-      const key = sql.split(/\s+/).slice(0, 3).join(" ");
+        .toLowerCase(),
+    );
+    for (const sql of texts) {
+      const key = sql.slice(0, 80).split(" ").slice(0, 4).join(" ");
       kinds.set(key, (kinds.get(key) ?? 0) + 1);
     }
     const top = [...kinds]
       .sort((a, b) => b[1] - a[1])
       .slice(0, 12)
       .map(([k, c]) => `${(c / n).toFixed(1)} ${k}`);
+    const relay = relayStatements(lines, texts);
+    const beginCommit = texts.filter((sql) => /^(begin|commit|rollback)\b/.test(sql)).length;
+    const per = (count: number) => (count / n).toFixed(1);
     process.stdout.write(
-      `${label}: ${(lines.length / n).toFixed(1)} statements and ${(xids / n).toFixed(1)} write transactions per call (${elapsed} ms for ${n}, background relay polls included)\n  ${top.join("\n  ")}\n`,
+      `${label}: ${per(lines.length)} statements per call (${per(lines.length - relay)} the RPC's, ${per(relay)} the outbox relay's), ${per(beginCommit)} of them BEGIN/COMMIT; ${per(xids)} write transactions per call (${elapsed} ms for ${n})\n  ${top.join("\n  ")}\n`,
     );
+  };
+
+  /**
+   * How many of the statements are the outbox relay's: its transactions (BEGIN, the claim, COMMIT,
+   * told apart by the claim) and its purge, followed per backend (the log prefix's [pid]).
+   */
+  const relayStatements = (lines: string[], texts: string[]) => {
+    let relay = 0;
+    const open = new Map<string, string[]>();
+    texts.forEach((sql, index) => {
+      const pid = /\[(\d+)\]/.exec(lines[index] ?? "")?.[1] ?? "?";
+      const inTransaction = open.get(pid);
+      if (sql.startsWith("begin")) open.set(pid, [sql]);
+      else if (inTransaction) {
+        inTransaction.push(sql);
+        if (/^(commit|rollback)\b/.test(sql)) {
+          if (inTransaction.some((statement) => statement.startsWith("with claimed as"))) relay += inTransaction.length;
+          open.delete(pid);
+        }
+      } else if (sql.startsWith("with claimed as") || sql.startsWith('delete from "outbox"')) relay += 1;
+    });
+    return relay;
   };
 
   const accounts = Array.from({ length: n }, () => freshAccount("count"));

@@ -6,6 +6,7 @@ import { userRegisteredEvent } from "../events/login-events.js";
 import type { AuthDatabase } from "../store/schema.js";
 import { consumeLoginToken } from "../store/verification-token-store.js";
 import { hashOpaqueToken, looksLikeToken } from "./opaque-tokens.js";
+import type { UserIdentifier } from "./access-tokens.js";
 import type { SessionStarter } from "./session-starter.js";
 import type { TokenPair } from "./sessions.js";
 
@@ -35,9 +36,11 @@ export const invalidVerificationToken = () =>
   );
 
 /**
- * Login: one transaction of four statements (use up the token and find or mint the user; register
- * the device and read the sign-in facts; create the session with its events). A refusal rolls it
- * all back, so the verification token can still be used, e.g. from an unblocked device.
+ * Login: one transaction of two statements (use up the token, find or mint the user, take the
+ * user's gate and read the user's identifiers; register the device and create the session with its
+ * events when the sign-in is the usual one, session-starter.ts), three otherwise (the session apart).
+ * A refusal rolls it all back, so the verification token can still be used, e.g. from an unblocked
+ * device.
  */
 export function createLoginService(deps: { transact: Transact<AuthDatabase>; clock: Clock; sessions: SessionStarter }) {
   async function login(input: LoginInput): Promise<LoginResult> {
@@ -60,6 +63,10 @@ export function createLoginService(deps: { transact: Transact<AuthDatabase>; clo
         ip: input.ip,
         userAgent: input.userAgent,
         recentFailures: identity.priorFailures,
+        userGateHeld: identity.userGateHeld,
+        knownIdentifiers: identity.identifiers?.map(
+          (id): UserIdentifier => ({ type: id.type === "phone" ? "phone" : "email", identifier: id.identifier }),
+        ),
         sessionId,
         extraEvents: identity.newUser
           ? [

@@ -1,6 +1,6 @@
 import type { Kysely } from "kysely";
 import { RateLimitedError } from "../../shared/errors/domain-errors.js";
-import { giveBackSendBudget, takeSendBudget } from "../store/send-budget-store.js";
+import { giveBackSendBudget, type SendBudgetWindow } from "../store/send-budget-store.js";
 import type { AuthDatabase } from "../store/schema.js";
 import type { IdentifierType } from "../../shared/identifiers.js";
 
@@ -27,12 +27,12 @@ export type OtpSendBudget = ReturnType<typeof createOtpSendBudget>;
  * clock (a 1-hour window runs from hh:00 to hh:00), so across a boundary up to twice the budget can
  * go out in a short time; the budget bounds spend per window, not the instantaneous rate.
  *
- * A send takes its unit only after the per-identifier and per-network limits let it through (their
- * transaction has ended), and gives it back when it is not made (undeliverable): requests those
- * limits refuse, or that wait on them, never spend or hold a unit, so a flood they stop cannot turn
- * the budget into an off switch. When the budget is spent
- * SendOtp is refused for everyone with the time the window ends: fail closed, and loudly
- * (`onSpent`, a metric operators are alerted on).
+ * A send takes its unit in the statement that counts it against its identifier and network, and
+ * only if those limits let it through (otp-store.ts's startOtpSend), and gives it back when it is
+ * not made (undeliverable): requests those limits refuse, or that wait on their row locks, never
+ * spend or hold a unit, so a flood they stop cannot turn the budget into an off switch. When the
+ * budget is spent SendOtp is refused for everyone with the time the window ends: fail closed, and
+ * loudly (`onSpent`, a metric operators are alerted on).
  */
 export function createOtpSendBudget(deps: {
   db: Kysely<AuthDatabase>;
@@ -41,22 +41,28 @@ export function createOtpSendBudget(deps: {
 }) {
   const { policy } = deps;
 
-  /** Takes one send of `channel` at `now`; returns how to give it back. Throws when spent. */
-  async function take(channel: OtpChannel, now: Date): Promise<() => Promise<void>> {
+  /** The window of `channel` that a send at `now` takes its unit from (taken by otp-store.ts's startOtpSend). */
+  function windowOf(channel: OtpChannel, now: Date): SendBudgetWindow {
     const windowStart = new Date(Math.floor(now.getTime() / policy.windowMs) * policy.windowMs);
-    const taken = await takeSendBudget(deps.db, { channel, windowStart, budget: policy.sendsPerWindow });
-    if (!taken) {
-      deps.onSpent?.(channel);
-      const retryAfterMs = windowStart.getTime() + policy.windowMs - now.getTime();
-      const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
-      throw new RateLimitedError(
-        retryAfterMs,
-        `the service cannot send more codes by ${channel} right now; retry in ${seconds} s`,
-        "OTP_SEND_BUDGET_SPENT",
-      );
-    }
-    return () => giveBackSendBudget(deps.db, { channel, windowStart });
+    return { channel, windowStart, budget: policy.sendsPerWindow };
   }
 
-  return { take };
+  /** The refusal of a send that found the window's budget spent (counted for the alert). */
+  function spent(window: SendBudgetWindow, now: Date): RateLimitedError {
+    deps.onSpent?.(window.channel as OtpChannel);
+    const retryAfterMs = window.windowStart.getTime() + policy.windowMs - now.getTime();
+    const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+    return new RateLimitedError(
+      retryAfterMs,
+      `the service cannot send more codes by ${window.channel} right now; retry in ${seconds} s`,
+      "OTP_SEND_BUDGET_SPENT",
+    );
+  }
+
+  /** Gives back the unit of a send that was not made. */
+  function giveBack(window: SendBudgetWindow): Promise<void> {
+    return giveBackSendBudget(deps.db, window);
+  }
+
+  return { windowOf, spent, giveBack };
 }

@@ -6,8 +6,9 @@ import { normalizeIdentifier, type IdentifierType } from "../../shared/identifie
 import type { Transact } from "../../shared/outbox/transact.js";
 import type { OtpDelivery } from "../delivery/otp-delivery.js";
 import { otpSentEvent } from "../events/auth-events.js";
-import { insertOtpCode, startOtpSend } from "../store/otp-store.js";
+import { insertOtpCode, startOtpSend, type OtpSendStart } from "../store/otp-store.js";
 import type { AuthDatabase } from "../store/schema.js";
+import type { SendBudgetWindow } from "../store/send-budget-store.js";
 import { clientNetwork } from "../../shared/client-network.js";
 import { newOpaqueToken } from "./opaque-tokens.js";
 import { generateOtpCode, hashOtpCode } from "./otp-codes.js";
@@ -25,6 +26,8 @@ export interface OtpLimits {
 export interface OtpServiceDeps {
   db: Kysely<AuthDatabase>;
   transact: Transact<AuthDatabase>;
+  /** Wakes the outbox relay after the code's autocommit statement recorded auth.otp.sent. */
+  afterCommit: () => void;
   clock: Clock;
   delivery: OtpDelivery;
   /** HMAC key the codes are stored under. */
@@ -64,98 +67,107 @@ export function createOtpService(deps: OtpServiceDeps) {
   async function send(input: SendOtpInput): Promise<SendOtpResult> {
     const identifier = normalizeIdentifier(input.identifierType, input.identifier, deps.defaultPhoneRegion);
     const now = clock.now();
-    // The global budget is taken only by a send the per-identifier and per-network limits let
-    // through, after their transaction: refused or queued requests never hold a unit, so a flood
-    // that those limits stop cannot spend (or hold) the budget everyone shares.
-    const counted = await countSend(input, identifier, now);
-    const giveBack = await deps.budget.take(otpChannelOf(input.identifierType), now);
+    const budget = deps.budget.windowOf(otpChannelOf(input.identifierType), now);
+    const counted = await countSend(input, identifier, now, budget);
+    if (!counted.budgetTaken) throw deps.budget.spent(budget, now);
     try {
       return await issue(input, identifier, now, counted);
     } catch (error) {
       // Best effort: if the give-back fails too, the budget counts one send too many (fails closed).
-      await giveBack().catch(() => undefined);
+      await deps.budget.giveBack(budget).catch(() => undefined);
       throw error;
     }
   }
 
   /**
    * One statement counts the send on the identifier and the IP (in that order, in every
-   * transaction) and finds the holder; a refusal rolls it back. A send counted here that the budget
-   * or the delivery then refuses stays counted (fails closed).
+   * transaction), takes its unit of the global budget if those limits let it through, and finds the
+   * holder; a refusal by those limits rolls it back. A send the budget refuses commits and stays
+   * counted, as does one the delivery then refuses (fails closed).
    */
-  async function countSend(input: SendOtpInput, identifier: string, now: Date) {
+  async function countSend(input: SendOtpInput, identifier: string, now: Date, budget: SendBudgetWindow) {
     return deps.transact(async (trx) => {
-      const { byIdentifier, byIp, holderUserId } = await startOtpSend(trx, {
+      const counted = await startOtpSend(trx, {
         identifier,
         identifierKey: `otp-send:identifier:${identifier}`,
         ipKey: `otp-send:ip:${clientNetwork(input.ip)}`,
         now,
         windowMs: limits.sendWindowMs,
+        maxSendsPerIdentifier: limits.maxSendsPerIdentifier,
+        maxSendsPerIp: limits.maxSendsPerIp,
+        budget,
       });
+      const { byIdentifier, byIp } = counted;
       if (byIdentifier.count > limits.maxSendsPerIdentifier) {
         throw rateLimited(byIdentifier.oldest, now, "too many codes were requested for this identifier");
       }
       if (byIp && byIp.count > limits.maxSendsPerIp) {
         throw rateLimited(byIp.oldest, now, "too many codes were requested from this network");
       }
-      return { byIdentifier, holderUserId };
+      return counted;
     });
   }
 
+  /**
+   * Delivers the code, then stores it with auth.otp.sent in one autocommit statement: the code is
+   * stored (and announced) only once it is on its way, and a failed delivery leaves nothing behind.
+   * The code becomes usable a round trip after the delivery accepted it, as it did when the store
+   * was a transaction committed after the delivery; a store that fails after the delivery leaves a
+   * delivered code that checks as no code (fails closed; the person asks for another).
+   */
   async function issue(
     input: SendOtpInput,
     identifier: string,
     now: Date,
-    { byIdentifier, holderUserId }: Awaited<ReturnType<typeof countSend>>,
+    { byIdentifier, holderUserId }: OtpSendStart,
   ): Promise<SendOtpResult> {
-    return deps.transact(async (trx) => {
-      const id = randomUUID();
-      const code = generateOtpCode();
-      const challenge = newOpaqueToken("challenge");
-      const expiresAt = new Date(now.getTime() + limits.codeLifetimeMs);
-      await insertOtpCode(
-        trx,
-        {
-          id,
-          identifier,
-          identifierType: input.identifierType,
-          purpose: input.purpose,
-          codeHash: hashOtpCode(deps.hashKey, identifier, input.purpose, code),
-          createdAt: now,
-          expiresAt,
-          deviceId: input.deviceId || null,
-          ipAddress: input.ip || null,
-          challengeHash: challenge.hash,
-        },
-        [
-          otpSentEvent(now, {
-            otpId: id,
-            userId: holderUserId,
-            identifierType: input.identifierType,
-            identifier,
-            purpose: input.purpose,
-            deviceId: input.deviceId,
-            ip: input.ip,
-            userAgent: input.userAgent,
-            expiresAt,
-          }),
-        ],
-      );
-      await deps.delivery.deliver({
-        otpId: id,
-        identifierType: input.identifierType,
-        identifier,
-        code,
-        purpose: input.purpose,
-        expiresAt,
-      });
-
-      const resendAvailableAt =
-        byIdentifier.count >= limits.maxSendsPerIdentifier
-          ? new Date(byIdentifier.oldest.getTime() + limits.sendWindowMs)
-          : now;
-      return { expiresAt, resendAvailableAt, challengeId: challenge.token };
+    const id = randomUUID();
+    const code = generateOtpCode();
+    const challenge = newOpaqueToken("challenge");
+    const expiresAt = new Date(now.getTime() + limits.codeLifetimeMs);
+    await deps.delivery.deliver({
+      otpId: id,
+      identifierType: input.identifierType,
+      identifier,
+      code,
+      purpose: input.purpose,
+      expiresAt,
     });
+    await insertOtpCode(
+      deps.db,
+      {
+        id,
+        identifier,
+        identifierType: input.identifierType,
+        purpose: input.purpose,
+        codeHash: hashOtpCode(deps.hashKey, identifier, input.purpose, code),
+        createdAt: now,
+        expiresAt,
+        deviceId: input.deviceId || null,
+        ipAddress: input.ip || null,
+        challengeHash: challenge.hash,
+      },
+      [
+        otpSentEvent(now, {
+          otpId: id,
+          userId: holderUserId,
+          identifierType: input.identifierType,
+          identifier,
+          purpose: input.purpose,
+          deviceId: input.deviceId,
+          ip: input.ip,
+          userAgent: input.userAgent,
+          expiresAt,
+        }),
+      ],
+    );
+    deps.afterCommit();
+
+    const resendAvailableAt =
+      byIdentifier.count >= limits.maxSendsPerIdentifier
+        ? new Date(byIdentifier.oldest.getTime() + limits.sendWindowMs)
+        : now;
+    return { expiresAt, resendAvailableAt, challengeId: challenge.token };
   }
 
   function rateLimited(oldest: Date, now: Date, what: string): RateLimitedError {

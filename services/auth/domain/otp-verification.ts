@@ -1,9 +1,20 @@
 import type { Clock } from "../../shared/clock.js";
 import { FailedPreconditionError, RateLimitedError, UnauthenticatedError } from "../../shared/errors/domain-errors.js";
 import { normalizeIdentifier, type IdentifierType } from "../../shared/identifiers.js";
+import type { Kysely } from "kysely";
+import type { OutboxRow } from "../../shared/outbox/outbox-rows.js";
 import type { Transact } from "../../shared/outbox/transact.js";
 import { otpVerifiedEvent } from "../events/auth-events.js";
-import { lockOtpCheck, recordOtpVerified, recordWrongOtpGuess } from "../store/otp-check-store.js";
+import {
+  lockOtpCheck,
+  peekOtpCheck,
+  recordOtpVerified,
+  recordOtpVerifiedIfUnchanged,
+  recordWrongOtpGuess,
+  type NewVerificationToken,
+  type OtpCheckState,
+  type WrongOtpGuess,
+} from "../store/otp-check-store.js";
 import type { AuthDatabase } from "../store/schema.js";
 import { otpCodeMatches } from "./otp-codes.js";
 import {
@@ -19,7 +30,11 @@ import type { OtpPurpose } from "./otp-purpose.js";
 import { hashOpaqueToken, newOpaqueToken } from "./opaque-tokens.js";
 
 export interface OtpVerificationDeps {
+  /** For the optimistic path's autocommit statements. */
+  db: Kysely<AuthDatabase>;
   transact: Transact<AuthDatabase>;
+  /** Wakes the outbox relay after a write outside `transact` that recorded events. */
+  afterCommit: () => void;
   clock: Clock;
   hashKey: Uint8Array;
   /** Wrong guesses per code, made with its challenge. */
@@ -48,6 +63,11 @@ export interface VerifyOtpResult {
   expiresAt: Date;
 }
 
+type Decision =
+  | { kind: "answer"; outcome: Outcome }
+  | { kind: "wrong"; guess: WrongOtpGuess }
+  | { kind: "verified"; attempts: number; result: VerifyOtpResult; token: NewVerificationToken; events: OutboxRow[] };
+
 type Outcome =
   | { kind: "verified"; result: VerifyOtpResult }
   | { kind: "wrong"; lockedIdentifier: boolean }
@@ -64,9 +84,10 @@ export function createOtpVerification(deps: OtpVerificationDeps) {
   const { clock } = deps;
 
   /**
-   * Turns a right code into a single-use verification token. Every answer but success is decided
-   * and written inside the transaction and thrown only after it committed, so a wrong guess is
-   * counted even though the call fails.
+   * Turns a right code into a single-use verification token. A wrong guess is decided and written
+   * inside the locking transaction and thrown only after it committed, so it is counted even though
+   * the call fails; answers that write nothing (locked, no live code) may come from the read without
+   * locks, which is as true as a locked read at the moment it was taken.
    *
    * A guess that names its code by the challenge id counts an attempt on that code only; a guess
    * without one is checked against the newest code but counts on the identifier's own allowance
@@ -76,65 +97,37 @@ export function createOtpVerification(deps: OtpVerificationDeps) {
     const identifier = normalizeIdentifier(input.identifierType, input.identifier, deps.defaultPhoneRegion);
     const now = clock.now();
     const challengeHash = input.challengeId ? hashOpaqueToken(input.challengeId) : null;
-    const outcome = await deps.transact(async (trx): Promise<Outcome> => {
-      const state = await lockOtpCheck(trx, { identifier, purpose: input.purpose, challengeHash, now });
-      const lockedMs = lockRemainingMs(state, now);
-      if (lockedMs > 0) return { kind: "locked", retryAfterMs: lockedMs };
-      const unboundRefusedMs = challengeHash ? 0 : unboundRefusalMs(state, now, deps.unboundGuesses);
-      if (unboundRefusedMs > 0) return { kind: "unbound_spent", retryAfterMs: unboundRefusedMs };
-
-      const matches = otpCodeMatches(
-        deps.hashKey,
-        identifier,
-        input.purpose,
-        input.code,
-        state.code?.codeHash ?? noCodeHash,
+    const check = { identifier, purpose: input.purpose, challengeHash, now };
+    // Optimistic path: decide on a read without locks. An answer that writes nothing stands as read;
+    // a right code is recorded by one statement that re-checks the guard under lock. Wrong codes,
+    // first checks of an identifier and a guard that moved in between take the locking path.
+    const seen = await peekOtpCheck(deps.db, check);
+    const decision = decide(input, identifier, challengeHash, seen, now);
+    let outcome: Outcome | undefined;
+    if (decision.kind === "answer") outcome = decision.outcome;
+    if (decision.kind === "verified" && seen.guardExists) {
+      const { token, events, result, attempts } = decision;
+      const recorded = await recordOtpVerifiedIfUnchanged(
+        deps.db,
+        token,
+        { state: seen, attempts: attempts - 1 },
+        events,
       );
-      if (!state.code) return { kind: "no_live_code" };
-      const attempts = state.code.attempts + 1;
-
-      if (!matches) {
-        const guard = afterWrongCode(state, now, deps.lockout);
-        const unbound = challengeHash ? null : afterUnboundWrongCode(state, now, deps.unboundGuesses);
-        await recordWrongOtpGuess(trx, {
-          identifier,
-          code: challengeHash ? { id: state.code.id, close: attempts >= deps.maxAttempts } : null,
-          failures: guard.failures,
-          lockedUntil: guard.lockedUntil,
-          unbound: unbound && { failures: unbound.unboundFailures, since: unbound.unboundSince },
-          now,
-        });
-        return { kind: "wrong", lockedIdentifier: guard.lockedUntil !== null };
+      if (recorded) {
+        deps.afterCommit();
+        outcome = { kind: "verified", result };
       }
-
-      const { token, hash } = newOpaqueToken("verification");
-      const expiresAt = new Date(now.getTime() + deps.verificationTokenLifetimeMs);
-      await recordOtpVerified(
-        trx,
-        {
-          tokenHash: hash,
-          otpId: state.code.id,
-          identifier,
-          identifierType: input.identifierType,
-          purpose: input.purpose,
-          priorFailures: currentFailures(state, now, deps.lockout),
-          createdAt: now,
-          expiresAt,
-        },
-        [
-          otpVerifiedEvent(now, {
-            otpId: state.code.id,
-            userId: state.userId,
-            identifierType: input.identifierType,
-            identifier,
-            purpose: input.purpose,
-            attempts,
-            ip: input.ip,
-            userAgent: input.userAgent,
-          }),
-        ],
-      );
-      return { kind: "verified", result: { verificationToken: token, expiresAt } };
+    }
+    outcome ??= await deps.transact(async (trx): Promise<Outcome> => {
+      const state = await lockOtpCheck(trx, check);
+      const locked = decide(input, identifier, challengeHash, state, now);
+      if (locked.kind === "answer") return locked.outcome;
+      if (locked.kind === "wrong") {
+        await recordWrongOtpGuess(trx, locked.guess);
+        return { kind: "wrong", lockedIdentifier: locked.guess.lockedUntil !== null };
+      }
+      await recordOtpVerified(trx, locked.token, locked.events);
+      return { kind: "verified", result: locked.result };
     });
 
     switch (outcome.kind) {
@@ -166,6 +159,80 @@ export function createOtpVerification(deps: OtpVerificationDeps) {
         );
       }
     }
+  }
+
+  /**
+   * What a guess comes to on `state` (locked, or read without locks), with what to write: nothing
+   * (an answer), a wrong guess, or a right one.
+   */
+  function decide(
+    input: VerifyOtpInput,
+    identifier: string,
+    challengeHash: Uint8Array | null,
+    state: OtpCheckState,
+    now: Date,
+  ): Decision {
+    const lockedMs = lockRemainingMs(state, now);
+    if (lockedMs > 0) return { kind: "answer", outcome: { kind: "locked", retryAfterMs: lockedMs } };
+    const unboundRefusedMs = challengeHash ? 0 : unboundRefusalMs(state, now, deps.unboundGuesses);
+    if (unboundRefusedMs > 0)
+      return { kind: "answer", outcome: { kind: "unbound_spent", retryAfterMs: unboundRefusedMs } };
+
+    const matches = otpCodeMatches(
+      deps.hashKey,
+      identifier,
+      input.purpose,
+      input.code,
+      state.code?.codeHash ?? noCodeHash,
+    );
+    if (!state.code) return { kind: "answer", outcome: { kind: "no_live_code" } };
+    const attempts = state.code.attempts + 1;
+
+    if (!matches) {
+      const guard = afterWrongCode(state, now, deps.lockout);
+      const unbound = challengeHash ? null : afterUnboundWrongCode(state, now, deps.unboundGuesses);
+      return {
+        kind: "wrong",
+        guess: {
+          identifier,
+          code: challengeHash ? { id: state.code.id, close: attempts >= deps.maxAttempts } : null,
+          failures: guard.failures,
+          lockedUntil: guard.lockedUntil,
+          unbound: unbound && { failures: unbound.unboundFailures, since: unbound.unboundSince },
+          now,
+        },
+      };
+    }
+
+    const { token, hash } = newOpaqueToken("verification");
+    const expiresAt = new Date(now.getTime() + deps.verificationTokenLifetimeMs);
+    return {
+      kind: "verified",
+      attempts,
+      result: { verificationToken: token, expiresAt },
+      token: {
+        tokenHash: hash,
+        otpId: state.code.id,
+        identifier,
+        identifierType: input.identifierType,
+        purpose: input.purpose,
+        priorFailures: currentFailures(state, now, deps.lockout),
+        createdAt: now,
+        expiresAt,
+      },
+      events: [
+        otpVerifiedEvent(now, {
+          otpId: state.code.id,
+          userId: state.userId,
+          identifierType: input.identifierType,
+          identifier,
+          purpose: input.purpose,
+          attempts,
+          ip: input.ip,
+          userAgent: input.userAgent,
+        }),
+      ],
+    };
   }
 
   return { verify };

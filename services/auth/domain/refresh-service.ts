@@ -1,9 +1,18 @@
 import type { Kysely } from "kysely";
 import type { Clock } from "../../shared/clock.js";
 import { PermissionDeniedError, UnauthenticatedError } from "../../shared/errors/domain-errors.js";
+import { guaranteed } from "../../shared/guaranteed.js";
+import type { OutboxRow } from "../../shared/outbox/outbox-rows.js";
 import type { Transact } from "../../shared/outbox/transact.js";
 import { sessionRefreshedEvent } from "../events/session-events.js";
-import { lockRefreshToken, rotateRefreshToken, type RefreshState } from "../store/refresh-token-store.js";
+import {
+  lockRefreshToken,
+  peekRefreshToken,
+  rotateRefreshToken,
+  rotateRefreshTokenIfHead,
+  type RefreshState,
+  type Rotation,
+} from "../store/refresh-token-store.js";
 import type { AuthDatabase } from "../store/schema.js";
 import type { AccessTokenIssuer, UserIdentifier } from "./access-tokens.js";
 import { networkOf } from "./networks.js";
@@ -23,7 +32,11 @@ export interface RefreshInput {
 }
 
 export interface RefreshServiceDeps {
+  /** For the optimistic rotation's two autocommit statements. */
+  db: Kysely<AuthDatabase>;
   transact: Transact<AuthDatabase>;
+  /** Wakes the outbox relay after a write outside `transact` that recorded events. */
+  afterCommit: () => void;
   revoker: SessionRevoker;
   clock: Clock;
   accessTokens: AccessTokenIssuer;
@@ -42,8 +55,13 @@ const refused = (message: string, reason = "REFRESH_TOKEN_INVALID"): Outcome => 
 export type RefreshService = ReturnType<typeof createRefreshService>;
 
 /**
- * RefreshToken (RFC 9700 rotation with reuse detection). One transaction: lock the token and its
- * session, decide, write. A refusal that must be remembered (the revocation after a reuse) commits
+ * RefreshToken (RFC 9700 rotation with reuse detection), in two round trips when nothing is unusual:
+ * read the token with its session without locks, and if it is a plain rotation (the token is the
+ * session's live head, nothing refuses it), rotate in one statement that re-checks the head under
+ * the session row's lock (rotateRefreshTokenIfHead). Anything else (an unknown token aside), or a
+ * head that moved in between, is decided by the locking path: one transaction that locks the token
+ * and its session, decides and writes, so concurrent uses of one token still rotate exactly once and
+ * a reuse is still caught. A refusal that must be remembered (the revocation after a reuse) commits
  * before the error is thrown.
  */
 export function createRefreshService(deps: RefreshServiceDeps) {
@@ -52,6 +70,36 @@ export function createRefreshService(deps: RefreshServiceDeps) {
   async function refresh(input: RefreshInput): Promise<TokenPair> {
     if (!looksLikeToken("refresh", input.refreshToken)) throw unknownToken();
     const oldHash = hashOpaqueToken(input.refreshToken);
+    const seen = await peekRefreshToken(deps.db, oldHash);
+    // Tokens are never deleted while their session can refresh, so one unknown now was unknown before.
+    if (!seen) throw unknownToken();
+    const now = clock.now();
+    if (isPlainRotation(seen, input, oldHash, now)) {
+      const tokens = await rotate(deps.db, seen, input, oldHash, now, rotateRefreshTokenIfHead);
+      if (tokens) {
+        deps.afterCommit();
+        return tokens;
+      }
+    }
+    return refreshUnderLock(input, oldHash);
+  }
+
+  /** The token is its live session's head and nothing would refuse it: a rotation decides nothing else. */
+  function isPlainRotation(state: RefreshState, input: RefreshInput, oldHash: Uint8Array, now: Date): boolean {
+    return (
+      !state.sessionRevokedAt &&
+      !state.rotatedAt &&
+      Buffer.from(state.currentTokenHash).equals(oldHash) &&
+      state.sessionAbsoluteExpiresAt > now &&
+      state.tokenExpiresAt > now &&
+      state.sessionExpiresAt > now &&
+      state.deviceId === input.deviceId &&
+      !state.deviceBlocked &&
+      restrictionError(state.restriction, now) === null
+    );
+  }
+
+  async function refreshUnderLock(input: RefreshInput, oldHash: Uint8Array): Promise<TokenPair> {
     const outcome = await deps.transact(async (trx): Promise<Outcome> => {
       const now = clock.now();
       const state = await lockRefreshToken(trx, oldHash);
@@ -98,7 +146,11 @@ export function createRefreshService(deps: RefreshServiceDeps) {
       if (restricted) return { kind: "refused", error: restricted };
       if (replay) return { kind: "tokens", tokens: replay };
 
-      return { kind: "tokens", tokens: await rotate(trx, state, input, oldHash, now) };
+      const tokens = await rotate(trx, state, input, oldHash, now, async (db, rotation, events) => {
+        await rotateRefreshToken(db, rotation, events);
+        return true;
+      });
+      return { kind: "tokens", tokens: guaranteed(tokens, "the locked rotation always writes") };
     });
     if (outcome.kind === "refused") throw outcome.error;
     return outcome.tokens;
@@ -113,13 +165,15 @@ export function createRefreshService(deps: RefreshServiceDeps) {
     return openTokenPair(input.refreshToken, state.successorBox);
   }
 
+  /** Issues the new pair and writes the rotation with `write`; undefined when `write` found the head moved. */
   async function rotate(
-    trx: Kysely<AuthDatabase>,
+    db: Kysely<AuthDatabase>,
     state: RefreshState,
     input: RefreshInput,
     oldHash: Uint8Array,
     now: Date,
-  ): Promise<TokenPair> {
+    write: (db: Kysely<AuthDatabase>, rotation: Rotation, events: OutboxRow[]) => Promise<boolean>,
+  ): Promise<TokenPair | undefined> {
     const identifiers = state.identifiers.map(
       (id): UserIdentifier => ({ type: id.type === "phone" ? "phone" : "email", identifier: id.identifier }),
     );
@@ -143,8 +197,8 @@ export function createRefreshService(deps: RefreshServiceDeps) {
       expiresIn: access.expiresIn,
     };
     const expiresAt = refreshTokenExpiry(now, state.sessionAbsoluteExpiresAt, deps.lifetime);
-    await rotateRefreshToken(
-      trx,
+    const written = await write(
+      db,
       {
         oldHash,
         newHash: next.hash,
@@ -169,7 +223,7 @@ export function createRefreshService(deps: RefreshServiceDeps) {
         }),
       ],
     );
-    return tokens;
+    return written ? tokens : undefined;
   }
 
   return { refresh };

@@ -1,6 +1,9 @@
 import { sql, type Kysely, type RawBuilder } from "kysely";
 import { guaranteed } from "../../shared/guaranteed.js";
+import type { OutboxRow } from "../../shared/outbox/outbox-rows.js";
+import { insertOutboxRowsWhere } from "../../shared/outbox/outbox-store.js";
 import type { AuthDatabase } from "./schema.js";
+import type { NewSession } from "./session-store.js";
 
 export interface DeviceSighting {
   /** Id for the device record, used only when the device is new to the user. */
@@ -44,20 +47,95 @@ export interface SignInFactsRow {
  * earlier sign-ins and refreshes.
  */
 export async function registerDeviceForSignIn(db: Kysely<AuthDatabase>, seen: DeviceSighting): Promise<SignInFactsRow> {
-  const { rows } = await sql<{
-    id: string;
-    inserted: boolean;
-    trusted: boolean;
-    blocked: boolean;
-    known_ip: boolean;
-    known_network: boolean;
-    suspended: boolean | null;
-    suspended_until: Date | null;
-    banned: boolean | null;
-    deleted: boolean | null;
-    identifiers: Array<{ type: string; identifier: string }>;
-  }>`
-    with device as (
+  const { rows } = await sql<SignInFactsSqlRow>`
+    with device as (${deviceUpsert(seen)})
+    ${signInFactsSelect(seen)}`.execute(db);
+  return signInFactsFrom(
+    guaranteed(rows[0], "the upsert returns the device row, inserted or updated, joined to one row"),
+  );
+}
+
+/** What startSessionIfAsGuessed writes when the sign-in turns out as the caller guessed. */
+export interface GuessedSession {
+  /** The device is new to the user (a first sign-in), or known. */
+  newDevice: boolean;
+  /** The session row; its device record id is the device statement's. */
+  session: Omit<NewSession, "deviceRecordId">;
+  /** Events recorded whatever the device's trust. */
+  events: OutboxRow[];
+  /** Events recorded only when the device turns out trusted, or untrusted (auth.login names it). */
+  ifTrusted: OutboxRow[];
+  ifUntrusted: OutboxRow[];
+}
+
+/**
+ * registerDeviceForSignIn and insertSession in one statement, for a caller that guessed the facts:
+ * the session, its first refresh token and the events are written only if the device is as new as
+ * guessed, not blocked, trusted or seen before from this IP and network, and the user is not
+ * restricted (no restriction row, or none set): then the suspicious-login checks raise nothing the
+ * device could change, and the caller's plan, made before, stands. Otherwise only the device is
+ * registered, and the caller decides on the facts returned and writes the session as usual.
+ */
+export async function startSessionIfAsGuessed(
+  db: Kysely<AuthDatabase>,
+  seen: DeviceSighting,
+  guess: GuessedSession,
+): Promise<SignInFactsRow & { started: boolean }> {
+  const session = guess.session;
+  const started = sql`exists (select 1 from go)`;
+  const trusted = sql`(select trusted from facts)`;
+  const { rows } = await sql<SignInFactsSqlRow & { started: boolean }>`
+    with device as (${deviceUpsert(seen)}),
+    facts as (${signInFactsSelect(seen)}),
+    go as (
+      select 1 from facts
+      where facts.inserted = ${guess.newDevice} and not facts.blocked
+        and (facts.suspended is null or not (facts.suspended or facts.banned or facts.deleted))
+        and (facts.trusted or (facts.known_ip and facts.known_network))
+    ), session as (
+      insert into sessions (id, user_id, device_record_id, device_id, device_name, method, ip_address, user_agent,
+        created_at, last_used_at, expires_at, absolute_expires_at, access_expires_at, current_token_hash, revoked_at,
+        revoke_reason, auth_time, auth_methods, sign_in_identifier)
+      select ${session.id}::uuid, ${session.userId}::uuid, facts.id, ${session.deviceId}::text, ${session.deviceName}::text,
+        ${session.method}::text, ${session.ip}::text, ${session.userAgent}::text, ${session.now}::timestamptz,
+        ${session.now}::timestamptz, ${session.expiresAt}::timestamptz, ${session.absoluteExpiresAt}::timestamptz,
+        ${session.accessExpiresAt}::timestamptz, ${session.refreshTokenHash}::bytea, null, null,
+        ${session.authTime}::timestamptz, ${session.authMethods}::text[], ${session.signInIdentifier}::text
+      from facts where ${started}
+    ), token as (
+      insert into refresh_tokens (token_hash, session_id, created_at, expires_at, rotated_at, successor_hash, successor_box)
+      select ${session.refreshTokenHash}::bytea, ${session.id}::uuid, ${session.now}::timestamptz,
+        ${session.expiresAt}::timestamptz, null, null, null
+      where ${started}
+    ), events as (
+      ${insertOutboxRowsWhere([
+        ...guess.events.map((row) => ({ row, when: started })),
+        ...guess.ifTrusted.map((row) => ({ row, when: sql`${started} and ${trusted}` })),
+        ...guess.ifUntrusted.map((row) => ({ row, when: sql`${started} and not ${trusted}` })),
+      ])}
+    )
+    select facts.*, ${started} as started from facts`.execute(db);
+  const row = guaranteed(rows[0], "the upsert returns the device row, inserted or updated, joined to one row");
+  return { ...signInFactsFrom(row), started: row.started };
+}
+
+interface SignInFactsSqlRow {
+  id: string;
+  inserted: boolean;
+  trusted: boolean;
+  blocked: boolean;
+  known_ip: boolean;
+  known_network: boolean;
+  suspended: boolean | null;
+  suspended_until: Date | null;
+  banned: boolean | null;
+  deleted: boolean | null;
+  identifiers: Array<{ type: string; identifier: string }>;
+}
+
+/** Registers the device or updates its traits, last IP, last use and recent networks; locks its row. */
+function deviceUpsert(seen: DeviceSighting): RawBuilder<unknown> {
+  return sql`
       insert into devices as d (id, user_id, device_id, device_name, device_type, os_name, os_version,
         browser_name, browser_version, fingerprint, user_agent, last_ip, last_used_at, created_at, trusted, networks)
       values (${seen.newRecordId}, ${seen.userId}, ${seen.deviceId}, ${seen.deviceName}, ${seen.deviceType},
@@ -70,8 +148,12 @@ export async function registerDeviceForSignIn(db: Kysely<AuthDatabase>, seen: De
         browser_version = excluded.browser_version, fingerprint = excluded.fingerprint,
         user_agent = excluded.user_agent, last_ip = excluded.last_ip, last_used_at = excluded.last_used_at,
         networks = ${recentNetworks(sql`d.networks`, seen.network)}
-      returning d.id, d.trusted, d.blocked, (d.xmax = 0) as inserted
-    )
+      returning d.id, d.trusted, d.blocked, (d.xmax = 0) as inserted`;
+}
+
+/** The sign-in facts over the `device` CTE (deviceUpsert), read as the database was before the statement. */
+function signInFactsSelect(seen: DeviceSighting): RawBuilder<unknown> {
+  return sql`
     select device.id, device.inserted, device.trusted, device.blocked,
       r.suspended, r.suspended_until, r.banned, r.deleted,
       (exists (select 1 from sessions s where s.user_id = ${seen.userId} and s.ip_address = ${seen.ip})
@@ -82,8 +164,10 @@ export async function registerDeviceForSignIn(db: Kysely<AuthDatabase>, seen: De
       (select coalesce(json_agg(json_build_object('type', i.identifier_type, 'identifier', i.identifier)), '[]'::json)
         from identities i where i.user_id = ${seen.userId}) as identifiers
     from device
-    left join user_restrictions r on r.user_id = ${seen.userId}`.execute(db);
-  const row = guaranteed(rows[0], "the upsert returns the device row, inserted or updated, joined to one row");
+    left join user_restrictions r on r.user_id = ${seen.userId}`;
+}
+
+function signInFactsFrom(row: SignInFactsSqlRow): SignInFactsRow {
   return {
     deviceRecordId: row.id,
     newDevice: row.inserted,

@@ -1,11 +1,13 @@
 import { sql, type Kysely } from "kysely";
 import { guaranteed } from "../../shared/guaranteed.js";
 import type { OutboxRow } from "../../shared/outbox/outbox-rows.js";
-import { insertOutboxFragment } from "../../shared/outbox/outbox-store.js";
+import { insertOutboxFragment, insertOutboxWhereFragment } from "../../shared/outbox/outbox-store.js";
 import type { AuthDatabase } from "./schema.js";
 
-// The queries of VerifyOtp. One statement locks and reads, one statement writes the outcome, so a
-// check costs two round trips inside its transaction whatever the answer.
+// The queries of VerifyOtp. The locking path: one statement locks and reads, one statement writes
+// the outcome, inside a transaction. The optimistic path: one statement reads without locks
+// (peekOtpCheck), and a right code is recorded by one statement that first checks, under the guard
+// row's lock, that the guard is as read (recordOtpVerifiedIfUnchanged): two autocommit round trips.
 
 export interface OtpCheckState {
   failures: number;
@@ -15,6 +17,8 @@ export interface OtpCheckState {
   unboundSince: Date | null;
   /** The user holding the identifier, if anyone does. */
   userId: string | null;
+  /** Whether the identifier's guard row exists (peekOtpCheck does not create it). */
+  guardExists: boolean;
   /** The live code the guess is checked against, locked until the transaction ends. */
   code: { id: string; codeHash: Uint8Array; attempts: number; identifierType: string } | null;
 }
@@ -33,18 +37,7 @@ export async function lockOtpCheck(
 ): Promise<OtpCheckState> {
   const { identifier, purpose, challengeHash, now } = check;
   const sameChallenge = challengeHash ? sql`and challenge_hash = ${challengeHash}` : sql``;
-  const { rows } = await sql<{
-    failures: number;
-    locked_until: Date | null;
-    last_failure_at: Date | null;
-    unbound_failures: number;
-    unbound_since: Date | null;
-    code_id: string | null;
-    code_hash: Uint8Array | null;
-    attempts: number | null;
-    identifier_type: string | null;
-    user_id: string | null;
-  }>`
+  const { rows } = await sql<OtpCheckRow>`
     with guard as (
       insert into otp_guards as g (identifier, failures, updated_at) values (${identifier}, 0, ${now})
       on conflict (identifier) do update set updated_at = g.updated_at
@@ -62,12 +55,31 @@ export async function lockOtpCheck(
       limit 1
       for update
     ) c on true`.execute(db);
-  const row = guaranteed(rows[0], "the upsert returns the guard row, inserted or kept, joined to one row");
+  return otpCheckStateFrom(
+    guaranteed(rows[0], "the upsert returns the guard row, inserted or kept, joined to one row"),
+  );
+}
+
+interface OtpCheckRow {
+  failures: number | null;
+  locked_until: Date | null;
+  last_failure_at: Date | null;
+  unbound_failures: number | null;
+  unbound_since: Date | null;
+  code_id: string | null;
+  code_hash: Uint8Array | null;
+  attempts: number | null;
+  identifier_type: string | null;
+  user_id: string | null;
+}
+
+function otpCheckStateFrom(row: OtpCheckRow): OtpCheckState {
   return {
-    failures: row.failures,
+    guardExists: row.failures !== null,
+    failures: row.failures ?? 0,
     lockedUntil: row.locked_until,
     lastFailureAt: row.last_failure_at,
-    unboundFailures: row.unbound_failures,
+    unboundFailures: row.unbound_failures ?? 0,
     unboundSince: row.unbound_since,
     userId: row.user_id,
     code:
@@ -83,21 +95,48 @@ export async function lockOtpCheck(
 }
 
 /**
+ * What lockOtpCheck reads, without locking or creating anything and outside any transaction: the
+ * guard row (missing: guardExists false, zeros) and the live code. A refusal that writes nothing
+ * (locked, no live code) can be answered from it; a right code is then recorded by
+ * recordOtpVerifiedIfUnchanged, which re-checks under lock what this read.
+ */
+export async function peekOtpCheck(
+  db: Kysely<AuthDatabase>,
+  check: { identifier: string; purpose: string; challengeHash: Uint8Array | null; now: Date },
+): Promise<OtpCheckState> {
+  const { identifier, purpose, challengeHash, now } = check;
+  const sameChallenge = challengeHash ? sql`and challenge_hash = ${challengeHash}` : sql``;
+  const { rows } = await sql<OtpCheckRow>`
+    select g.failures, g.locked_until, g.last_failure_at, g.unbound_failures, g.unbound_since,
+           c.id as code_id, c.code_hash, c.attempts, c.identifier_type,
+           (select user_id from identities where identifier = ${identifier}) as user_id
+    from (select 1) as one
+    left join otp_guards g on g.identifier = ${identifier}
+    left join lateral (
+      select id, code_hash, attempts, identifier_type from otp_codes
+      where identifier = ${identifier} and purpose = ${purpose} and closed_at is null and expires_at > ${now}
+        ${sameChallenge}
+      order by created_at desc
+      limit 1
+    ) c on true`.execute(db);
+  return otpCheckStateFrom(guaranteed(rows[0], "a select from one row with left joins returns one row"));
+}
+
+/**
  * A wrong code: counts it for the identifier and, when the guess named the code by its challenge, as
  * an attempt on that code (closing it when `close`). A guess without a challenge counts on the
  * identifier's allowance for such guesses (`unbound`) instead, and touches no code.
  */
-export async function recordWrongOtpGuess(
-  db: Kysely<AuthDatabase>,
-  guess: {
-    identifier: string;
-    code: { id: string; close: boolean } | null;
-    failures: number;
-    lockedUntil: Date | null;
-    unbound: { failures: number; since: Date } | null;
-    now: Date;
-  },
-): Promise<void> {
+export interface WrongOtpGuess {
+  identifier: string;
+  code: { id: string; close: boolean } | null;
+  failures: number;
+  lockedUntil: Date | null;
+  unbound: { failures: number; since: Date } | null;
+  now: Date;
+}
+
+export async function recordWrongOtpGuess(db: Kysely<AuthDatabase>, guess: WrongOtpGuess): Promise<void> {
   const guard = {
     failures: guess.failures,
     locked_until: guess.lockedUntil,
@@ -153,4 +192,47 @@ export async function recordOtpVerified(
         ${token.priorFailures}, ${token.createdAt}, ${token.expiresAt})
     )
     ${insertOutboxFragment(events)}`.execute(db);
+}
+
+/**
+ * recordOtpVerified in one statement outside any transaction, for a decision made on peekOtpCheck's
+ * read: it writes only if, under the guard row's lock, the guard still holds what was read
+ * (`seen`), and the code is still open with the attempts read. Every wrong guess changes the guard
+ * (its failures and time), so an unchanged guard means no guess was counted in between, and the
+ * decision stands. The guard is locked before the code, as lockOtpCheck does. Returns false, having
+ * written nothing that matters, when either changed: the caller decides again under locks. (The one
+ * write that can pass the guard check and miss the code is a reset of a guard already reset by a
+ * concurrent right code, which changes only its updated_at.)
+ */
+export async function recordOtpVerifiedIfUnchanged(
+  db: Kysely<AuthDatabase>,
+  token: NewVerificationToken,
+  seen: { state: OtpCheckState; attempts: number },
+  events: OutboxRow[],
+): Promise<boolean> {
+  const now = token.createdAt;
+  const { state } = seen;
+  const verified = sql`exists (select 1 from code)`;
+  const { rows } = await sql<{ verified: boolean }>`
+    with guard as (
+      update otp_guards set failures = 0, locked_until = null, last_failure_at = null, updated_at = ${now}
+      where identifier = ${token.identifier} and failures = ${state.failures}
+        and locked_until is not distinct from ${state.lockedUntil}::timestamptz
+        and last_failure_at is not distinct from ${state.lastFailureAt}::timestamptz
+        and unbound_failures = ${state.unboundFailures}
+        and unbound_since is not distinct from ${state.unboundSince}::timestamptz
+      returning identifier
+    ), code as (
+      update otp_codes set attempts = attempts + 1, closed_at = ${now}
+      where id = ${token.otpId} and closed_at is null and attempts = ${seen.attempts} and exists (select 1 from guard)
+      returning id
+    ), token as (
+      insert into verification_tokens (token_hash, otp_id, identifier, identifier_type, purpose, prior_failures, created_at, expires_at)
+      select ${token.tokenHash}::bytea, id, ${token.identifier}::text, ${token.identifierType}::text, ${token.purpose}::text,
+        ${token.priorFailures}::integer, ${token.createdAt}::timestamptz, ${token.expiresAt}::timestamptz from code
+    ), events as (
+      ${insertOutboxWhereFragment(events, verified)}
+    )
+    select ${verified} as verified`.execute(db);
+  return rows[0]?.verified === true;
 }

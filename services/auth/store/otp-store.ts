@@ -4,6 +4,7 @@ import type { OutboxRow } from "../../shared/outbox/outbox-rows.js";
 import { insertOutboxFragment } from "../../shared/outbox/outbox-store.js";
 import { rateLimitHitFromRow, rateLimitHits, type RateLimitHit, type RateLimitHitRow } from "./rate-limit-store.js";
 import type { AuthDatabase } from "./schema.js";
+import { takeSendBudgetFragment, type SendBudgetWindow } from "./send-budget-store.js";
 
 export interface NewOtpCode {
   id: string;
@@ -18,7 +19,7 @@ export interface NewOtpCode {
   challengeHash: Uint8Array;
 }
 
-/** Stores a code and its events in one statement. */
+/** Stores a code and its events in one statement (atomic on its own: no transaction needed). */
 export async function insertOtpCode(db: Kysely<AuthDatabase>, code: NewOtpCode, events: OutboxRow[]): Promise<void> {
   await sql`
     with code as (
@@ -35,14 +36,18 @@ export interface OtpSendStart {
   byIp: RateLimitHit | undefined;
   /** The user holding the identifier, if anyone does (for auth.otp.sent). */
   holderUserId: string | null;
+  /** The send took its unit of the global budget (only when both limits let it through). */
+  budgetTaken: boolean;
 }
 
 /**
  * SendOtp's first statement: counts the send against the identifier's and the IP's sliding windows
- * (rate-limit-store.ts; identifier row first, then IP row, in every transaction) and finds the user
- * holding the identifier. The caller refuses over-limit sends by rolling the transaction back,
- * which undoes the counting. Earlier codes are left open: each is reachable through its own
- * challenge, so a send by someone else does not kill the code its owner is about to type.
+ * (rate-limit-store.ts; identifier row first, then IP row, in every transaction), takes a unit of
+ * the global budget if both limits let the send through (send-budget-store.ts; after them, so a
+ * send refused or queued by them never holds one), and finds the user holding the identifier. The
+ * caller refuses over-limit sends by rolling the transaction back, which undoes the counting.
+ * Earlier codes are left open: each is reachable through its own challenge, so a send by someone
+ * else does not kill the code its owner is about to type.
  */
 export async function startOtpSend(
   db: Kysely<AuthDatabase>,
@@ -52,13 +57,20 @@ export async function startOtpSend(
     ipKey: string | undefined;
     now: Date;
     windowMs: number;
+    maxSendsPerIdentifier: number;
+    maxSendsPerIp: number;
+    budget: SendBudgetWindow;
   },
 ): Promise<OtpSendStart> {
   const keys = send.ipKey === undefined ? [send.identifierKey] : [send.identifierKey, send.ipKey];
-  const { rows } = await sql<RateLimitHitRow & { holder: string | null }>`
-    with hits as (${rateLimitHits(keys, send.now, send.windowMs)})
+  const withinLimits = sql`(select bool_and(hits.count <= case when hits.key = ${send.identifierKey}
+    then ${send.maxSendsPerIdentifier}::integer else ${send.maxSendsPerIp}::integer end) from hits)`;
+  const { rows } = await sql<RateLimitHitRow & { holder: string | null; budget_taken: boolean }>`
+    with hits as (${rateLimitHits(keys, send.now, send.windowMs)}),
+    budget as (${takeSendBudgetFragment(send.budget, withinLimits)})
     select hits.key, hits.count, hits.oldest,
-      (select user_id from identities where identifier = ${send.identifier}) as holder
+      (select user_id from identities where identifier = ${send.identifier}) as holder,
+      exists (select 1 from budget) as budget_taken
     from hits`.execute(db);
   const hit = (key: string | undefined) => {
     const row = rows.find((candidate) => candidate.key === key);
@@ -68,5 +80,6 @@ export async function startOtpSend(
     byIdentifier: guaranteed(hit(send.identifierKey), "the upsert returns one row per key"),
     byIp: hit(send.ipKey),
     holderUserId: rows[0]?.holder ?? null,
+    budgetTaken: rows[0]?.budget_taken === true,
   };
 }

@@ -1,6 +1,6 @@
-import { sql, type Kysely } from "kysely";
+import { sql, type Kysely, type RawBuilder } from "kysely";
 import type { OutboxRow } from "../../shared/outbox/outbox-rows.js";
-import { insertOutboxFragment } from "../../shared/outbox/outbox-store.js";
+import { insertOutboxFragment, insertOutboxWhereFragment } from "../../shared/outbox/outbox-store.js";
 import { recentNetworks } from "./device-store.js";
 import type { AuthDatabase } from "./schema.js";
 
@@ -33,6 +33,25 @@ export interface RefreshState {
 export async function lockRefreshToken(
   db: Kysely<AuthDatabase>,
   tokenHash: Uint8Array,
+): Promise<RefreshState | undefined> {
+  return readRefreshState(db, tokenHash, sql`for update of rt, s`);
+}
+
+/**
+ * The same read without locks, outside any transaction: for the optimistic rotation, whose write
+ * (rotateRefreshTokenIfHead) checks under the row's lock that the session has not moved since.
+ */
+export async function peekRefreshToken(
+  db: Kysely<AuthDatabase>,
+  tokenHash: Uint8Array,
+): Promise<RefreshState | undefined> {
+  return readRefreshState(db, tokenHash, sql``);
+}
+
+async function readRefreshState(
+  db: Kysely<AuthDatabase>,
+  tokenHash: Uint8Array,
+  locking: RawBuilder<unknown>,
 ): Promise<RefreshState | undefined> {
   const { rows } = await sql<{
     session_id: string;
@@ -67,7 +86,7 @@ export async function lockRefreshToken(
     join devices d on d.id = s.device_record_id
     left join user_restrictions r on r.user_id = s.user_id
     where rt.token_hash = ${tokenHash}
-    for update of rt, s`.execute(db);
+    ${locking}`.execute(db);
   const row = rows[0];
   if (!row) return undefined;
   return {
@@ -145,4 +164,43 @@ export async function rotateRefreshToken(
       where id in (select id from devices where id = ${rotation.deviceRecordId} for update skip locked)
     )
     ${insertOutboxFragment(events)}`.execute(db);
+}
+
+/**
+ * The optimistic rotation, in one statement and so one autocommit round trip: rotates as
+ * rotateRefreshToken does, but only while the session is still active with the old token as its
+ * head, which the update re-checks under the session row's lock. Every change that must stop a
+ * rotation moves that row first: another rotation moves the head, and a revocation (sign-out, reuse,
+ * blocked device, suspension, ban, password reset) sets revoked_at. So when the check holds, nothing
+ * the caller decided on (read by peekRefreshToken) has changed; when it fails, nothing is written
+ * and the caller decides again under locks. False when it did not rotate.
+ */
+export async function rotateRefreshTokenIfHead(
+  db: Kysely<AuthDatabase>,
+  rotation: Rotation,
+  events: OutboxRow[],
+): Promise<boolean> {
+  const { now } = rotation;
+  const rotated = sql`exists (select 1 from session)`;
+  const { rows } = await sql<{ rotated: boolean }>`
+    with session as (
+      update sessions set current_token_hash = ${rotation.newHash}, last_used_at = ${now}, expires_at = ${rotation.expiresAt},
+        access_expires_at = ${rotation.accessExpiresAt}, ip_address = ${rotation.ip}, user_agent = ${rotation.userAgent}
+      where id = ${rotation.sessionId} and revoked_at is null and current_token_hash = ${rotation.oldHash}
+      returning id
+    ), old as (
+      update refresh_tokens set rotated_at = ${now}, successor_hash = ${rotation.newHash}, successor_box = ${rotation.successorBox}
+      where token_hash = ${rotation.oldHash} and rotated_at is null and ${rotated}
+    ), new as (
+      insert into refresh_tokens (token_hash, session_id, created_at, expires_at, rotated_at, successor_hash, successor_box)
+      select ${rotation.newHash}::bytea, id, ${now}::timestamptz, ${rotation.expiresAt}::timestamptz, null, null, null from session
+    ), device as (
+      update devices set last_ip = ${rotation.ip}, last_used_at = ${now},
+        networks = ${recentNetworks(sql`networks`, rotation.network)}
+      where id in (select id from devices where id = ${rotation.deviceRecordId} for update skip locked) and ${rotated}
+    ), events as (
+      ${insertOutboxWhereFragment(events, rotated)}
+    )
+    select ${rotated} as rotated`.execute(db);
+  return rows[0]?.rotated === true;
 }

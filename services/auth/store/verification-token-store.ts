@@ -1,5 +1,6 @@
 import { sql, type Kysely } from "kysely";
 import type { AuthDatabase } from "./schema.js";
+import { userGateSharedLock } from "./user-gate-store.js";
 
 export interface ConsumedVerification {
   otpId: string;
@@ -12,13 +13,19 @@ export interface ConsumedVerification {
 export interface LoginIdentity extends ConsumedVerification {
   userId: string;
   newUser: boolean;
+  /** The statement took the user's gate, shared (user-gate-store.ts); false on the rare race path. */
+  userGateHeld: boolean;
+  /** The user's identifiers, read by the same statement; undefined on the rare race path. */
+  identifiers: Array<{ type: string; identifier: string }> | undefined;
 }
 
 /**
  * Login's first statement: uses up a LOGIN verification token and finds the user holding its
- * identifier, minting `newUserId` for an identifier nobody holds. Two sign-ins racing to register
- * one identifier: the insert makes one wait for the other and do nothing, and that one reads the
- * winner's user id in a second statement (its first could not see a row committed after it began).
+ * identifier, minting `newUserId` for an identifier nobody holds, and takes the user's gate shared
+ * (the sign-in's next statement reads restrictions with a snapshot taken after it). Two sign-ins
+ * racing to register one identifier: the insert makes one wait for the other and do nothing, and
+ * that one reads the winner's user id in a second statement (its first could not see a row
+ * committed after it began), without the gate (userGateHeld false).
  */
 export async function consumeLoginToken(
   db: Kysely<AuthDatabase>,
@@ -34,6 +41,8 @@ export async function consumeLoginToken(
     prior_failures: number;
     user_id: string | null;
     new_user: boolean;
+    gate: unknown;
+    identifiers: Array<{ type: string; identifier: string }>;
   }>`
     with token as (
       delete from verification_tokens
@@ -45,7 +54,10 @@ export async function consumeLoginToken(
       on conflict (identifier) do nothing
       returning user_id
     )
-    select token.*, coalesce(minted.user_id, existing.user_id) as user_id, minted.user_id is not null as new_user
+    select token.*, coalesce(minted.user_id, existing.user_id) as user_id, minted.user_id is not null as new_user,
+      ${userGateSharedLock(sql`coalesce(minted.user_id, existing.user_id)`)} as gate,
+      (select coalesce(json_agg(json_build_object('type', i.identifier_type, 'identifier', i.identifier)), '[]'::json)
+        from identities i where i.user_id = existing.user_id) as identifiers
     from token
     left join minted on true
     left join identities existing on existing.identifier = token.identifier`.execute(db);
@@ -68,5 +80,13 @@ export async function consumeLoginToken(
     priorFailures: row.prior_failures,
     userId,
     newUser: row.new_user,
+    userGateHeld: row.user_id !== null,
+    // A user minted here holds the one identifier (the statement cannot see its own insert).
+    identifiers:
+      row.user_id === null
+        ? undefined
+        : row.new_user
+          ? [{ type: row.identifier_type, identifier: row.identifier }]
+          : row.identifiers,
   };
 }

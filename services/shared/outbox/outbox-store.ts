@@ -25,3 +25,29 @@ export function insertOutboxFragment(rows: readonly OutboxRow[]): RawBuilder<unk
   );
   return sql`insert into outbox (id, subject, event_type, payload, created_at, last_error) values ${sql.join(values)}`;
 }
+
+/**
+ * Like insertOutboxFragment, but the rows are written only when `condition` (SQL, usually an
+ * `exists` over an earlier CTE of the same statement) holds: for a single-statement write whose
+ * change may find nothing to change, so that no event is recorded without its change.
+ */
+export function insertOutboxWhereFragment(
+  rows: readonly OutboxRow[],
+  condition: RawBuilder<unknown>,
+): RawBuilder<unknown> {
+  return insertOutboxRowsWhere(rows.map((row) => ({ row, when: condition })));
+}
+
+/** Like insertOutboxWhereFragment, with a condition for each row. */
+export function insertOutboxRowsWhere(
+  rows: ReadonlyArray<{ row: OutboxRow; when: RawBuilder<unknown> }>,
+): RawBuilder<unknown> {
+  if (rows.length === 0) return sql`select 1`;
+  // Cast each value: in INSERT ... SELECT the parameters take their types from the select, not the columns.
+  const selects = rows.map(
+    ({ row, when }) =>
+      sql`select ${row.id}::uuid, ${row.subject}::text, ${row.event_type}::text, ${row.payload}::bytea,
+        ${row.created_at ?? sql`now()`}::timestamptz, ${row.last_error ?? null}::text where ${when}`,
+  );
+  return sql`insert into outbox (id, subject, event_type, payload, created_at, last_error) ${sql.join(selects, sql` union all `)}`;
+}
