@@ -1,4 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorInfoSchema, RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { IdentifierType, OtpPurpose } from "../../gen/mintcoin/auth/v1/auth_pb.js";
@@ -195,6 +196,30 @@ describe("the global send budget", () => {
 
     h.clock.set(new Date(windowEnd));
     expect(await outcome(h.client.sendOtp(sms(200)))).toBe("ok");
+  });
+
+  it("keeps the unit of a code that went out even when storing it then fails: failing stores cannot send past the budget", async () => {
+    h.clock.advance(60 * minute); // a fresh window
+    // Storing codes for these numbers fails, after their delivery (a pool timeout or a failover would).
+    const admin = new pg.Client({ connectionString: h.database.url });
+    await admin.connect();
+    await admin.query(`
+      create function refuse_test_codes() returns trigger language plpgsql as
+        $$ begin raise exception 'store refused for the test'; end $$;
+      create trigger refuse_test_codes before insert on otp_codes for each row
+        when (new.identifier like '+44791110%') execute function refuse_test_codes();`);
+    try {
+      const failing = await Promise.all(
+        Array.from({ length: budget }, (_, index) => outcome(h.client.sendOtp(sms(1000 + index)))),
+      );
+      expect(failing.every((answer) => answer !== "ok")).toBe(true);
+      for (let index = 0; index < budget; index++) expect(h.capture.lastCode(phone(1000 + index))).toMatch(/^\d+$/);
+      const spent = ConnectError.from(await h.client.sendOtp(sms(400)).catch((error: unknown) => error));
+      expect(spent.findDetails(ErrorInfoSchema)[0]?.reason).toBe("OTP_SEND_BUDGET_SPENT");
+    } finally {
+      await admin.query("drop trigger refuse_test_codes on otp_codes; drop function refuse_test_codes()");
+      await admin.end();
+    }
   });
 
   it("never lets requests the per-identifier limit refuses take or hold a unit: a flood on one number leaves the budget to others", async () => {

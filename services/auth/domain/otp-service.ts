@@ -70,13 +70,10 @@ export function createOtpService(deps: OtpServiceDeps) {
     const budget = deps.budget.windowOf(otpChannelOf(input.identifierType), now);
     const counted = await countSend(input, identifier, now, budget);
     if (!counted.budgetTaken) throw deps.budget.spent(budget, now);
-    try {
-      return await issue(input, identifier, now, counted);
-    } catch (error) {
+    return issue(input, identifier, now, counted, async () => {
       // Best effort: if the give-back fails too, the budget counts one send too many (fails closed).
       await deps.budget.giveBack(budget).catch(() => undefined);
-      throw error;
-    }
+    });
   }
 
   /**
@@ -114,25 +111,33 @@ export function createOtpService(deps: OtpServiceDeps) {
    * The code becomes usable a round trip after the delivery accepted it, as it did when the store
    * was a transaction committed after the delivery; a store that fails after the delivery leaves a
    * delivered code that checks as no code (fails closed; the person asks for another).
+   * `undelivered` runs only when the delivery refused the code: a code that went out keeps its unit
+   * of the global budget even if storing it fails, or failing stores would let sends past the budget.
    */
   async function issue(
     input: SendOtpInput,
     identifier: string,
     now: Date,
     { byIdentifier, holderUserId }: OtpSendStart,
+    undelivered: () => Promise<void>,
   ): Promise<SendOtpResult> {
     const id = randomUUID();
     const code = generateOtpCode();
     const challenge = newOpaqueToken("challenge");
     const expiresAt = new Date(now.getTime() + limits.codeLifetimeMs);
-    await deps.delivery.deliver({
-      otpId: id,
-      identifierType: input.identifierType,
-      identifier,
-      code,
-      purpose: input.purpose,
-      expiresAt,
-    });
+    try {
+      await deps.delivery.deliver({
+        otpId: id,
+        identifierType: input.identifierType,
+        identifier,
+        code,
+        purpose: input.purpose,
+        expiresAt,
+      });
+    } catch (error) {
+      await undelivered();
+      throw error;
+    }
     await insertOtpCode(
       deps.db,
       {

@@ -187,6 +187,10 @@ export async function rotateRefreshTokenIfHead(
       update sessions set current_token_hash = ${rotation.newHash}, last_used_at = ${now}, expires_at = ${rotation.expiresAt},
         access_expires_at = ${rotation.accessExpiresAt}, ip_address = ${rotation.ip}, user_agent = ${rotation.userAgent}
       where id = ${rotation.sessionId} and revoked_at is null and current_token_hash = ${rotation.oldHash}
+        -- The token row is locked before the session row (the update locks it only once this holds),
+        -- as lockRefreshToken's fallback takes them: two refreshes of one token can never each hold
+        -- the row the other waits for.
+        and exists (select 1 from refresh_tokens where token_hash = ${rotation.oldHash} for update)
       returning id
     ), old as (
       update refresh_tokens set rotated_at = ${now}, successor_hash = ${rotation.newHash}, successor_box = ${rotation.successorBox}
