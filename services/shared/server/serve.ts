@@ -3,6 +3,7 @@ import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import type { Logger } from "../logging.js";
 import type { ServiceMetrics } from "../metrics/service-metrics.js";
 import type { ConnectionLimits } from "./connection-limits.js";
+import { createGrpcJsServer, type GrpcJsServerOptions } from "./grpc-js-adapter.js";
 import { listenGrpcJs, type GrpcJsListener } from "./grpc-js-listener.js";
 import { registerHealthService, type HealthStatus } from "./health.js";
 import { listenOnePort, type OnePortServer } from "./one-port-server.js";
@@ -70,10 +71,19 @@ export async function serve(options: ServeOptions): Promise<ServiceServer> {
     interceptors,
     httpRoutes: options.httpRoutes,
   });
+  // gRPC callers get the same routes and chain from @grpc/grpc-js, on the main port as on the second one.
+  const grpcOptions: GrpcJsServerOptions = {
+    routes,
+    interceptors: rpcInterceptors({ ...options, interceptors }),
+    maxRequestBytes: options.maxRequestBytes,
+    maxConcurrentStreams: options.connectionLimits.maxConcurrentStreams,
+    trustedProxies,
+  };
   const main = await listenOnePort({
     host: options.host,
     port: options.port,
     handler,
+    grpcServer: createGrpcJsServer(grpcOptions),
     logger: options.logger,
     limits: options.connectionLimits,
     metrics: options.metrics,
@@ -82,14 +92,10 @@ export async function serve(options: ServeOptions): Promise<ServiceServer> {
   if (options.grpcJsPort !== undefined) {
     try {
       grpcJs = await listenGrpcJs({
+        ...grpcOptions,
         host: options.host,
         port: options.grpcJsPort,
         logger: options.logger,
-        routes,
-        interceptors: rpcInterceptors({ ...options, interceptors }),
-        maxRequestBytes: options.maxRequestBytes,
-        maxConcurrentStreams: options.connectionLimits.maxConcurrentStreams,
-        trustedProxies,
       });
     } catch (error) {
       await main.close(0);
