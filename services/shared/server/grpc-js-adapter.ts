@@ -159,7 +159,10 @@ function unaryHandler(
       method,
       requestMethod: "POST",
       url: context.url,
-      signal: context.signal,
+      // A getter, so that the signal is made only if something reads it (grpc-js-call-context.ts).
+      get signal() {
+        return context.signal;
+      },
       header: context.requestHeader,
       contextValues: context.values,
       message: call.request as never,
