@@ -16,6 +16,7 @@ import {
 } from "@bufbuild/protobuf";
 import {
   ConnectError,
+  createContextKey,
   createMethodImplSpec,
   createServiceImplSpec,
   type ConnectRouter,
@@ -33,6 +34,11 @@ import { bidiStreamingHandler, clientStreamingHandler, serverStreamingHandler } 
 export type { GrpcJsServerOptions } from "./grpc-js-call-context.js";
 
 type AnyUnary = (request: UnaryRequest) => Promise<UnaryResponse>;
+
+/** The handler context of a unary call, for the innermost function of the method's interceptor chain. */
+const handlerContextKey = createContextKey<HandlerContext | undefined>(undefined, {
+  description: "the grpc-js call's handler context",
+});
 type UnaryImpl = (request: unknown, context: HandlerContext) => unknown;
 
 /** A grpc-js server (not yet bound or injected into) with every method of the routes. */
@@ -129,30 +135,33 @@ function unaryHandler(
   impl: UnaryImpl,
   options: GrpcJsServerOptions,
 ): grpc.handleUnaryCall<unknown, unknown> {
+  const inner: AnyUnary = async (request) => {
+    const context = request.contextValues.get(handlerContextKey) as HandlerContext;
+    const init = await impl(request.message, context);
+    // Handlers return init objects; connect-node completes them with create(), and so must we.
+    const message = isMessage(init, method.output) ? init : create(method.output, init as never);
+    return {
+      stream: false,
+      service: method.parent,
+      method,
+      header: context.responseHeader,
+      trailer: context.responseTrailer,
+      message,
+    };
+  };
+  // The first interceptor is the outermost, as in connect-node. Chained once per method rather than
+  // per call (as connect-node does it): the handler finds its call's context in the context values.
+  const next = options.interceptors.reduceRight<AnyUnary>(
+    (wrapped, interceptor) => interceptor(wrapped as never) as AnyUnary,
+    inner,
+  );
   return (call, callback) => {
     if (call.request instanceof Undecodable) {
       callback(toServiceError(undecodableError(method, call.request)));
       return;
     }
     const { context, answered } = handlerContextOf(method, call, options);
-    const inner: AnyUnary = async (request) => {
-      const init = await impl(request.message, context);
-      // Handlers return init objects; connect-node completes them with create(), and so must we.
-      const message = isMessage(init, method.output) ? init : create(method.output, init as never);
-      return {
-        stream: false,
-        service: method.parent,
-        method,
-        header: context.responseHeader,
-        trailer: context.responseTrailer,
-        message,
-      };
-    };
-    // The first interceptor is the outermost, as in connect-node.
-    const next = options.interceptors.reduceRight<AnyUnary>(
-      (wrapped, interceptor) => interceptor(wrapped as never) as AnyUnary,
-      inner,
-    );
+    context.values.set(handlerContextKey, context);
     next({
       stream: false,
       service: method.parent,

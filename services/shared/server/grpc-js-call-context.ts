@@ -11,7 +11,7 @@ import {
 } from "@connectrpc/connect";
 import type * as grpc from "@grpc/grpc-js";
 import type { TrustedProxies } from "../trusted-proxies.js";
-import { toHeaders } from "./grpc-js-status.js";
+import { MetadataHeaders } from "./grpc-js-status.js";
 import { requestInfoFrom, requestInfoKey } from "./request-info.js";
 
 export interface GrpcJsServerOptions {
@@ -55,7 +55,7 @@ export function handlerContextOf(
   call: AnyGrpcCall,
   options: GrpcJsServerOptions,
 ): GrpcJsCallContext {
-  const requestHeader = toHeaders(call.metadata);
+  const requestHeader = new MetadataHeaders(call.metadata);
   const values = createContextValues().set(
     requestInfoKey,
     requestInfoFrom(call.getPeer(), (name) => requestHeader.get(name) ?? undefined, options.trustedProxies),
