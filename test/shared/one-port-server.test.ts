@@ -91,6 +91,12 @@ describe("one-port server", () => {
     }
   });
 
+  it("serves gRPC-Web over HTTP/2 too: only gRPC proper goes to @grpc/grpc-js, by content type", async () => {
+    // "application/grpc-web" starts with "application/grpc": grpc-js would take it for gRPC.
+    const response = await createClient(Health, createGrpcWebTransport({ baseUrl, httpVersion: "2" })).check({});
+    expect(response.status).toBe(HealthCheckResponse_ServingStatus.SERVING);
+  });
+
   it("answers a CORS preflight from a configured origin and not from others", async () => {
     const preflight = (origin: string) =>
       fetch(`${baseUrl}/grpc.health.v1.Health/Check`, {
