@@ -1,6 +1,5 @@
 import type http2 from "node:http2";
 import * as grpc from "@grpc/grpc-js";
-import type { RequestHandler } from "./one-port-server.js";
 
 export type ConnectionInjector = ReturnType<grpc.Server["createConnectionInjector"]>;
 
@@ -25,7 +24,7 @@ type StreamListener = (
  */
 export function injectableHttp2(
   grpcServer: grpc.Server,
-  handler: RequestHandler,
+  handler: (request: http2.Http2ServerRequest, response: http2.Http2ServerResponse) => void,
 ): { server: http2.Http2Server; injector: ConnectionInjector } {
   const servers = (grpcServer as unknown as { http2Servers?: unknown }).http2Servers;
   if (!(servers instanceof Map)) throw new Error("@grpc/grpc-js keeps its http2 servers elsewhere than this version");

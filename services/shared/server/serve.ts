@@ -34,8 +34,9 @@ export interface ServeOptions {
   connectionLimits: ConnectionLimits;
   trustedProxies: string[];
   /**
-   * A second port for internal gRPC callers, served by @grpc/grpc-js with the same routes and
-   * interceptors (grpc-js-listener.ts); undefined: none. 0 picks a free port.
+   * A second port for gRPC callers, served by @grpc/grpc-js with the same routes and interceptors
+   * (grpc-js-listener.ts), as the main port's gRPC is; kept for callers configured with it.
+   * undefined: none. 0 picks a free port.
    */
   grpcJsPort?: number | undefined;
 }
@@ -47,7 +48,8 @@ export interface ServiceServer extends OnePortServer {
 
 /**
  * Serves one service on one port: its RPCs, grpc.health.v1, gRPC reflection (unless turned off),
- * plain HTTP routes; and, when asked, its unary RPCs and health checks again on a grpc-js port.
+ * plain HTTP routes (gRPC by @grpc/grpc-js, the rest by connect-node); and, when asked, its gRPC
+ * methods again on a second grpc-js port.
  */
 export async function serve(options: ServeOptions): Promise<ServiceServer> {
   const trustedProxies = parseTrustedProxies(options.trustedProxies);
