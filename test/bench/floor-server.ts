@@ -1,8 +1,9 @@
 // The empty-RPC servers of the framework floor, each run as its own process so that its CPU is
 // measured alone (`node --import tsx floor-server.ts MODE PORT`). All answer grpc.health.v1.Health/Check:
 // - grpc-js-bare:   @grpc/grpc-js and a hand-written Check, nothing else (the issue's baseline);
-// - grpc-js-bridge: our health routes through our interceptor chain (rpcInterceptors) on the
-//                   services' optional @grpc/grpc-js listener (grpc-js-listener.ts);
+// - grpc-js-bridge: our health routes through our interceptor chain (rpcInterceptors) served by the
+//                   grpc-js adapter that also serves the main port's gRPC, on a port of its own
+//                   (grpc-js-listener.ts), to tell the adapter's cost from the one-port front's;
 // - connect-bare:   connect-node on node:http2 with our health routes and no interceptors, to tell
 //                   the framework's cost from our interceptors'.
 import http2 from "node:http2";

@@ -15,7 +15,8 @@ import { createServiceMetrics } from "../../services/shared/metrics/service-metr
 import { connectionLimitsFrom } from "../../services/shared/server/connection-limits.js";
 import { waitFor } from "../support/index.js";
 import { listenOnePort, type OnePortServer } from "../../services/shared/server/one-port-server.js";
-import { createRpcHandler } from "../../services/shared/server/rpc-handler.js";
+import { createGrpcJsServer } from "../../services/shared/server/grpc-js-adapter.js";
+import { createRpcHandler, rpcInterceptors } from "../../services/shared/server/rpc-handler.js";
 
 // The server every service runs on: one port for gRPC (HTTP/2) and browsers (HTTP/1.1), CORS for
 // configured origins, plain GET routes, and a graceful close that lets calls in flight finish.
@@ -40,6 +41,7 @@ function slowHealth(delayMs: number) {
 }
 
 async function startServer(delayMs = 0): Promise<OnePortServer> {
+  const limits = connectionLimitsFrom(parseEnv(commonEnv, {})); // the defaults
   const handler = createRpcHandler({
     routes: slowHealth(delayMs),
     logger,
@@ -52,8 +54,16 @@ async function startServer(delayMs = 0): Promise<OnePortServer> {
     host: "127.0.0.1",
     port: 0,
     handler,
+    // gRPC over HTTP/2 is served by @grpc/grpc-js with the same routes, as serve() does it.
+    grpcServer: createGrpcJsServer({
+      routes: slowHealth(delayMs),
+      interceptors: rpcInterceptors({ logger }),
+      maxRequestBytes: 1024,
+      maxConcurrentStreams: limits.maxConcurrentStreams,
+      trustedProxies: new Set(),
+    }),
     logger,
-    limits: connectionLimitsFrom(parseEnv(commonEnv, {})), // the defaults
+    limits,
     metrics: createServiceMetrics(),
   });
 }
@@ -79,6 +89,12 @@ describe("one-port server", () => {
       const response = await createClient(Health, transport).check({});
       expect(response.status).toBe(HealthCheckResponse_ServingStatus.SERVING);
     }
+  });
+
+  it("serves gRPC-Web over HTTP/2 too: only gRPC proper goes to @grpc/grpc-js, by content type", async () => {
+    // "application/grpc-web" starts with "application/grpc": grpc-js would take it for gRPC.
+    const response = await createClient(Health, createGrpcWebTransport({ baseUrl, httpVersion: "2" })).check({});
+    expect(response.status).toBe(HealthCheckResponse_ServingStatus.SERVING);
   });
 
   it("answers a CORS preflight from a configured origin and not from others", async () => {

@@ -12,9 +12,11 @@ import type { ServiceMetrics } from "./service-metrics.js";
 export function createRpcMetricsInterceptor(metrics: ServiceMetrics): Interceptor {
   return (next) => async (request) => {
     const labels = { service: request.service.typeName, method: request.method.name };
-    const stopTimer = metrics.rpcDuration.startTimer(labels);
+    // performance.now() rather than prom-client's startTimer(): no hrtime arrays, closures and label
+    // copies per call, on the path every RPC takes.
+    const started = performance.now();
     const record = (code: Code | "ok", rateLimited = false) => {
-      stopTimer();
+      metrics.rpcDuration.observe(labels, (performance.now() - started) / 1000);
       metrics.rpcHandled.inc({ ...labels, code: code === "ok" ? "OK" : grpcCodeName(code) });
       if (rateLimited) metrics.rateLimitRefusals.inc({ method: labels.method });
     };

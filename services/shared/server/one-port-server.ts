@@ -1,9 +1,11 @@
 import http from "node:http";
-import http2 from "node:http2";
+import type http2 from "node:http2";
 import net from "node:net";
 import type { connectNodeAdapter } from "@connectrpc/connect-node";
+import type * as grpc from "@grpc/grpc-js";
 import type { Logger } from "../logging.js";
 import type { ConnectionLimits, ConnectionMetrics, CutReason, Protocol } from "./connection-limits.js";
+import { injectableHttp2 } from "./grpc-js-http2.js";
 import { guardHttp1 } from "./http1-deadlines.js";
 import { guardHttp2Streams } from "./http2-deadlines.js";
 
@@ -25,13 +27,18 @@ const http2Preface = Buffer.from("PRI * HTTP/2.0");
  * `allowHTTP1` on a plaintext HTTP/2 server (it works only with TLS and ALPN; HTTP/1.1 clients get
  * "Parse Error: Expected HTTP/"), so we look at the first bytes of each connection for the HTTP/2
  * preface (RFC 9113, section 3.4) and hand the socket to an http2 or an http server accordingly.
- * Because neither of those servers listens, their own timeouts do not run: the bounds on slow clients
- * (connection-limits.ts) are kept here and in http1-deadlines.ts / http2-deadlines.ts.
+ * HTTP/2 connections go to @grpc/grpc-js, which serves gRPC calls with the same routes and
+ * interceptors (grpc-js-adapter.ts) and hands every other stream to `handler` (grpc-js-http2.ts);
+ * HTTP/1.1 connections go to `handler` alone. Because neither server listens, their own timeouts
+ * do not run: the bounds on slow clients (connection-limits.ts) are kept here and in
+ * http1-deadlines.ts / http2-deadlines.ts, for gRPC streams as for the others.
  */
 export function listenOnePort(options: {
   host: string;
   port: number;
   handler: RequestHandler;
+  /** Serves the gRPC calls of HTTP/2 connections (createGrpcJsServer()); shut down by close(). */
+  grpcServer: grpc.Server;
   logger: Logger;
   limits: ConnectionLimits;
   metrics: ConnectionMetrics;
@@ -39,7 +46,8 @@ export function listenOnePort(options: {
   const { handler, logger, limits, metrics } = options;
   const h1 = http.createServer(handler);
   h1.keepAliveTimeout = 65_000;
-  const h2 = http2.createServer({ settings: { maxConcurrentStreams: limits.maxConcurrentStreams } }, handler);
+  // SETTINGS_MAX_CONCURRENT_STREAMS comes from the grpc-js server's "grpc.max_concurrent_streams".
+  const { server: h2, injector } = injectableHttp2(options.grpcServer, handler);
   const sessions = new Set<http2.ServerHttp2Session>();
   const sockets = new Set<net.Socket>();
   let inFlight = 0;
@@ -57,16 +65,18 @@ export function listenOnePort(options: {
     session.on("close", () => sessions.delete(session));
     if (draining) session.close();
   });
-  for (const server of [h1, h2] as const) {
-    server.on("request", (_request: unknown, response: http.ServerResponse | http2.Http2ServerResponse) => {
-      inFlight++;
-      response.on("close", () => {
-        inFlight--;
-        if (inFlight === 0) onIdle?.();
-      });
-    });
-  }
+  const settled = () => {
+    inFlight--;
+    if (inFlight === 0) onIdle?.();
+  };
+  // Every HTTP/2 stream is a call, gRPC (grpc-js) or not (connect-node): counted by stream.
+  h2.on("stream", (stream: http2.ServerHttp2Stream) => {
+    inFlight++;
+    stream.once("close", settled);
+  });
   h1.on("request", (_request, response: http.ServerResponse) => {
+    inFlight++;
+    response.once("close", settled);
     if (draining) response.setHeader("Connection", "close");
   });
 
@@ -101,7 +111,9 @@ export function listenOnePort(options: {
       socket.unshift(head);
       if (isHttp2) {
         becomes("http2");
-        h2.emit("connection", socket); // creates the session synchronously ("session" above)
+        // Creates the session synchronously ("session" above). The socket stays paused: the session
+        // reads it from its own handle, and resuming it first would lose the preface to nobody.
+        injector.injectConnection(socket);
         // The first-bytes bound lasts until the client's SETTINGS, the end of its preface (RFC 9113 section 3.4).
         newestSession?.once("remoteSettings", () => clearTimeout(firstBytes));
       } else {
@@ -145,6 +157,7 @@ export function listenOnePort(options: {
           clearTimeout(timer);
           for (const session of sessions) session.destroy();
           for (const socket of sockets) socket.destroy();
+          options.grpcServer.forceShutdown(); // nothing is left on it; this releases its bookkeeping
           await stopped;
         },
       });

@@ -31,8 +31,8 @@ export interface RpcHandlerOptions {
 }
 
 /**
- * The interceptor chain every listener of a service runs (this Connect one and the optional
- * @grpc/grpc-js one, grpc-js-listener.ts), outermost first: metrics and logging see the final code
+ * The interceptor chain every call of a service runs, whichever engine serves it (connect-node here,
+ * @grpc/grpc-js for gRPC: grpc-js-adapter.ts), outermost first: metrics and logging see the final code
  * and the whole time, errors are mapped inside them, and validation runs before anything else.
  */
 export function rpcInterceptors(

@@ -3,6 +3,7 @@ import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import type { Logger } from "../logging.js";
 import type { ServiceMetrics } from "../metrics/service-metrics.js";
 import type { ConnectionLimits } from "./connection-limits.js";
+import { createGrpcJsServer, type GrpcJsServerOptions } from "./grpc-js-adapter.js";
 import { listenGrpcJs, type GrpcJsListener } from "./grpc-js-listener.js";
 import { registerHealthService, type HealthStatus } from "./health.js";
 import { listenOnePort, type OnePortServer } from "./one-port-server.js";
@@ -33,8 +34,9 @@ export interface ServeOptions {
   connectionLimits: ConnectionLimits;
   trustedProxies: string[];
   /**
-   * A second port for internal gRPC callers, served by @grpc/grpc-js with the same routes and
-   * interceptors (grpc-js-listener.ts); undefined: none. 0 picks a free port.
+   * A second port for gRPC callers, served by @grpc/grpc-js with the same routes and interceptors
+   * (grpc-js-listener.ts), as the main port's gRPC is; kept for callers configured with it.
+   * undefined: none. 0 picks a free port.
    */
   grpcJsPort?: number | undefined;
 }
@@ -46,7 +48,8 @@ export interface ServiceServer extends OnePortServer {
 
 /**
  * Serves one service on one port: its RPCs, grpc.health.v1, gRPC reflection (unless turned off),
- * plain HTTP routes; and, when asked, its unary RPCs and health checks again on a grpc-js port.
+ * plain HTTP routes (gRPC by @grpc/grpc-js, the rest by connect-node); and, when asked, its gRPC
+ * methods again on a second grpc-js port.
  */
 export async function serve(options: ServeOptions): Promise<ServiceServer> {
   const trustedProxies = parseTrustedProxies(options.trustedProxies);
@@ -70,10 +73,19 @@ export async function serve(options: ServeOptions): Promise<ServiceServer> {
     interceptors,
     httpRoutes: options.httpRoutes,
   });
+  // gRPC callers get the same routes and chain from @grpc/grpc-js, on the main port as on the second one.
+  const grpcOptions: GrpcJsServerOptions = {
+    routes,
+    interceptors: rpcInterceptors({ ...options, interceptors }),
+    maxRequestBytes: options.maxRequestBytes,
+    maxConcurrentStreams: options.connectionLimits.maxConcurrentStreams,
+    trustedProxies,
+  };
   const main = await listenOnePort({
     host: options.host,
     port: options.port,
     handler,
+    grpcServer: createGrpcJsServer(grpcOptions),
     logger: options.logger,
     limits: options.connectionLimits,
     metrics: options.metrics,
@@ -82,14 +94,10 @@ export async function serve(options: ServeOptions): Promise<ServiceServer> {
   if (options.grpcJsPort !== undefined) {
     try {
       grpcJs = await listenGrpcJs({
+        ...grpcOptions,
         host: options.host,
         port: options.grpcJsPort,
         logger: options.logger,
-        routes,
-        interceptors: rpcInterceptors({ ...options, interceptors }),
-        maxRequestBytes: options.maxRequestBytes,
-        maxConcurrentStreams: options.connectionLimits.maxConcurrentStreams,
-        trustedProxies,
       });
     } catch (error) {
       await main.close(0);
