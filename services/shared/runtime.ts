@@ -103,6 +103,11 @@ export async function openRuntime<DB extends OutboxDatabase>(options: RuntimeOpt
   const transact = createTransact(database.db, wakeRelay);
 
   let nats: NatsLink | undefined;
+  /**
+   * The relay's own database connection (Postgres): taken from the RPCs' pool, the relay's
+   * transaction would queue behind every RPC waiting for a connection at peak, and each event with it.
+   */
+  let relayDatabase: DatabaseHandle<DB> | undefined;
   if (config.NATS_URL) {
     nats = createNatsLink({
       servers: config.NATS_URL,
@@ -112,9 +117,11 @@ export async function openRuntime<DB extends OutboxDatabase>(options: RuntimeOpt
       logger,
     });
     nats.ready
-      .then(({ js }) => {
+      .then(async ({ js }) => {
+        if (database.kind === "postgres")
+          relayDatabase = await createDatabase<DB>({ url: config.databaseUrl, dataDir, poolSize: 1, logger });
         relay = createOutboxRelay({
-          db: outboxView(database.db),
+          db: outboxView(relayDatabase?.db ?? database.db),
           publisher: countPublishedEvents(createJetStreamPublisher(js), metrics),
           logger,
         });
@@ -159,6 +166,7 @@ export async function openRuntime<DB extends OutboxDatabase>(options: RuntimeOpt
       health.shutdown();
       await relay?.stop();
       await nats?.close();
+      await relayDatabase?.close();
       await database.close();
     },
   };

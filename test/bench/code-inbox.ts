@@ -1,13 +1,11 @@
 // Where the benchmark's "users" read their one-time codes: from JetStream (notify.otp.*), exactly as
 // the notification service does, or from the auth service's log when it runs without NATS
-// (OTP_DELIVERY=log writes the code at warn level). Also reads auth events to time the relay.
+// (OTP_DELIVERY=log writes the code at warn level).
 import { closeSync, openSync, readSync } from "node:fs";
-import { fromBinary, type DescMessage } from "@bufbuild/protobuf";
-import { timestampMs, type Timestamp } from "@bufbuild/protobuf/wkt";
+import { fromBinary } from "@bufbuild/protobuf";
 import { DeliverPolicy, jetstream } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { OtpDeliveryRequestSchema } from "../../gen/mintcoin/events/v1/notify_pb.js";
-import { eventCatalog, type EventSubject } from "../../services/shared/events/catalog.js";
 import { streams } from "../../services/shared/events/streams.js";
 
 export interface CodeInbox {
@@ -100,41 +98,6 @@ export function logFileInbox(logFile: string): CodeInbox {
     async close() {
       clearInterval(poll);
       closeSync(fd);
-    },
-  };
-}
-
-export interface EventLagProbe {
-  /** Milliseconds from each event's occurred_at to its receipt here, since the last reset. */
-  lags(): number[];
-  reset(): void;
-  close(): Promise<void>;
-}
-
-/** Receives new auth events from JetStream and records how late each arrives after it occurred. */
-export async function eventLagProbe(natsUrl: string): Promise<EventLagProbe> {
-  const connection: NatsConnection = await connect({ servers: natsUrl });
-  const consumer = await jetstream(connection).consumers.get(streams.auth.name, { deliver_policy: DeliverPolicy.New });
-  const messages = await consumer.consume();
-  let lags: number[] = [];
-  const reading = (async () => {
-    for await (const message of messages) {
-      const received = Date.now();
-      const schema = eventCatalog[message.subject as EventSubject] as DescMessage | undefined;
-      if (!schema) continue;
-      const event = fromBinary(schema, message.data) as { occurredAt?: Timestamp };
-      if (event.occurredAt) lags.push(received - timestampMs(event.occurredAt));
-    }
-  })();
-  return {
-    lags: () => lags,
-    reset() {
-      lags = [];
-    },
-    async close() {
-      await messages.close();
-      await connection.close();
-      await reading.catch(() => undefined);
     },
   };
 }

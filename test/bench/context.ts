@@ -25,6 +25,8 @@ export interface BenchContext {
   h2load: boolean;
   /** Node flags for service processes (--cpu-prof when profiling). */
   serviceNodeFlags: string[];
+  /** The auth service's metrics port (the relay's own lag histogram is read there). */
+  authMetricsPort: number;
 }
 
 /** Seconds per measured run. */
@@ -38,15 +40,29 @@ export function nodeConcurrencies(ctx: BenchContext): number[] {
   return ctx.quick ? [16] : [1, 16, 64];
 }
 
-export function h2loadConcurrencies(): number[] {
-  return [1, 16, 64];
+/** An h2load load shape: connections, and streams in flight on each. */
+export interface H2loadShape {
+  connections: number;
+  streams: number;
 }
 
-/** h2load's connections x streams for an in-flight count. */
-export function h2loadShape(inFlight: number): { clients: number; streams: number } {
-  if (inFlight <= 1) return { clients: 1, streams: 1 };
-  if (inFlight <= 16) return { clients: 2, streams: inFlight / 2 };
-  return { clients: 4, streams: inFlight / 4 };
+/** "64x1": 64 connections with one stream each. */
+export function shapeLabel(shape: H2loadShape): string {
+  return `${shape.connections}x${shape.streams}`;
+}
+
+/**
+ * The h2load shapes of the cheap RPCs. Both at 64 in flight, since the two stress different things:
+ * many connections with one stream each (per-connection and per-read costs: every call is its own
+ * socket read and write) and few connections with many streams (frames of several calls batched in
+ * one read). The full run adds one call in flight (latency).
+ */
+export function h2loadShapes(ctx: BenchContext): H2loadShape[] {
+  const peak = [
+    { connections: 64, streams: 1 },
+    { connections: 4, streams: 16 },
+  ];
+  return ctx.quick ? peak : [{ connections: 1, streams: 1 }, ...peak];
 }
 
 const runId = randomBytes(3).toString("hex");
@@ -72,16 +88,23 @@ export async function measuredLoad(
 export async function measuredH2load(
   ctx: BenchContext,
   processes: NodeProcess[],
-  inFlight: number,
+  shape: H2loadShape,
   options: Omit<H2loadOptions, "clients" | "streams" | "durationS">,
   note?: string,
 ): Promise<RunRow> {
   const { result, costs } = await measure(
     processes,
     ctx.counter,
-    (): Promise<LoadResult> => runH2load({ ...options, ...h2loadShape(inFlight), durationS: runSeconds(ctx, "cheap") }),
+    (): Promise<LoadResult> =>
+      runH2load({
+        ...options,
+        clients: shape.connections,
+        streams: shape.streams,
+        durationS: runSeconds(ctx, "cheap"),
+      }),
   );
-  return logRun(ctx, runRow("h2load", inFlight, result, costs, note));
+  const row = runRow("h2load", shape.connections * shape.streams, result, costs, note);
+  return logRun(ctx, { ...row, shape: shapeLabel(shape) });
 }
 
 function logRun(ctx: BenchContext, row: RunRow): RunRow {
@@ -89,7 +112,7 @@ function logRun(ctx: BenchContext, row: RunRow): RunRow {
     .map(([name, ms]) => `${name} ${ms} ms`)
     .join(", ");
   ctx.log(
-    `  ${row.client} x${row.in_flight}: ${row.ops} ops, ${row.ops_per_s}/s, ${row.ops_per_service_cpu_s}/cpu-s, p50 ${row.p50_ms} p99 ${row.p99_ms} ms, cpu/op ${cpu}, commits/op ${row.commits_per_op}${row.errors ? `, ${row.errors} errors: ${row.first_error}` : ""}`,
+    `  ${row.client} x${row.in_flight}${row.shape ? ` (${row.shape})` : ""}: ${row.ops} ops, ${row.ops_per_s}/s, ${row.ops_per_service_cpu_s}/cpu-s, p50 ${row.p50_ms} p99 ${row.p99_ms} ms, cpu/op ${cpu}, commits/op ${row.commits_per_op}${row.errors ? `, ${row.errors} errors: ${row.first_error}` : ""}`,
   );
   return row;
 }

@@ -61,12 +61,15 @@ try {
   betterAuth?.catch(() => undefined);
   const serviceNodeFlags = values["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${values["cpu-prof"]}`] : [];
   const authPort = await freePort();
+  // The relay's own lag histogram is read from the auth service's metrics port (off by default in the harness).
+  const authMetricsPort = await freePort();
   const [auth, user] = await Promise.all([
     startAuthProcess({
       databaseUrl: databases.auth.url,
       natsUrl: infra.natsUrl,
       nodeFlags: serviceNodeFlags,
       port: authPort,
+      env: { AUTH_METRICS_PORT: String(authMetricsPort) },
     }),
     // Without a working user service the scenarios that need it are skipped, not the whole run.
     startUserProcess({
@@ -97,6 +100,7 @@ try {
     ],
     h2load,
     serviceNodeFlags,
+    authMetricsPort,
   };
 
   const scenarios: ScenarioResult[] = [];
@@ -114,7 +118,7 @@ try {
   if (floorServers) await attempt(["empty-rpc-connect", "empty-rpc-grpc-js"], (c) => floorScenarios(c, floorServers));
   await attempt(["validate-token", "get-me"], (c) => tokenScenarios(c, find("empty-rpc-connect")));
   await attempt(["validate-token-grpc-js-listener"], async (c) => [await secondListenerScenario(c)]);
-  await attempt(["otp-sign-in", "refresh-rotation", "otp-sign-in-events-off"], signInScenarios);
+  await attempt(["otp-sign-in", "relay-lag", "refresh-rotation", "otp-sign-in-events-off"], signInScenarios);
   if (betterAuth)
     await attempt(["better-auth-otp-sign-in"], async (c) => [
       await betterAuthScenario(c, await betterAuth, find("otp-sign-in")),

@@ -7,6 +7,8 @@ export interface RunRow {
   /** "h2load", "grpc-js", "connect", "http (fetch)". */
   client: string;
   in_flight: number;
+  /** h2load runs: connections x streams per connection, e.g. "64x1". */
+  shape?: string;
   ops: number;
   errors: number;
   first_error?: string;
@@ -19,8 +21,10 @@ export interface RunRow {
   peak_rss_mb: Record<string, number>;
   commits_per_op: number;
   note?: string;
-  /** Sign-in runs: event occurred_at to receipt by the benchmark's JetStream consumer. */
-  relay_lag_ms?: { p50: number; p99: number };
+  /** Sign-in runs: event occurred_at to receipt by the receiver process (event-receiver.ts). */
+  relay_lag_ms?: { p50: number; p99: number; events: number };
+  /** Sign-in runs: the relay's own histogram (transaction to JetStream ack), as bucket upper bounds. */
+  relay_side_lag_ms?: { p50_at_most: number; p99_at_most: number; events: number };
 }
 
 export interface ScenarioResult {
@@ -71,11 +75,20 @@ export function runRow(client: string, inFlight: number, load: LoadResult, costs
 
 /** How a run is named in a scenario's `headline`. */
 export function runLabel(run: RunRow): string {
-  return `${run.client}, ${run.in_flight} in flight${run.note ? ` (${run.note})` : ""}`;
+  const shape = run.shape ? ` as ${run.shape} (connections x streams)` : "";
+  return `${run.client}, ${run.in_flight} in flight${shape}${run.note ? ` (${run.note})` : ""}`;
 }
 
-/** Cheap RPCs are compared on h2load at 64 in flight, the load the issue quotes its floor at. */
-export const h2load64 = { client: "h2load", in_flight: 64 } as const;
+/** A run's load shape in one word: "h2load 64x1", "connect x16". */
+export function shapeOf(run: RunRow): string {
+  return run.shape ? `${run.client} ${run.shape}` : `${run.client} x${run.in_flight}`;
+}
+
+/**
+ * The cheap RPCs' headline run: h2load, 64 connections with one stream each (the other shapes are
+ * in ratio_by_shape and runs).
+ */
+export const h2loadHeadline = { client: "h2load", in_flight: 64, shape: "64x1" } as const;
 
 /**
  * The scenario row from one of its runs: the preferred client and in-flight count when given and
@@ -85,10 +98,17 @@ export function scenarioFromRuns(
   name: string,
   runs: RunRow[],
   fields: Partial<ScenarioResult> = {},
-  prefer?: { client: string; in_flight: number },
+  prefer?: { client: string; in_flight: number; shape?: string },
 ): ScenarioResult {
   const usable = runs.filter((run) => run.ops > 0);
-  const preferred = prefer && usable.find((run) => run.client === prefer.client && run.in_flight === prefer.in_flight);
+  const preferred =
+    prefer &&
+    usable.find(
+      (run) =>
+        run.client === prefer.client &&
+        run.in_flight === prefer.in_flight &&
+        (prefer.shape === undefined || run.shape === prefer.shape),
+    );
   const best =
     preferred ??
     usable.reduce<RunRow | undefined>((a, b) => (a === undefined || b.ops_per_s > a.ops_per_s ? b : a), undefined);
@@ -177,6 +197,17 @@ export function formatTable(scenarios: ScenarioResult[]): string {
       ? `${cells[0]!.padEnd(widths[0]!)}  ${cells[1]}`
       : cells.map((c, i) => c.padEnd(widths[i]!)).join("  ");
   const out = [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)];
+  const shaped = scenarios.filter((s) => s.extra?.ratio_by_shape || s.extra?.ours_over_better_auth_by_shape);
+  if (shaped.length > 0) out.push("", "ratios by load shape (same client, same shape):");
+  for (const s of shaped) {
+    const ratios = (s.extra?.ratio_by_shape ?? s.extra?.ours_over_better_auth_by_shape) as Record<string, number>;
+    const what = s.extra?.ratio_by_shape ? `/ ${s.baseline}` : "ours / better-auth";
+    out.push(
+      `  ${s.name.padEnd(32)} ${what}: ${Object.entries(ratios)
+        .map(([shape, ratio]) => `${shape} ${fmt(ratio)}x`)
+        .join(", ")}`,
+    );
+  }
   out.push("", "runs (client, in flight: ops/s, ops per service-CPU-s, p50/p99 ms, CPU ms per op by process):");
   for (const s of scenarios) {
     for (const run of s.runs ?? []) {
@@ -185,7 +216,7 @@ export function formatTable(scenarios: ScenarioResult[]): string {
         .join(", ");
       const errors = run.errors > 0 ? `, ${run.errors} errors (${run.first_error ?? ""})` : "";
       out.push(
-        `  ${s.name.padEnd(24)} ${`${run.client} x${run.in_flight}`.padEnd(18)} ${fmt(run.ops_per_s).padStart(8)}/s  ${fmt(run.ops_per_service_cpu_s).padStart(8)}/cpu-s  ${fmt(run.p50_ms)}/${fmt(run.p99_ms)} ms  [${cpu}]${run.note ? ` ${run.note}` : ""}${run.relay_lag_ms ? `, relay lag p50/p99 ${run.relay_lag_ms.p50}/${run.relay_lag_ms.p99} ms` : ""}${errors}`,
+        `  ${s.name.padEnd(24)} ${shapeOf(run).padEnd(18)} ${fmt(run.ops_per_s).padStart(8)}/s  ${fmt(run.ops_per_service_cpu_s).padStart(8)}/cpu-s  ${fmt(run.p50_ms)}/${fmt(run.p99_ms)} ms  [${cpu}]${run.note ? ` ${run.note}` : ""}${run.relay_lag_ms ? `, relay lag p50/p99 ${run.relay_lag_ms.p50}/${run.relay_lag_ms.p99} ms` : ""}${run.relay_side_lag_ms ? ` (relay's side <= ${run.relay_side_lag_ms.p50_at_most}/${run.relay_side_lag_ms.p99_at_most} ms)` : ""}${errors}`,
       );
     }
   }
@@ -207,13 +238,73 @@ export function sameRunRatio(row: ScenarioResult, baseline: ScenarioResult): { r
   if (!best || baseline.skipped || baseline.ops_per_service_cpu_s === null)
     return { ratio: null, meaning: "no comparable runs" };
   const same = baseline.runs?.find(
-    (run) => run.client === best.client && run.in_flight === best.in_flight && run.note === best.note,
+    (run) =>
+      run.client === best.client &&
+      run.in_flight === best.in_flight &&
+      run.shape === best.shape &&
+      !run.note?.startsWith("new users"),
   );
   const other = same?.ops_per_service_cpu_s ?? baseline.ops_per_service_cpu_s;
   return {
     ratio: round(best.ops_per_service_cpu_s / other, 2),
     meaning: same
-      ? `ops per service-CPU-second, this / ${baseline.name}, both with ${best.client} at ${best.in_flight} in flight`
+      ? `ops per service-CPU-second, this / ${baseline.name}, both with ${shapeOf(best)}`
       : `ops per service-CPU-second, this / ${baseline.name}'s headline`,
+  };
+}
+
+/** One load shape's ratio of operations per service-CPU-second, this / baseline. */
+export interface ShapeRatio {
+  shape: string;
+  ratio: number;
+}
+
+/**
+ * Like with like, at every shape both measured: each run of `runs` against the baseline's run with
+ * the same client, in-flight count and h2load shape (notes, such as which listener, may differ).
+ */
+export function ratiosByShape(runs: readonly RunRow[], baselineRuns: readonly RunRow[]): ShapeRatio[] {
+  const ratios: ShapeRatio[] = [];
+  for (const run of runs) {
+    if (run.ops === 0 || run.note?.startsWith("new users")) continue;
+    const same = baselineRuns.find(
+      (other) =>
+        other.ops > 0 &&
+        other.client === run.client &&
+        other.in_flight === run.in_flight &&
+        other.shape === run.shape &&
+        !other.note?.startsWith("new users"),
+    );
+    if (same && same.ops_per_service_cpu_s > 0)
+      ratios.push({ shape: shapeOf(run), ratio: round(run.ops_per_service_cpu_s / same.ops_per_service_cpu_s, 2) });
+  }
+  return ratios;
+}
+
+/**
+ * A scenario against its baseline at every shape: the headline ratio, the ratio per shape, and the
+ * target met only when every h2load shape meets it (the Node clients' runs are listed, not judged:
+ * such a client saturates its own core first).
+ */
+export function compareByShape(
+  row: ScenarioResult,
+  baseline: ScenarioResult,
+  target: { atLeast: number; text: string } | undefined,
+): ScenarioResult {
+  const { ratio, meaning } = sameRunRatio(row, baseline);
+  const byShape = ratiosByShape(row.runs ?? [], baseline.runs ?? []);
+  const judged = byShape.filter((entry) => entry.shape.startsWith("h2load "));
+  return {
+    ...row,
+    baseline: baseline.name,
+    ratio_to_baseline: ratio,
+    ratio_meaning: meaning,
+    extra: { ...row.extra, ratio_by_shape: Object.fromEntries(byShape.map((entry) => [entry.shape, entry.ratio])) },
+    ...(target
+      ? {
+          target: `${target.text} (at every h2load shape)`,
+          met: row.skipped || judged.length === 0 ? null : judged.every((entry) => entry.ratio >= target.atLeast),
+        }
+      : {}),
   };
 }

@@ -25,8 +25,10 @@ export interface OutboxRelayOptions {
   /** How often to look for rows written by other instances when nothing woke us. */
   pollIntervalMs?: number;
   /**
-   * How long to wait after a wake-up before draining, so that the commits of the next few
-   * milliseconds ride in the same relay transaction instead of one each (default 10 ms).
+   * How long to wait after a wake-up that found the relay idle before draining, so that the commits
+   * of the next few milliseconds ride in the same relay transaction instead of one each (default
+   * 10 ms). A relay that is busy drains again at once: the commits that woke it during a drain have
+   * waited that long already, and are batched by it.
    */
   lingerMs?: number;
   /** Longest wait between retries while publishing fails. */
@@ -152,8 +154,11 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         backoffMs = 100;
         if (published === batchSize) continue;
         await purgeSent();
+        // Busy (the drain found rows, and commits woke us while it ran): those commits have waited
+        // the whole drain already, which batched them; a linger would only add to their lag.
+        if (published > 0 && woken) continue;
         await sleep(pollIntervalMs);
-        // Woken by a commit: the next ones are probably milliseconds away; let them join.
+        // Woken by a commit after idling: the next ones are probably milliseconds away; let them join.
         if (woken) await linger();
       } catch (error) {
         if (failingSince === undefined) {

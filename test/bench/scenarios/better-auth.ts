@@ -6,7 +6,7 @@ import { type NodeProcess, spawnNode } from "../../support/node-process.js";
 import { freePort, waitUntilReady } from "../../support/server-process.js";
 import { freshEmail, measuredLoad, nodeConcurrencies, runSeconds, type BenchContext } from "../context.js";
 import { named } from "../process-names.js";
-import { round, sameRunRatio, scenarioFromRuns, skipped, type RunRow, type ScenarioResult } from "../report.js";
+import { round, runLabel, scenarioFromRuns, skipped, type RunRow, type ScenarioResult } from "../report.js";
 import { messageOf } from "./tokens.js";
 
 const serverScript = fileURLToPath(new URL("../better-auth-server.ts", import.meta.url));
@@ -147,16 +147,48 @@ export async function betterAuthScenario(
     },
   );
   row.runs = runs;
-  if (!ours || ours.skipped || row.skipped)
-    return { ...row, baseline: "otp-sign-in", target: "ours >= 3x better-auth in sign-ins per service-CPU-second" };
-  const { ratio } = sameRunRatio(row, ours);
+  const target = "ours >= 3x better-auth in sign-ins per service-CPU-second, at every load shape measured";
+  if (!ours || ours.skipped || row.skipped) return { ...row, baseline: "otp-sign-in", target };
+  const byShape = oursOverBetterAuth(runs, ours.runs ?? []);
+  const best = runs.find((run) => runLabel(run) === row.headline);
+  const headline = byShape.find((entry) => entry.client === "connect" && entry.in_flight === best?.in_flight);
+  const judged = byShape.filter((entry) => entry.client === "connect");
   return {
     ...row,
     baseline: "otp-sign-in",
-    ratio_to_baseline: ratio,
-    ratio_meaning: "better-auth's sign-ins per service-CPU-second / ours (goal: <= 0.33, i.e. ours >= 3x)",
-    target: "ours >= 3x better-auth in sign-ins per service-CPU-second",
-    met: ratio === null ? null : ratio <= 1 / 3,
-    extra: { ours_over_better_auth: ratio ? round(1 / ratio, 2) : null },
+    ratio_to_baseline: headline ? round(1 / headline.ratio, 2) : null,
+    ratio_meaning:
+      "better-auth's sign-ins per service-CPU-second / ours with the Connect client at the same in-flight count (goal: <= 0.33, i.e. ours >= 3x)",
+    target,
+    met: judged.length === 0 ? null : judged.every((entry) => entry.ratio >= 3),
+    extra: {
+      ours_over_better_auth_by_shape: Object.fromEntries(
+        byShape.map((entry) => [`${entry.client} x${entry.in_flight}`, entry.ratio]),
+      ),
+    },
+    notes: [
+      ...(row.notes ?? []),
+      "compared per in-flight count, returning users against returning users: ours with the Connect client (HTTP, as a browser), better-auth with fetch; ours with grpc-js is listed beside it, not judged",
+    ],
   };
+}
+
+/**
+ * Ours / better-auth in sign-ins per service-CPU-second at each in-flight count both measured,
+ * returning users on both sides.
+ */
+function oursOverBetterAuth(theirs: RunRow[], ours: RunRow[]): { client: string; in_flight: number; ratio: number }[] {
+  const returning = (run: RunRow) => run.ops > 0 && !run.note?.startsWith("new users");
+  const result: { client: string; in_flight: number; ratio: number }[] = [];
+  for (const run of theirs.filter(returning)) {
+    for (const mine of ours.filter((other) => returning(other) && other.in_flight === run.in_flight)) {
+      if (run.ops_per_service_cpu_s > 0)
+        result.push({
+          client: mine.client,
+          in_flight: run.in_flight,
+          ratio: round(mine.ops_per_service_cpu_s / run.ops_per_service_cpu_s, 2),
+        });
+    }
+  }
+  return result;
 }

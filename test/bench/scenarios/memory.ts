@@ -13,6 +13,11 @@ import { startAuthProcess, startUserProcess } from "../services.js";
 import { messageOf } from "./tokens.js";
 
 const limitMb = 150;
+/**
+ * "Under 150 MB in every full run, with margin": a run-to-run spread of a few MB is normal, so a
+ * peak is counted as met only at least 5% under the limit (below 142.5 MB).
+ */
+const marginFraction = 0.05;
 
 export async function memoryScenario(ctx: BenchContext, count = 1_000_000): Promise<ScenarioResult> {
   const name = "memory-1m";
@@ -83,9 +88,9 @@ export async function memoryScenario(ctx: BenchContext, count = 1_000_000): Prom
       baseline: `${limitMb} MB per service`,
       ratio_to_baseline: round(peak / limitMb, 2),
       ratio_meaning: "highest service peak RSS / 150 MB",
-      target: `each service < ${limitMb} MB RSS at peak with 1M users and 1M sessions`,
-      met: peak < limitMb,
-      extra: { peak_rss_mb_by_service: peaks, seeded },
+      target: `each service < ${limitMb} MB RSS at peak with 1M users and 1M sessions, with a margin of ${marginFraction * 100}% (< ${limitMb * (1 - marginFraction)} MB)`,
+      met: peak < limitMb * (1 - marginFraction),
+      extra: { peak_rss_mb_by_service: peaks, under_limit_mb: round(limitMb - peak, 1), seeded },
       notes: ["peak RSS = VmHWM since the service process started (after seeding), through the load"],
     };
   } catch (error) {

@@ -1,15 +1,22 @@
 // The optional grpc-js listener measured on the real thing: one more AuthService process (the
 // built service, a second instance on the same database) with AUTH_GRPC_JS_PORT set, serving
-// ValidateToken on its Connect port and, through the same handlers and interceptors, on that port.
+// ValidateToken on its main port and, through the same handlers and interceptors, on that port.
 import { create, toBinary } from "@bufbuild/protobuf";
 import { ValidateTokenRequestSchema } from "../../../gen/mintcoin/auth/v1/auth_pb.js";
 import { freePort } from "../../support/server-process.js";
 import { grpcJsClient } from "../clients.js";
 import { jetStreamInbox } from "../code-inbox.js";
-import { measuredH2load, measuredLoad, runSeconds, type BenchContext } from "../context.js";
+import { h2loadShapes, measuredH2load, measuredLoad, runSeconds, type BenchContext } from "../context.js";
 import { probeSignIn } from "../flows.js";
 import { grpcFrame } from "../h2load.js";
-import { h2load64, sameRunRatio, scenarioFromRuns, skipped, type RunRow, type ScenarioResult } from "../report.js";
+import {
+  compareByShape,
+  h2loadHeadline,
+  scenarioFromRuns,
+  skipped,
+  type RunRow,
+  type ScenarioResult,
+} from "../report.js";
 import { startAuthProcess, type ServiceProcess } from "../services.js";
 import { messageOf } from "./tokens.js";
 
@@ -47,26 +54,32 @@ export async function secondListenerScenario(ctx: BenchContext): Promise<Scenari
     );
     const path = "/mintcoin.auth.v1.AuthService/ValidateToken";
     const cheap = runSeconds(ctx, "cheap") * 1000;
-    const connectRuns: RunRow[] = [
-      await measuredH2load(
-        ctx,
-        [proc],
-        64,
-        { url: `http://127.0.0.1:${connectPort}${path}`, body },
-        "Connect listener",
-      ),
+    const connectRuns: RunRow[] = [];
+    const grpcJsRuns: RunRow[] = [];
+    for (const shape of h2loadShapes(ctx)) {
+      connectRuns.push(
+        await measuredH2load(ctx, [proc], shape, { url: `http://127.0.0.1:${connectPort}${path}`, body }, "main port"),
+      );
+      grpcJsRuns.push(
+        await measuredH2load(
+          ctx,
+          [proc],
+          shape,
+          { url: `http://127.0.0.1:${grpcJsPort}${path}`, body },
+          "grpc-js listener",
+        ),
+      );
+    }
+    connectRuns.push(
       await measuredLoad(
         ctx,
         [proc],
         "grpc-js",
         16,
         { durationMs: cheap, op: () => viaConnectPort.validateToken(token).then(() => undefined) },
-        "Connect listener",
+        "main port",
       ),
-    ];
-    const grpcJsRuns: RunRow[] = [
-      await measuredH2load(ctx, [proc], 64, { url: `http://127.0.0.1:${grpcJsPort}${path}`, body }, "grpc-js listener"),
-    ];
+    );
     grpcJsRuns.push(
       await measuredLoad(
         ctx,
@@ -78,10 +91,10 @@ export async function secondListenerScenario(ctx: BenchContext): Promise<Scenari
       ),
     );
     const baseline = scenarioFromRuns(
-      "validate-token (Connect listener of the same process)",
+      "validate-token (main port of the same process)",
       connectRuns,
       {},
-      h2load64,
+      h2loadHeadline,
     );
     const row = scenarioFromRuns(
       name,
@@ -89,18 +102,15 @@ export async function secondListenerScenario(ctx: BenchContext): Promise<Scenari
       {
         notes: [
           "the AuthService with AUTH_GRPC_JS_PORT: the same routes, handlers and interceptor chain on a second, @grpc/grpc-js port (services/shared/server/grpc-js-listener.ts)",
-          "baseline: h2load on the same process's Connect port, in the same run",
+          "baseline: the same process's main port, in the same run, at the same shapes",
         ],
       },
-      h2load64,
+      h2loadHeadline,
     );
-    const { ratio, meaning } = sameRunRatio(row, baseline);
     return {
-      ...row,
+      ...compareByShape(row, baseline, undefined),
       runs: [...connectRuns, ...grpcJsRuns],
-      baseline: "validate-token on the Connect listener of the same process",
-      ratio_to_baseline: ratio,
-      ratio_meaning: meaning,
+      baseline: "validate-token on the main port of the same process",
     };
   } catch (error) {
     return skipped(name, `failed: ${messageOf(error)}`);

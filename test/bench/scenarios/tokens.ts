@@ -1,5 +1,5 @@
 // Scenario 2: ValidateToken (AuthService) and GetMe (UserService) for a valid token of an active
-// session, against the empty RPC. The targets (0.85x and 0.7x of the empty RPC) need both to answer
+// session, against the empty RPC. The targets (0.9x and 0.85x of the empty RPC) need both to answer
 // without a database round trip in the common case; commits_per_op shows writes, and the CPU per
 // call shows the rest.
 import { create, toBinary } from "@bufbuild/protobuf";
@@ -8,7 +8,7 @@ import { GetMeRequestSchema } from "../../../gen/mintcoin/user/v1/user_pb.js";
 import type { BenchClient } from "../clients.js";
 import { jetStreamInbox } from "../code-inbox.js";
 import {
-  h2loadConcurrencies,
+  h2loadShapes,
   measuredH2load,
   measuredLoad,
   nodeConcurrencies,
@@ -17,7 +17,14 @@ import {
 } from "../context.js";
 import { probeSignIn } from "../flows.js";
 import { grpcFrame } from "../h2load.js";
-import { h2load64, sameRunRatio, scenarioFromRuns, skipped, type RunRow, type ScenarioResult } from "../report.js";
+import {
+  compareByShape,
+  h2loadHeadline,
+  scenarioFromRuns,
+  skipped,
+  type RunRow,
+  type ScenarioResult,
+} from "../report.js";
 
 export async function tokenScenarios(
   ctx: BenchContext,
@@ -60,7 +67,7 @@ async function validateToken(
   const runs = await cheapRuns(ctx, [ctx.auth], url, body, {}, (client) =>
     client.validateToken(token).then(() => undefined),
   );
-  return compareWithEmpty(name, runs, emptyRpc, 0.85);
+  return compareWithEmpty(name, runs, emptyRpc, 0.9);
 }
 
 async function getMe(ctx: BenchContext, token: string, emptyRpc: ScenarioResult | undefined): Promise<ScenarioResult> {
@@ -79,7 +86,7 @@ async function getMe(ctx: BenchContext, token: string, emptyRpc: ScenarioResult 
   const runs = await cheapRuns(ctx, [user, ctx.auth], url, body, { authorization: `Bearer ${token}` }, (client) =>
     client.getMe(token).then(() => undefined),
   );
-  return compareWithEmpty(name, runs, emptyRpc, 0.7);
+  return compareWithEmpty(name, runs, emptyRpc, 0.85);
 }
 
 async function cheapRuns(
@@ -92,8 +99,8 @@ async function cheapRuns(
 ): Promise<RunRow[]> {
   const runs: RunRow[] = [];
   if (ctx.h2load) {
-    for (const inFlight of ctx.quick ? [64] : h2loadConcurrencies())
-      runs.push(await measuredH2load(ctx, processes, inFlight, { url, body, headers }));
+    for (const shape of h2loadShapes(ctx))
+      runs.push(await measuredH2load(ctx, processes, shape, { url, body, headers }));
   }
   for (const client of ctx.clients) {
     for (const inFlight of nodeConcurrencies(ctx)) {
@@ -108,24 +115,17 @@ async function cheapRuns(
   return runs;
 }
 
-/** Like with like: this scenario's headline run against the empty RPC's run with the same client and in-flight count. */
+/** Like with like: each of this scenario's runs against the empty RPC's run of the same client and shape. */
 export function compareWithEmpty(
   name: string,
   runs: RunRow[],
   emptyRpc: ScenarioResult | undefined,
   target: number,
 ): ScenarioResult {
-  const row = scenarioFromRuns(name, runs, {}, h2load64);
-  const fields = { baseline: "empty-rpc-connect", target: `>= ${target}x of the empty RPC` };
-  if (row.skipped || !emptyRpc) return { ...row, ...fields };
-  const { ratio, meaning } = sameRunRatio(row, emptyRpc);
-  return {
-    ...row,
-    ...fields,
-    ratio_to_baseline: ratio,
-    ratio_meaning: meaning,
-    met: ratio === null ? null : ratio >= target,
-  };
+  const row = scenarioFromRuns(name, runs, {}, h2loadHeadline);
+  const text = `>= ${target}x of the empty RPC on the same port`;
+  if (row.skipped || !emptyRpc || emptyRpc.skipped) return { ...row, baseline: "empty-rpc-connect", target: text };
+  return compareByShape(row, emptyRpc, { atLeast: target, text });
 }
 
 export function messageOf(error: unknown): string {
