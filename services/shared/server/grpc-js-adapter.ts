@@ -20,6 +20,7 @@ import {
   createMethodImplSpec,
   createServiceImplSpec,
   type ConnectRouter,
+  type ContextValues,
   type HandlerContext,
   type MethodImplSpec,
   type UnaryRequest,
@@ -114,6 +115,36 @@ function methodsByService(routes: (router: ConnectRouter) => void): Map<DescServ
   return byService;
 }
 
+/**
+ * The unary request the interceptors see. A class rather than a literal: its `signal` getter is then
+ * on the prototype, not a closure made per call, and the signal is made only if something reads it
+ * (grpc-js-call-context.ts).
+ */
+class GrpcJsUnaryRequest implements UnaryRequest {
+  readonly stream = false;
+  readonly requestMethod = "POST";
+  readonly service: DescService;
+  readonly method: DescMethodUnary;
+  readonly url: string;
+  readonly header: Headers;
+  readonly contextValues: ContextValues;
+
+  constructor(
+    private readonly context: HandlerContext,
+    readonly message: never,
+  ) {
+    this.service = context.service;
+    this.method = context.method as DescMethodUnary;
+    this.url = context.url;
+    this.header = context.requestHeader;
+    this.contextValues = context.values;
+  }
+
+  get signal(): AbortSignal {
+    return this.context.signal;
+  }
+}
+
 function serializer(schema: DescMessage) {
   return (message: unknown) => Buffer.from(toBinary(schema, message as never));
 }
@@ -162,20 +193,7 @@ function unaryHandler(
     }
     const { context, answered } = handlerContextOf(method, call, options);
     context.values.set(handlerContextKey, context);
-    next({
-      stream: false,
-      service: method.parent,
-      method,
-      requestMethod: "POST",
-      url: context.url,
-      // A getter, so that the signal is made only if something reads it (grpc-js-call-context.ts).
-      get signal() {
-        return context.signal;
-      },
-      header: context.requestHeader,
-      contextValues: context.values,
-      message: call.request as never,
-    }).then(
+    next(new GrpcJsUnaryRequest(context, call.request as never)).then(
       (response) => {
         answered();
         const header = toMetadata(response.header);
