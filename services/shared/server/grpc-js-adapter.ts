@@ -9,7 +9,7 @@ import {
   create,
   fromBinary,
   isMessage,
-  toBinary,
+  type Message,
   type DescMessage,
   type DescMethodUnary,
   type DescService,
@@ -30,6 +30,7 @@ import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import * as grpc from "@grpc/grpc-js";
 import { handlerContextOf, Undecodable, undecodableError, type GrpcJsServerOptions } from "./grpc-js-call-context.js";
 import { toMetadata, toServiceError } from "./grpc-js-status.js";
+import { encodeMessage } from "./reusable-messages.js";
 import { bidiStreamingHandler, clientStreamingHandler, serverStreamingHandler } from "./grpc-js-streaming.js";
 
 export type { GrpcJsServerOptions } from "./grpc-js-call-context.js";
@@ -146,7 +147,7 @@ class GrpcJsUnaryRequest implements UnaryRequest {
 }
 
 function serializer(schema: DescMessage) {
-  return (message: unknown) => Buffer.from(toBinary(schema, message as never));
+  return (message: unknown) => encodeMessage(schema, message as Message);
 }
 
 function deserializer(schema: DescMessage) {
