@@ -44,7 +44,9 @@ export function createAuthenticationInterceptor(options: AuthenticationOptions):
     const principal = await options.verifier.verify(token);
     // A service account's token has no session: nothing to find revoked, nothing to admit.
     if (isServicePrincipal(principal)) return principal;
-    if (options.isSessionRevoked && (await options.isSessionRevoked(principal.sessionId))) {
+    // The revocation list answers in memory (a boolean): awaited only when the database is asked.
+    const revoked = options.isSessionRevoked?.(principal.sessionId) ?? false;
+    if (revoked === true || (revoked !== false && (await revoked))) {
       throw new UnauthenticatedError("this session has been signed out; sign in again", "SESSION_REVOKED");
     }
     await options.admit?.(principal);
