@@ -44,31 +44,48 @@ export function createAuthenticationInterceptor(options: AuthenticationOptions):
     const principal = await options.verifier.verify(token);
     // A service account's token has no session: nothing to find revoked, nothing to admit.
     if (isServicePrincipal(principal)) return principal;
-    if (options.isSessionRevoked && (await options.isSessionRevoked(principal.sessionId))) {
+    // The revocation list answers in memory (a boolean): awaited only when the database is asked.
+    const revoked = options.isSessionRevoked?.(principal.sessionId) ?? false;
+    if (revoked === true || (revoked !== false && (await revoked))) {
       throw new UnauthenticatedError("this session has been signed out; sign in again", "SESSION_REVOKED");
     }
     await options.admit?.(principal);
     return principal;
   }
 
-  return (next) => async (request) => {
-    const method = `${request.service.typeName}/${request.method.name}`;
-    const isPublic =
-      options.publicMethods.has(method) ||
-      request.service.typeName === "grpc.health.v1.Health" ||
-      request.service.typeName.startsWith("grpc.reflection.");
+  // Whether a method is public, decided once per method rather than by building its name per call.
+  const publicByMethod = new WeakMap<object, boolean>();
+  const isPublicMethod = (service: string, method: object, name: string): boolean => {
+    let isPublic = publicByMethod.get(method);
+    if (isPublic === undefined) {
+      isPublic =
+        options.publicMethods.has(`${service}/${name}`) ||
+        service === "grpc.health.v1.Health" ||
+        service.startsWith("grpc.reflection.");
+      publicByMethod.set(method, isPublic);
+    }
+    return isPublic;
+  };
+
+  // Not async itself: a call without a token (health checks, public methods) goes on without a
+  // promise of its own; a refusal is thrown to the caller, as the validation interceptor throws.
+  return (next) => (request) => {
+    const isPublic = isPublicMethod(request.service.typeName, request.method, request.method.name);
     const header = request.header.get("authorization");
     if (!header) {
       if (isPublic) return next(request);
       throw new UnauthenticatedError("this call needs `authorization: Bearer <access token>`", "ACCESS_TOKEN_MISSING");
     }
-    try {
-      const caller = await authenticate(header);
-      if (isServicePrincipal(caller)) request.contextValues.set(servicePrincipalKey, caller);
-      else request.contextValues.set(principalKey, caller);
-    } catch (error) {
-      if (!isPublic) throw error;
-    }
-    return next(request);
+    return authenticate(header).then(
+      (caller) => {
+        if (isServicePrincipal(caller)) request.contextValues.set(servicePrincipalKey, caller);
+        else request.contextValues.set(principalKey, caller);
+        return next(request);
+      },
+      (error: unknown) => {
+        if (!isPublic) throw error;
+        return next(request);
+      },
+    );
   };
 }

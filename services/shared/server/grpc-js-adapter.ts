@@ -9,7 +9,7 @@ import {
   create,
   fromBinary,
   isMessage,
-  toBinary,
+  type Message,
   type DescMessage,
   type DescMethodUnary,
   type DescService,
@@ -20,6 +20,7 @@ import {
   createMethodImplSpec,
   createServiceImplSpec,
   type ConnectRouter,
+  type ContextValues,
   type HandlerContext,
   type MethodImplSpec,
   type UnaryRequest,
@@ -29,6 +30,7 @@ import type { UniversalHandler } from "@connectrpc/connect/protocol";
 import * as grpc from "@grpc/grpc-js";
 import { handlerContextOf, Undecodable, undecodableError, type GrpcJsServerOptions } from "./grpc-js-call-context.js";
 import { toMetadata, toServiceError } from "./grpc-js-status.js";
+import { encodeMessage } from "./reusable-messages.js";
 import { bidiStreamingHandler, clientStreamingHandler, serverStreamingHandler } from "./grpc-js-streaming.js";
 
 export type { GrpcJsServerOptions } from "./grpc-js-call-context.js";
@@ -114,8 +116,38 @@ function methodsByService(routes: (router: ConnectRouter) => void): Map<DescServ
   return byService;
 }
 
+/**
+ * The unary request the interceptors see. A class rather than a literal: its `signal` getter is then
+ * on the prototype, not a closure made per call, and the signal is made only if something reads it
+ * (grpc-js-call-context.ts).
+ */
+class GrpcJsUnaryRequest implements UnaryRequest {
+  readonly stream = false;
+  readonly requestMethod = "POST";
+  readonly service: DescService;
+  readonly method: DescMethodUnary;
+  readonly url: string;
+  readonly header: Headers;
+  readonly contextValues: ContextValues;
+
+  constructor(
+    private readonly context: HandlerContext,
+    readonly message: never,
+  ) {
+    this.service = context.service;
+    this.method = context.method as DescMethodUnary;
+    this.url = context.url;
+    this.header = context.requestHeader;
+    this.contextValues = context.values;
+  }
+
+  get signal(): AbortSignal {
+    return this.context.signal;
+  }
+}
+
 function serializer(schema: DescMessage) {
-  return (message: unknown) => Buffer.from(toBinary(schema, message as never));
+  return (message: unknown) => encodeMessage(schema, message as Message);
 }
 
 function deserializer(schema: DescMessage) {
@@ -162,20 +194,7 @@ function unaryHandler(
     }
     const { context, answered } = handlerContextOf(method, call, options);
     context.values.set(handlerContextKey, context);
-    next({
-      stream: false,
-      service: method.parent,
-      method,
-      requestMethod: "POST",
-      url: context.url,
-      // A getter, so that the signal is made only if something reads it (grpc-js-call-context.ts).
-      get signal() {
-        return context.signal;
-      },
-      header: context.requestHeader,
-      contextValues: context.values,
-      message: call.request as never,
-    }).then(
+    next(new GrpcJsUnaryRequest(context, call.request as never)).then(
       (response) => {
         answered();
         const header = toMetadata(response.header);

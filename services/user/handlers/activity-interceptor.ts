@@ -8,13 +8,11 @@ import type { ActivityTracker } from "../domain/activity.js";
  * write, so activity tracking never slows a request down nor fails one.
  */
 export function createActivityInterceptor(activity: ActivityTracker, logger: Logger): Interceptor {
-  return (next) => async (request) => {
+  // Made once, not per call; and the interceptor is not async: it awaits nothing.
+  const onError = (error: unknown) => logger.warn({ err: error }, "could not record activity");
+  return (next) => (request) => {
     const principal = request.contextValues.get(principalKey);
-    if (principal) {
-      activity
-        .touch(principal.userId)
-        .catch((error: unknown) => logger.warn({ err: error }, "could not record activity"));
-    }
+    if (principal) activity.touch(principal.userId).catch(onError);
     return next(request);
   };
 }

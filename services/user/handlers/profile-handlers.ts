@@ -1,7 +1,14 @@
 import type { ServiceImpl } from "@connectrpc/connect";
-import type { UpdateMeRequest, UserService } from "../../../gen/mintcoin/user/v1/user_pb.js";
+import { create } from "@bufbuild/protobuf";
+import {
+  type GetMeResponse,
+  GetMeResponseSchema,
+  type UpdateMeRequest,
+  type UserService,
+} from "../../../gen/mintcoin/user/v1/user_pb.js";
+import { frozenForReuse } from "../../shared/server/reusable-messages.js";
 import { requirePrincipal } from "../../shared/auth/principal.js";
-import type { ProfileFields } from "../domain/profile.js";
+import type { ProfileFields, UserProfile } from "../domain/profile.js";
 import type { ProfileService } from "../domain/profile-service.js";
 import { optionalText } from "../domain/profile-values.js";
 import { ageBracketFromProto, genderFromProto, userToProto } from "../wire.js";
@@ -30,7 +37,7 @@ export function createProfileHandlers(deps: { profiles: ProfileService }): Profi
     },
 
     async getMe(_request, context) {
-      return { user: userToProto(await deps.profiles.getMe(requirePrincipal(context).userId)) };
+      return getMeResponse(await deps.profiles.getMe(requirePrincipal(context).userId));
     },
 
     async updateMe(request, context) {
@@ -43,6 +50,22 @@ export function createProfileHandlers(deps: { profiles: ProfileService }): Profi
       return { user: userToProto(user) };
     },
   };
+}
+
+/**
+ * GetMe's answer for a profile. While the profile is cached (profile-cache.ts) GetMe reads the same
+ * profile object again and again: its answer is made once, frozen, and encoded once by the grpc-js
+ * adapter (reusable-messages.ts). Kept as long as the profile is, no longer (a WeakMap).
+ */
+const getMeResponses = new WeakMap<UserProfile, GetMeResponse>();
+
+function getMeResponse(profile: UserProfile): GetMeResponse {
+  let response = getMeResponses.get(profile);
+  if (response === undefined) {
+    response = frozenForReuse(create(GetMeResponseSchema, { user: userToProto(profile) }));
+    getMeResponses.set(profile, response);
+  }
+  return response;
 }
 
 /** The fields present in the request; a present empty value clears an optional field. */
