@@ -237,7 +237,7 @@ describe("tokens: forged, stretched and misused tokens are refused by both servi
     );
   }
 
-  /** ValidateToken's verdict; a token over its 4096-character limit is refused as INVALID_ARGUMENT instead. */
+  /** ValidateToken's verdict; a token over its 4096-byte limit is refused as INVALID_ARGUMENT instead. */
   async function validates(token: string): Promise<boolean> {
     try {
       return (await auth.validateToken({ accessToken: token })).valid;
