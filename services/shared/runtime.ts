@@ -108,6 +108,8 @@ export async function openRuntime<DB extends OutboxDatabase>(options: RuntimeOpt
    * transaction would queue behind every RPC waiting for a connection at peak, and each event with it.
    */
   let relayDatabase: DatabaseHandle<DB> | undefined;
+  /** Set by close(): a NATS link that becomes ready after it starts no relay (nothing would stop it). */
+  let closing = false;
   if (config.NATS_URL) {
     nats = createNatsLink({
       servers: config.NATS_URL,
@@ -118,6 +120,7 @@ export async function openRuntime<DB extends OutboxDatabase>(options: RuntimeOpt
     });
     nats.ready
       .then(async ({ js }) => {
+        if (closing) return;
         if (database.kind === "postgres")
           relayDatabase = await createDatabase<DB>({ url: config.databaseUrl, dataDir, poolSize: 1, logger });
         relay = createOutboxRelay({
@@ -161,6 +164,7 @@ export async function openRuntime<DB extends OutboxDatabase>(options: RuntimeOpt
     metricsServer,
     relay: () => relay,
     async close() {
+      closing = true;
       clearInterval(readinessTimer);
       await metricsServer?.close();
       health.shutdown();

@@ -1,3 +1,4 @@
+import http2 from "node:http2";
 import net from "node:net";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
@@ -127,6 +128,61 @@ describe("one-port server", () => {
     const client = createClient(Health, createConnectTransport({ baseUrl, httpVersion: "1.1" }));
     const error = await client.check({ service: "x".repeat(4096) }).catch((e: unknown) => ConnectError.from(e));
     expect((error as ConnectError).code).toBe(Code.ResourceExhausted);
+  });
+});
+
+describe("one-port server, malformed requests", () => {
+  let server: OnePortServer;
+  let baseUrl: string;
+  beforeAll(async () => {
+    server = await startServer();
+    baseUrl = `http://127.0.0.1:${server.port}`;
+  });
+  afterAll(async () => {
+    await server?.close(1_000);
+  });
+  const health = () => createClient(Health, createConnectTransport({ baseUrl, httpVersion: "1.1" })).check({});
+
+  it("answers a Host that is no valid authority with 400, and goes on serving", async () => {
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(server.port, "127.0.0.1", () =>
+        socket.write(
+          "POST /grpc.health.v1.Health/Check HTTP/1.1\r\nHost: a b\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+        ),
+      );
+      let received = "";
+      socket.on("data", (chunk) => (received += chunk.toString("latin1")));
+      socket.on("end", () => resolve(received));
+      socket.on("error", reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    await expect(health()).resolves.toMatchObject({ status: HealthCheckResponse_ServingStatus.SERVING });
+  });
+
+  it("refuses gRPC metadata that is not printable ASCII with INVALID_ARGUMENT, rather than dropping the header", async () => {
+    const session = http2.connect(baseUrl);
+    try {
+      const status = await new Promise<string | undefined>((resolve, reject) => {
+        const stream = session.request({
+          ":method": "POST",
+          ":path": "/grpc.health.v1.Health/Check",
+          "content-type": "application/grpc",
+          te: "trailers",
+          "x-forwarded-for": "spoof\u00e9, 203.0.113.7",
+        });
+        stream.on("response", (headers) => resolve(headers["grpc-status"] as string | undefined));
+        stream.on("error", reject);
+        stream.end(Buffer.alloc(5));
+      });
+      expect(status).toBe(String(Code.InvalidArgument));
+    } finally {
+      session.close();
+    }
+  });
+
+  it("serves gRPC with JSON bodies (application/grpc+json) through connect-node, not grpc-js", async () => {
+    const client = createClient(Health, createGrpcTransport({ baseUrl, useBinaryFormat: false }));
+    await expect(client.check({})).resolves.toMatchObject({ status: HealthCheckResponse_ServingStatus.SERVING });
   });
 });
 

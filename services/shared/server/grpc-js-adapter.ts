@@ -49,6 +49,8 @@ export function createGrpcJsServer(options: GrpcJsServerOptions): grpc.Server {
     "grpc.max_receive_message_length": options.maxRequestBytes,
     // Nothing here reads channelz; off, grpc-js skips its per-call and per-message bookkeeping.
     "grpc.enable_channelz": 0,
+    // grpc-js lifts node:http2's per-connection memory cap (10 MB) unless told; keep Node's default.
+    "grpc-node.max_session_memory": 10,
     ...(options.maxConcurrentStreams === undefined
       ? {}
       : { "grpc.max_concurrent_streams": options.maxConcurrentStreams }),

@@ -44,16 +44,54 @@ export function injectableHttp2(
     throw new Error("unexpected stream listeners on the @grpc/grpc-js http2 server");
   }
   server.removeAllListeners("stream");
-  const dispatch: StreamListener = (stream, headers, flags, rawHeaders) =>
-    (isGrpc(headers) ? grpcStream : compatStream)(stream, headers, flags, rawHeaders);
+  const dispatch: StreamListener = (stream, headers, flags, rawHeaders) => {
+    if (!isGrpc(headers)) return compatStream(stream, headers, flags, rawHeaders);
+    const unprintable = unprintableMetadata(headers);
+    if (unprintable) return refuseGrpcStream(stream, `the ${unprintable} header is not printable ASCII`);
+    grpcStream(stream, headers, flags, rawHeaders);
+  };
   server.on("stream", dispatch);
   return { server, injector };
 }
 
-/** gRPC proper: "application/grpc", "application/grpc+proto", ...; not gRPC-Web ("application/grpc-web"). */
+/**
+ * gRPC with protobuf bodies: "application/grpc" or "application/grpc+proto", parameters allowed; not
+ * gRPC-Web ("application/grpc-web...") and not gRPC with JSON bodies ("application/grpc+json"), which
+ * grpc-js would decode as protobuf: connect-node serves those.
+ */
 function isGrpc(headers: http2.IncomingHttpHeaders): boolean {
   const type = headers["content-type"];
-  if (headers[":method"] !== "POST" || type === undefined || !type.startsWith("application/grpc")) return false;
-  const next = type.charCodeAt("application/grpc".length);
-  return Number.isNaN(next) || next === 43 /* + */ || next === 59 /* ; */;
+  if (headers[":method"] !== "POST" || type === undefined) return false;
+  const end = type.indexOf(";");
+  const mediaType = end === -1 ? type : type.slice(0, end).trimEnd();
+  return mediaType === "application/grpc" || mediaType === "application/grpc+proto";
+}
+
+/**
+ * The first header whose value is not printable ASCII, which gRPC metadata values must be (binary
+ * ones end in "-bin"). grpc-js drops such a header silently: an X-Forwarded-For with one byte over
+ * 0x7F, to which a trusted proxy appended the real client, would vanish and leave the proxy's address
+ * as the client's. Refused instead, as the malformed request it is.
+ */
+function unprintableMetadata(headers: http2.IncomingHttpHeaders): string | undefined {
+  for (const name in headers) {
+    if (name.startsWith(":") || name.endsWith("-bin")) continue;
+    const value = headers[name];
+    const values = Array.isArray(value) ? value : [value];
+    for (const text of values) if (text !== undefined && /[^\x20-\x7e]/.test(text)) return name;
+  }
+  return undefined;
+}
+
+/** Ends a gRPC stream at once with INVALID_ARGUMENT (a trailers-only response). */
+function refuseGrpcStream(stream: http2.ServerHttp2Stream, message: string): void {
+  stream.respond(
+    {
+      ":status": 200,
+      "content-type": "application/grpc",
+      "grpc-status": "3",
+      "grpc-message": encodeURIComponent(message),
+    },
+    { endStream: true },
+  );
 }

@@ -41,8 +41,18 @@ export function readRequestInfo(
 }
 
 /**
- * The same facts from any transport: the peer's address (a bare IP, or grpc-js's `ip:port`,
- * `[v6]:port` or `unknown`) and a header reader (grpc-js metadata).
+ * The address in a grpc-js peer string. grpc-js writes a TCP peer as `${remoteAddress}:${remotePort}`
+ * with an IPv6 address unbracketed (`2001:db8::7:51234`, `::ffff:10.0.0.5:51234`), which no parser
+ * can split safely without knowing that the port is always last: so drop it here, where that is known.
+ */
+export function grpcJsPeerAddress(peer: string): string {
+  const port = /:\d{1,5}$/.exec(peer);
+  return port ? peer.slice(0, port.index) : peer;
+}
+
+/**
+ * The same facts from any transport: the peer's address (a bare IP; grpc-js peers through
+ * grpcJsPeerAddress first) and a header reader (grpc-js metadata).
  */
 export function requestInfoFrom(
   peerAddress: string,

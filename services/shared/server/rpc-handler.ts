@@ -98,8 +98,17 @@ export function createRpcHandler(options: RpcHandlerOptions): RequestHandler {
   });
   return (request, response) => {
     // The cors package is written for http's (req, res); http2's compatibility objects have the same surface.
-    corsMiddleware(request as http.IncomingMessage, response as http.ServerResponse, () =>
-      connectHandler(request, response),
-    );
+    corsMiddleware(request as http.IncomingMessage, response as http.ServerResponse, () => {
+      try {
+        connectHandler(request, response);
+      } catch (error) {
+        // connect-node parses the request's URL synchronously (`new URL(path, "http://" + authority)`):
+        // a Host or :authority that is no valid authority throws here, outside any promise, and
+        // unanswered it would end the process.
+        logger.debug({ err: error, path: request.url }, "request refused: its URL does not parse");
+        if (!response.headersSent) response.writeHead(400, { "content-type": "text/plain" });
+        response.end("bad request: the Host (or :authority) and the path do not form a valid URL\n");
+      }
+    });
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { requestInfoFrom } from "../../../../services/shared/server/request-info.js";
+import { grpcJsPeerAddress, requestInfoFrom } from "../../../../services/shared/server/request-info.js";
 import { parseTrustedProxies } from "../../../../services/shared/trusted-proxies.js";
 
 // Who is calling: the peer's address unless a trusted proxy forwarded the request, a request id
@@ -122,5 +122,18 @@ describe("the User-Agent", () => {
   it("is kept up to 512 characters", () => {
     expect(requestInfoFrom("", headers({ "user-agent": "a".repeat(600) }), new Set()).userAgent).toHaveLength(512);
     expect(requestInfoFrom("", headers({}), new Set()).userAgent).toBe("");
+  });
+});
+
+describe("grpc-js peers", () => {
+  // grpc-js writes `${remoteAddress}:${remotePort}`, IPv6 unbracketed.
+  it("are read as their address, IPv6 and IPv4-mapped included, so proxies and per-IP limits see the real peer", () => {
+    expect(grpcJsPeerAddress("203.0.113.7:51234")).toBe("203.0.113.7");
+    expect(grpcJsPeerAddress("2001:db8::7:51234")).toBe("2001:db8::7");
+    expect(grpcJsPeerAddress("::1:5000")).toBe("::1");
+    expect(requestInfoFrom(grpcJsPeerAddress("::ffff:10.0.0.2:51234"), headers({}), proxy).ip).toBe("10.0.0.2");
+    const forwarded = headers({ "x-forwarded-for": "198.51.100.1" });
+    expect(requestInfoFrom(grpcJsPeerAddress("::ffff:10.0.0.2:9"), forwarded, proxy).ip).toBe("198.51.100.1");
+    expect(requestInfoFrom(grpcJsPeerAddress("unknown"), headers({}), proxy).ip).toBe("");
   });
 });
