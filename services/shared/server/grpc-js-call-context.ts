@@ -13,7 +13,7 @@ import {
 import type * as grpc from "@grpc/grpc-js";
 import type { TrustedProxies } from "../trusted-proxies.js";
 import { MetadataHeaders } from "./grpc-js-status.js";
-import { grpcJsPeerAddress, requestInfoFrom, requestInfoKey } from "./request-info.js";
+import { requestInfoFromGrpcJsPeer, requestInfoKey } from "./request-info.js";
 
 export interface GrpcJsServerOptions {
   routes: (router: ConnectRouter) => void;
@@ -142,11 +142,7 @@ export function handlerContextOf(
   const context = new GrpcJsHandlerContext(method, requestHeader, call);
   context.values.set(
     requestInfoKey,
-    requestInfoFrom(
-      grpcJsPeerAddress(call.getPeer()),
-      (name) => requestHeader.get(name) ?? undefined,
-      options.trustedProxies,
-    ),
+    requestInfoFromGrpcJsPeer(call.getPeer(), (name) => requestHeader.get(name) ?? undefined, options.trustedProxies),
   );
   // on/off rather than once: once() wraps the listener in a closure and a state object per call.
   call.on("cancelled", context.onCancelled);

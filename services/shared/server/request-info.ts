@@ -41,30 +41,47 @@ export function readRequestInfo(
 }
 
 /**
- * The address in a grpc-js peer string. grpc-js writes a TCP peer as `${remoteAddress}:${remotePort}`
- * with an IPv6 address unbracketed (`2001:db8::7:51234`, `::ffff:10.0.0.5:51234`), which no parser
- * can split safely without knowing that the port is always last: so drop it here, where that is known.
- */
-export function grpcJsPeerAddress(peer: string): string {
-  const port = /:\d{1,5}$/.exec(peer);
-  return port ? peer.slice(0, port.index) : peer;
-}
-
-/**
- * The same facts from any transport: the peer's address (a bare IP; grpc-js peers through
- * grpcJsPeerAddress first) and a header reader (grpc-js metadata).
+ * The same facts from any transport: the peer's address as the socket gives it (a bare IP) and a
+ * header reader (grpc-js metadata).
  */
 export function requestInfoFrom(
   peerAddress: string,
   header: (name: string) => string | undefined,
   trustedProxies: TrustedProxies,
 ): RequestInfo {
+  return requestInfoOf(peerAddressOf(socketPeers, peerAddress, addressOf), header, trustedProxies);
+}
+
+/** The same for a grpc-js call, from its getPeer() string. */
+export function requestInfoFromGrpcJsPeer(
+  peer: string,
+  header: (name: string) => string | undefined,
+  trustedProxies: TrustedProxies,
+): RequestInfo {
+  return requestInfoOf(peerAddressOf(grpcJsPeers, peer, grpcJsPeerIp), header, trustedProxies);
+}
+
+function requestInfoOf(
+  peerIp: string,
+  header: (name: string) => string | undefined,
+  trustedProxies: TrustedProxies,
+): RequestInfo {
   const suppliedId = header("x-request-id");
   return {
     requestId: suppliedId && requestIdPattern.test(suppliedId) ? suppliedId : randomUUID(),
-    ip: clientIp(peerAddressOf(peerAddress), header("x-forwarded-for"), trustedProxies),
+    ip: clientIp(peerIp, header("x-forwarded-for"), trustedProxies),
     userAgent: (header("user-agent") ?? "").slice(0, 512),
   };
+}
+
+/**
+ * The IP in a grpc-js peer string. grpc-js writes a TCP peer as `${remoteAddress}:${remotePort}` with
+ * an IPv6 address unbracketed (`2001:db8::7:51234`, `::ffff:10.0.0.5:51234`), which no parser can
+ * split safely without knowing that the port is always last: so it is dropped here, where that is known.
+ */
+function grpcJsPeerIp(peer: string): string {
+  const port = /:\d{1,5}$/.exec(peer);
+  return addressOf(port ? peer.slice(0, port.index) : peer);
 }
 
 function clientIp(peer: string, forwardedFor: string | undefined, trustedProxies: TrustedProxies): string {
@@ -82,17 +99,19 @@ function clientIp(peer: string, forwardedFor: string | undefined, trustedProxies
 }
 
 // A connection's peer is the same string on each of its calls, and a service talks to few peers at a
-// time (clients, proxies): parsing it (two regular expressions and isIP) once per peer rather than
-// once per call. Bounded: emptied when full, since refilling costs no more than not caching.
-const peerAddresses = new Map<string, string>();
+// time (clients, proxies): parsing it (regular expressions and isIP) once per peer rather than once
+// per call. One cache per notation: a bare IPv6 address can read as a grpc-js `address:port` too.
+// Bounded: emptied when full, since refilling costs no more than not caching.
+const socketPeers = new Map<string, string>();
+const grpcJsPeers = new Map<string, string>();
 const maxPeerAddresses = 1_024;
 
-function peerAddressOf(peer: string): string {
-  let address = peerAddresses.get(peer);
+function peerAddressOf(cache: Map<string, string>, peer: string, parse: (peer: string) => string): string {
+  let address = cache.get(peer);
   if (address === undefined) {
-    address = addressOf(peer);
-    if (peerAddresses.size >= maxPeerAddresses) peerAddresses.clear();
-    peerAddresses.set(peer, address);
+    address = parse(peer);
+    if (cache.size >= maxPeerAddresses) cache.clear();
+    cache.set(peer, address);
   }
   return address;
 }

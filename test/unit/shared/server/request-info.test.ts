@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { grpcJsPeerAddress, requestInfoFrom } from "../../../../services/shared/server/request-info.js";
+import { requestInfoFrom, requestInfoFromGrpcJsPeer } from "../../../../services/shared/server/request-info.js";
 import { parseTrustedProxies } from "../../../../services/shared/trusted-proxies.js";
 
 // Who is calling: the peer's address unless a trusted proxy forwarded the request, a request id
@@ -128,12 +128,18 @@ describe("the User-Agent", () => {
 describe("grpc-js peers", () => {
   // grpc-js writes `${remoteAddress}:${remotePort}`, IPv6 unbracketed.
   it("are read as their address, IPv6 and IPv4-mapped included, so proxies and per-IP limits see the real peer", () => {
-    expect(grpcJsPeerAddress("203.0.113.7:51234")).toBe("203.0.113.7");
-    expect(grpcJsPeerAddress("2001:db8::7:51234")).toBe("2001:db8::7");
-    expect(grpcJsPeerAddress("::1:5000")).toBe("::1");
-    expect(requestInfoFrom(grpcJsPeerAddress("::ffff:10.0.0.2:51234"), headers({}), proxy).ip).toBe("10.0.0.2");
-    const forwarded = headers({ "x-forwarded-for": "198.51.100.1" });
-    expect(requestInfoFrom(grpcJsPeerAddress("::ffff:10.0.0.2:9"), forwarded, proxy).ip).toBe("198.51.100.1");
-    expect(requestInfoFrom(grpcJsPeerAddress("unknown"), headers({}), proxy).ip).toBe("");
+    const ipOf = (peer: string, values: Record<string, string> = {}) =>
+      requestInfoFromGrpcJsPeer(peer, headers(values), proxy).ip;
+    expect(ipOf("203.0.113.7:51234")).toBe("203.0.113.7");
+    expect(ipOf("2001:db8::7:51234")).toBe("2001:db8::7");
+    expect(ipOf("::1:5000")).toBe("::1");
+    expect(ipOf("::ffff:10.0.0.2:51234")).toBe("10.0.0.2");
+    expect(ipOf("::ffff:10.0.0.2:9", { "x-forwarded-for": "198.51.100.1" })).toBe("198.51.100.1");
+    expect(ipOf("unknown")).toBe("");
+  });
+
+  it("are not confused with a bare IPv6 address that reads the same: each notation has its own cache", () => {
+    expect(requestInfoFromGrpcJsPeer("2001:db8::7:5123", headers({}), proxy).ip).toBe("2001:db8::7");
+    expect(requestInfoFrom("2001:db8::7:5123", headers({}), proxy).ip).toBe("2001:db8::7:5123");
   });
 });
