@@ -31,12 +31,8 @@ export interface OtpCheckState {
  * and failures the previous one wrote (a row locked FOR UPDATE is re-read at its latest version),
  * which makes the limits exact.
  */
-export async function lockOtpCheck(
-  db: Kysely<AuthDatabase>,
-  check: { identifier: string; purpose: string; challengeHash: Uint8Array | null; now: Date },
-): Promise<OtpCheckState> {
-  const { identifier, purpose, challengeHash, now } = check;
-  const sameChallenge = challengeHash ? sql`and challenge_hash = ${challengeHash}` : sql``;
+export async function lockOtpCheck(db: Kysely<AuthDatabase>, check: OtpCheck): Promise<OtpCheckState> {
+  const { identifier, now } = check;
   const { rows } = await sql<OtpCheckRow>`
     with guard as (
       insert into otp_guards as g (identifier, failures, updated_at) values (${identifier}, 0, ${now})
@@ -47,17 +43,17 @@ export async function lockOtpCheck(
            c.id as code_id, c.code_hash, c.attempts, c.identifier_type,
            (select user_id from identities where identifier = ${identifier}) as user_id
     from guard
-    left join lateral (
-      select id, code_hash, attempts, identifier_type from otp_codes
-      where identifier = ${identifier} and purpose = ${purpose} and closed_at is null and expires_at > ${now}
-        ${sameChallenge}
-      order by created_at desc
-      limit 1
-      for update
-    ) c on true`.execute(db);
+    left join lateral (${liveCodeOf(check)} for update) c on true`.execute(db);
   return otpCheckStateFrom(
     guaranteed(rows[0], "the upsert returns the guard row, inserted or kept, joined to one row"),
   );
+}
+
+interface OtpCheck {
+  identifier: string;
+  purpose: string;
+  challengeHash: Uint8Array | null;
+  now: Date;
 }
 
 interface OtpCheckRow {
@@ -100,25 +96,15 @@ function otpCheckStateFrom(row: OtpCheckRow): OtpCheckState {
  * (locked, no live code) can be answered from it; a right code is then recorded by
  * recordOtpVerifiedIfUnchanged, which re-checks under lock what this read.
  */
-export async function peekOtpCheck(
-  db: Kysely<AuthDatabase>,
-  check: { identifier: string; purpose: string; challengeHash: Uint8Array | null; now: Date },
-): Promise<OtpCheckState> {
-  const { identifier, purpose, challengeHash, now } = check;
-  const sameChallenge = challengeHash ? sql`and challenge_hash = ${challengeHash}` : sql``;
+export async function peekOtpCheck(db: Kysely<AuthDatabase>, check: OtpCheck): Promise<OtpCheckState> {
+  const { identifier } = check;
   const { rows } = await sql<OtpCheckRow>`
     select g.failures, g.locked_until, g.last_failure_at, g.unbound_failures, g.unbound_since,
            c.id as code_id, c.code_hash, c.attempts, c.identifier_type,
            (select user_id from identities where identifier = ${identifier}) as user_id
     from (select 1) as one
     left join otp_guards g on g.identifier = ${identifier}
-    left join lateral (
-      select id, code_hash, attempts, identifier_type from otp_codes
-      where identifier = ${identifier} and purpose = ${purpose} and closed_at is null and expires_at > ${now}
-        ${sameChallenge}
-      order by created_at desc
-      limit 1
-    ) c on true`.execute(db);
+    left join lateral (${liveCodeOf(check)}) c on true`.execute(db);
   return otpCheckStateFrom(guaranteed(rows[0], "a select from one row with left joins returns one row"));
 }
 
@@ -235,4 +221,19 @@ export async function recordOtpVerifiedIfUnchanged(
     )
     select ${verified} as verified`.execute(db);
   return rows[0]?.verified === true;
+}
+
+/**
+ * The code a guess is for: the live one named by `challengeHash`, or without a challenge the newest
+ * live one for the identifier and purpose (the same choice whether it is locked or only read).
+ */
+function liveCodeOf(check: OtpCheck) {
+  const { identifier, purpose, challengeHash, now } = check;
+  const sameChallenge = challengeHash ? sql`and challenge_hash = ${challengeHash}` : sql``;
+  return sql`
+    select id, code_hash, attempts, identifier_type from otp_codes
+    where identifier = ${identifier} and purpose = ${purpose} and closed_at is null and expires_at > ${now}
+      ${sameChallenge}
+    order by created_at desc
+    limit 1`;
 }
