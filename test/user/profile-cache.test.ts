@@ -36,6 +36,18 @@ describe("profile cache", () => {
     expect(loads()).toBe(2);
   });
 
+  it("peek answers at once with what read would serve from the cache, and nothing else", async () => {
+    const { cache, clock, loader, setCurrent } = setup({ ttlMs: 1_000 });
+    expect(cache.peek("a", clock.now().getTime())).toBeUndefined();
+    await cache.read("a", loader(profile("a", "Ann")));
+    expect(cache.peek("a", clock.now().getTime())).toMatchObject({ name: "Ann" });
+    setCurrent(false);
+    expect(cache.peek("a", clock.now().getTime())).toBeUndefined();
+    setCurrent(true);
+    clock.advance(1_000);
+    expect(cache.peek("a", clock.now().getTime())).toBeUndefined();
+  });
+
   it("does not remember that a profile is missing", async () => {
     const { cache, loader, loads } = setup();
     expect(await cache.read("a", loader(undefined))).toBeUndefined();

@@ -59,8 +59,8 @@ export function startAuthEventConsumers(deps: AuthEventConsumerDeps): DurableCon
       // profile (IdentitySync keeps one per user and type, the newest winning).
       "auth.identifier.replaced": recordVerified,
       "auth.user.registered": recordVerified,
-      "auth.login": (event) => activity.touch(event.userId, time(event.occurredAt)),
-      "auth.session.refreshed": (event) => activity.touch(event.userId, time(event.occurredAt)),
+      "auth.login": async (event) => activity.touch(event.userId, time(event.occurredAt)),
+      "auth.session.refreshed": async (event) => activity.touch(event.userId, time(event.occurredAt)),
     },
   });
 }

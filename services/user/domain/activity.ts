@@ -39,12 +39,20 @@ export function createActivityTracker(deps: ActivityTrackerDeps) {
     lastWritten.set(userId, at);
   }
 
-  /** Records that the user was active at `at` (now by default: an event's time for consumers). */
-  async function touch(userId: string, at: Date = deps.clock.now()): Promise<void> {
-    if (!isUserId(userId)) return;
+  /**
+   * Records that the user was active at `at` (now by default: an event's time for consumers).
+   * Undefined when there is nothing to write (the in-memory throttle, nearly every call): no promise
+   * is made for that case, as every authenticated call of the user service comes through here.
+   */
+  function touch(userId: string, at: Date = deps.clock.now()): Promise<void> | undefined {
+    if (!isUserId(userId)) return undefined;
     const last = lastWritten.get(userId);
-    if (last !== undefined && at.getTime() - last < minIntervalMs) return;
+    if (last !== undefined && at.getTime() - last < minIntervalMs) return undefined;
     remember(userId, Math.max(at.getTime(), last ?? 0));
+    return write(userId, at);
+  }
+
+  async function write(userId: string, at: Date): Promise<void> {
     const state = await touchLastActive(deps.db, userId, at, minIntervalMs);
     if (state !== undefined) deps.cache?.invalidate(userId);
     if (state === "dormant") await deps.writer.load(userId, { wakeDormant: true });

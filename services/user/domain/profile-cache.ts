@@ -41,17 +41,23 @@ export function createProfileCache(options: ProfileCacheOptions) {
     entries.clear();
   }
 
+  /** The cached profile if there is one to serve now, without a promise (the common GetMe); else undefined. */
+  function peek(userId: string, now: number): UserProfile | undefined {
+    if (!options.isCurrent()) return undefined;
+    const entry = entries.get(userId);
+    if (!entry || now - entry.loadedAt >= options.ttlMs) return undefined;
+    // Least recently used goes first: a hit moves the entry to the end.
+    entries.delete(userId);
+    entries.set(userId, entry);
+    return entry.profile;
+  }
+
   /** The cached profile, or `load()`'s answer (cached when it is a profile and nothing moved meanwhile). */
   async function read(userId: string, load: () => Promise<UserProfile | undefined>): Promise<UserProfile | undefined> {
     if (!options.isCurrent()) return load();
     const now = options.clock.now().getTime();
-    const entry = entries.get(userId);
-    if (entry && now - entry.loadedAt < options.ttlMs) {
-      // Least recently used goes first: a hit moves the entry to the end.
-      entries.delete(userId);
-      entries.set(userId, entry);
-      return entry.profile;
-    }
+    const cached = peek(userId, now);
+    if (cached) return cached;
     const startedAt = generation;
     const profile = await load();
     if (profile && startedAt === generation && options.isCurrent()) {
@@ -65,5 +71,5 @@ export function createProfileCache(options: ProfileCacheOptions) {
     return profile;
   }
 
-  return { read, invalidate, clear, size: () => entries.size };
+  return { peek, read, invalidate, clear, size: () => entries.size };
 }

@@ -158,11 +158,20 @@ export function createProfileWriter(deps: ProfileWriterDeps) {
     userId: string,
     options: { wakeDormant?: boolean; cached?: boolean } = {},
   ): Promise<UserProfile | undefined> {
+    const wakeDormant = options.wakeDormant ?? false;
+    if (options.cached && deps.cache) {
+      // A cached profile with no automatic move due is the answer as it stands: no retry loop, no
+      // read (the cache keeps only well-formed ids).
+      const now = clock.now();
+      const cached = deps.cache.peek(userId, now.getTime());
+      if (cached && !suspensionExpired(cached, now) && !(wakeDormant && cached.lifecycleState === "dormant"))
+        return Promise.resolve(cached);
+    }
     return withRetries(async () => {
       if (!isUserId(userId)) return undefined;
       const read = () => findUserById(deps.db, userId);
       const current = options.cached && deps.cache ? await deps.cache.read(userId, read) : await read();
-      return current && settle(current, clock.now(), options.wakeDormant ?? false);
+      return current && settle(current, clock.now(), wakeDormant);
     });
   }
 

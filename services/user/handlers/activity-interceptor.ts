@@ -12,7 +12,7 @@ export function createActivityInterceptor(activity: ActivityTracker, logger: Log
   const onError = (error: unknown) => logger.warn({ err: error }, "could not record activity");
   return (next) => (request) => {
     const principal = request.contextValues.get(principalKey);
-    if (principal) activity.touch(principal.userId).catch(onError);
+    if (principal) activity.touch(principal.userId)?.catch(onError);
     return next(request);
   };
 }
