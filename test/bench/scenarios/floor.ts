@@ -13,6 +13,7 @@ import {
   nodeConcurrencies,
   runSeconds,
   type BenchContext,
+  warmUpH2load,
 } from "../context.js";
 import { grpcFrame } from "../h2load.js";
 import { named } from "../process-names.js";
@@ -125,6 +126,7 @@ async function emptyRpcRuns(
 ): Promise<RunRow[]> {
   const runs: RunRow[] = [];
   if (ctx.h2load) {
+    await warmUpH2load(ctx, { url, body: emptyCheck });
     for (const shape of shapes) runs.push(await measuredH2load(ctx, processes, shape, { url, body: emptyCheck }));
   }
   for (const client of clients) {

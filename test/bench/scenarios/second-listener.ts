@@ -6,7 +6,7 @@ import { ValidateTokenRequestSchema } from "../../../gen/mintcoin/auth/v1/auth_p
 import { freePort } from "../../support/server-process.js";
 import { grpcJsClient } from "../clients.js";
 import { jetStreamInbox } from "../code-inbox.js";
-import { h2loadShapes, measuredH2load, measuredLoad, runSeconds, type BenchContext } from "../context.js";
+import { h2loadShapes, measuredH2load, measuredLoad, runSeconds, type BenchContext, warmUpH2load } from "../context.js";
 import { probeSignIn } from "../flows.js";
 import { grpcFrame } from "../h2load.js";
 import {
@@ -54,6 +54,10 @@ export async function secondListenerScenario(ctx: BenchContext): Promise<Scenari
     );
     const path = "/mintcoin.auth.v1.AuthService/ValidateToken";
     const cheap = runSeconds(ctx, "cheap") * 1000;
+    if (ctx.h2load) {
+      await warmUpH2load(ctx, { url: `http://127.0.0.1:${connectPort}${path}`, body });
+      await warmUpH2load(ctx, { url: `http://127.0.0.1:${grpcJsPort}${path}`, body });
+    }
     const connectRuns: RunRow[] = [];
     const grpcJsRuns: RunRow[] = [];
     for (const shape of h2loadShapes(ctx)) {

@@ -14,6 +14,7 @@ import {
   nodeConcurrencies,
   runSeconds,
   type BenchContext,
+  warmUpH2load,
 } from "../context.js";
 import { probeSignIn } from "../flows.js";
 import { grpcFrame } from "../h2load.js";
@@ -99,6 +100,7 @@ async function cheapRuns(
 ): Promise<RunRow[]> {
   const runs: RunRow[] = [];
   if (ctx.h2load) {
+    await warmUpH2load(ctx, { url, body, headers });
     for (const shape of h2loadShapes(ctx))
       runs.push(await measuredH2load(ctx, processes, shape, { url, body, headers }));
   }
