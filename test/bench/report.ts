@@ -73,6 +73,34 @@ export function runRow(client: string, inFlight: number, load: LoadResult, costs
   };
 }
 
+/**
+ * Two runs of the same load as one: operations and CPU added up (so the rate per CPU-second is the
+ * pooled one), latencies and the rest weighted by operations, peaks the larger. For measurements
+ * taken in ABBA order, where each side's two runs straddle the other's.
+ */
+export function pooledRun(a: RunRow, b: RunRow, note: string): RunRow {
+  const ops = a.ops + b.ops;
+  const cpuSeconds = (run: RunRow) => (run.ops_per_service_cpu_s > 0 ? run.ops / run.ops_per_service_cpu_s : 0);
+  const weighted = (x: number, y: number) => (ops > 0 ? (x * a.ops + y * b.ops) / ops : Number.NaN);
+  const perProcess = (pick: (run: RunRow) => Record<string, number>, combine: (x: number, y: number) => number) =>
+    Object.fromEntries(
+      Object.keys(pick(a)).map((name) => [name, round(combine(pick(a)[name] ?? 0, pick(b)[name] ?? 0), 3)]),
+    );
+  return {
+    ...a,
+    ops,
+    errors: a.errors + b.errors,
+    ops_per_s: round((a.ops_per_s + b.ops_per_s) / 2, 1),
+    ops_per_service_cpu_s: round(ops / (cpuSeconds(a) + cpuSeconds(b)), 1),
+    cpu_ms_per_op: perProcess((run) => run.cpu_ms_per_op, weighted),
+    p50_ms: round(weighted(a.p50_ms, b.p50_ms), 2),
+    p99_ms: Math.max(a.p99_ms, b.p99_ms),
+    peak_rss_mb: perProcess((run) => run.peak_rss_mb, Math.max),
+    commits_per_op: round(weighted(a.commits_per_op, b.commits_per_op), 2),
+    note,
+  };
+}
+
 /** How a run is named in a scenario's `headline`. */
 export function runLabel(run: RunRow): string {
   const shape = run.shape ? ` as ${run.shape} (connections x streams)` : "";

@@ -84,8 +84,34 @@ describe("verified access token cache", () => {
     // A copy of the string, as a new request would bring.
     const again = await verifier.verify(Buffer.from(token).toString());
     expect(lookups()).toBe(1);
-    expect(again).toEqual(first);
+    expect(again).toStrictEqual(first);
+    expect(Object.keys(again)).toEqual(Object.keys(first));
     expect(again.token).toBe(token);
+  });
+
+  it("serves a service account's token from the cache as the same service principal, keys and all", async () => {
+    const { clock, verifier, lookups } = setUp();
+    const iat = Math.floor(clock.now().getTime() / 1000);
+    const token = await new SignJWT({
+      client_id: "svc-billing",
+      scope: "users.read",
+      roles: ["service"],
+      typ: "access",
+    })
+      .setProtectedHeader({ alg: "ES256", typ: "at+jwt", kid: "k1" })
+      .setSubject("svc-billing")
+      .setJti(randomUUID())
+      .setIssuer(issuer)
+      .setAudience(audience)
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + 5 * 60)
+      .sign(signingKey);
+    const first = await verifier.verify(token);
+    const again = await verifier.verify(Buffer.from(token).toString());
+    expect(lookups()).toBe(1);
+    expect(again).toStrictEqual(first);
+    expect(Object.keys(again)).toEqual(Object.keys(first));
+    expect(again).toMatchObject({ clientId: "svc-billing", scopes: ["users.read"], token });
   });
 
   it("still expires a cached token on time: served up to exp plus the clock tolerance, refused from then on, like jwtVerify", async () => {

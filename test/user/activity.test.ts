@@ -64,7 +64,8 @@ describe("UserService activity tracking", () => {
     expect(written.last_active_at.getTime()).toBe(clock.now().getTime());
 
     clock.advance(20_000);
-    await first.touch(person.userId); // throttled in memory: no query
+    // Throttled in memory: no query, and no promise either (every authenticated call comes here).
+    expect(first.touch(person.userId)).toBeUndefined();
     const other = tracker(); // a fresh instance knows nothing: the conditional UPDATE refuses
     await other.touch(person.userId);
     expect(await rowState(person.userId)).toEqual(written);

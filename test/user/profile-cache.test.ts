@@ -44,6 +44,9 @@ describe("profile cache", () => {
     setCurrent(false);
     expect(cache.peek("a", clock.now().getTime())).toBeUndefined();
     setCurrent(true);
+    cache.invalidate("a");
+    expect(cache.peek("a", clock.now().getTime())).toBeUndefined();
+    await cache.read("a", loader(profile("a", "Ann")));
     clock.advance(1_000);
     expect(cache.peek("a", clock.now().getTime())).toBeUndefined();
   });

@@ -21,6 +21,7 @@ import { grpcFrame } from "../h2load.js";
 import {
   compareByShape,
   h2loadHeadline,
+  pooledRun,
   scenarioFromRuns,
   skipped,
   type RunRow,
@@ -65,10 +66,10 @@ async function validateToken(
     toBinary(ValidateTokenRequestSchema, create(ValidateTokenRequestSchema, { accessToken: token })),
   );
   const url = `${ctx.auth.baseUrl}/mintcoin.auth.v1.AuthService/ValidateToken`;
-  const { runs, pairedEmpty } = await cheapRuns(ctx, [ctx.auth], ctx.auth.baseUrl, url, body, {}, (client) =>
+  const measured = await cheapRuns(ctx, [ctx.auth], ctx.auth.baseUrl, url, body, {}, (client) =>
     client.validateToken(token).then(() => undefined),
   );
-  return compareWithEmpty(name, runs, withPairedEmpty(emptyRpc, pairedEmpty, "auth"), 0.9);
+  return compareWithEmpty(name, measured, emptyRpc, "auth", 0.9);
 }
 
 async function getMe(ctx: BenchContext, token: string, emptyRpc: ScenarioResult | undefined): Promise<ScenarioResult> {
@@ -84,7 +85,7 @@ async function getMe(ctx: BenchContext, token: string, emptyRpc: ScenarioResult 
   }
   const body = grpcFrame(toBinary(GetMeRequestSchema, create(GetMeRequestSchema, {})));
   const url = `${user.baseUrl}/mintcoin.user.v1.UserService/GetMe`;
-  const { runs, pairedEmpty } = await cheapRuns(
+  const measured = await cheapRuns(
     ctx,
     [user, ctx.auth],
     user.baseUrl,
@@ -93,15 +94,17 @@ async function getMe(ctx: BenchContext, token: string, emptyRpc: ScenarioResult 
     { authorization: `Bearer ${token}` },
     (client) => client.getMe(token).then(() => undefined),
   );
-  return compareWithEmpty(name, runs, withPairedEmpty(emptyRpc, pairedEmpty, "user"), 0.85);
+  return compareWithEmpty(name, measured, emptyRpc, "user", 0.85);
 }
 
 /**
- * The RPC's runs, and with h2load at each shape an empty RPC (Health/Check) on the same port just
- * before it: the same process in the same state (its heap, its compiled code, what ran before), so
- * that the ratio compares the calls and not the moments. Measured once at the start of the
- * benchmark instead, the empty RPC ran on a fresh process, and ValidateToken's ratio moved with
- * whatever the scenarios in between had left behind.
+ * The RPC's runs, and with h2load at each shape the empty RPC (Health/Check) on the same port, in
+ * ABBA order (empty, RPC, RPC, empty; each side's two runs pooled): the same process in the same
+ * state (its heap, its compiled code, what ran before) on both sides, and neither side always the
+ * one that follows the other and pays for its leftover garbage collection. Measured once at the start
+ * of the benchmark instead, the empty RPC ran on a fresh process, and ValidateToken's ratio moved with
+ * whatever the scenarios in between had left behind. The four runs of each shape are kept as they
+ * were measured (`pairedRuns`).
  */
 async function cheapRuns(
   ctx: BenchContext,
@@ -111,16 +114,24 @@ async function cheapRuns(
   body: Uint8Array,
   headers: Record<string, string>,
   call: (client: BenchClient) => Promise<void>,
-): Promise<{ runs: RunRow[]; pairedEmpty: RunRow[] }> {
+): Promise<{ runs: RunRow[]; pairedEmpty: RunRow[]; pairedRuns: RunRow[] }> {
   const runs: RunRow[] = [];
   const pairedEmpty: RunRow[] = [];
+  const pairedRuns: RunRow[] = [];
   if (ctx.h2load) {
     const empty = { url: `${baseUrl}/grpc.health.v1.Health/Check`, body: grpcFrame(new Uint8Array(0)) };
+    const rpc = { url, body, headers };
     await warmUpH2load(ctx, empty);
-    await warmUpH2load(ctx, { url, body, headers });
+    await warmUpH2load(ctx, rpc);
     for (const shape of h2loadShapes(ctx)) {
-      pairedEmpty.push(await measuredH2load(ctx, processes, shape, empty, "empty RPC on the same port, just before"));
-      runs.push(await measuredH2load(ctx, processes, shape, { url, body, headers }));
+      const emptyNote = "empty RPC on the same port";
+      const before = await measuredH2load(ctx, processes, shape, empty, emptyNote);
+      const first = await measuredH2load(ctx, processes, shape, rpc);
+      const second = await measuredH2load(ctx, processes, shape, rpc);
+      const after = await measuredH2load(ctx, processes, shape, empty, emptyNote);
+      pairedRuns.push(before, first, second, after);
+      runs.push(pooledRun(first, second, "two runs pooled, between the empty RPC's (ABBA)"));
+      pairedEmpty.push(pooledRun(before, after, "empty RPC on the same port, two runs pooled (ABBA)"));
     }
   }
   for (const client of ctx.clients) {
@@ -133,39 +144,30 @@ async function cheapRuns(
       );
     }
   }
-  return { runs, pairedEmpty };
+  return { runs, pairedEmpty, pairedRuns };
 }
 
 /**
- * The baseline of a cheap RPC: its h2load runs against the paired empty runs taken just before them,
- * its Node clients' runs (listed, not judged) against empty-rpc-connect's.
+ * Like with like: each h2load run against the empty RPC pooled around it on the same port (cheapRuns),
+ * each Node-client run (listed, not judged) against empty-rpc-connect's run of the same client, which
+ * was on the auth port, at the start of the benchmark.
  */
-function withPairedEmpty(
-  emptyRpc: ScenarioResult | undefined,
-  pairedEmpty: RunRow[],
-  service: "auth" | "user",
-): ScenarioResult | undefined {
-  if (pairedEmpty.length === 0) return emptyRpc;
-  const nodeClientRuns = (emptyRpc?.runs ?? []).filter((run) => run.client !== "h2load");
-  return scenarioFromRuns(
-    `the empty RPC on the ${service} service's port (h2load: run just before, same process)`,
-    [...pairedEmpty, ...nodeClientRuns],
-    {},
-    h2loadHeadline,
-  );
-}
-
-/** Like with like: each of this scenario's runs against the empty RPC's run of the same client and shape. */
 export function compareWithEmpty(
   name: string,
-  runs: RunRow[],
+  measured: { runs: RunRow[]; pairedEmpty: RunRow[]; pairedRuns: RunRow[] },
   emptyRpc: ScenarioResult | undefined,
+  service: "auth" | "user",
   target: number,
 ): ScenarioResult {
-  const row = scenarioFromRuns(name, runs, {}, h2loadHeadline);
+  const row = scenarioFromRuns(name, measured.runs, {}, h2loadHeadline);
   const text = `>= ${target}x of the empty RPC on the same port`;
-  if (row.skipped || !emptyRpc || emptyRpc.skipped) return { ...row, baseline: "empty-rpc-connect", target: text };
-  return compareByShape(row, emptyRpc, { atLeast: target, text });
+  const nodeClientRuns = (emptyRpc?.runs ?? []).filter((run) => run.client !== "h2load");
+  const baselineName = `the empty RPC on the ${service} port (h2load: ABBA around each shape, same process; Node clients: empty-rpc-connect)`;
+  const baseline = scenarioFromRuns(baselineName, [...measured.pairedEmpty, ...nodeClientRuns], {}, h2loadHeadline);
+  const extra = { ...row.extra, paired_runs: measured.pairedRuns };
+  if (row.skipped || baseline.skipped) return { ...row, extra, baseline: baselineName, target: text };
+  const compared = compareByShape(row, baseline, { atLeast: target, text });
+  return { ...compared, extra: { ...compared.extra, paired_runs: measured.pairedRuns } };
 }
 
 export function messageOf(error: unknown): string {
