@@ -108,6 +108,8 @@ export function createProfileWriter(deps: ProfileWriterDeps) {
 
   /** Makes the automatic moves that are due, each as its own committed change. */
   async function settle(current: UserProfile, now: Date, wakeDormant: boolean): Promise<UserProfile> {
+    // movesDue names every move below: load()'s cached answer relies on it.
+    if (!movesDue(current, now, wakeDormant)) return current;
     let user = current;
     if (suspensionExpired(user, now)) {
       const lifted = user;
@@ -164,8 +166,7 @@ export function createProfileWriter(deps: ProfileWriterDeps) {
       // read (the cache keeps only well-formed ids).
       const now = clock.now();
       const cached = deps.cache.peek(userId, now.getTime());
-      if (cached && !suspensionExpired(cached, now) && !(wakeDormant && cached.lifecycleState === "dormant"))
-        return Promise.resolve(cached);
+      if (cached && !movesDue(cached, now, wakeDormant)) return Promise.resolve(cached);
     }
     return withRetries(async () => {
       if (!isUserId(userId)) return undefined;
@@ -184,4 +185,9 @@ export function createProfileWriter(deps: ProfileWriterDeps) {
   }
 
   return { change, load, inTransaction };
+}
+
+/** Whether settle() has an automatic move to make: a suspension that has ended, or a dormant user waking. */
+function movesDue(user: UserProfile, now: Date, wakeDormant: boolean): boolean {
+  return suspensionExpired(user, now) || (wakeDormant && user.lifecycleState === "dormant");
 }
