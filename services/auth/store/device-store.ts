@@ -3,7 +3,7 @@ import { guaranteed } from "../../shared/guaranteed.js";
 import type { OutboxRow } from "../../shared/outbox/outbox-rows.js";
 import { insertOutboxRowsWhere } from "../../shared/outbox/outbox-store.js";
 import type { AuthDatabase } from "./schema.js";
-import type { NewSession } from "./session-store.js";
+import { type NewSession, sessionInsertCtes } from "./session-store.js";
 
 export interface DeviceSighting {
   /** Id for the device record, used only when the device is new to the user. */
@@ -81,7 +81,6 @@ export async function startSessionIfAsGuessed(
   seen: DeviceSighting,
   guess: GuessedSession,
 ): Promise<SignInFactsRow & { started: boolean }> {
-  const session = guess.session;
   const started = sql`exists (select 1 from go)`;
   const trusted = sql`(select trusted from facts)`;
   const { rows } = await sql<SignInFactsSqlRow & { started: boolean }>`
@@ -92,22 +91,7 @@ export async function startSessionIfAsGuessed(
       where facts.inserted = ${guess.newDevice} and not facts.blocked
         and (facts.suspended is null or not (facts.suspended or facts.banned or facts.deleted))
         and (facts.trusted or (facts.known_ip and facts.known_network))
-    ), session as (
-      insert into sessions (id, user_id, device_record_id, device_id, device_name, method, ip_address, user_agent,
-        created_at, last_used_at, expires_at, absolute_expires_at, access_expires_at, current_token_hash, revoked_at,
-        revoke_reason, auth_time, auth_methods, sign_in_identifier)
-      select ${session.id}::uuid, ${session.userId}::uuid, facts.id, ${session.deviceId}::text, ${session.deviceName}::text,
-        ${session.method}::text, ${session.ip}::text, ${session.userAgent}::text, ${session.now}::timestamptz,
-        ${session.now}::timestamptz, ${session.expiresAt}::timestamptz, ${session.absoluteExpiresAt}::timestamptz,
-        ${session.accessExpiresAt}::timestamptz, ${session.refreshTokenHash}::bytea, null, null,
-        ${session.authTime}::timestamptz, ${session.authMethods}::text[], ${session.signInIdentifier}::text
-      from facts where ${started}
-    ), token as (
-      insert into refresh_tokens (token_hash, session_id, created_at, expires_at, rotated_at, successor_hash, successor_box)
-      select ${session.refreshTokenHash}::bytea, ${session.id}::uuid, ${session.now}::timestamptz,
-        ${session.expiresAt}::timestamptz, null, null, null
-      where ${started}
-    ), events as (
+    ), ${sessionInsertCtes(guess.session, sql`(select id from facts)`, started)}, events as (
       ${insertOutboxRowsWhere([
         ...guess.events.map((row) => ({ row, when: started })),
         ...guess.ifTrusted.map((row) => ({ row, when: sql`${started} and ${trusted}` })),

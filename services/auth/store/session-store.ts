@@ -1,4 +1,4 @@
-import { sql, type Kysely } from "kysely";
+import { sql, type Kysely, type RawBuilder } from "kysely";
 import type { OutboxRow } from "../../shared/outbox/outbox-rows.js";
 import { insertOutboxFragment } from "../../shared/outbox/outbox-store.js";
 import type { AuthDatabase } from "./schema.js";
@@ -29,19 +29,38 @@ export interface NewSession {
 /** Creates a session with its first refresh token and records its events, in one statement. */
 export async function insertSession(db: Kysely<AuthDatabase>, session: NewSession, events: OutboxRow[]): Promise<void> {
   await sql`
-    with session as (
+    with ${sessionInsertCtes(session, sql`${session.deviceRecordId}::uuid`, sql`true`)}
+    ${insertOutboxFragment(events)}`.execute(db);
+}
+
+/**
+ * The session row and its first refresh token, as the CTEs `session` and `token` of a statement:
+ * written only when `when` holds (SQL: `true`, or a condition over earlier CTEs), with the device
+ * record id given as SQL (a value, or read from an earlier CTE). Every value is cast: in
+ * INSERT ... SELECT the parameters take their types from the select, not from the columns.
+ */
+export function sessionInsertCtes(
+  session: Omit<NewSession, "deviceRecordId">,
+  deviceRecordId: RawBuilder<unknown>,
+  when: RawBuilder<unknown>,
+): RawBuilder<unknown> {
+  return sql`session as (
       insert into sessions (id, user_id, device_record_id, device_id, device_name, method, ip_address, user_agent,
         created_at, last_used_at, expires_at, absolute_expires_at, access_expires_at, current_token_hash, revoked_at,
         revoke_reason, auth_time, auth_methods, sign_in_identifier)
-      values (${session.id}, ${session.userId}, ${session.deviceRecordId}, ${session.deviceId}, ${session.deviceName},
-        ${session.method}, ${session.ip}, ${session.userAgent}, ${session.now}, ${session.now}, ${session.expiresAt},
-        ${session.absoluteExpiresAt}, ${session.accessExpiresAt}, ${session.refreshTokenHash}, null, null,
-        ${session.authTime}, ${session.authMethods}::text[], ${session.signInIdentifier})
+      select ${session.id}::uuid, ${session.userId}::uuid, ${deviceRecordId}, ${session.deviceId}::text,
+        ${session.deviceName}::text, ${session.method}::text, ${session.ip}::text, ${session.userAgent}::text,
+        ${session.now}::timestamptz, ${session.now}::timestamptz, ${session.expiresAt}::timestamptz,
+        ${session.absoluteExpiresAt}::timestamptz, ${session.accessExpiresAt}::timestamptz,
+        ${session.refreshTokenHash}::bytea, null, null, ${session.authTime}::timestamptz,
+        ${session.authMethods}::text[], ${session.signInIdentifier}::text
+      where ${when}
     ), token as (
       insert into refresh_tokens (token_hash, session_id, created_at, expires_at, rotated_at, successor_hash, successor_box)
-      values (${session.refreshTokenHash}, ${session.id}, ${session.now}, ${session.expiresAt}, null, null, null)
-    )
-    ${insertOutboxFragment(events)}`.execute(db);
+      select ${session.refreshTokenHash}::bytea, ${session.id}::uuid, ${session.now}::timestamptz,
+        ${session.expiresAt}::timestamptz, null, null, null
+      where ${when}
+    )`;
 }
 
 export interface SessionFilter {
