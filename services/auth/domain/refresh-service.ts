@@ -2,16 +2,13 @@ import type { Kysely } from "kysely";
 import type { Clock } from "../../shared/clock.js";
 import { PermissionDeniedError, UnauthenticatedError } from "../../shared/errors/domain-errors.js";
 import { guaranteed } from "../../shared/guaranteed.js";
-import type { OutboxRow } from "../../shared/outbox/outbox-rows.js";
 import type { Transact } from "../../shared/outbox/transact.js";
 import { sessionRefreshedEvent } from "../events/session-events.js";
 import {
   lockRefreshToken,
   peekRefreshToken,
-  rotateRefreshToken,
   rotateRefreshTokenIfHead,
   type RefreshState,
-  type Rotation,
 } from "../store/refresh-token-store.js";
 import type { AuthDatabase } from "../store/schema.js";
 import type { AccessTokenIssuer, UserIdentifier } from "./access-tokens.js";
@@ -75,7 +72,7 @@ export function createRefreshService(deps: RefreshServiceDeps) {
     if (!seen) throw unknownToken();
     const now = clock.now();
     if (isPlainRotation(seen, input, oldHash, now)) {
-      const tokens = await rotate(deps.db, seen, input, oldHash, now, rotateRefreshTokenIfHead);
+      const tokens = await rotate(deps.db, seen, input, oldHash, now);
       if (tokens) {
         deps.afterCommit();
         return tokens;
@@ -146,10 +143,9 @@ export function createRefreshService(deps: RefreshServiceDeps) {
       if (restricted) return { kind: "refused", error: restricted };
       if (replay) return { kind: "tokens", tokens: replay };
 
-      const tokens = await rotate(trx, state, input, oldHash, now, async (db, rotation, events) => {
-        await rotateRefreshToken(db, rotation, events);
-        return true;
-      });
+      // The same statement as the optimistic path: under these locks its re-check of the head holds
+      // (only a rotation moves the head, and it marks the old token rotated in the same statement).
+      const tokens = await rotate(trx, state, input, oldHash, now);
       return { kind: "tokens", tokens: guaranteed(tokens, "the locked rotation always writes") };
     });
     if (outcome.kind === "refused") throw outcome.error;
@@ -165,14 +161,13 @@ export function createRefreshService(deps: RefreshServiceDeps) {
     return openTokenPair(input.refreshToken, state.successorBox);
   }
 
-  /** Issues the new pair and writes the rotation with `write`; undefined when `write` found the head moved. */
+  /** Issues the new pair and writes the rotation (rotateRefreshTokenIfHead); undefined when the head had moved. */
   async function rotate(
     db: Kysely<AuthDatabase>,
     state: RefreshState,
     input: RefreshInput,
     oldHash: Uint8Array,
     now: Date,
-    write: (db: Kysely<AuthDatabase>, rotation: Rotation, events: OutboxRow[]) => Promise<boolean>,
   ): Promise<TokenPair | undefined> {
     const identifiers = state.identifiers.map(
       (id): UserIdentifier => ({ type: id.type === "phone" ? "phone" : "email", identifier: id.identifier }),
@@ -197,7 +192,7 @@ export function createRefreshService(deps: RefreshServiceDeps) {
       expiresIn: access.expiresIn,
     };
     const expiresAt = refreshTokenExpiry(now, state.sessionAbsoluteExpiresAt, deps.lifetime);
-    const written = await write(
+    const written = await rotateRefreshTokenIfHead(
       db,
       {
         oldHash,

@@ -1,6 +1,6 @@
 import { sql, type Kysely, type RawBuilder } from "kysely";
 import type { OutboxRow } from "../../shared/outbox/outbox-rows.js";
-import { insertOutboxFragment, insertOutboxWhereFragment } from "../../shared/outbox/outbox-store.js";
+import { insertOutboxWhereFragment } from "../../shared/outbox/outbox-store.js";
 import { recentNetworks } from "./device-store.js";
 import type { AuthDatabase } from "./schema.js";
 
@@ -136,44 +136,17 @@ export interface Rotation {
 }
 
 /**
- * Rotates in one statement: the old token points at its successor, the new token becomes the
- * session's head, the session slides its expiry, and the events are recorded. The device's last use
- * is updated only if no one else holds its row (a BlockDevice in progress): never wait on it, so a
- * refresh (token, session, device) and a block (device, sessions) cannot deadlock.
- */
-export async function rotateRefreshToken(
-  db: Kysely<AuthDatabase>,
-  rotation: Rotation,
-  events: OutboxRow[],
-): Promise<void> {
-  const { now } = rotation;
-  await sql`
-    with old as (
-      update refresh_tokens set rotated_at = ${now}, successor_hash = ${rotation.newHash}, successor_box = ${rotation.successorBox}
-      where token_hash = ${rotation.oldHash}
-    ), new as (
-      insert into refresh_tokens (token_hash, session_id, created_at, expires_at, rotated_at, successor_hash, successor_box)
-      values (${rotation.newHash}, ${rotation.sessionId}, ${now}, ${rotation.expiresAt}, null, null, null)
-    ), session as (
-      update sessions set current_token_hash = ${rotation.newHash}, last_used_at = ${now}, expires_at = ${rotation.expiresAt},
-        access_expires_at = ${rotation.accessExpiresAt}, ip_address = ${rotation.ip}, user_agent = ${rotation.userAgent}
-      where id = ${rotation.sessionId}
-    ), device as (
-      update devices set last_ip = ${rotation.ip}, last_used_at = ${now},
-        networks = ${recentNetworks(sql`networks`, rotation.network)}
-      where id in (select id from devices where id = ${rotation.deviceRecordId} for update skip locked)
-    )
-    ${insertOutboxFragment(events)}`.execute(db);
-}
-
-/**
- * The optimistic rotation, in one statement and so one autocommit round trip: rotates as
- * rotateRefreshToken does, but only while the session is still active with the old token as its
+ * Rotates in one statement (and so, outside a transaction, one autocommit round trip): the old token
+ * points at its successor, the new token becomes the session's head, the session slides its expiry,
+ * and the events are recorded; but only while the session is still active with the old token as its
  * head, which the update re-checks under the session row's lock. Every change that must stop a
  * rotation moves that row first: another rotation moves the head, and a revocation (sign-out, reuse,
  * blocked device, suspension, ban, password reset) sets revoked_at. So when the check holds, nothing
  * the caller decided on (read by peekRefreshToken) has changed; when it fails, nothing is written
- * and the caller decides again under locks. False when it did not rotate.
+ * and the caller decides again under locks; under those locks the check holds. The device's last use
+ * is updated only if no one else holds its row (a BlockDevice in progress): never wait on it, so a
+ * refresh (token, session, device) and a block (device, sessions) cannot deadlock. False when it did
+ * not rotate.
  */
 export async function rotateRefreshTokenIfHead(
   db: Kysely<AuthDatabase>,
