@@ -12,7 +12,13 @@
  * resumes after the last message it handed over, so nothing the stream still holds is skipped;
  * `isCurrent()` is false from the disconnect until it has caught up again.
  */
-import { type ConsumerMessages, type JsMsg, DeliverPolicy, type OrderedConsumerOptions } from "@nats-io/jetstream";
+import {
+  type ConsumerMessages,
+  type JsMsg,
+  DeliverPolicy,
+  jetstream,
+  type OrderedConsumerOptions,
+} from "@nats-io/jetstream";
 import type { NatsConnection, Status } from "@nats-io/transport-node";
 import type { Logger } from "../logging.js";
 import type { NatsLink } from "./nats-link.js";
@@ -51,6 +57,15 @@ export interface StreamFollower {
   close(): Promise<void>;
 }
 
+/**
+ * How long one request to make or read the follower's consumer may take. The JetStream default (5 s)
+ * made each attempt to resume after a cluster member died wait 5 s while the stream had no leader or
+ * the request went to the dead member, and several such attempts in a row kept the follower deaf for
+ * 20 s and more. A healthy cluster answers in milliseconds; a request that times out is simply made
+ * again (the consumer is ephemeral: an orphan of a late answer expires on the server by itself).
+ */
+const consumerRequestTimeoutMs = 1_500;
+
 export function followStream(options: StreamFollowerOptions): StreamFollower {
   const { logger } = options;
   let lastSequence = 0;
@@ -87,7 +102,8 @@ export function followStream(options: StreamFollowerOptions): StreamFollower {
       try {
         const link = await Promise.race([options.nats.ready, closing]);
         if (!link) break;
-        const consumer = await link.js.consumers.get(options.stream, consumerOptions());
+        const js = jetstream(link.connection, { timeout: consumerRequestTimeoutMs });
+        const consumer = await js.consumers.get(options.stream, consumerOptions());
         const pending = (await consumer.info(true)).num_pending;
         let received = 0;
         const caughtUp = () => {
