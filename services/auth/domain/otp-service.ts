@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { Clock } from "../../shared/clock.js";
+import { withConnectionTime } from "../../shared/database/connection-time.js";
 import { RateLimitedError } from "../../shared/errors/domain-errors.js";
 import { normalizeIdentifier, type IdentifierType } from "../../shared/identifiers.js";
 import type { Transact } from "../../shared/outbox/transact.js";
@@ -125,6 +126,7 @@ export function createOtpService(deps: OtpServiceDeps) {
     const code = generateOtpCode();
     const challenge = newOpaqueToken("challenge");
     const expiresAt = new Date(now.getTime() + limits.codeLifetimeMs);
+    const codeHash = hashOtpCode(deps.hashKey, identifier, input.purpose, code);
     try {
       await deps.delivery.deliver({
         otpId: id,
@@ -138,33 +140,38 @@ export function createOtpService(deps: OtpServiceDeps) {
       await undelivered();
       throw error;
     }
-    await insertOtpCode(
-      deps.db,
-      {
-        id,
-        identifier,
-        identifierType: input.identifierType,
-        purpose: input.purpose,
-        codeHash: hashOtpCode(deps.hashKey, identifier, input.purpose, code),
-        createdAt: now,
-        expiresAt,
-        deviceId: input.deviceId || null,
-        ipAddress: input.ip || null,
-        challengeHash: challenge.hash,
-      },
-      [
-        otpSentEvent(now, {
-          otpId: id,
-          userId: holderUserId,
-          identifierType: input.identifierType,
+    // The code exists from the moment it is stored: its record and auth.otp.sent carry that time (the
+    // event's occurred_at is when its change committed), not the request's, a transaction and a
+    // delivery earlier. Its lifetime still counts from the request, as the delivery said.
+    await withConnectionTime(deps.db, clock, (connection, storedAt) =>
+      insertOtpCode(
+        connection,
+        {
+          id,
           identifier,
+          identifierType: input.identifierType,
           purpose: input.purpose,
-          deviceId: input.deviceId,
-          ip: input.ip,
-          userAgent: input.userAgent,
+          codeHash,
+          createdAt: storedAt,
           expiresAt,
-        }),
-      ],
+          deviceId: input.deviceId || null,
+          ipAddress: input.ip || null,
+          challengeHash: challenge.hash,
+        },
+        [
+          otpSentEvent(storedAt, {
+            otpId: id,
+            userId: holderUserId,
+            identifierType: input.identifierType,
+            identifier,
+            purpose: input.purpose,
+            deviceId: input.deviceId,
+            ip: input.ip,
+            userAgent: input.userAgent,
+            expiresAt,
+          }),
+        ],
+      ),
     );
     deps.afterCommit();
 

@@ -1,4 +1,5 @@
 import type { Clock } from "../../shared/clock.js";
+import { withConnectionTime } from "../../shared/database/connection-time.js";
 import { FailedPreconditionError, RateLimitedError, UnauthenticatedError } from "../../shared/errors/domain-errors.js";
 import { normalizeIdentifier, type IdentifierType } from "../../shared/identifiers.js";
 import type { Kysely } from "kysely";
@@ -66,7 +67,14 @@ export interface VerifyOtpResult {
 type Decision =
   | { kind: "answer"; outcome: Outcome }
   | { kind: "wrong"; guess: WrongOtpGuess }
-  | { kind: "verified"; attempts: number; result: VerifyOtpResult; token: NewVerificationToken; events: OutboxRow[] };
+  | {
+      kind: "verified";
+      attempts: number;
+      result: VerifyOtpResult;
+      token: NewVerificationToken;
+      /** auth.otp.verified, built once the time of its write is known (its occurred_at). */
+      eventsAt: (recordedAt: Date) => OutboxRow[];
+    };
 
 type Outcome =
   | { kind: "verified"; result: VerifyOtpResult }
@@ -106,12 +114,9 @@ export function createOtpVerification(deps: OtpVerificationDeps) {
     let outcome: Outcome | undefined;
     if (decision.kind === "answer") outcome = decision.outcome;
     if (decision.kind === "verified" && seen.guardExists) {
-      const { token, events, result, attempts } = decision;
-      const recorded = await recordOtpVerifiedIfUnchanged(
-        deps.db,
-        token,
-        { state: seen, attempts: attempts - 1 },
-        events,
+      const { token, eventsAt, result, attempts } = decision;
+      const recorded = await withConnectionTime(deps.db, clock, (connection, recordedAt) =>
+        recordOtpVerifiedIfUnchanged(connection, token, { state: seen, attempts: attempts - 1 }, eventsAt(recordedAt)),
       );
       if (recorded) {
         deps.afterCommit();
@@ -126,7 +131,7 @@ export function createOtpVerification(deps: OtpVerificationDeps) {
         await recordWrongOtpGuess(trx, locked.guess);
         return { kind: "wrong", lockedIdentifier: locked.guess.lockedUntil !== null };
       }
-      await recordOtpVerified(trx, locked.token, locked.events);
+      await recordOtpVerified(trx, locked.token, locked.eventsAt(clock.now()));
       return { kind: "verified", result: locked.result };
     });
 
@@ -204,6 +209,7 @@ export function createOtpVerification(deps: OtpVerificationDeps) {
       };
     }
 
+    const otpId = state.code.id;
     const { token, hash } = newOpaqueToken("verification");
     const expiresAt = new Date(now.getTime() + deps.verificationTokenLifetimeMs);
     return {
@@ -212,7 +218,7 @@ export function createOtpVerification(deps: OtpVerificationDeps) {
       result: { verificationToken: token, expiresAt },
       token: {
         tokenHash: hash,
-        otpId: state.code.id,
+        otpId,
         identifier,
         identifierType: input.identifierType,
         purpose: input.purpose,
@@ -220,9 +226,9 @@ export function createOtpVerification(deps: OtpVerificationDeps) {
         createdAt: now,
         expiresAt,
       },
-      events: [
-        otpVerifiedEvent(now, {
-          otpId: state.code.id,
+      eventsAt: (recordedAt) => [
+        otpVerifiedEvent(recordedAt, {
+          otpId,
           userId: state.userId,
           identifierType: input.identifierType,
           identifier,

@@ -31,7 +31,8 @@ export type OtpSent = Message<"mintcoin.events.v1.OtpSent"> & {
   eventId: string;
 
   /**
-   * When the code was created.
+   * When the code was stored, once its delivery had accepted it: from then on it can be checked.
+   * (Its lifetime counts from the request, a little earlier; see expires_at.)
    *
    * @generated from field: google.protobuf.Timestamp occurred_at = 2;
    */

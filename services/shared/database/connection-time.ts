@@ -1,0 +1,17 @@
+import type { Kysely } from "kysely";
+import type { Clock } from "../clock.js";
+
+/**
+ * Runs `write` on a connection of the pool, with the time read once that connection is held. For a
+ * lone autocommit statement whose events say when their change committed (occurred_at): read before
+ * the pool's queue, the time would be early by however long the call waited there (tens of
+ * milliseconds with more calls in flight than connections); read here, it is within a round trip of
+ * the commit.
+ */
+export function withConnectionTime<DB, T>(
+  db: Kysely<DB>,
+  clock: Clock,
+  write: (connection: Kysely<DB>, now: Date) => Promise<T>,
+): Promise<T> {
+  return db.connection().execute((connection) => write(connection, clock.now()));
+}
