@@ -20,8 +20,10 @@
  * - Each subject gets its own durable consumer `${name}_${subject with "." -> "_"}` (explicit ack,
  *   deliver all, filter on that subject): nats-server 2.9 has no multi-subject filters, and one
  *   subject per durable also keeps a slow handler from holding up the others.
- * - A handler that resolves acks the message; one that throws naks it and it is redelivered later
- *   (with a growing delay, forever: fix the bug or the dependency and it catches up). A payload
+ * - A handler that resolves acks the message, at the end of that event-loop turn with the others
+ *   handled in it (ack-batcher.ts: one socket write instead of one per event); one that throws naks
+ *   it and it is redelivered later (with a growing delay, forever: fix the bug or the dependency and
+ *   it catches up). A payload
  *   that does not decode as the catalog's type is terminated and logged: retrying cannot help.
  * - Every service instance may run the same consumer: JetStream hands each message to one of them.
  * - Consumption runs in a restart loop: NATS down at start, NATS restarting, the consumer or stream
@@ -46,6 +48,7 @@ import { fromBinary, type DescMessage, type MessageShape } from "@bufbuild/proto
 import { AckPolicy, DeliverPolicy, jetstreamManager, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/transport-node";
 import type { Logger } from "../logging.js";
+import { createAckBatcher } from "./ack-batcher.js";
 import { eventCatalog, type EventSubject } from "./catalog.js";
 import type { NatsLink } from "./nats-link.js";
 import { pullExpiresMs } from "./pull-expiry.js";
@@ -87,7 +90,7 @@ export interface DurableConsumerOptions {
 export interface DurableConsumer {
   /** Resolves once every subject's durable exists and is being consumed (the first time). */
   ready: Promise<void>;
-  /** Stops pulling; a message being handled finishes first. */
+  /** Stops pulling; a message being handled finishes first, and every handled message is acknowledged. */
   stop(): Promise<void>;
 }
 
@@ -104,6 +107,7 @@ export function startDurableConsumer(options: DurableConsumerOptions): DurableCo
   let stopped = false;
   const active = new Set<ConsumerMessages>();
   const sleepers = new Set<() => void>();
+  const acks = createAckBatcher();
 
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -134,7 +138,7 @@ export function startDurableConsumer(options: DurableConsumerOptions): DurableCo
     }
     try {
       await handler(event, delivery);
-      message.ack();
+      acks.ack(message);
     } catch (error) {
       const delayMs = retryDelayMs(delivery.deliveryCount);
       logger.warn(
@@ -219,6 +223,7 @@ export function startDurableConsumer(options: DurableConsumerOptions): DurableCo
       for (const messages of active) messages.stop();
       for (const wake of [...sleepers]) wake();
       await Promise.allSettled(loops);
+      acks.flush();
     },
   };
 }
