@@ -103,7 +103,7 @@ function relayLagRow(signIn: ScenarioResult, returningRuns: RunRow[]): ScenarioR
     headline: `otp-sign-in at peak: ${runLabel(peak)}`,
     extra: { at_peak: lagOf(peak), at_1_in_flight: single.map(lagOf) },
     notes: [
-      "p50/p99: the auth events of the returning-users run, from occurred_at (the transaction's time, set before it commits) to receipt by test/bench/event-receiver.ts, a process of its own subscribed to JetStream",
+      "p50/p99: the auth events of the returning-users run, from occurred_at (the service's clock once it held the connection writing the change: inside its transaction, or just before its lone statement; docs/events.md) to receipt by test/bench/event-receiver.ts, a process of its own subscribed to JetStream",
       "relay_side: mintcoin_outbox_relay_lag_seconds (transaction to JetStream ack) from the auth service's metrics port, as the upper bound of the histogram bucket the quantile falls in",
     ],
   };
