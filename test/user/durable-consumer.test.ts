@@ -143,6 +143,45 @@ describe("startDurableConsumer and markEventProcessed", () => {
     await Promise.all([second.stop(), third.stop()]);
   });
 
+  it("acknowledges an event whose handler resolved in the same turn as the stop", async () => {
+    const name = `stop-${randomUUID().slice(0, 8)}`;
+    // The durable starts at the stream's first message: the earlier tests' events come first.
+    const last = `last-${name}`;
+    const after = `after-${name}`;
+    const handled: string[] = [];
+    let stopped: Promise<void> | undefined;
+    const first = startDurableConsumer({
+      nats: link,
+      logger,
+      stream: streams.auth.name,
+      name,
+      handlers: {
+        // Acks wait for the end of the event-loop turn (ack-batcher.ts); stop() must send them.
+        "auth.device.trusted": async (event) => {
+          handled.push(event.deviceId);
+          if (event.deviceId === last) stopped = first.stop();
+        },
+      },
+    });
+    await first.ready;
+    await publisher.publish("auth.device.trusted", { userId: randomUUID(), deviceId: last });
+    await waitFor(() => stopped !== undefined);
+    await stopped;
+
+    const second = startDurableConsumer({
+      nats: link,
+      logger,
+      stream: streams.auth.name,
+      name,
+      handlers: { "auth.device.trusted": async (event) => void handled.push(event.deviceId) },
+    });
+    await second.ready;
+    await publisher.publish("auth.device.trusted", { userId: randomUUID(), deviceId: after });
+    await waitFor(() => handled.includes(after));
+    expect(handled.filter((id) => id === last)).toHaveLength(1);
+    await second.stop();
+  });
+
   it("recreates its durable consumer when it is deleted under it", async () => {
     const name = `deleted-${randomUUID().slice(0, 8)}`;
     const handled: string[] = [];

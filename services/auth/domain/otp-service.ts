@@ -140,9 +140,10 @@ export function createOtpService(deps: OtpServiceDeps) {
       await undelivered();
       throw error;
     }
-    // The code exists from the moment it is stored: its record and auth.otp.sent carry that time (the
-    // event's occurred_at is when its change committed), not the request's, a transaction and a
-    // delivery earlier. Its lifetime still counts from the request, as the delivery said.
+    // auth.otp.sent is dated when the code is stored (an event's occurred_at is when its change
+    // committed), not at the request, a transaction and a delivery earlier. The record itself keeps the
+    // request's time, from which its lifetime counts: an identifier's codes are newest by request,
+    // the order their expiries keep (liveCodeOf picks the newest for a guess without a challenge).
     await withConnectionTime(deps.db, clock, (connection, storedAt) =>
       insertOtpCode(
         connection,
@@ -152,7 +153,7 @@ export function createOtpService(deps: OtpServiceDeps) {
           identifierType: input.identifierType,
           purpose: input.purpose,
           codeHash,
-          createdAt: storedAt,
+          createdAt: now,
           expiresAt,
           deviceId: input.deviceId || null,
           ipAddress: input.ip || null,

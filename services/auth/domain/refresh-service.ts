@@ -1,5 +1,6 @@
 import type { Kysely } from "kysely";
 import type { Clock } from "../../shared/clock.js";
+import { withConnectionTime } from "../../shared/database/connection-time.js";
 import { PermissionDeniedError, UnauthenticatedError } from "../../shared/errors/domain-errors.js";
 import { guaranteed } from "../../shared/guaranteed.js";
 import type { Transact } from "../../shared/outbox/transact.js";
@@ -72,8 +73,8 @@ export function createRefreshService(deps: RefreshServiceDeps) {
     if (!seen) throw unknownToken();
     const now = clock.now();
     if (isPlainRotation(seen, input, oldHash, now)) {
-      const tokens = await rotate(deps.db, seen, input, oldHash, now);
-      if (tokens) {
+      const { tokens, write } = rotation(seen, input, oldHash, now);
+      if (await withConnectionTime(deps.db, clock, write)) {
         deps.afterCommit();
         return tokens;
       }
@@ -145,8 +146,9 @@ export function createRefreshService(deps: RefreshServiceDeps) {
 
       // The same statement as the optimistic path: under these locks its re-check of the head holds
       // (only a rotation moves the head, and it marks the old token rotated in the same statement).
-      const tokens = await rotate(trx, state, input, oldHash, now);
-      return { kind: "tokens", tokens: guaranteed(tokens, "the locked rotation always writes") };
+      const { tokens, write } = rotation(state, input, oldHash, now);
+      const written = await write(trx, now);
+      return { kind: "tokens", tokens: guaranteed(written ? tokens : undefined, "the locked rotation always writes") };
     });
     if (outcome.kind === "refused") throw outcome.error;
     return outcome.tokens;
@@ -161,14 +163,17 @@ export function createRefreshService(deps: RefreshServiceDeps) {
     return openTokenPair(input.refreshToken, state.successorBox);
   }
 
-  /** Issues the new pair and writes the rotation (rotateRefreshTokenIfHead); undefined when the head had moved. */
-  async function rotate(
-    db: Kysely<AuthDatabase>,
+  /**
+   * Issues the new pair, and the write of the rotation (rotateRefreshTokenIfHead): false when the head
+   * had moved. The write takes the time its event is dated with (occurred_at, once the connection that
+   * writes is held); the pair is made before, so no connection waits on the signature.
+   */
+  function rotation(
     state: RefreshState,
     input: RefreshInput,
     oldHash: Uint8Array,
     now: Date,
-  ): Promise<TokenPair | undefined> {
+  ): { tokens: TokenPair; write: (db: Kysely<AuthDatabase>, occurredAt: Date) => Promise<boolean> } {
     const identifiers = state.identifiers.map(
       (id): UserIdentifier => ({ type: id.type === "phone" ? "phone" : "email", identifier: id.identifier }),
     );
@@ -192,23 +197,22 @@ export function createRefreshService(deps: RefreshServiceDeps) {
       expiresIn: access.expiresIn,
     };
     const expiresAt = refreshTokenExpiry(now, state.sessionAbsoluteExpiresAt, deps.lifetime);
-    const written = await rotateRefreshTokenIfHead(
-      db,
-      {
-        oldHash,
-        newHash: next.hash,
-        successorBox: sealTokenPair(input.refreshToken, tokens),
-        sessionId: state.sessionId,
-        deviceRecordId: state.deviceRecordId,
-        now,
-        expiresAt,
-        accessExpiresAt: access.expiresAt,
-        ip: input.ip,
-        network: networkOf(input.ip),
-        userAgent: input.userAgent,
-      },
-      [
-        sessionRefreshedEvent(now, {
+    const rotated = {
+      oldHash,
+      newHash: next.hash,
+      successorBox: sealTokenPair(input.refreshToken, tokens),
+      sessionId: state.sessionId,
+      deviceRecordId: state.deviceRecordId,
+      now,
+      expiresAt,
+      accessExpiresAt: access.expiresAt,
+      ip: input.ip,
+      network: networkOf(input.ip),
+      userAgent: input.userAgent,
+    };
+    const write = (db: Kysely<AuthDatabase>, occurredAt: Date) =>
+      rotateRefreshTokenIfHead(db, rotated, [
+        sessionRefreshedEvent(occurredAt, {
           userId: state.userId,
           sessionId: state.sessionId,
           deviceId: state.deviceId,
@@ -216,9 +220,8 @@ export function createRefreshService(deps: RefreshServiceDeps) {
           userAgent: input.userAgent,
           expiresAt,
         }),
-      ],
-    );
-    return written ? tokens : undefined;
+      ]);
+    return { tokens, write };
   }
 
   return { refresh };

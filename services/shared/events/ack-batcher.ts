@@ -14,8 +14,9 @@ export interface AckBatcher {
  * the server per event (in a busy consumer, most of its CPU). Deferred to `setImmediate`, the acks of
  * every message handled in one turn leave in one write. A crash before that write redelivers those
  * messages, as a crash between handling and acking always could: handlers are idempotent by event id.
+ * An ack that fails (the connection closed) is reported to `onAckFailed`, and its message redelivered.
  */
-export function createAckBatcher(): AckBatcher {
+export function createAckBatcher(onAckFailed: (error: unknown) => void): AckBatcher {
   let pending: Pick<JsMsg, "ack">[] = [];
   let scheduled = false;
 
@@ -23,7 +24,16 @@ export function createAckBatcher(): AckBatcher {
     scheduled = false;
     const batch = pending;
     pending = [];
-    for (const message of batch) message.ack();
+    for (const message of batch) {
+      // ack() throws once the connection is closed or draining. Outside the consumer loop's own
+      // try/catch here, a throw would end the process and skip the rest of the batch; a message left
+      // unacknowledged is only redelivered.
+      try {
+        message.ack();
+      } catch (error) {
+        onAckFailed(error);
+      }
+    }
   }
 
   return {

@@ -107,7 +107,9 @@ export function startDurableConsumer(options: DurableConsumerOptions): DurableCo
   let stopped = false;
   const active = new Set<ConsumerMessages>();
   const sleepers = new Set<() => void>();
-  const acks = createAckBatcher();
+  const acks = createAckBatcher((error) =>
+    logger.warn({ err: error, consumer: options.name }, "an event could not be acknowledged; it will be redelivered"),
+  );
 
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {

@@ -31,8 +31,9 @@ export type OtpSent = Message<"mintcoin.events.v1.OtpSent"> & {
   eventId: string;
 
   /**
-   * When the code was stored, once its delivery had accepted it: from then on it can be checked.
-   * (Its lifetime counts from the request, a little earlier; see expires_at.)
+   * When the code was stored, once its delivery had accepted it (it can be checked once that store
+   * commits). Its lifetime counts from the request, a little earlier, so expires_at minus occurred_at
+   * is a little less than the configured lifetime.
    *
    * @generated from field: google.protobuf.Timestamp occurred_at = 2;
    */

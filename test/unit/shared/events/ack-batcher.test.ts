@@ -12,7 +12,7 @@ const endOfTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 describe("ack batcher", () => {
   it("acks nothing during the turn, then every message of the turn together, in order", async () => {
     const log: string[] = [];
-    const acks = createAckBatcher();
+    const acks = createAckBatcher(() => undefined);
     acks.ack(message(log, "a"));
     await Promise.resolve();
     acks.ack(message(log, "b"));
@@ -23,7 +23,7 @@ describe("ack batcher", () => {
 
   it("acks each message once, and messages of a later turn in a later batch", async () => {
     const log: string[] = [];
-    const acks = createAckBatcher();
+    const acks = createAckBatcher(() => undefined);
     acks.ack(message(log, "a"));
     await endOfTurn();
     acks.ack(message(log, "b"));
@@ -34,11 +34,26 @@ describe("ack batcher", () => {
 
   it("flush acks what is pending at once, and the scheduled turn then has nothing left", async () => {
     const log: string[] = [];
-    const acks = createAckBatcher();
+    const acks = createAckBatcher(() => undefined);
     acks.ack(message(log, "a"));
     acks.flush();
     expect(log).toEqual(["a"]);
     await endOfTurn();
     expect(log).toEqual(["a"]);
+  });
+
+  it("reports an ack that throws (a closed connection) and still acks the rest of the batch", async () => {
+    const log: string[] = [];
+    const failures: unknown[] = [];
+    const acks = createAckBatcher((error) => failures.push(error));
+    acks.ack({
+      ack: () => {
+        throw new Error("connection closed");
+      },
+    });
+    acks.ack(message(log, "b"));
+    await endOfTurn();
+    expect(failures).toEqual([new Error("connection closed")]);
+    expect(log).toEqual(["b"]);
   });
 });
