@@ -23,8 +23,8 @@
  * - A handler that resolves acks the message, at the end of that event-loop turn with the others
  *   handled in it (ack-batcher.ts: one socket write instead of one per event); one that throws naks
  *   it and it is redelivered later (with a growing delay, forever: fix the bug or the dependency and
- *   it catches up). A payload
- *   that does not decode as the catalog's type is terminated and logged: retrying cannot help.
+ *   it catches up). A payload that does not decode as the catalog's type is terminated and logged:
+ *   retrying cannot help.
  * - Every service instance may run the same consumer: JetStream hands each message to one of them.
  * - Consumption runs in a restart loop: NATS down at start, NATS restarting, the consumer or stream
  *   deleted (a server that lost its storage) all end in the consumer being recreated and resumed.
