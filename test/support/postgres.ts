@@ -7,7 +7,9 @@ import { chownSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
 import { findBinaries, postgresOsUser } from "./ensure-binaries.js";
+import { childPids, hasExited } from "./process-tree.js";
 import { makeTempDir, spawnServer, startOnFreePort, stopServer, waitUntilReady } from "./server-process.js";
+import { waitFor } from "./wait-for.js";
 
 export interface PgInstance {
   /** postgres://postgres@127.0.0.1:PORT/DATABASE (trust auth, no password); database defaults to "postgres". */
@@ -76,7 +78,24 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     if (child) await stopServer(child, "SIGINT");
   };
   const kill = async () => {
-    if (child) await stopServer(child, "SIGKILL");
+    const postmaster = child;
+    if (!postmaster?.pid || postmaster.exitCode !== null || postmaster.signalCode !== null) return;
+    // Each backend is a process group of its own (Postgres calls setsid() in every child), so the
+    // SIGKILL of the server's group below does not reach them: they live on until they notice the
+    // postmaster is gone, and a start() before that finds their shared memory still attached and
+    // refuses to run. So: freeze the postmaster (it forks nothing more), kill it and each child, and
+    // wait until every one of them has exited.
+    process.kill(postmaster.pid, "SIGSTOP");
+    const backends = childPids(postmaster.pid);
+    for (const pid of backends) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // Already gone.
+      }
+    }
+    await stopServer(postmaster, "SIGKILL");
+    await waitFor(() => backends.every(hasExited), { timeoutMs: 30_000 });
   };
 
   await startOnFreePort(async (candidate) => {

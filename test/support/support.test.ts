@@ -8,6 +8,7 @@ import { describe, expect, it, onTestFinished } from "vitest";
 import { missingPackages } from "./ensure-binaries.js";
 import { createTestDatabase, startNats, startPostgres, waitFor } from "./index.js";
 import { repoRoot } from "./node-process.js";
+import { hasExited } from "./process-tree.js";
 import { startOnFreePort } from "./server-process.js";
 import { serviceNodeArguments } from "./service-process.js";
 
@@ -111,7 +112,15 @@ describe("startPostgres", () => {
 
     await postgres.restart();
     await query(postgres.url(), "insert into t values (2)");
+    // Every process of the server, backends and background workers alike: each is a process group of
+    // its own, which the SIGKILL of the server's group does not reach; kill() must end them too, or a
+    // start() right after finds their shared memory still attached and refuses to run.
+    const processes = (await query<{ pid: number }>(postgres.url(), "select pid from pg_stat_activity")).map(
+      (row) => row.pid,
+    );
+    expect(processes.length).toBeGreaterThan(1);
     await postgres.kill();
+    expect(processes.filter((pid) => !hasExited(pid))).toEqual([]);
     await expect(query(postgres.url(), "select 1")).rejects.toThrow();
     await postgres.start();
 
