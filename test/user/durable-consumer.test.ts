@@ -156,7 +156,8 @@ describe("startDurableConsumer and markEventProcessed", () => {
       stream: streams.auth.name,
       name,
       handlers: {
-        // Acks wait for the end of the event-loop turn (ack-batcher.ts); stop() must send them.
+        // The ack waits for the end of this event-loop turn (ack-batcher.ts), the turn the stop
+        // begins in: it must still reach the server, or the second consumer gets this event again.
         "auth.device.trusted": async (event) => {
           handled.push(event.deviceId);
           if (event.deviceId === last) stopped = first.stop();
