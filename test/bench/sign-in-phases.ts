@@ -1,0 +1,106 @@
+// Diagnostic: what each RPC of a returning user's sign-in costs the services in CPU, beside the empty
+// RPC on the same port. Starts its own Postgres and NATS and the built services, signs N fresh
+// accounts in once (so they return), then runs N of each RPC in turn, 16 in flight, one phase per
+// RPC: Health/Check, SendOtp, VerifyOtp (codes read from JetStream between the phases, unmeasured),
+// Login. A phase's CPU counts until the services are idle again, so the outbox relay's and the user
+// service's share of its events is in it.
+// `npx tsx test/bench/sign-in-phases.ts [N] [grpc-js|connect]` (after `npm run build`).
+import { type BenchClient, connectClient, grpcJsClient } from "./clients.js";
+import { jetStreamInbox } from "./code-inbox.js";
+import { freshAccount, signIn } from "./flows.js";
+import { startInfra } from "./infra.js";
+import { runLoad } from "./load.js";
+import { CommitCounter, measure } from "./measure.js";
+import { cpuSeconds } from "./proc-stats.js";
+import { startAuthProcess, startUserProcess } from "./services.js";
+
+const n = Number(process.argv[2] ?? 500);
+const kind = process.argv[3] ?? "grpc-js";
+const inFlight = 16;
+if (kind !== "grpc-js" && kind !== "connect") throw new Error(`client must be grpc-js or connect, not ${kind}`);
+
+const infra = await startInfra(() => undefined);
+const counter = await CommitCounter.open(infra.adminUrl);
+try {
+  const authDb = await infra.createDatabase("auth");
+  const userDb = await infra.createDatabase("user");
+  const auth = await startAuthProcess({ databaseUrl: authDb.url, natsUrl: infra.natsUrl });
+  const user = await startUserProcess({ databaseUrl: userDb.url, natsUrl: infra.natsUrl, authBaseUrl: auth.baseUrl });
+  const processes = [auth, user];
+  const client: BenchClient =
+    kind === "grpc-js" ? grpcJsClient(auth.address, user.address) : connectClient(auth.baseUrl, user.baseUrl);
+  const inbox = await jetStreamInbox(infra.natsUrl);
+  const accounts = Array.from({ length: n }, (_, i) => freshAccount(`phase${i}`));
+
+  // Each account once, so that the measured sign-ins are of returning users (and the code paths warm).
+  await everyAccount((i) => signIn(client, inbox, accounts[i]!).then(() => undefined));
+  await untilIdle();
+
+  const codes: string[] = [];
+  const verificationTokens: string[] = [];
+  const phases: Array<[string, (i: number) => Promise<unknown>, () => Promise<void>]> = [
+    ["Health/Check", () => client.health(), async () => undefined],
+    [
+      "SendOtp",
+      (i) => client.sendOtp(accounts[i]!.email, accounts[i]!.deviceId),
+      async () => {
+        for (const account of accounts) codes.push(await inbox.code(account.email));
+      },
+    ],
+    [
+      "VerifyOtp",
+      async (i) => {
+        verificationTokens[i] = await client.verifyOtp(accounts[i]!.email, codes[i]!);
+      },
+      async () => undefined,
+    ],
+    ["Login", (i) => client.login(verificationTokens[i]!, accounts[i]!.deviceId), async () => undefined],
+  ];
+  console.log(
+    `${kind}, ${n} calls of each RPC, ${inFlight} in flight; CPU ms per call (auth, user), commits per call:`,
+  );
+  for (const [name, call, after] of phases) {
+    const { costs } = await measure(processes, counter, async () => {
+      await everyAccount(call);
+      await untilIdle();
+    });
+    const perCall = (seconds: number) => ((1000 * seconds) / n).toFixed(3);
+    console.log(
+      `  ${name.padEnd(12)} auth ${perCall(costs.cpuSeconds[auth.name]!)}  user ${perCall(costs.cpuSeconds[user.name]!)}  commits ${(costs.commits / n).toFixed(2)}`,
+    );
+    await after();
+  }
+  client.close();
+  await inbox.close();
+  await user.stop();
+  await auth.stop();
+
+  async function everyAccount(op: (i: number) => Promise<unknown>): Promise<void> {
+    const result = await runLoad({
+      concurrency: inFlight,
+      durationMs: 600_000,
+      maxOps: n,
+      op: async (i) => {
+        await op(i);
+      },
+    });
+    if (result.errors > 0) throw new Error(`${result.errors} calls failed, the first: ${result.firstError}`);
+  }
+
+  /**
+   * Until neither service used a CPU tick in the last 200 ms (the relay and the consumers are done),
+   * for at most 5 s: a timer of an idle service may take a tick now and then.
+   */
+  async function untilIdle(): Promise<void> {
+    let last = processes.map((proc) => cpuSeconds(proc.pid)).join();
+    for (let waited = 0; waited < 5000; waited += 200) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const now = processes.map((proc) => cpuSeconds(proc.pid)).join();
+      if (now === last) return;
+      last = now;
+    }
+  }
+} finally {
+  await counter.close();
+  await infra.close();
+}
