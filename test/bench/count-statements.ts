@@ -11,16 +11,13 @@ import { jetStreamInbox } from "./code-inbox.js";
 import { freshAccount, type Session } from "./flows.js";
 import { startInfra } from "./infra.js";
 import { CommitCounter } from "./measure.js";
-import { startAuthProcess, startUserProcess } from "./services.js";
+import { startBothServices } from "./services.js";
 
 const n = Number(process.argv[2] ?? 20);
 const infra = await startInfra(() => undefined);
 const counter = await CommitCounter.open(infra.adminUrl);
 try {
-  const authDb = await infra.createDatabase("auth");
-  const userDb = await infra.createDatabase("user");
-  const auth = await startAuthProcess({ databaseUrl: authDb.url, natsUrl: infra.natsUrl });
-  const user = await startUserProcess({ databaseUrl: userDb.url, natsUrl: infra.natsUrl, authBaseUrl: auth.baseUrl });
+  const { auth, user } = await startBothServices(infra);
   const client = connectClient(auth.baseUrl, user.baseUrl);
   const inbox = await jetStreamInbox(infra.natsUrl);
   await adminQuery(infra.adminUrl, "alter system set log_statement = 'all'");

@@ -8,6 +8,7 @@ import {
   type ServiceProcessOptions,
   startServiceProcess,
 } from "../support/service-process.js";
+import type { BenchInfra } from "./infra.js";
 import { named } from "./process-names.js";
 
 export type { ServiceProcess } from "../support/service-process.js";
@@ -60,4 +61,16 @@ export async function startUserProcess(options: ServiceOptions & { authBaseUrl: 
     AUTH_JWKS_URL: `${options.authBaseUrl}/.well-known/jwks.json`,
   };
   return named(await startServiceProcess("user", asDeployed(options, env)));
+}
+
+/**
+ * Both services on fresh databases of `infra`, with the benchmark's settings and nothing more: what the
+ * diagnostic scripts (count-statements.ts, sign-in-phases.ts) start.
+ */
+export async function startBothServices(infra: BenchInfra): Promise<{ auth: ServiceProcess; user: ServiceProcess }> {
+  const authDb = await infra.createDatabase("auth");
+  const userDb = await infra.createDatabase("user");
+  const auth = await startAuthProcess({ databaseUrl: authDb.url, natsUrl: infra.natsUrl });
+  const user = await startUserProcess({ databaseUrl: userDb.url, natsUrl: infra.natsUrl, authBaseUrl: auth.baseUrl });
+  return { auth, user };
 }

@@ -12,7 +12,7 @@ import { startInfra } from "./infra.js";
 import { runLoad } from "./load.js";
 import { CommitCounter, measure } from "./measure.js";
 import { cpuSeconds } from "./proc-stats.js";
-import { startAuthProcess, startUserProcess } from "./services.js";
+import { startBothServices } from "./services.js";
 
 const n = Number(process.argv[2] ?? 500);
 const kind = process.argv[3] ?? "grpc-js";
@@ -22,10 +22,7 @@ if (kind !== "grpc-js" && kind !== "connect") throw new Error(`client must be gr
 const infra = await startInfra(() => undefined);
 const counter = await CommitCounter.open(infra.adminUrl);
 try {
-  const authDb = await infra.createDatabase("auth");
-  const userDb = await infra.createDatabase("user");
-  const auth = await startAuthProcess({ databaseUrl: authDb.url, natsUrl: infra.natsUrl });
-  const user = await startUserProcess({ databaseUrl: userDb.url, natsUrl: infra.natsUrl, authBaseUrl: auth.baseUrl });
+  const { auth, user } = await startBothServices(infra);
   const processes = [auth, user];
   const client: BenchClient =
     kind === "grpc-js" ? grpcJsClient(auth.address, user.address) : connectClient(auth.baseUrl, user.baseUrl);
