@@ -24,10 +24,12 @@ export interface SignedIn extends Tokens {
 export interface BenchClient {
   readonly kind: "grpc-js" | "connect";
   health(): Promise<void>;
-  sendOtp(email: string, deviceId: string): Promise<void>;
-  verifyOtp(email: string, code: string): Promise<string>;
-  login(verificationToken: string, deviceId: string): Promise<SignedIn>;
-  refresh(refreshToken: string, deviceId: string): Promise<Tokens>;
+  // `from`: the client's address, sent as X-Forwarded-For (the services trust the benchmark as their
+  // proxy); without it the call comes from 127.0.0.1 like every other.
+  sendOtp(email: string, deviceId: string, from?: string): Promise<void>;
+  verifyOtp(email: string, code: string, from?: string): Promise<string>;
+  login(verificationToken: string, deviceId: string, from?: string): Promise<SignedIn>;
+  refresh(refreshToken: string, deviceId: string, from?: string): Promise<Tokens>;
   validateToken(accessToken: string): Promise<boolean>;
   createUser(accessToken: string, username: string, name: string): Promise<void>;
   getMe(accessToken: string): Promise<string>;
@@ -45,30 +47,37 @@ export function connectClient(authBaseUrl: string, userBaseUrl: string): BenchCl
     createConnectTransport({ baseUrl: userBaseUrl, httpVersion: "2" }),
   );
   const authorization = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
+  const forwardedFor = (from: string | undefined) => (from ? { headers: { "x-forwarded-for": from } } : undefined);
   return {
     kind: "connect",
     async health() {
       await health.check({ service: "" });
     },
-    async sendOtp(email, deviceId) {
-      await auth.sendOtp({
-        identifier: email,
-        identifierType: IdentifierType.EMAIL,
-        purpose: OtpPurpose.LOGIN,
-        deviceId,
-      });
+    async sendOtp(email, deviceId, from) {
+      await auth.sendOtp(
+        {
+          identifier: email,
+          identifierType: IdentifierType.EMAIL,
+          purpose: OtpPurpose.LOGIN,
+          deviceId,
+        },
+        forwardedFor(from),
+      );
     },
-    async verifyOtp(email, code) {
-      const response = await auth.verifyOtp({
-        identifier: email,
-        identifierType: IdentifierType.EMAIL,
-        code,
-        purpose: OtpPurpose.LOGIN,
-      });
+    async verifyOtp(email, code, from) {
+      const response = await auth.verifyOtp(
+        {
+          identifier: email,
+          identifierType: IdentifierType.EMAIL,
+          code,
+          purpose: OtpPurpose.LOGIN,
+        },
+        forwardedFor(from),
+      );
       return response.verificationToken;
     },
-    async login(verificationToken, deviceId) {
-      const response = await auth.login({ verificationToken, deviceId, deviceName: "bench" });
+    async login(verificationToken, deviceId, from) {
+      const response = await auth.login({ verificationToken, deviceId, deviceName: "bench" }, forwardedFor(from));
       return {
         accessToken: response.tokens?.accessToken ?? "",
         refreshToken: response.tokens?.refreshToken ?? "",
@@ -77,8 +86,8 @@ export function connectClient(authBaseUrl: string, userBaseUrl: string): BenchCl
         newUser: response.newUser,
       };
     },
-    async refresh(refreshToken, deviceId) {
-      const response = await auth.refreshToken({ refreshToken, deviceId });
+    async refresh(refreshToken, deviceId, from) {
+      const response = await auth.refreshToken({ refreshToken, deviceId }, forwardedFor(from));
       return { accessToken: response.tokens?.accessToken ?? "", refreshToken: response.tokens?.refreshToken ?? "" };
     },
     async validateToken(accessToken) {
@@ -129,29 +138,38 @@ export function grpcJsClient(authAddress: string, userAddress: string): BenchCli
         health.check({ service: "" }, (error: Error | null) => (error ? reject(error) : resolve())),
       );
     },
-    async sendOtp(email, deviceId) {
-      await auth.SendOtp!({
-        identifier: email,
-        identifier_type: "IDENTIFIER_TYPE_EMAIL",
-        purpose: "OTP_PURPOSE_LOGIN",
-        device_id: deviceId,
-      });
+    async sendOtp(email, deviceId, from) {
+      await auth.SendOtp!(
+        {
+          identifier: email,
+          identifier_type: "IDENTIFIER_TYPE_EMAIL",
+          purpose: "OTP_PURPOSE_LOGIN",
+          device_id: deviceId,
+        },
+        forwardedForMetadata(from),
+      );
     },
-    async verifyOtp(email, code) {
-      const response = await auth.VerifyOtp!({
-        identifier: email,
-        identifier_type: "IDENTIFIER_TYPE_EMAIL",
-        code,
-        purpose: "OTP_PURPOSE_LOGIN",
-      });
+    async verifyOtp(email, code, from) {
+      const response = await auth.VerifyOtp!(
+        {
+          identifier: email,
+          identifier_type: "IDENTIFIER_TYPE_EMAIL",
+          code,
+          purpose: "OTP_PURPOSE_LOGIN",
+        },
+        forwardedForMetadata(from),
+      );
       return String(response.verification_token);
     },
-    async login(verificationToken, deviceId) {
-      const response = await auth.Login!({
-        verification_token: verificationToken,
-        device_id: deviceId,
-        device_name: "bench",
-      });
+    async login(verificationToken, deviceId, from) {
+      const response = await auth.Login!(
+        {
+          verification_token: verificationToken,
+          device_id: deviceId,
+          device_name: "bench",
+        },
+        forwardedForMetadata(from),
+      );
       const tokens = response.tokens as Pair;
       return {
         accessToken: tokens.access_token,
@@ -161,8 +179,11 @@ export function grpcJsClient(authAddress: string, userAddress: string): BenchCli
         newUser: Boolean(response.new_user),
       };
     },
-    async refresh(refreshToken, deviceId) {
-      const response = await auth.RefreshToken!({ refresh_token: refreshToken, device_id: deviceId });
+    async refresh(refreshToken, deviceId, from) {
+      const response = await auth.RefreshToken!(
+        { refresh_token: refreshToken, device_id: deviceId },
+        forwardedForMetadata(from),
+      );
       const tokens = response.tokens as Pair;
       return { accessToken: tokens.access_token, refreshToken: tokens.refresh_token };
     },
@@ -182,4 +203,10 @@ export function grpcJsClient(authAddress: string, userAddress: string): BenchCli
       health.close();
     },
   };
+}
+
+function forwardedForMetadata(from: string | undefined): grpc.Metadata {
+  const metadata = new grpc.Metadata();
+  if (from) metadata.set("x-forwarded-for", from);
+  return metadata;
 }

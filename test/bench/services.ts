@@ -25,12 +25,15 @@ export interface ServiceOptions {
 }
 
 /**
- * The benchmark signs in from one IP (127.0.0.1), thousands of times a minute: the per-IP send limit
- * (default 30 per 15 minutes) and the global send budget (default 1,000 per hour) are raised for it.
- * The per-identifier limit stays at its default of 3: the benchmark uses a fresh identifier for each
- * sign-in it measures.
+ * The benchmark stands where a load balancer would: it is the one trusted proxy, and each new person
+ * of the sign-in scenarios calls from an address of their own, sent as X-Forwarded-For (flows.ts).
+ * The per-IP send limit (default 30 per 15 minutes) is still raised, for the calls that come from
+ * 127.0.0.1 itself (memory-1m's seeded users, who signed in from there), and the global send budget
+ * (default 1,000 per hour), since the benchmark sends more codes in a minute. The per-identifier
+ * limit stays at its default of 3: the benchmark uses a fresh identifier for each sign-in it measures.
  */
 export const benchAuthEnv = {
+  TRUSTED_PROXIES: "127.0.0.1",
   OTP_IP_RATE_LIMIT_MAX_REQUESTS: "1000000000",
   OTP_GLOBAL_SEND_BUDGET: "1000000000",
   OTP_DELIVERY: "nats",

@@ -39,7 +39,7 @@ try {
     ["Health/Check", () => client.health(), async () => undefined],
     [
       "SendOtp",
-      (i) => client.sendOtp(accounts[i]!.email, accounts[i]!.deviceId),
+      (i) => client.sendOtp(accounts[i]!.email, accounts[i]!.deviceId, accounts[i]!.ip),
       async () => {
         for (const account of accounts) codes.push(await inbox.code(account.email));
       },
@@ -47,11 +47,15 @@ try {
     [
       "VerifyOtp",
       async (i) => {
-        verificationTokens[i] = await client.verifyOtp(accounts[i]!.email, codes[i]!);
+        verificationTokens[i] = await client.verifyOtp(accounts[i]!.email, codes[i]!, accounts[i]!.ip);
       },
       async () => undefined,
     ],
-    ["Login", (i) => client.login(verificationTokens[i]!, accounts[i]!.deviceId), async () => undefined],
+    [
+      "Login",
+      (i) => client.login(verificationTokens[i]!, accounts[i]!.deviceId, accounts[i]!.ip),
+      async () => undefined,
+    ],
   ];
   console.log(
     `${kind}, ${n} calls of each RPC, ${inFlight} in flight; CPU ms per call (auth, user), commits per call:`,

@@ -196,7 +196,7 @@ async function refreshRotation(
   try {
     const first = sessions.shift();
     if (!first) return skipped(name, "no sessions from the sign-in runs");
-    await client.refresh(first.refreshToken, first.deviceId);
+    await client.refresh(first.refreshToken, first.deviceId, first.ip);
   } catch (error) {
     return skipped(name, `RefreshToken failed: ${messageOf(error)}`);
   }
@@ -210,7 +210,7 @@ async function refreshRotation(
           durationMs: runSeconds(ctx, "flow") * 1000,
           async op(_index, worker) {
             const chain = chains[worker]!;
-            const tokens = await c.refresh(chain.refreshToken, chain.deviceId);
+            const tokens = await c.refresh(chain.refreshToken, chain.deviceId, chain.ip);
             chain.refreshToken = tokens.refreshToken;
           },
         }),
@@ -224,12 +224,12 @@ async function refreshRotation(
   let exactlyOnce = 0;
   for (const session of reuse) {
     const results = await Promise.allSettled([
-      client.refresh(session.refreshToken, session.deviceId),
-      client.refresh(session.refreshToken, session.deviceId),
+      client.refresh(session.refreshToken, session.deviceId, session.ip),
+      client.refresh(session.refreshToken, session.deviceId, session.ip),
     ]);
     const successes = results.flatMap((result) => (result.status === "fulfilled" ? [result.value.refreshToken] : []));
     if (successes.length === 0 || new Set(successes).size !== 1) continue;
-    const next = await client.refresh(successes[0]!, session.deviceId).then(
+    const next = await client.refresh(successes[0]!, session.deviceId, session.ip).then(
       () => true,
       () => false,
     );
