@@ -8,7 +8,7 @@ import { adminQuery } from "../support/postgres.js";
 import { TEST_ROOT_ENV } from "../support/server-process.js";
 import { connectClient } from "./clients.js";
 import { jetStreamInbox } from "./code-inbox.js";
-import { freshAccount, type Session } from "./flows.js";
+import { freshAccount, type Session, signIn } from "./flows.js";
 import { startInfra } from "./infra.js";
 import { CommitCounter } from "./measure.js";
 import { startBothServices } from "./services.js";
@@ -109,24 +109,22 @@ try {
   const tokens: string[] = [];
   const sessions: Session[] = [];
   // First sign-in of each account (new users), untimed, so the counted phases are returning users.
-  for (const account of accounts) {
-    await client.sendOtp(account.email, account.deviceId);
-    const vt = await client.verifyOtp(account.email, await inbox.code(account.email));
-    await client.login(vt, account.deviceId);
-  }
+  for (const account of accounts) await signIn(client, inbox, account);
   await phase("SendOtp", async (i) => {
-    await client.sendOtp(accounts[i]!.email, accounts[i]!.deviceId);
-    codes[i] = await inbox.code(accounts[i]!.email);
+    const { email, deviceId, ip } = accounts[i]!;
+    await client.sendOtp(email, deviceId, ip);
+    codes[i] = await inbox.code(email);
   });
   await phase("VerifyOtp", async (i) => {
-    tokens[i] = await client.verifyOtp(accounts[i]!.email, codes[i]!);
+    tokens[i] = await client.verifyOtp(accounts[i]!.email, codes[i]!, accounts[i]!.ip);
   });
   await phase("Login (returning user)", async (i) => {
-    sessions[i] = { ...(await client.login(tokens[i]!, accounts[i]!.deviceId)), deviceId: accounts[i]!.deviceId };
+    const { deviceId, ip } = accounts[i]!;
+    sessions[i] = { ...(await client.login(tokens[i]!, deviceId, ip)), deviceId, ip };
   });
   await phase("RefreshToken", async (i) => {
     const s = sessions[i]!;
-    const t = await client.refresh(s.refreshToken, s.deviceId);
+    const t = await client.refresh(s.refreshToken, s.deviceId, s.ip);
     s.refreshToken = t.refreshToken;
     s.accessToken = t.accessToken;
   });

@@ -37,6 +37,7 @@ let addresses = 0;
 export function freshAccount(label: string): Account {
   const email = freshEmail(label);
   addresses++;
+  if (addresses >= 1 << 24) throw new Error("the benchmark ran out of addresses in 10.0.0.0/8");
   const ip = `10.${(addresses >> 16) & 255}.${(addresses >> 8) & 255}.${addresses & 255}`;
   return { email, deviceId: `bench-device-${email.split("@")[0]}`, ip };
 }

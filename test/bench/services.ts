@@ -1,7 +1,7 @@
 // Our two services as separate processes, built (`npm run build`) and started by the harness's
 // startServiceProcess exactly as in production: dist/, the node flags of `npm run start:auth` /
-// `start:user`, configured only by environment. Only LOG_LEVEL and the per-IP OTP send limit differ
-// (see benchAuthEnv).
+// `start:user`, configured only by environment. Only LOG_LEVEL and the auth service's settings in
+// benchAuthEnv differ.
 import {
   deployedEnvironment,
   type ServiceProcess,

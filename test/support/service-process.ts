@@ -64,7 +64,7 @@ export function deployedEnvironment(): Env {
   };
 }
 
-/** The node flags of `npm run start:<name>` in package.json (the heap cap). */
+/** The node flags of `npm run start:<name>` in package.json (the heap and semi-space caps). */
 function productionNodeFlags(name: ServiceName): string[] {
   const packageJson = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as {
     scripts: Record<string, string>;
