@@ -251,8 +251,8 @@ async function refreshRotation(
 }
 
 /**
- * The relay's cost: the same sign-ins with NATS (relay publishing every event) and without (events
- * stay in the outbox). Both runs deliver codes through the log (OTP_DELIVERY=log), so the only
+ * The relay's cost: returning users' sign-ins with NATS (relay publishing every event) and without
+ * (events stay in the outbox). Both runs deliver codes through the log (OTP_DELIVERY=log), so the only
  * difference is the relay and its NATS connection. The auth service is restarted for each, on the
  * same port, and finally restarted as it was. Each side is measured alike: on its fresh process, a
  * run of new users (not judged) warms the code paths, then the returning users are measured. The
