@@ -3,14 +3,14 @@
 // generator, Postgres or NATS do on the same machine.
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
+import { procStatFields } from "../support/process-tree.js";
 
 const ticksPerSecond = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
 
 /** User + system CPU seconds the process has used since it started (all its threads). */
 export function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  // The command name (field 2) may contain spaces; fields after its closing parenthesis are fixed.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const fields = procStatFields(pid);
+  if (!fields) throw new Error(`process ${pid} is gone: no CPU time to read`);
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);
   return (utime + stime) / ticksPerSecond;

@@ -2,16 +2,24 @@
 // whose children leave their parent's process group, which a signal to the group does not reach.
 import { readdirSync, readFileSync } from "node:fs";
 
-/** The state letter and parent pid of `pid` from /proc/<pid>/stat, or undefined once it is gone. */
-function statOf(pid: number): { state: string; ppid: number } | undefined {
+/**
+ * The fields of /proc/<pid>/stat after the command name (state, ppid, ..., utime at index 11, stime
+ * at 12), or undefined once the process is gone. "pid (comm) state ppid ...": comm may hold spaces and
+ * parentheses, so the fields start after the last ")".
+ */
+export function procStatFields(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ")".
-    const [state, ppid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return { state: state ?? "", ppid: Number(ppid) };
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   } catch {
     return undefined;
   }
+}
+
+/** The state letter and parent pid of `pid`, or undefined once it is gone. */
+function statOf(pid: number): { state: string; ppid: number } | undefined {
+  const fields = procStatFields(pid);
+  return fields && { state: fields[0] ?? "", ppid: Number(fields[1]) };
 }
 
 /** The pids whose parent is `pid` right now. */
