@@ -8,7 +8,7 @@ import { adminQuery } from "../support/postgres.js";
 import { TEST_ROOT_ENV } from "../support/server-process.js";
 import { connectClient } from "./clients.js";
 import { jetStreamInbox } from "./code-inbox.js";
-import { freshAccount, type Session, signIn } from "./flows.js";
+import { freshAccount, type Session, signIn, signInSteps } from "./flows.js";
 import { startInfra } from "./infra.js";
 import { CommitCounter } from "./measure.js";
 import { startBothServices } from "./services.js";
@@ -105,22 +105,14 @@ try {
   };
 
   const accounts = Array.from({ length: n }, () => freshAccount("count"));
-  const codes: string[] = [];
-  const tokens: string[] = [];
+  const steps = signInSteps(client, inbox, accounts);
   const sessions: Session[] = [];
   // First sign-in of each account (new users), untimed, so the counted phases are returning users.
   for (const account of accounts) await signIn(client, inbox, account);
-  await phase("SendOtp", async (i) => {
-    const { email, deviceId, ip } = accounts[i]!;
-    await client.sendOtp(email, deviceId, ip);
-    codes[i] = await inbox.code(email);
-  });
-  await phase("VerifyOtp", async (i) => {
-    tokens[i] = await client.verifyOtp(accounts[i]!.email, codes[i]!, accounts[i]!.ip);
-  });
+  await phase("SendOtp", steps.sendOtp);
+  await phase("VerifyOtp", steps.verifyOtp);
   await phase("Login (returning user)", async (i) => {
-    const { deviceId, ip } = accounts[i]!;
-    sessions[i] = { ...(await client.login(tokens[i]!, deviceId, ip)), deviceId, ip };
+    sessions[i] = await steps.login(i);
   });
   await phase("RefreshToken", async (i) => {
     const s = sessions[i]!;

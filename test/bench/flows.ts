@@ -24,6 +24,31 @@ export async function signIn(client: BenchClient, inbox: CodeInbox, account: Acc
   return { ...(await client.login(verificationToken, deviceId, ip)), deviceId, ip };
 }
 
+/**
+ * The RPCs of a sign-in of each of `accounts` as separate steps, by account index, for the diagnostics
+ * that measure each RPC apart (count-statements.ts, sign-in-phases.ts): run every account's sendOtp
+ * (which also reads the code where it was delivered), then every verifyOtp, then every login.
+ */
+export function signInSteps(client: BenchClient, inbox: CodeInbox, accounts: Account[]) {
+  const codes: string[] = [];
+  const verificationTokens: string[] = [];
+  return {
+    async sendOtp(i: number): Promise<void> {
+      const { email, deviceId, ip } = accounts[i]!;
+      await client.sendOtp(email, deviceId, ip);
+      codes[i] = await inbox.code(email);
+    },
+    async verifyOtp(i: number): Promise<void> {
+      const { email, ip } = accounts[i]!;
+      verificationTokens[i] = await client.verifyOtp(email, codes[i]!, ip);
+    },
+    async login(i: number): Promise<Session> {
+      const { deviceId, ip } = accounts[i]!;
+      return { ...(await client.login(verificationTokens[i]!, deviceId, ip)), deviceId, ip };
+    },
+  };
+}
+
 let addresses = 0;
 
 /**

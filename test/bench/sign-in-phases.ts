@@ -1,13 +1,13 @@
 // Diagnostic: what each RPC of a returning user's sign-in costs the services in CPU, beside the empty
 // RPC on the same port. Starts its own Postgres and NATS and the built services, signs N fresh
 // accounts in once (so they return), then runs N of each RPC in turn, 16 in flight, one phase per
-// RPC: Health/Check, SendOtp, VerifyOtp (codes read from JetStream between the phases, unmeasured),
-// Login. A phase's CPU counts until the services are idle again, so the outbox relay's and the user
+// RPC: Health/Check, SendOtp (each code read from JetStream by the client, as the sign-in does),
+// VerifyOtp, Login. A phase's CPU counts until the services are idle again, so the outbox relay's and the user
 // service's share of its events is in it.
 // `npx tsx test/bench/sign-in-phases.ts [N] [grpc-js|connect]` (after `npm run build`).
 import { type BenchClient, connectClient, grpcJsClient } from "./clients.js";
 import { jetStreamInbox } from "./code-inbox.js";
-import { freshAccount, signIn } from "./flows.js";
+import { freshAccount, signIn, signInSteps } from "./flows.js";
 import { startInfra } from "./infra.js";
 import { runLoad } from "./load.js";
 import { CommitCounter, measure } from "./measure.js";
@@ -33,34 +33,17 @@ try {
   await everyAccount((i) => signIn(client, inbox, accounts[i]!).then(() => undefined));
   await untilIdle();
 
-  const codes: string[] = [];
-  const verificationTokens: string[] = [];
-  const phases: Array<[string, (i: number) => Promise<unknown>, () => Promise<void>]> = [
-    ["Health/Check", () => client.health(), async () => undefined],
-    [
-      "SendOtp",
-      (i) => client.sendOtp(accounts[i]!.email, accounts[i]!.deviceId, accounts[i]!.ip),
-      async () => {
-        for (const account of accounts) codes.push(await inbox.code(account.email));
-      },
-    ],
-    [
-      "VerifyOtp",
-      async (i) => {
-        verificationTokens[i] = await client.verifyOtp(accounts[i]!.email, codes[i]!, accounts[i]!.ip);
-      },
-      async () => undefined,
-    ],
-    [
-      "Login",
-      (i) => client.login(verificationTokens[i]!, accounts[i]!.deviceId, accounts[i]!.ip),
-      async () => undefined,
-    ],
+  const steps = signInSteps(client, inbox, accounts);
+  const phases: Array<[string, (i: number) => Promise<unknown>]> = [
+    ["Health/Check", () => client.health()],
+    ["SendOtp", steps.sendOtp],
+    ["VerifyOtp", steps.verifyOtp],
+    ["Login", steps.login],
   ];
   console.log(
     `${kind}, ${n} calls of each RPC, ${inFlight} in flight; CPU ms per call (auth, user), commits per call:`,
   );
-  for (const [name, call, after] of phases) {
+  for (const [name, call] of phases) {
     const { costs } = await measure(processes, counter, async () => {
       await everyAccount(call);
       await untilIdle();
@@ -69,7 +52,6 @@ try {
     console.log(
       `  ${name.padEnd(12)} auth ${perCall(costs.cpuSeconds[auth.name]!)}  user ${perCall(costs.cpuSeconds[user.name]!)}  commits ${(costs.commits / n).toFixed(2)}`,
     );
-    await after();
   }
   client.close();
   await inbox.close();
