@@ -17,11 +17,10 @@ export interface Session extends SignedIn {
 }
 
 export async function signIn(client: BenchClient, inbox: CodeInbox, account: Account): Promise<Session> {
-  const { email, deviceId, ip } = account;
-  await client.sendOtp(email, deviceId, ip);
-  const code = await inbox.code(email);
-  const verificationToken = await client.verifyOtp(email, code, ip);
-  return { ...(await client.login(verificationToken, deviceId, ip)), deviceId, ip };
+  const steps = signInSteps(client, inbox, [account]);
+  await steps.sendOtp(0);
+  await steps.verifyOtp(0);
+  return steps.login(0);
 }
 
 /**
