@@ -119,13 +119,13 @@ export async function openRuntime<DB extends OutboxDatabase>(options: RuntimeOpt
       logger,
     });
     nats.ready
-      .then(async ({ js }) => {
+      .then(async ({ publish }) => {
         if (closing) return;
         if (database.kind === "postgres")
           relayDatabase = await createDatabase<DB>({ url: config.databaseUrl, dataDir, poolSize: 1, logger });
         relay = createOutboxRelay({
           db: outboxView(relayDatabase?.db ?? database.db),
-          publisher: countPublishedEvents(createJetStreamPublisher(js), metrics),
+          publisher: countPublishedEvents(createJetStreamPublisher(publish), metrics),
           logger,
         });
         relay.start();

@@ -10,6 +10,7 @@ import { LoginMethod, LoginSchema, OtpSentSchema } from "../../gen/mintcoin/even
 import { OtpDeliveryRequestSchema } from "../../gen/mintcoin/events/v1/notify_pb.js";
 import { UserBannedSchema, UserSuspendedSchema } from "../../gen/mintcoin/events/v1/user_events_pb.js";
 import type { OutboxPublisher } from "../../services/shared/outbox/relay.js";
+import { createJetStreamPublish } from "../../services/shared/events/jetstream-publish.js";
 import { createJetStreamPublisher } from "../../services/shared/events/jetstream-publisher.js";
 import { ensureStreams, streams } from "../../services/shared/events/streams.js";
 import { startNats, waitFor, type NatsInstance } from "../support/index.js";
@@ -82,7 +83,7 @@ describe("npm run events", () => {
     nats = await startNats();
     connection = await connect({ servers: nats.url });
     await ensureStreams(await jetstreamManager(connection), [streams.auth, streams.user, streams.notify], 1);
-    publisher = createJetStreamPublisher(jetstream(connection));
+    publisher = createJetStreamPublisher(createJetStreamPublish(connection));
   });
 
   afterEach(async () => {

@@ -20,7 +20,7 @@ export function createNatsDelivery(nats: NatsLink, timeoutMs = 3_000): OtpDelive
       if (!nats.isConnected()) {
         throw new UnavailableError("codes cannot be sent right now; retry shortly", "OTP_DELIVERY_UNAVAILABLE");
       }
-      const { js } = await nats.ready;
+      const { publish } = await nats.ready;
       const message = create(OtpDeliveryRequestSchema, {
         identifierType: identifierTypeToProto(request.identifierType),
         identifier: request.identifier,
@@ -33,10 +33,10 @@ export function createNatsDelivery(nats: NatsLink, timeoutMs = 3_000): OtpDelive
       h.set(eventTypeHeader, OtpDeliveryRequestSchema.typeName);
       const subject = request.identifierType === "phone" ? "notify.otp.sms" : "notify.otp.email";
       try {
-        await js.publish(subject, toBinary(OtpDeliveryRequestSchema, message), {
-          msgID: request.otpId,
+        await publish(subject, toBinary(OtpDeliveryRequestSchema, message), {
+          msgId: request.otpId,
           headers: h,
-          timeout: timeoutMs,
+          timeoutMs,
         });
       } catch (error) {
         throw new UnavailableError("codes cannot be sent right now; retry shortly", "OTP_DELIVERY_UNAVAILABLE", {

@@ -1,6 +1,6 @@
-import type { JetStreamClient } from "@nats-io/jetstream";
 import { headers } from "@nats-io/transport-node";
 import type { OutboxMessage, OutboxPublisher } from "../outbox/relay.js";
+import type { JetStreamPublish } from "./jetstream-publish.js";
 
 /** The header naming the protobuf type of the payload, e.g. mintcoin.events.v1.Login. */
 export const eventTypeHeader = "Event-Type";
@@ -9,13 +9,13 @@ export const eventTypeHeader = "Event-Type";
  * Publishes outbox rows to JetStream: protobuf payload, `Nats-Msg-Id` = event id (so a re-publish
  * inside the stream's duplicate window is dropped), content type and event type headers.
  */
-export function createJetStreamPublisher(js: JetStreamClient, timeoutMs = 5_000): OutboxPublisher {
+export function createJetStreamPublisher(publish: JetStreamPublish, timeoutMs = 5_000): OutboxPublisher {
   return {
-    async publish(message: OutboxMessage) {
+    publish(message: OutboxMessage) {
       const h = headers();
       h.set("Content-Type", "application/protobuf");
       h.set(eventTypeHeader, message.event_type);
-      await js.publish(message.subject, message.payload, { msgID: message.id, headers: h, timeout: timeoutMs });
+      return publish(message.subject, message.payload, { msgId: message.id, headers: h, timeoutMs });
     },
   };
 }

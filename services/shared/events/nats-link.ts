@@ -1,11 +1,19 @@
 import { jetstream, jetstreamManager, type JetStreamClient } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "../logging.js";
+import { createJetStreamPublish, type JetStreamPublish } from "./jetstream-publish.js";
 import { ensureStreams, type StreamDefinition } from "./streams.js";
+
+export interface NatsLinkReady {
+  connection: NatsConnection;
+  js: JetStreamClient;
+  /** Publishes to a stream and waits for its acknowledgement; what every publish of the service uses. */
+  publish: JetStreamPublish;
+}
 
 export interface NatsLink {
   /** Resolves once the first connection is up and the streams exist; never rejects while retrying. */
-  ready: Promise<{ connection: NatsConnection; js: JetStreamClient }>;
+  ready: Promise<NatsLinkReady>;
   /** True while connected (for readiness). */
   isConnected(): boolean;
   close(): Promise<void>;
@@ -49,7 +57,7 @@ export function createNatsLink(options: NatsLinkOptions): NatsLink {
     }
   }
 
-  async function connectLoop(): Promise<{ connection: NatsConnection; js: JetStreamClient }> {
+  async function connectLoop(): Promise<NatsLinkReady> {
     let delayMs = 250;
     let warned = false;
     for (;;) {
@@ -61,9 +69,9 @@ export function createNatsLink(options: NatsLinkOptions): NatsLink {
           maxReconnectAttempts: -1,
           reconnectTimeWait: 500,
           timeout: 3_000,
-          // Every JetStream publish is a request; by default each one builds two Errors up front
-          // (a stack for a possible failure and a timeout), about 3% of a sign-in's CPU. A failed
-          // publish still says what failed; it only loses the caller's stack.
+          // Every request (a pull consumer's fetch, a stream lookup) by default builds two Errors up
+          // front (a stack for a possible failure and a timeout). A failed request still says what
+          // failed; it only loses the caller's stack. Publishes do not use requests (jetstream-publish.ts).
           noAsyncTraces: true,
         });
         if (closed) {
@@ -78,7 +86,7 @@ export function createNatsLink(options: NatsLinkOptions): NatsLink {
           { servers: options.servers.map(redact), server: nc.getServer() },
           "NATS connected, JetStream streams ready",
         );
-        return { connection: nc, js: jetstream(nc) };
+        return { connection: nc, js: jetstream(nc), publish: createJetStreamPublish(nc) };
       } catch (error) {
         if (closed) throw error;
         if (!warned) {
