@@ -25,10 +25,13 @@ export interface OutboxRelayOptions {
   /** How often to look for rows written by other instances when nothing woke us. */
   pollIntervalMs?: number;
   /**
-   * How long to wait after a wake-up that found the relay idle before draining, so that the commits
-   * of the next few milliseconds ride in the same relay transaction instead of one each (default
-   * 10 ms). A relay that is busy drains again at once: the commits that woke it during a drain have
-   * waited that long already, and are batched by it.
+   * The least time between the starts of two drains while events keep coming (default 10 ms): after
+   * a wake-up that found the relay idle it waits this long, so that the commits of the next few
+   * milliseconds ride in the same relay transaction instead of one each, and a busy relay starts its
+   * next drain no sooner than this after the last one started. Each drain is a transaction (three
+   * round trips) whatever it carries; drained back to back under load, the relay would run one per
+   * handful of events. So the relay makes at most 1000 / lingerMs transactions a second while it
+   * keeps up, and an event waits at most this long for the next drain to start.
    */
   lingerMs?: number;
   /** Longest wait between retries while publishing fails. */
@@ -87,11 +90,12 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     });
   }
 
-  /** Waits `lingerMs` after a wake-up (cut short only by stop()). */
-  function linger(): Promise<void> {
-    if (lingerMs <= 0 || stopping) return Promise.resolve();
+  /** Waits until `lingerMs` after `since` (cut short only by stop()). */
+  function lingerFrom(since: number): Promise<void> {
+    const ms = since + lingerMs - Date.now();
+    if (ms <= 0 || stopping) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(done, lingerMs);
+      const timer = setTimeout(done, ms);
       function done() {
         clearTimeout(timer);
         endLinger = undefined;
@@ -145,6 +149,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     let failingSince: number | undefined;
     while (!stopping) {
       woken = false;
+      const drainStarted = Date.now();
       try {
         const published = await drainOnce();
         if (failingSince !== undefined) {
@@ -155,11 +160,14 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         if (published === batchSize) continue;
         await purgeSent();
         // Busy (the drain found rows, and commits woke us while it ran): those commits have waited
-        // the whole drain already, which batched them; a linger would only add to their lag.
-        if (published > 0 && woken) continue;
+        // the drain already; the next drain starts a linger after this one did, with what came since.
+        if (published > 0 && woken) {
+          await lingerFrom(drainStarted);
+          continue;
+        }
         await sleep(pollIntervalMs);
         // Woken by a commit after idling: the next ones are probably milliseconds away; let them join.
-        if (woken) await linger();
+        if (woken) await lingerFrom(Date.now());
       } catch (error) {
         if (failingSince === undefined) {
           failingSince = Date.now();
