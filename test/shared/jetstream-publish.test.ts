@@ -75,9 +75,47 @@ describe("a JetStream publish acknowledged on a shared subscription", () => {
       "no acknowledgement for silent.subject within 200 ms",
     );
     for await (const late of silent) late.respond(encoder.encode(JSON.stringify({ stream, seq: 1 })));
-    // The publisher still works after the stray answer.
+    // The stray answer has come back on the connection (the server answers a flush after it).
+    await connection.flush();
+    // The publisher still works after it.
     await publish("published.after-late", encoder.encode("ok"), options("after-late"));
     expect(await stored("published.after-late")).toEqual([{ id: "after-late", data: "ok" }]);
+  });
+
+  it("fails, and goes on reading, when the answer is not a stream's acknowledgement", async () => {
+    // What a plain service on a subject the publisher thought was a stream's might answer.
+    const answers: Array<[Uint8Array, string]> = [
+      [encoder.encode("null"), "with something that is not an acknowledgement"],
+      [encoder.encode("42"), "with something that is not an acknowledgement"],
+      [encoder.encode("not json"), "with something that is not an acknowledgement"],
+      [new Uint8Array(0), "with something that is not an acknowledgement"],
+      [encoder.encode("{}"), "without naming a stream"],
+      [encoder.encode('{"stream":""}'), "without naming a stream"],
+      [encoder.encode('{"error":"broken"}'), "refused impostor.subject: no description (no code)"],
+    ];
+    const impostor = connection.subscribe("impostor.subject", {
+      callback: (_error, message) => void message.respond(answers[Number(message.string())]![0]),
+    });
+    await connection.flush();
+    for (const [index, [, reason]] of answers.entries()) {
+      await expect(
+        publish("impostor.subject", encoder.encode(String(index)), options(`impostor-${index}`)),
+      ).rejects.toThrow(reason);
+    }
+    impostor.unsubscribe();
+    await publish("published.after-impostor", encoder.encode("ok"), options("after-impostor"));
+    expect(await stored("published.after-impostor")).toEqual([{ id: "after-impostor", data: "ok" }]);
+  });
+
+  it("refuses to publish while the connection drains: the acknowledgement would be dropped", async () => {
+    const own = await connect({ servers: nats.url });
+    const ownPublish = createJetStreamPublish(own);
+    const draining = own.drain();
+    await expect(ownPublish("published.draining", encoder.encode("x"), options("draining"))).rejects.toThrow(
+      "cannot publish published.draining: the NATS connection is closing",
+    );
+    await draining;
+    expect(await stored("published.draining")).toEqual([]);
   });
 
   it("fails every waiting publish when the connection closes, and every later one at once", async () => {
