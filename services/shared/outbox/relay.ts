@@ -1,5 +1,6 @@
 import { sql, type Kysely } from "kysely";
 import type { Logger } from "../logging.js";
+import { nextDrain } from "./drain-pacing.js";
 import type { OutboxDatabase } from "./outbox-table.js";
 
 export interface OutboxMessage {
@@ -30,8 +31,9 @@ export interface OutboxRelayOptions {
    * milliseconds ride in the same relay transaction instead of one each, and a busy relay starts its
    * next drain no sooner than this after the last one started. Each drain is a transaction (three
    * round trips) whatever it carries; drained back to back under load, the relay would run one per
-   * handful of events. So the relay makes at most 1000 / lingerMs transactions a second while it
-   * keeps up, and an event waits at most this long for the next drain to start.
+   * handful of events. So while it keeps up (its batches are not full) the relay makes at most
+   * 1000 / lingerMs transactions a second, and an event committed during a drain waits for the later
+   * of that drain's end and `lingerMs` after its start.
    */
   lingerMs?: number;
   /** Longest wait between retries while publishing fails. */
@@ -90,9 +92,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     });
   }
 
-  /** Waits until `lingerMs` after `since` (cut short only by stop()). */
-  function lingerFrom(since: number): Promise<void> {
-    const ms = since + lingerMs - Date.now();
+  /** Waits `ms` (cut short only by stop()). */
+  function linger(ms: number): Promise<void> {
     if (ms <= 0 || stopping) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
@@ -149,7 +150,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     let failingSince: number | undefined;
     while (!stopping) {
       woken = false;
-      const drainStarted = Date.now();
+      // Monotonic: a clock stepped back during the drain must not lengthen the wait after it.
+      const drainStarted = performance.now();
       try {
         const published = await drainOnce();
         if (failingSince !== undefined) {
@@ -157,17 +159,16 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
           failingSince = undefined;
         }
         backoffMs = 100;
-        if (published === batchSize) continue;
-        await purgeSent();
-        // Busy (the drain found rows, and commits woke us while it ran): those commits have waited
-        // the drain already; the next drain starts a linger after this one did, with what came since.
-        if (published > 0 && woken) {
-          await lingerFrom(drainStarted);
+        const msSinceDrainStarted = performance.now() - drainStarted;
+        const next = nextDrain({ published, batchSize, wokenDuringDrain: woken, msSinceDrainStarted, lingerMs });
+        if (published < batchSize) await purgeSent();
+        if (next !== "when woken") {
+          await linger(next);
           continue;
         }
         await sleep(pollIntervalMs);
         // Woken by a commit after idling: the next ones are probably milliseconds away; let them join.
-        if (woken) await lingerFrom(Date.now());
+        if (woken) await linger(lingerMs);
       } catch (error) {
         if (failingSince === undefined) {
           failingSince = Date.now();
