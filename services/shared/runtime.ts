@@ -121,8 +121,12 @@ export async function openRuntime<DB extends OutboxDatabase>(options: RuntimeOpt
     nats.ready
       .then(async ({ publish }) => {
         if (closing) return;
-        if (database.kind === "postgres")
-          relayDatabase = await createDatabase<DB>({ url: config.databaseUrl, dataDir, poolSize: 1, logger });
+        if (database.kind === "postgres") {
+          const own = await createDatabase<DB>({ url: config.databaseUrl, dataDir, poolSize: 1, logger });
+          // close() ran while the connection was being made: it has passed the relay and its database.
+          if (closing) return own.close();
+          relayDatabase = own;
+        }
         relay = createOutboxRelay({
           db: outboxView(relayDatabase?.db ?? database.db),
           publisher: countPublishedEvents(createJetStreamPublisher(publish), metrics),
