@@ -123,7 +123,7 @@ export async function openRuntime<DB extends OutboxDatabase>(options: RuntimeOpt
         if (closing) return;
         if (database.kind === "postgres") {
           const own = await createDatabase<DB>({ url: config.databaseUrl, dataDir, poolSize: 1, logger });
-          // close() ran while the connection was being made: it has passed the relay and its database.
+          // close() has begun: it will find no relay or relay database to stop, so this one closes here.
           if (closing) return own.close();
           relayDatabase = own;
         }

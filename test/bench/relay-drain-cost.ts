@@ -1,5 +1,5 @@
 // Diagnostic: what one outbox relay drain costs its process in CPU, by batch size, with the relay's
-// JetStream publisher (services/shared/events/jetstream-publish.ts: acknowledgements on one
+// JetStream publisher (services/shared/events/pipelined-publish.ts: acknowledgements on one
 // subscription) beside a publisher that makes each publish a request (`JetStreamClient.publish`, what
 // the relay used before). Starts its own Postgres and NATS, then for each batch size alternates the
 // two publishers block by block in one process, each block filling the outbox with a batch before
@@ -11,7 +11,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, headers } from "@nats-io/transport-node";
 import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
-import { createJetStreamPublish } from "../../services/shared/events/jetstream-publish.js";
+import { createPipelinedPublish } from "../../services/shared/events/pipelined-publish.js";
 import { createJetStreamPublisher, eventTypeHeader } from "../../services/shared/events/jetstream-publisher.js";
 import { createLogger } from "../../services/shared/logging.js";
 import { outboxMigrations } from "../../services/shared/outbox/outbox-migration.js";
@@ -35,7 +35,7 @@ try {
   await (await jetstreamManager(nc)).streams.add({ name: "RELAY_DRAIN_COST", subjects: ["relaydraincost.>"] });
   const js = jetstream(nc);
   const publishers: Record<string, OutboxPublisher> = {
-    "shared subscription": createJetStreamPublisher(createJetStreamPublish(nc)),
+    "shared subscription": createJetStreamPublisher(createPipelinedPublish(nc)),
     "request each": {
       async publish(message) {
         const h = headers();

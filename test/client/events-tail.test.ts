@@ -9,10 +9,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { LoginMethod, LoginSchema, OtpSentSchema } from "../../gen/mintcoin/events/v1/auth_events_pb.js";
 import { OtpDeliveryRequestSchema } from "../../gen/mintcoin/events/v1/notify_pb.js";
 import { UserBannedSchema, UserSuspendedSchema } from "../../gen/mintcoin/events/v1/user_events_pb.js";
-import type { OutboxPublisher } from "../../services/shared/outbox/relay.js";
-import { createJetStreamPublish } from "../../services/shared/events/jetstream-publish.js";
 import { createJetStreamPublisher } from "../../services/shared/events/jetstream-publisher.js";
+import { createPipelinedPublish } from "../../services/shared/events/pipelined-publish.js";
 import { ensureStreams, streams } from "../../services/shared/events/streams.js";
+import type { OutboxPublisher } from "../../services/shared/outbox/relay.js";
 import { startNats, waitFor, type NatsInstance } from "../support/index.js";
 
 // `npm run events` as a consumer team runs it: a child process reading JetStream, its stdout read
@@ -83,7 +83,7 @@ describe("npm run events", () => {
     nats = await startNats();
     connection = await connect({ servers: nats.url });
     await ensureStreams(await jetstreamManager(connection), [streams.auth, streams.user, streams.notify], 1);
-    publisher = createJetStreamPublisher(createJetStreamPublish(connection));
+    publisher = createJetStreamPublisher(createPipelinedPublish(connection));
   });
 
   afterEach(async () => {

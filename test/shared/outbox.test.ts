@@ -6,7 +6,7 @@ import { IdentifierType, OtpPurpose } from "../../gen/mintcoin/auth/v1/auth_pb.j
 import { systemClock } from "../../services/shared/clock.js";
 import { createDatabase, type DatabaseHandle } from "../../services/shared/database/create-database.js";
 import { migrateToLatest } from "../../services/shared/database/migrate.js";
-import { createJetStreamPublish } from "../../services/shared/events/jetstream-publish.js";
+import { createPipelinedPublish } from "../../services/shared/events/pipelined-publish.js";
 import { createJetStreamPublisher } from "../../services/shared/events/jetstream-publisher.js";
 import { ensureStreams, streams } from "../../services/shared/events/streams.js";
 import { createLogger } from "../../services/shared/logging.js";
@@ -76,7 +76,7 @@ describe("outbox relay", () => {
     const ids = await recordLogouts(300);
     const published: string[] = [];
     const counting = (): OutboxPublisher => {
-      const inner = createJetStreamPublisher(createJetStreamPublish(connection));
+      const inner = createJetStreamPublisher(createPipelinedPublish(connection));
       return {
         async publish(message) {
           published.push(message.id);
@@ -103,7 +103,7 @@ describe("outbox relay", () => {
   it("re-publishes a row whose publish succeeded but whose commit did not, and JetStream drops the duplicate", async () => {
     await purgeStream();
     const [id] = await recordLogouts(1);
-    const jetStream = createJetStreamPublisher(createJetStreamPublish(connection));
+    const jetStream = createJetStreamPublisher(createPipelinedPublish(connection));
     // Publishes, then dies before the row is marked sent: as a crash between the two would.
     const crashing = createOutboxRelay({
       db: database.db,

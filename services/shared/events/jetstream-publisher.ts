@@ -1,6 +1,6 @@
 import { headers } from "@nats-io/transport-node";
 import type { OutboxMessage, OutboxPublisher } from "../outbox/relay.js";
-import type { JetStreamPublish } from "./jetstream-publish.js";
+import type { JetStreamPublish } from "./pipelined-publish.js";
 
 /** The header naming the protobuf type of the payload, e.g. mintcoin.events.v1.Login. */
 export const eventTypeHeader = "Event-Type";

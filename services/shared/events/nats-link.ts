@@ -1,13 +1,13 @@
 import { jetstream, jetstreamManager, type JetStreamClient } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "../logging.js";
-import { createJetStreamPublish, type JetStreamPublish } from "./jetstream-publish.js";
+import { createPipelinedPublish, type JetStreamPublish } from "./pipelined-publish.js";
 import { ensureStreams, type StreamDefinition } from "./streams.js";
 
 export interface NatsLinkReady {
   connection: NatsConnection;
   js: JetStreamClient;
-  /** Publishes to a stream and waits for its acknowledgement; what every publish of the service uses. */
+  /** Publishes to a stream and waits for its acknowledgement; what every JetStream publish of the service uses. */
   publish: JetStreamPublish;
 }
 
@@ -71,7 +71,7 @@ export function createNatsLink(options: NatsLinkOptions): NatsLink {
           timeout: 3_000,
           // Every request (a pull consumer's fetch, a stream lookup) by default builds two Errors up
           // front (a stack for a possible failure and a timeout). A failed request still says what
-          // failed; it only loses the caller's stack. Publishes do not use requests (jetstream-publish.ts).
+          // failed; it only loses the caller's stack. Publishes do not use requests (pipelined-publish.ts).
           noAsyncTraces: true,
         });
         if (closed) {
@@ -86,7 +86,7 @@ export function createNatsLink(options: NatsLinkOptions): NatsLink {
           { servers: options.servers.map(redact), server: nc.getServer() },
           "NATS connected, JetStream streams ready",
         );
-        return { connection: nc, js: jetstream(nc), publish: createJetStreamPublish(nc) };
+        return { connection: nc, js: jetstream(nc), publish: createPipelinedPublish(nc) };
       } catch (error) {
         if (closed) throw error;
         if (!warned) {

@@ -1,7 +1,7 @@
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createJetStreamPublish, type JetStreamPublish } from "../../services/shared/events/jetstream-publish.js";
+import { createPipelinedPublish, type JetStreamPublish } from "../../services/shared/events/pipelined-publish.js";
 import { startNats, type NatsInstance } from "../support/index.js";
 
 // Every event and every code leaves the services through this publish, so what it calls success
@@ -20,7 +20,7 @@ describe("a JetStream publish acknowledged on a shared subscription", () => {
     connection = await connect({ servers: nats.url });
     const jsm = await jetstreamManager(connection);
     await jsm.streams.add({ name: stream, subjects: ["published.>"], max_msg_size: 1_024, duplicate_window: 60e9 });
-    publish = createJetStreamPublish(connection);
+    publish = createPipelinedPublish(connection);
   });
 
   afterAll(async () => {
@@ -109,7 +109,7 @@ describe("a JetStream publish acknowledged on a shared subscription", () => {
 
   it("refuses to publish while the connection drains: the acknowledgement would be dropped", async () => {
     const own = await connect({ servers: nats.url });
-    const ownPublish = createJetStreamPublish(own);
+    const ownPublish = createPipelinedPublish(own);
     const draining = own.drain();
     await expect(ownPublish("published.draining", encoder.encode("x"), options("draining"))).rejects.toThrow(
       "cannot publish published.draining: the NATS connection is closing",
@@ -120,7 +120,7 @@ describe("a JetStream publish acknowledged on a shared subscription", () => {
 
   it("fails every waiting publish when the connection closes, and every later one at once", async () => {
     const own = await connect({ servers: nats.url });
-    const ownPublish = createJetStreamPublish(own);
+    const ownPublish = createPipelinedPublish(own);
     // Answered only after the close: the subscriber holds its reply.
     const holder = await connect({ servers: nats.url });
     const held = holder.subscribe("held.subject", { max: 1 });

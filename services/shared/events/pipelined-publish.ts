@@ -17,7 +17,10 @@ export type JetStreamPublish = (
   options: JetStreamPublishOptions,
 ) => Promise<void>;
 
-/** The publish's failure: no acknowledgement, a refusal, or no stream for the subject. */
+/**
+ * The publish's failure: no stream for the subject, a refusal, an answer that is not an
+ * acknowledgement, no answer in time, or a connection closed or closing.
+ */
 export class JetStreamPublishError extends Error {}
 
 /**
@@ -25,15 +28,18 @@ export class JetStreamPublishError extends Error {}
  * the Go client's PublishAsync does. `JetStreamClient.publish` of @nats-io/jetstream 3.4 is a
  * `request` each: per message a reply registration, a timer and an `Error` with its stack (made
  * when the request completes, even a successful one). With acknowledgements on one subscription a
- * relay's drain of 16 or 64 events costs 30-60% less CPU (`test/bench/relay-drain-cost.ts`, README
- * "Performance"). Acknowledgements are matched by their reply subject; a message whose
+ * relay's drain of 16 or 64 events costs about 25-40% less CPU (`test/bench/relay-drain-cost.ts`,
+ * README "Performance"). Acknowledgements are matched by their reply subject; a message whose
  * acknowledgement never comes fails after `timeoutMs` and is published again by its caller under the
  * same `Nats-Msg-Id`, which JetStream de-duplicates.
  *
  * The subscription is re-made by the client after a reconnect; acknowledgements lost with the old
- * connection time out. Once the connection is closed every waiting publish fails at once.
+ * connection time out. Once the connection is closed every waiting publish fails at once. So does
+ * every publish after the subscription itself failed (the server closes it on a permissions error
+ * for the inbox): the relay keeps its rows and says so in its log, and a restart with the permission
+ * fixed publishes them.
  */
-export function createJetStreamPublish(connection: NatsConnection): JetStreamPublish {
+export function createPipelinedPublish(connection: NatsConnection): JetStreamPublish {
   const prefix = createInbox();
   const waiting = new Map<string, Waiting>();
   let sequence = 0;
