@@ -174,9 +174,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
           failingSince = Date.now();
           logger.warn({ err: error }, "outbox relay cannot publish; events stay in the outbox and will be retried");
         }
-        // Wake-ups are ignored while failing: retrying at once would only hammer a dead broker.
+        // Wake-ups are ignored while failing (linger, not sleep): retrying at every commit would
+        // only hammer a dead broker.
         woken = false;
-        await sleep(backoffMs);
+        await linger(backoffMs);
         backoffMs = Math.min(backoffMs * 2, maxBackoffMs);
       }
     }
