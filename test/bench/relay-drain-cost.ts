@@ -8,11 +8,11 @@
 // `npx tsx test/bench/relay-drain-cost.ts [drains per block]`.
 import { randomUUID } from "node:crypto";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { connect, headers } from "@nats-io/transport-node";
+import { connect } from "@nats-io/transport-node";
 import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
 import { createPipelinedPublish } from "../../services/shared/events/pipelined-publish.js";
-import { createJetStreamPublisher, eventTypeHeader } from "../../services/shared/events/jetstream-publisher.js";
+import { createJetStreamPublisher, eventHeaders } from "../../services/shared/events/jetstream-publisher.js";
 import { createLogger } from "../../services/shared/logging.js";
 import { outboxMigrations } from "../../services/shared/outbox/outbox-migration.js";
 import type { OutboxDatabase } from "../../services/shared/outbox/outbox-table.js";
@@ -38,9 +38,7 @@ try {
     "shared subscription": createJetStreamPublisher(createPipelinedPublish(nc)),
     "request each": {
       async publish(message) {
-        const h = headers();
-        h.set("Content-Type", "application/protobuf");
-        h.set(eventTypeHeader, message.event_type);
+        const h = eventHeaders(message.event_type);
         await js.publish(message.subject, message.payload, { msgID: message.id, headers: h, timeout: 5_000 });
       },
     },

@@ -1,9 +1,8 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { headers } from "@nats-io/transport-node";
 import { OtpDeliveryRequestSchema } from "../../../gen/mintcoin/events/v1/notify_pb.js";
 import { UnavailableError } from "../../shared/errors/domain-errors.js";
-import { eventTypeHeader } from "../../shared/events/jetstream-publisher.js";
+import { eventHeaders } from "../../shared/events/jetstream-publisher.js";
 import type { NatsLink } from "../../shared/events/nats-link.js";
 import { identifierTypeToProto, otpPurposeToProto } from "../wire.js";
 import type { OtpDelivery } from "./otp-delivery.js";
@@ -28,14 +27,11 @@ export function createNatsDelivery(nats: NatsLink, timeoutMs = 3_000): OtpDelive
         purpose: otpPurposeToProto(request.purpose),
         expiresAt: timestampFromDate(request.expiresAt),
       });
-      const h = headers();
-      h.set("Content-Type", "application/protobuf");
-      h.set(eventTypeHeader, OtpDeliveryRequestSchema.typeName);
       const subject = request.identifierType === "phone" ? "notify.otp.sms" : "notify.otp.email";
       try {
         await publish(subject, toBinary(OtpDeliveryRequestSchema, message), {
           msgId: request.otpId,
-          headers: h,
+          headers: eventHeaders(OtpDeliveryRequestSchema.typeName),
           timeoutMs,
         });
       } catch (error) {
