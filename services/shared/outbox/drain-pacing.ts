@@ -4,7 +4,7 @@ export interface DrainOutcome {
   published: number;
   /** The most a drain claims. */
   batchSize: number;
-  /** Whether a commit woke the relay while the drain ran. */
+  /** Whether a commit woke the relay while the drain (and the purge after it, if any) ran. */
   wokenDuringDrain: boolean;
   /** How long ago the drain started, from a monotonic clock. */
   msSinceDrainStarted: number;

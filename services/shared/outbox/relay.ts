@@ -159,9 +159,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
           failingSince = undefined;
         }
         backoffMs = 100;
+        if (published < batchSize) await purgeSent();
+        // After the purge (once a minute), so that its time counts towards the linger, not on top of it.
         const msSinceDrainStarted = performance.now() - drainStarted;
         const next = nextDrain({ published, batchSize, wokenDuringDrain: woken, msSinceDrainStarted, lingerMs });
-        if (published < batchSize) await purgeSent();
         if (next !== "when woken") {
           await linger(next);
           continue;
