@@ -77,7 +77,6 @@ export async function buildAuthDomain(
 
   const otp = createOtpService({
     db,
-    transact,
     afterCommit: wakeRelay,
     clock,
     delivery: options.delivery,

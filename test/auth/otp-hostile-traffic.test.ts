@@ -5,6 +5,7 @@ import { ErrorInfoSchema, RetryInfoSchema } from "../../gen/google/rpc/error_det
 import { IdentifierType, OtpPurpose } from "../../gen/mintcoin/auth/v1/auth_pb.js";
 import { clientNetwork } from "../../services/shared/client-network.js";
 import { connectAuthClient } from "../fixtures/services.js";
+import { waitFor } from "../support/index.js";
 import { sendChallenge, startAuthHarness, uniqueEmail, verifyRequest, type AuthHarness } from "./auth-harness.js";
 
 // Hostile traffic against the code sign-in: a stranger who knows someone's identifier cannot keep
@@ -101,6 +102,41 @@ describe("a stranger guessing at someone's codes", () => {
     const login = await h.client.login({ verificationToken, deviceId: "owner-phone", deviceName: "" }, ownerNetwork);
     expect(login.tokens?.accessToken).toBeTruthy();
     expect((await h.auth.handle.runtime.metrics.otpIdentifierLocks.get()).values[0]?.value ?? 0).toBe(locksBefore);
+  });
+
+  it("counts a send the identifier's limit refuses against no network, even one that raced the identifier's first sends", async () => {
+    const email = uniqueEmail("raced");
+    const networkHits = async (admin: pg.Client) => {
+      const { rows } = await admin.query<{ hits: number }>(
+        "select cardinality(hits) as hits from rate_limits where key = 'otp-send:ip:198.51.100.7'",
+      );
+      return rows[0]?.hits ?? 0;
+    };
+    const admin = new pg.Client({ connectionString: h.database.url });
+    await admin.connect();
+    try {
+      // Another send's first hits on this identifier, not yet committed: SendOtp's statement finds no
+      // row for the identifier, so finds room, counts its network, and then waits on that row.
+      await admin.query("begin");
+      const now = h.clock.now();
+      await admin.query(
+        "insert into rate_limits (key, hits, updated_at) values ($1, array[$2, $2, $2]::timestamptz[], $2)",
+        [`otp-send:identifier:${email}`, now],
+      );
+      const send = outcome(h.client.sendOtp(sendRequest(email), forwardedFrom("198.51.100.7")));
+      await waitFor(async () => expect(await lockWaiters(h.database.url)).toBe(1));
+      await admin.query("commit");
+      // The identifier's window is full once that commits: refused, and the network's hit given back.
+      expect(await send).toBe(Code.ResourceExhausted);
+      expect(await networkHits(admin)).toBe(0);
+      // A send the identifier's limit refuses outright never touches the network.
+      expect(await outcome(h.client.sendOtp(sendRequest(email), forwardedFrom("198.51.100.7")))).toBe(
+        Code.ResourceExhausted,
+      );
+      expect(await networkHits(admin)).toBe(0);
+    } finally {
+      await admin.end();
+    }
   });
 
   it("counts an IPv6 client's whole /64 as one network for the per-IP send limit", async () => {
@@ -242,3 +278,20 @@ describe("the global send budget", () => {
     expect(overLimit.findDetails(ErrorInfoSchema)[0]?.reason).toBe("OTP_SEND_RATE_LIMITED");
   });
 });
+
+/**
+ * Sessions of the database waiting for a lock. Asked on a connection of its own: inside a
+ * transaction, pg_stat_activity is a snapshot taken at its first read.
+ */
+async function lockWaiters(databaseUrl: string): Promise<number> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ count: string }>(
+      "select count(*) from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'",
+    );
+    return Number(rows[0]!.count);
+  } finally {
+    await client.end();
+  }
+}

@@ -16,6 +16,17 @@ export function cpuSeconds(pid: number): number {
   return (utime + stime) / ticksPerSecond;
 }
 
+/**
+ * Read and write system calls the process has made since it started (/proc/<pid>/io syscr and syscw,
+ * socket reads and writes included): a statement sent to Postgres or a message to NATS is a write
+ * and its answer a read or more, so these count a call's round trips, the outbox relay's included.
+ */
+export function ioSyscalls(pid: number): { reads: number; writes: number } {
+  const io = readFileSync(`/proc/${pid}/io`, "utf8");
+  const field = (name: string) => Number(new RegExp(`^${name}: (\\d+)$`, "m").exec(io)?.[1] ?? Number.NaN);
+  return { reads: field("syscr"), writes: field("syscw") };
+}
+
 /** Peak resident set size (VmHWM) in MB since start or since the last resetPeakRss(). */
 export function peakRssMb(pid: number): number {
   return statusKb(pid, "VmHWM") / 1024;

@@ -3,7 +3,8 @@
 // accounts in once (so they return), then runs N of each RPC in turn, 16 in flight, one phase per
 // RPC: Health/Check, SendOtp (each code read from JetStream by the client, as the sign-in does),
 // VerifyOtp, Login. A phase's CPU counts until the services are idle again, so the outbox relay's and the user
-// service's share of its events is in it.
+// service's share of its events is in it. Beside the CPU, the read and write system calls of each
+// service per call (sockets included: Postgres, NATS, the client).
 // `npx tsx test/bench/sign-in-phases.ts [N] [grpc-js|connect]` (after `npm run build`).
 import { type BenchClient, connectClient, grpcJsClient } from "./clients.js";
 import { jetStreamInbox } from "./code-inbox.js";
@@ -11,7 +12,7 @@ import { freshAccount, signIn, signInSteps } from "./flows.js";
 import { startInfra } from "./infra.js";
 import { runLoad } from "./load.js";
 import { CommitCounter, measure } from "./measure.js";
-import { cpuSeconds } from "./proc-stats.js";
+import { cpuSeconds, ioSyscalls } from "./proc-stats.js";
 import { startBothServices } from "./services.js";
 
 const n = Number(process.argv[2] ?? 500);
@@ -41,16 +42,22 @@ try {
     ["Login", steps.login],
   ];
   console.log(
-    `${kind}, ${n} calls of each RPC, ${inFlight} in flight; CPU ms per call (auth, user), commits per call:`,
+    `${kind}, ${n} calls of each RPC, ${inFlight} in flight; per call: CPU ms (auth, user), commits, read/write system calls (auth, user):`,
   );
   for (const [name, call] of phases) {
+    const syscallsBefore = processes.map((proc) => ioSyscalls(proc.pid));
     const { costs } = await measure(processes, counter, async () => {
       await everyAccount(call);
       await untilIdle();
     });
+    const syscalls = processes.map((proc, index) => {
+      const after = ioSyscalls(proc.pid);
+      const before = syscallsBefore[index]!;
+      return `${((after.reads - before.reads) / n).toFixed(2)}/${((after.writes - before.writes) / n).toFixed(2)}`;
+    });
     const perCall = (seconds: number) => ((1000 * seconds) / n).toFixed(3);
     console.log(
-      `  ${name.padEnd(12)} auth ${perCall(costs.cpuSeconds[auth.name]!)}  user ${perCall(costs.cpuSeconds[user.name]!)}  commits ${(costs.commits / n).toFixed(2)}`,
+      `  ${name.padEnd(12)} auth ${perCall(costs.cpuSeconds[auth.name]!)}  user ${perCall(costs.cpuSeconds[user.name]!)}  commits ${(costs.commits / n).toFixed(2)}  syscalls auth ${syscalls[0]}  user ${syscalls[1]}`,
     );
   }
   client.close();

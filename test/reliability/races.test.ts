@@ -109,13 +109,29 @@ describe("races across two instances of each service", () => {
     return rows.map((row) => fromBinary(eventCatalog[subject], row.payload));
   }
 
-  it("SendOtp: of 30 concurrent requests for one identifier, exactly 3 get a code", async () => {
+  /** The hits inside the send limit's window of each key like `pattern` (rate_limits). */
+  async function sendLimitHits(pattern: string): Promise<number[]> {
+    const { rows } = await db.auth.query<{ hits: number }>(
+      "select cardinality(hits) as hits from rate_limits where key like $1 order by key",
+      [pattern],
+    );
+    return rows.map((row) => row.hits);
+  }
+
+  it("SendOtp: of 30 concurrent requests for one identifier, exactly 3 get a code, and only those 3 count against their network", async () => {
     const identifier = "one-identifier@race.example";
     const request = { identifier, identifierType: IdentifierType.EMAIL, purpose: OtpPurpose.LOGIN, deviceId: "d" };
-    const result = await answers(Array.from({ length: callers }, (_, index) => auth(index).sendOtp(request)));
+    // A network of their own, so its window holds only these requests. The identifier has no window
+    // yet, so the racers all find room in it, and those its exact count refuses must give their
+    // network hit back.
+    const oneNetwork = authInstances.map((instance) => authClientFrom(instance.baseUrl, () => "203.0.113.20"));
+    const result = await answers(
+      Array.from({ length: callers }, (_, index) => oneNetwork[index % 2]!.sendOtp(request)),
+    );
     expect(tally(result)).toEqual({ OK: 3, RESOURCE_EXHAUSTED: 27 });
     const { rows } = await db.auth.query("select 1 from otp_codes where identifier = $1", [identifier]);
     expect(rows).toHaveLength(3);
+    expect(await sendLimitHits("otp-send:ip:203.0.113.20")).toEqual([3]);
   });
 
   it("SendOtp: of 60 concurrent requests from one client address, exactly the per-IP limit of 40 are served", async () => {
@@ -131,6 +147,8 @@ describe("races across two instances of each service", () => {
       ),
     );
     expect(tally(result)).toEqual({ OK: 40, RESOURCE_EXHAUSTED: 20 });
+    // The 20 the network refused count against no identifier: 40 identifiers hold one send each.
+    expect(await sendLimitHits("otp-send:identifier:ip-%")).toEqual(Array.from({ length: 40 }, () => 1));
   });
 
   it("VerifyOtp: of 30 concurrent wrong codes exactly 3 count, then the code is dead even for the right one", async () => {

@@ -4,10 +4,9 @@ import type { Clock } from "../../shared/clock.js";
 import { withConnectionTime } from "../../shared/database/connection-time.js";
 import { RateLimitedError } from "../../shared/errors/domain-errors.js";
 import { normalizeIdentifier, type IdentifierType } from "../../shared/identifiers.js";
-import type { Transact } from "../../shared/outbox/transact.js";
 import type { OtpDelivery } from "../delivery/otp-delivery.js";
 import { otpSentEvent } from "../events/auth-events.js";
-import { insertOtpCode, startOtpSend, type OtpSendStart } from "../store/otp-store.js";
+import { insertOtpCode, startOtpSend, type OtpSendCounted } from "../store/otp-store.js";
 import type { AuthDatabase } from "../store/schema.js";
 import type { SendBudgetWindow } from "../store/send-budget-store.js";
 import { clientNetwork } from "../../shared/client-network.js";
@@ -25,8 +24,8 @@ export interface OtpLimits {
 }
 
 export interface OtpServiceDeps {
+  /** For SendOtp's two autocommit statements: count the send, then store the code. */
   db: Kysely<AuthDatabase>;
-  transact: Transact<AuthDatabase>;
   /** Wakes the outbox relay after the code's autocommit statement recorded auth.otp.sent. */
   afterCommit: () => void;
   clock: Clock;
@@ -78,32 +77,26 @@ export function createOtpService(deps: OtpServiceDeps) {
   }
 
   /**
-   * One statement counts the send on the identifier and the IP (in that order, in every
-   * transaction), takes its unit of the global budget if those limits let it through, and finds the
-   * holder; a refusal by those limits rolls it back. A send the budget refuses commits and stays
+   * Counts the send against the identifier and the client's network, takes its unit of the global
+   * budget if both let it through, and finds the holder, in one statement (otp-store.ts's
+   * startOtpSend). A send either limit refuses counts nowhere. A send the budget refuses stays
    * counted, as does one the delivery then refuses (fails closed).
    */
   async function countSend(input: SendOtpInput, identifier: string, now: Date, budget: SendBudgetWindow) {
-    return deps.transact(async (trx) => {
-      const counted = await startOtpSend(trx, {
-        identifier,
-        identifierKey: `otp-send:identifier:${identifier}`,
-        ipKey: `otp-send:ip:${clientNetwork(input.ip)}`,
-        now,
-        windowMs: limits.sendWindowMs,
-        maxSendsPerIdentifier: limits.maxSendsPerIdentifier,
-        maxSendsPerIp: limits.maxSendsPerIp,
-        budget,
-      });
-      const { byIdentifier, byIp } = counted;
-      if (byIdentifier.count > limits.maxSendsPerIdentifier) {
-        throw rateLimited(byIdentifier.oldest, now, "too many codes were requested for this identifier");
-      }
-      if (byIp && byIp.count > limits.maxSendsPerIp) {
-        throw rateLimited(byIp.oldest, now, "too many codes were requested from this network");
-      }
-      return counted;
+    const start = await startOtpSend(deps.db, {
+      identifier,
+      identifierKey: `otp-send:identifier:${identifier}`,
+      ipKey: `otp-send:ip:${clientNetwork(input.ip)}`,
+      now,
+      windowMs: limits.sendWindowMs,
+      maxSendsPerIdentifier: limits.maxSendsPerIdentifier,
+      maxSendsPerIp: limits.maxSendsPerIp,
+      budget,
     });
+    if (start.counted) return start;
+    throw start.refusedBy === "identifier"
+      ? rateLimited(start.oldest, now, "too many codes were requested for this identifier")
+      : rateLimited(start.oldest, now, "too many codes were requested from this network");
   }
 
   /**
@@ -119,7 +112,7 @@ export function createOtpService(deps: OtpServiceDeps) {
     input: SendOtpInput,
     identifier: string,
     now: Date,
-    { byIdentifier, holderUserId }: OtpSendStart,
+    { byIdentifier, holderUserId }: OtpSendCounted,
     undelivered: () => Promise<void>,
   ): Promise<SendOtpResult> {
     const id = randomUUID();

@@ -31,20 +31,50 @@ export interface RateLimitHitRow {
 }
 
 /**
- * The upsert behind recordRateLimitHit for several keys at once, as a statement fragment returning
- * (key, count, oldest) per key: for a CTE of a larger statement. Rows are locked in the order of
- * `keys`, so callers that always list them in the same order never deadlock each other.
+ * The upsert behind recordRateLimitHit, as a statement fragment returning (key, count, oldest) per
+ * key. Rows are locked in the order of `keys`, so callers that always list them in the same order
+ * never deadlock each other.
  */
-export function rateLimitHits(keys: readonly string[], now: Date, windowMs: number): RawBuilder<RateLimitHitRow> {
-  const windowStart = new Date(now.getTime() - windowMs);
+function rateLimitHits(keys: readonly string[], now: Date, windowMs: number): RawBuilder<RateLimitHitRow> {
   const values = keys.map((key) => sql`(${key}, array[${now}::timestamptz], ${now})`);
   return sql<RateLimitHitRow>`
     insert into rate_limits as r (key, hits, updated_at)
     values ${sql.join(values)}
-    on conflict (key) do update set
-      hits = array(select h from unnest(r.hits) as h where h > ${windowStart} order by h) || ${now}::timestamptz,
-      updated_at = ${now}
+    on conflict (key) do update set hits = ${hitsInWindow(now, windowMs)} || ${now}::timestamptz, updated_at = ${now}
     returning r.key, cardinality(r.hits) as count, r.hits[1] as oldest`;
+}
+
+/**
+ * A hit on `key` only if `condition` holds and its window has room for it (fewer than `max` hits),
+ * as a statement fragment for a CTE: it returns (key, count, oldest) with the hit counted, and no
+ * row when it was not counted. The row is locked either way once `condition` holds, and its count
+ * is exact: concurrent hits on one key are counted one after another.
+ */
+export function countHitIfRoom(
+  key: string,
+  now: Date,
+  windowMs: number,
+  max: number,
+  condition: RawBuilder<unknown>,
+): RawBuilder<RateLimitHitRow> {
+  const inWindow = hitsInWindow(now, windowMs);
+  return sql<RateLimitHitRow>`
+    insert into rate_limits as r (key, hits, updated_at)
+    select ${key}::text, array[${now}::timestamptz], ${now}::timestamptz where ${condition}
+    on conflict (key) do update set hits = ${inWindow} || ${now}::timestamptz, updated_at = ${now}
+      where cardinality(${inWindow}) < ${max}::integer
+    returning r.key, cardinality(r.hits) as count, r.hits[1] as oldest`;
+}
+
+/** The oldest hit on `key` inside the window, as this statement's snapshot has it (null: none). */
+export function oldestInWindow(key: string, now: Date, windowMs: number): RawBuilder<Date | null> {
+  return sql<Date | null>`(select min(h) from rate_limits, unnest(hits) as h
+    where key = ${key} and h > ${new Date(now.getTime() - windowMs)})`;
+}
+
+/** The row's hits still inside the window ending at `now`, oldest first (alias `r`). */
+function hitsInWindow(now: Date, windowMs: number): RawBuilder<Date[]> {
+  return sql`array(select h from unnest(r.hits) as h where h > ${new Date(now.getTime() - windowMs)} order by h)`;
 }
 
 export function rateLimitHitFromRow(row: RateLimitHitRow): RateLimitHit {

@@ -3,8 +3,8 @@ import type { AuthDatabase } from "./schema.js";
 
 // The global send budget: one counter row per channel and clock-aligned window, shared by every
 // instance. A send takes its unit in the statement that counts it against its identifier and
-// network (otp-store.ts), so the row is locked from that statement to its transaction's commit, one
-// round trip later, never through a delivery: sends queue behind each other only that long.
+// network (otp-store.ts), which commits on its own, so the row is locked only while that statement
+// runs, never through a round trip or a delivery: sends queue behind each other only that long.
 
 /** One channel's window of the budget. */
 export interface SendBudgetWindow {
