@@ -5,7 +5,7 @@ import { ErrorInfoSchema, RetryInfoSchema } from "../../gen/google/rpc/error_det
 import { IdentifierType, OtpPurpose } from "../../gen/mintcoin/auth/v1/auth_pb.js";
 import { clientNetwork } from "../../services/shared/client-network.js";
 import { connectAuthClient } from "../fixtures/services.js";
-import { waitFor } from "../support/index.js";
+import { lockWaiters, waitFor } from "../support/index.js";
 import { sendChallenge, startAuthHarness, uniqueEmail, verifyRequest, type AuthHarness } from "./auth-harness.js";
 
 // Hostile traffic against the code sign-in: a stranger who knows someone's identifier cannot keep
@@ -124,7 +124,7 @@ describe("a stranger guessing at someone's codes", () => {
         [`otp-send:identifier:${email}`, now],
       );
       const send = outcome(h.client.sendOtp(sendRequest(email), forwardedFrom("198.51.100.7")));
-      await waitFor(async () => expect(await lockWaiters(h.database.url)).toBe(1));
+      await waitFor(async () => expect(await lockWaiters(h.database)).toBe(1));
       await admin.query("commit");
       // The identifier's window is full once that commits: refused, and the network's hit given back.
       expect(await send).toBe(Code.ResourceExhausted);
@@ -278,20 +278,3 @@ describe("the global send budget", () => {
     expect(overLimit.findDetails(ErrorInfoSchema)[0]?.reason).toBe("OTP_SEND_RATE_LIMITED");
   });
 });
-
-/**
- * Sessions of the database waiting for a lock. Asked on a connection of its own: inside a
- * transaction, pg_stat_activity is a snapshot taken at its first read.
- */
-async function lockWaiters(databaseUrl: string): Promise<number> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ count: string }>(
-      "select count(*) from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'",
-    );
-    return Number(rows[0]!.count);
-  } finally {
-    await client.end();
-  }
-}

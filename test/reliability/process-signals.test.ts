@@ -6,7 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthService, IdentifierType, OtpPurpose } from "../../gen/mintcoin/auth/v1/auth_pb.js";
 import { collectEvents, type EventCollector } from "../fixtures/events.js";
 import { connectAuthClient, connectUserClient } from "../fixtures/services.js";
-import { createTestDatabase, startNats, waitFor, type NatsInstance, type TestDatabase } from "../support/index.js";
+import {
+  createTestDatabase,
+  lockWaiters,
+  startNats,
+  waitFor,
+  type NatsInstance,
+  type TestDatabase,
+} from "../support/index.js";
 import { type ServiceProcess, startServiceProcess } from "../support/service-process.js";
 import { missingCommittedChanges } from "./helpers/committed-state.js";
 import { auditOnceDelivered } from "./helpers/event-oracle.js";
@@ -40,7 +47,7 @@ describe("service processes killed and stopped", () => {
         OTP_DELIVERY: "nats",
         OTP_RATE_LIMIT_MAX_REQUESTS: "1000000",
         OTP_IP_RATE_LIMIT_MAX_REQUESTS: "1000000",
-        // Room for the ten held SendOtp transactions of the SIGTERM test beside the background work.
+        // Room for the ten SendOtp statements the SIGTERM test holds, beside the background work.
         DATABASE_POOL_SIZE: "20",
       },
     });
@@ -122,7 +129,7 @@ describe("service processes killed and stopped", () => {
 
   it("SIGTERM: calls already in the handler finish with OK, new connections are refused, the process exits 0", async () => {
     const identifier = "sigterm@example.com";
-    // Hold the identifier's rate-limit row: every SendOtp for it waits inside its transaction.
+    // Hold the identifier's rate-limit row: every SendOtp for it waits inside its first statement.
     const blocker = new pg.Client({ connectionString: authDatabase.url });
     blocker.on("error", () => undefined); // dropped with the test database
     await blocker.connect();
@@ -163,29 +170,13 @@ describe("service processes killed and stopped", () => {
     );
     recordSurvival({
       fault: "SIGTERM with calls in the handler",
-      tried: "10 SendOtp (5 over HTTP/1.1, 5 over HTTP/2) held in their transactions while the signal came",
+      tried:
+        "10 SendOtp (5 over HTTP/1.1, 5 over HTTP/2) held on a row lock in their first statement while the signal came",
       times: 1,
       lost: "nothing: all 10 answered OK, exit code 0, their 10 events published",
     });
   }, 90_000);
 });
-
-/**
- * Sessions of the auth database waiting for a lock (the held SendOtp calls). Asked on a connection
- * of its own: inside a transaction, pg_stat_activity is a snapshot taken at its first read.
- */
-async function lockWaiters(database: TestDatabase): Promise<number> {
-  const client = new pg.Client({ connectionString: database.url });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ count: string }>(
-      "select count(*) from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'",
-    );
-    return Number(rows[0]!.count);
-  } finally {
-    await client.end();
-  }
-}
 
 function refusesConnections(port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -1,5 +1,5 @@
 // The test harness, in one import: `import { createTestDatabase, startNats, ... } from "../support/index.js"`.
-export { createTestDatabase, type TestDatabase } from "./test-database.js";
+export { createTestDatabase, lockWaiters, type TestDatabase } from "./test-database.js";
 export { startPostgres, type PgInstance, type StartPostgresOptions } from "./postgres.js";
 export { startNats, type NatsInstance } from "./nats.js";
 export { startNatsCluster, type NatsCluster, type NatsClusterNode } from "./nats-cluster.js";

@@ -26,3 +26,16 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     },
   };
 }
+
+/**
+ * Sessions of the database waiting for a lock, for a test that holds one open and must know that a
+ * call now waits on it. Asked on a connection of its own: inside a transaction, pg_stat_activity is a
+ * snapshot taken at its first read.
+ */
+export async function lockWaiters(database: TestDatabase): Promise<number> {
+  const { rows } = await adminQuery(
+    database.url,
+    "select count(*)::integer as count from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'",
+  );
+  return Number(rows[0]?.count ?? 0);
+}
