@@ -104,36 +104,48 @@ describe("a stranger guessing at someone's codes", () => {
     expect((await h.auth.handle.runtime.metrics.otpIdentifierLocks.get()).values[0]?.value ?? 0).toBe(locksBefore);
   });
 
-  it("counts a send the identifier's limit refuses against no network, even one that raced the identifier's first sends", async () => {
+  it("counts a send the identifier's limit refuses against no network, and does not deadlock, when it raced the identifier's first sends", async () => {
     const email = uniqueEmail("raced");
+    const network = "otp-send:ip:198.51.100.7";
     const networkHits = async (admin: pg.Client) => {
       const { rows } = await admin.query<{ hits: number }>(
-        "select cardinality(hits) as hits from rate_limits where key = 'otp-send:ip:198.51.100.7'",
+        "select cardinality(hits) as hits from rate_limits where key = $1",
+        [network],
       );
       return rows[0]?.hits ?? 0;
     };
     const admin = new pg.Client({ connectionString: h.database.url });
     await admin.connect();
     try {
-      // Another send's first hits on this identifier, not yet committed: SendOtp's statement finds no
-      // row for the identifier, so finds room, counts its network, and then waits on that row.
-      await admin.query("begin");
+      // A concurrent first send for this identifier, by hand and in a send's lock order: the
+      // identifier's advisory lock (rate-limit-store.ts, lockingKey), its row (new, with a full window),
+      // then the network's row. SendOtp's statement starts while this is open, so its snapshot will not
+      // have the identifier's row: it must wait on the advisory lock first, not lock the network's row
+      // and then wait on the identifier's (which would deadlock with this transaction).
+      const identifierKey = `otp-send:identifier:${email}`;
       const now = h.clock.now();
+      await admin.query("begin");
+      await admin.query("select pg_advisory_xact_lock(hashtextextended($1, 0))", [`rate-limit:${identifierKey}`]);
       await admin.query(
         "insert into rate_limits (key, hits, updated_at) values ($1, array[$2, $2, $2]::timestamptz[], $2)",
-        [`otp-send:identifier:${email}`, now],
+        [identifierKey, now],
       );
       const send = outcome(h.client.sendOtp(sendRequest(email), forwardedFrom("198.51.100.7")));
       await waitFor(async () => expect(await lockWaiters(h.database)).toBe(1));
+      await admin.query("insert into rate_limits (key, hits, updated_at) values ($1, array[$2]::timestamptz[], $2)", [
+        network,
+        now,
+      ]);
       await admin.query("commit");
-      // The identifier's window is full once that commits: refused, and the network's hit given back.
+      // Refused by the identifier's window, counted by the network on the way (its snapshot did not
+      // have the identifier's row), and that hit given back: the network holds the other send's alone.
       expect(await send).toBe(Code.ResourceExhausted);
-      expect(await networkHits(admin)).toBe(0);
+      expect(await networkHits(admin)).toBe(1);
       // A send the identifier's limit refuses outright never touches the network.
       expect(await outcome(h.client.sendOtp(sendRequest(email), forwardedFrom("198.51.100.7")))).toBe(
         Code.ResourceExhausted,
       );
-      expect(await networkHits(admin)).toBe(0);
+      expect(await networkHits(admin)).toBe(1);
     } finally {
       await admin.end();
     }

@@ -109,7 +109,7 @@ describe("races across two instances of each service", () => {
     return rows.map((row) => fromBinary(eventCatalog[subject], row.payload));
   }
 
-  /** The hits inside the send limit's window of each key like `pattern` (rate_limits). */
+  /** The hits stored for each send-limit key like `pattern` (rate_limits), in key order. */
   async function sendLimitHits(pattern: string): Promise<number[]> {
     const { rows } = await db.auth.query<{ hits: number }>(
       "select cardinality(hits) as hits from rate_limits where key like $1 order by key",

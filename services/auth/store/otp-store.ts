@@ -5,6 +5,7 @@ import { insertOutboxFragment } from "../../shared/outbox/outbox-store.js";
 import {
   countHitIfRoom,
   giveBackRateLimitHit,
+  lockingKey,
   oldestInWindow,
   rateLimitHitFromRow,
   type RateLimitHit,
@@ -63,10 +64,14 @@ export type OtpSendStart = OtpSendCounted | OtpSendRefused;
  * the user holding the identifier. A refused send counts nowhere.
  *
  * One statement can change a row only once, so the identifier's room is read first, under its row's
- * lock (the order every send locks in: identifier, network, budget), the network's hit is added only
- * if both have room, and the identifier's only if the network's was. When the identifier has no row
- * yet and concurrent first sends for it race, each may find room, be counted by its network and then
- * be refused by the identifier's exact count: that network hit is given back by a second statement.
+ * lock, the network's hit is added only if both have room, and the identifier's only if the network's
+ * was. Every send takes its locks in one order: the identifier's advisory lock (lockingKey), its row,
+ * the network's row, the budget's. The advisory lock comes first because a statement's snapshot is
+ * taken when it starts: a send that began before another created the identifier's row does not see
+ * that row, so without it, it would lock the network's row before the identifier's, the reverse of a
+ * send that sees it, and two such sends could deadlock. The same stale snapshot is why concurrent
+ * first sends for an identifier may each find room, be counted by their network and then be refused
+ * by the identifier's exact count: that network hit is given back by a second statement.
  * Earlier codes are left open: each is reachable through its own challenge, so a send by someone
  * else does not kill the code its owner is about to type.
  */
@@ -98,7 +103,7 @@ export async function startOtpSend(
     holder: string | null;
     budget_taken: boolean;
   }>`
-    with identifier_before as (select hits from rate_limits where key = ${identifierKey} for update),
+    with identifier_before as (select hits from rate_limits where key = ${lockingKey(identifierKey)} for update),
     network as (${countHitIfRoom(ipKey, now, windowMs, send.maxSendsPerIp, identifierRoom)}),
     identifier as (${countHitIfRoom(identifierKey, now, windowMs, send.maxSendsPerIdentifier, networkCounted)}),
     budget as (${takeSendBudgetFragment(send.budget, sql`exists (select 1 from identifier)`)})

@@ -66,6 +66,18 @@ export function countHitIfRoom(
     returning r.key, cardinality(r.hits) as count, r.hits[1] as oldest`;
 }
 
+/**
+ * `key` as an expression (SQL, text) that first takes a transaction-scoped advisory lock of its own
+ * on the key: a statement that finds its row with it (`where key = ${lockingKey(key)} for update`)
+ * holds that lock before it can read or lock anything of the key. Unlike the row's lock, it can be
+ * held while the row does not exist yet, so statements that must create the row cannot take their
+ * other locks in a different order around it. The planner keeps the volatile lock call in the
+ * uncorrelated subquery, which must run before the index scan that needs its value.
+ */
+export function lockingKey(key: string): RawBuilder<string> {
+  return sql<string>`(select ${key}::text from (select pg_advisory_xact_lock(hashtextextended(${`rate-limit:${key}`}, 0))) as gate)`;
+}
+
 /** The oldest hit on `key` inside the window, as this statement's snapshot has it (null: none). */
 export function oldestInWindow(key: string, now: Date, windowMs: number): RawBuilder<Date | null> {
   return sql<Date | null>`(select min(h) from rate_limits, unnest(hits) as h
