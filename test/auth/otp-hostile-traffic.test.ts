@@ -118,7 +118,7 @@ describe("a stranger guessing at someone's codes", () => {
     await admin.connect();
     try {
       // A concurrent first send for this identifier, by hand and in a send's lock order: the
-      // identifier's advisory lock (rate-limit-store.ts, lockingKey), its row (new, with a full window),
+      // identifier's advisory lock (rate-limit-store.ts, keyLockedFirst), its row (new, with a full window),
       // then the network's row. SendOtp's statement starts while this is open, so its snapshot will not
       // have the identifier's row: it must wait on the advisory lock first, not lock the network's row
       // and then wait on the identifier's (which would deadlock with this transaction).

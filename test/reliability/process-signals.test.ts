@@ -149,7 +149,8 @@ describe("service processes killed and stopped", () => {
         (error: unknown) => String(error),
       ),
     );
-    // All ten are in the handler once ten sessions wait on the row lock.
+    // All ten are in the handler once ten sessions wait on a lock: one on the identifier's row, the
+    // others on its advisory lock, which every send takes first.
     await waitFor(async () => (await lockWaiters(authDatabase)) >= 10, { timeoutMs: 15_000 });
 
     const exited = auth!.signal("SIGTERM");

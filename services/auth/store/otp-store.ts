@@ -5,7 +5,7 @@ import { insertOutboxFragment } from "../../shared/outbox/outbox-store.js";
 import {
   countHitIfRoom,
   giveBackRateLimitHit,
-  lockingKey,
+  keyLockedFirst,
   oldestInWindow,
   rateLimitHitFromRow,
   type RateLimitHit,
@@ -65,13 +65,14 @@ export type OtpSendStart = OtpSendCounted | OtpSendRefused;
  *
  * One statement can change a row only once, so the identifier's room is read first, under its row's
  * lock, the network's hit is added only if both have room, and the identifier's only if the network's
- * was. Every send takes its locks in one order: the identifier's advisory lock (lockingKey), its row,
- * the network's row, the budget's. The advisory lock comes first because a statement's snapshot is
- * taken when it starts: a send that began before another created the identifier's row does not see
- * that row, so without it, it would lock the network's row before the identifier's, the reverse of a
- * send that sees it, and two such sends could deadlock. The same stale snapshot is why concurrent
- * first sends for an identifier may each find room, be counted by their network and then be refused
- * by the identifier's exact count: that network hit is given back by a second statement.
+ * was. Each send first takes the identifier's advisory lock (keyLockedFirst), so sends for one
+ * identifier run one after another; after it, a send locks the network's row and then the budget's
+ * (the identifier's row before them, or, when its snapshot does not have that row, after the
+ * network's). Without it, a send that began before another created the identifier's row would lock
+ * the network's row before the identifier's, the reverse of a send that sees the row, and the two
+ * could deadlock. The same stale snapshot is why concurrent first sends for an identifier may each
+ * find room, be counted by their network and then be refused by the identifier's exact count: that
+ * network hit is given back by a second statement.
  * Earlier codes are left open: each is reachable through its own challenge, so a send by someone
  * else does not kill the code its owner is about to type.
  */
@@ -103,7 +104,9 @@ export async function startOtpSend(
     holder: string | null;
     budget_taken: boolean;
   }>`
-    with identifier_before as (select hits from rate_limits where key = ${lockingKey(identifierKey)} for update),
+    with identifier_before as (
+      select hits from rate_limits where ${keyLockedFirst(identifierKey)} and key = ${identifierKey} for update
+    ),
     network as (${countHitIfRoom(ipKey, now, windowMs, send.maxSendsPerIp, identifierRoom)}),
     identifier as (${countHitIfRoom(identifierKey, now, windowMs, send.maxSendsPerIdentifier, networkCounted)}),
     budget as (${takeSendBudgetFragment(send.budget, sql`exists (select 1 from identifier)`)})

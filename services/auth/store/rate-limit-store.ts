@@ -67,15 +67,15 @@ export function countHitIfRoom(
 }
 
 /**
- * `key` as an expression (SQL, text) that first takes a transaction-scoped advisory lock of its own
- * on the key: a statement that finds its row with it (`where key = ${lockingKey(key)} for update`)
- * holds that lock before it can read or lock anything of the key. Unlike the row's lock, it can be
- * held while the row does not exist yet, so statements that must create the row cannot take their
- * other locks in a different order around it. The planner keeps the volatile lock call in the
- * uncorrelated subquery, which must run before the index scan that needs its value.
+ * A condition (SQL, always true) that takes a transaction-scoped advisory lock of `key`'s own. Put
+ * beside `key = ...` in the WHERE of the statement that finds the key's row, it is taken before that
+ * row is read or locked, and whether or not the row exists: it references no column, so Postgres
+ * runs it once as a one-time filter above the scan, before the scan reads a row (a sequential scan
+ * of an empty table included). So statements that may have to create the row cannot take their other
+ * locks in a different order around it.
  */
-export function lockingKey(key: string): RawBuilder<string> {
-  return sql<string>`(select ${key}::text from (select pg_advisory_xact_lock(hashtextextended(${`rate-limit:${key}`}, 0))) as gate)`;
+export function keyLockedFirst(key: string): RawBuilder<boolean> {
+  return sql<boolean>`(select true from (select pg_advisory_xact_lock(hashtextextended(${`rate-limit:${key}`}, 0))) as gate)`;
 }
 
 /** The oldest hit on `key` inside the window, as this statement's snapshot has it (null: none). */
