@@ -20,28 +20,18 @@ export async function recordRateLimitHit(
   now: Date,
   windowMs: number,
 ): Promise<RateLimitHit> {
-  const { rows } = await rateLimitHits([key], now, windowMs).execute(db);
-  return rateLimitHitFromRow(guaranteed(rows[0], "the upsert returns one row per key"));
+  const { rows } = await sql<RateLimitHitRow>`
+    insert into rate_limits as r (key, hits, updated_at)
+    values (${key}, array[${now}::timestamptz], ${now})
+    on conflict (key) do update set hits = ${hitsInWindow(now, windowMs)} || ${now}::timestamptz, updated_at = ${now}
+    returning r.key, cardinality(r.hits) as count, r.hits[1] as oldest`.execute(db);
+  return rateLimitHitFromRow(guaranteed(rows[0], "the upsert returns the key's row"));
 }
 
 export interface RateLimitHitRow {
   key: string;
   count: number;
   oldest: Date;
-}
-
-/**
- * The upsert behind recordRateLimitHit, as a statement fragment returning (key, count, oldest) per
- * key. Rows are locked in the order of `keys`, so callers that always list them in the same order
- * never deadlock each other.
- */
-function rateLimitHits(keys: readonly string[], now: Date, windowMs: number): RawBuilder<RateLimitHitRow> {
-  const values = keys.map((key) => sql`(${key}, array[${now}::timestamptz], ${now})`);
-  return sql<RateLimitHitRow>`
-    insert into rate_limits as r (key, hits, updated_at)
-    values ${sql.join(values)}
-    on conflict (key) do update set hits = ${hitsInWindow(now, windowMs)} || ${now}::timestamptz, updated_at = ${now}
-    returning r.key, cardinality(r.hits) as count, r.hits[1] as oldest`;
 }
 
 /**
