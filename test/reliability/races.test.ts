@@ -122,8 +122,8 @@ describe("races across two instances of each service", () => {
     const identifier = "one-identifier@race.example";
     const request = { identifier, identifierType: IdentifierType.EMAIL, purpose: OtpPurpose.LOGIN, deviceId: "d" };
     // A network of their own, so its window holds only these requests. The identifier has no window
-    // yet, so the racers all find room in it, and those its exact count refuses must give their
-    // network hit back.
+    // yet: racers whose statement began before the first send committed find room in it, and those
+    // its exact count then refuses must give their network hit back.
     const oneNetwork = authInstances.map((instance) => authClientFrom(instance.baseUrl, () => "203.0.113.20"));
     const result = await answers(
       Array.from({ length: callers }, (_, index) => oneNetwork[index % 2]!.sendOtp(request)),
