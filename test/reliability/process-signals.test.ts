@@ -171,8 +171,7 @@ describe("service processes killed and stopped", () => {
     );
     recordSurvival({
       fault: "SIGTERM with calls in the handler",
-      tried:
-        "10 SendOtp (5 over HTTP/1.1, 5 over HTTP/2) held on a row lock in their first statement while the signal came",
+      tried: "10 SendOtp (5 over HTTP/1.1, 5 over HTTP/2) held on locks in their first statement while the signal came",
       times: 1,
       lost: "nothing: all 10 answered OK, exit code 0, their 10 events published",
     });

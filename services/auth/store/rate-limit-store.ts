@@ -84,8 +84,9 @@ export function rateLimitHitFromRow(row: RateLimitHitRow): RateLimitHit {
 }
 
 /**
- * Gives back the newest hit on `key` (an attempt counted in advance that turned out not to count,
- * such as a client secret that was right), in the transaction that recorded it.
+ * Gives back the newest hit on `key`: an attempt counted in advance that turned out not to count (a
+ * client secret that was right, in the transaction that recorded it), or a send that its network
+ * counted and its identifier then refused (SendOtp's race, a statement after the one that counted it).
  */
 export async function giveBackRateLimitHit(db: Kysely<AuthDatabase>, key: string, now: Date): Promise<void> {
   await sql`
