@@ -18,6 +18,7 @@ import { outboxMigrations } from "../../services/shared/outbox/outbox-migration.
 import type { OutboxDatabase } from "../../services/shared/outbox/outbox-table.js";
 import { createOutboxRelay, type OutboxPublisher } from "../../services/shared/outbox/relay.js";
 import { startInfra } from "./infra.js";
+import { percentile } from "./load.js";
 
 const drainsPerBlock = Number(process.argv[2] ?? 100);
 const blocks = 4;
@@ -103,7 +104,9 @@ try {
   await infra.close();
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
+function median(values: readonly number[]): number {
+  return percentile(
+    [...values].sort((a, b) => a - b),
+    0.5,
+  );
 }
