@@ -260,11 +260,11 @@ async function refreshRotation(
  * sides run in ABBA order (on, off, off, on) and each side's CPU per sign-in is the mean of its two
  * runs, so that a drift over the scenario (Postgres vacuuming what the scenarios before wrote, the
  * machine's other load) weighs on both sides alike: with one run each, relay on measured first, the
- * same code gave 6.6% and 41% in two runs minutes apart. A relay-on run starts once its relay has
- * published the events the relay-off runs left in the outbox (outboxDrained). The relay-off side was once measured cold,
- * on the accounts of the relay-on side: its figure then carried the process's start (V8 compiling
- * the hot paths, on threads counted as its CPU), and relay off came out 10-56% costlier than relay
- * on in every full run.
+ * same code gave 41% and 6.6% in two runs minutes apart. A relay-on run starts once its relay has
+ * published the events the relay-off runs left in the outbox (outboxDrained). The relay-off side was
+ * once measured cold, on the accounts of the relay-on side: its figure then carried the process's
+ * start (V8 compiling the hot paths, on threads counted as its CPU), and relay off came out 10-56%
+ * costlier than relay on in every full run.
  */
 async function eventsOffVersusOn(ctx: BenchContext): Promise<ScenarioResult> {
   const name = "otp-sign-in-events-off";
