@@ -17,6 +17,23 @@ export function cpuSeconds(pid: number): number {
 }
 
 /**
+ * Until none of the processes used a CPU tick for `quietMs` (their background work, such as the
+ * outbox relay or the event consumers, is done), checked every `quietMs`, for at most `timeoutMs`.
+ * False if they were still busy then: a timer of an idle process may take a tick now and then.
+ */
+export async function untilCpuIdle(pids: readonly number[], quietMs: number, timeoutMs: number): Promise<boolean> {
+  const sample = () => pids.map((pid) => cpuSeconds(pid)).join();
+  let last = sample();
+  for (let waited = 0; waited < timeoutMs; waited += quietMs) {
+    await new Promise((resolve) => setTimeout(resolve, quietMs));
+    const now = sample();
+    if (now === last) return true;
+    last = now;
+  }
+  return false;
+}
+
+/**
  * Read and write system calls the process has made since it started (/proc/<pid>/io syscr and syscw,
  * socket reads and writes included): a statement sent to Postgres or a message to NATS is a write
  * and its answer a read or more, so these count a call's round trips, the outbox relay's included.

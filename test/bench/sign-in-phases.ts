@@ -12,7 +12,7 @@ import { freshAccount, signIn, signInSteps } from "./flows.js";
 import { startInfra } from "./infra.js";
 import { runLoad } from "./load.js";
 import { CommitCounter, measure } from "./measure.js";
-import { cpuSeconds, ioSyscalls } from "./proc-stats.js";
+import { ioSyscalls, untilCpuIdle } from "./proc-stats.js";
 import { startBothServices } from "./services.js";
 
 const n = Number(process.argv[2] ?? 500);
@@ -77,18 +77,13 @@ try {
     if (result.errors > 0) throw new Error(`${result.errors} calls failed, the first: ${result.firstError}`);
   }
 
-  /**
-   * Until neither service used a CPU tick in the last 200 ms (the relay and the consumers are done),
-   * for at most 5 s: a timer of an idle service may take a tick now and then.
-   */
+  /** Until the relay and the consumers are done: no CPU tick in 200 ms, for at most 5 s. */
   async function untilIdle(): Promise<void> {
-    let last = processes.map((proc) => cpuSeconds(proc.pid)).join();
-    for (let waited = 0; waited < 5000; waited += 200) {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      const now = processes.map((proc) => cpuSeconds(proc.pid)).join();
-      if (now === last) return;
-      last = now;
-    }
+    await untilCpuIdle(
+      processes.map((proc) => proc.pid),
+      200,
+      5000,
+    );
   }
 } finally {
   await counter.close();

@@ -7,9 +7,10 @@ import { jetStreamInbox, logFileInbox, type CodeInbox } from "../code-inbox.js";
 import { measuredLoad, nodeConcurrencies, runSeconds, type BenchContext } from "../context.js";
 import { freshAccount, probeSignIn, signIn, type Account, type Session } from "../flows.js";
 import type { NodeProcess } from "../../support/node-process.js";
+import { waitFor } from "../../support/wait-for.js";
 import { relayQuantiles, scrapeRelayLag, startLagReceiver, summarize } from "../relay-lag-probe.js";
 import { round, runLabel, scenarioFromRuns, shapeOf, skipped, type RunRow, type ScenarioResult } from "../report.js";
-import { cpuSeconds } from "../proc-stats.js";
+import { untilCpuIdle } from "../proc-stats.js";
 import { startAuthProcess } from "../services.js";
 import { messageOf } from "./tokens.js";
 
@@ -337,36 +338,28 @@ async function eventsOffVersusOn(ctx: BenchContext): Promise<ScenarioResult> {
 /**
  * Waits out the backlog a relay-on run would otherwise pay for: the relay-off runs' events, which the
  * relay publishes as it starts, and the user service consuming them (its CPU is not counted, but it
- * shares the cores). Checked every 100 ms: the outbox until no event is unsent, then the user
- * service until it used no CPU tick for 200 ms; at most 2 minutes in all.
+ * shares the cores). The outbox until no event is unsent, then the user service until it used no
+ * CPU tick for 200 ms; at most 2 minutes each.
  */
 async function backlogSettled(ctx: BenchContext): Promise<void> {
-  const deadline = Date.now() + 120_000;
-  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   const client = new pg.Client({ connectionString: ctx.databases.auth.url, connectionTimeoutMillis: 10_000 });
   // A connection Postgres drops fails the query below; without a listener it would stop the process.
   client.on("error", () => undefined);
   await client.connect();
   try {
-    for (;;) {
-      const { rows } = await client.query<{ unsent: boolean }>(
-        "select exists (select 1 from outbox where sent_at is null) as unsent",
-      );
-      if (!rows[0]?.unsent) break;
-      if (Date.now() > deadline) throw new Error("the outbox relay did not publish its backlog within 2 minutes");
-      await pause(100);
-    }
+    await waitFor(
+      async () => {
+        const { rows } = await client.query<{ unsent: boolean }>(
+          "select exists (select 1 from outbox where sent_at is null) as unsent",
+        );
+        if (rows[0]?.unsent) throw new Error("the outbox relay did not publish its backlog within 2 minutes");
+        return true;
+      },
+      { timeoutMs: 120_000, intervalMs: 100 },
+    );
   } finally {
     await client.end();
   }
-  const user = ctx.user;
-  if (!user) return;
-  let last = cpuSeconds(user.pid);
-  for (let quiet = 0; quiet < 200; ) {
-    await pause(100);
-    const now = cpuSeconds(user.pid);
-    quiet = now === last ? quiet + 100 : 0;
-    last = now;
-    if (Date.now() > deadline) throw new Error("the user service did not consume the backlog within 2 minutes");
-  }
+  if (ctx.user && !(await untilCpuIdle([ctx.user.pid], 200, 120_000)))
+    throw new Error("the user service did not consume the backlog within 2 minutes");
 }
