@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [--out FILE.json] [--only a,b] [--cpu-prof DIR] [--no-build]`
+// `npm run bench [-- --quick] [--out FILE.json] [--only a,b] [--cpu-prof DIR] [--node-flags "..."] [--no-build]`
 // Starts Postgres and NATS (throwaway, or BENCH_DATABASE_URL), builds and starts the services as
 // separate processes, runs the issue's scenarios, prints a table and writes the JSON results.
 import { readFileSync, writeFileSync } from "node:fs";
@@ -29,6 +29,7 @@ const { values } = parseArgs({
     out: { type: "string" },
     only: { type: "string" },
     "cpu-prof": { type: "string" },
+    "node-flags": { type: "string" },
     "no-build": { type: "boolean", default: false },
   },
 });
@@ -59,7 +60,11 @@ try {
   const floorServers = wanted("empty-rpc-connect", "empty-rpc-grpc-js") ? startFloorServers() : undefined;
   const betterAuth = wanted("better-auth-otp-sign-in") ? startBetterAuth({ infra }) : undefined;
   betterAuth?.catch(() => undefined);
-  const serviceNodeFlags = values["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${values["cpu-prof"]}`] : [];
+  // After the production flags: e.g. --perf-basic-prof, for an on-CPU profile with Linux perf (test/bench/README.md).
+  const serviceNodeFlags = [
+    ...(values["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${values["cpu-prof"]}`] : []),
+    ...(values["node-flags"]?.split(/\s+/).filter(Boolean) ?? []),
+  ];
   const authPort = await freePort();
   // The relay's own lag histogram is read from the auth service's metrics port (off by default in the harness).
   const authMetricsPort = await freePort();
