@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [--out FILE.json] [--only a,b] [--cpu-prof DIR] [--node-flags "..."] [--no-build]`
+// `npm run bench [-- --quick] [--out FILE.json] [--only a,b] [--cpu-prof DIR] [--node-flags="--flag ..."] [--no-build]`
 // Starts Postgres and NATS (throwaway, or BENCH_DATABASE_URL), builds and starts the services as
 // separate processes, runs the issue's scenarios, prints a table and writes the JSON results.
 import { readFileSync, writeFileSync } from "node:fs";
