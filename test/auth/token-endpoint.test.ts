@@ -98,49 +98,51 @@ describe("POST /oauth2/token", () => {
 
   it("answers malformed requests with the errors of RFC 6749 section 5.2", async () => {
     const withBasic = { authorization: basic(reader.clientId, reader.clientSecret) };
-    const cases: [string, Promise<Answer>, number, string][] = [
+    // Each request is made when the loop reaches it: made together, one that failed (a reset of the
+    // 413) before the loop awaited it would be a rejection with no handler yet, which fails the run.
+    const cases: [string, () => Promise<Answer>, number, string][] = [
       [
         "JSON instead of a form",
-        post(JSON.stringify(grant), { ...withBasic, contentType: "application/json" }),
+        () => post(JSON.stringify(grant), { ...withBasic, contentType: "application/json" }),
         400,
         "invalid_request",
       ],
-      ["no grant_type", post({}, withBasic), 400, "invalid_request"],
+      ["no grant_type", () => post({}, withBasic), 400, "invalid_request"],
       [
         "a parameter twice",
-        post("grant_type=client_credentials&grant_type=client_credentials", withBasic),
+        () => post("grant_type=client_credentials&grant_type=client_credentials", withBasic),
         400,
         "invalid_request",
       ],
-      ["the password grant", post({ grant_type: "password" }, withBasic), 400, "unsupported_grant_type"],
+      ["the password grant", () => post({ grant_type: "password" }, withBasic), 400, "unsupported_grant_type"],
       [
         "the authorization code grant",
-        post({ grant_type: "authorization_code", code: "x" }, withBasic),
+        () => post({ grant_type: "authorization_code", code: "x" }, withBasic),
         400,
         "unsupported_grant_type",
       ],
       [
         "both authentication methods",
-        post({ ...grant, client_secret: reader.clientSecret }, withBasic),
+        () => post({ ...grant, client_secret: reader.clientSecret }, withBasic),
         400,
         "invalid_request",
       ],
       [
         "a body client_id that differs from Basic's",
-        post({ ...grant, client_id: "svc_other" }, withBasic),
+        () => post({ ...grant, client_id: "svc_other" }, withBasic),
         400,
         "invalid_request",
       ],
       [
         "a compressed body",
-        post(grant, { ...withBasic, headers: { "content-encoding": "gzip" } }),
+        () => post(grant, { ...withBasic, headers: { "content-encoding": "gzip" } }),
         400,
         "invalid_request",
       ],
-      ["a body over 16 KiB", post({ ...grant, scope: "x".repeat(17_000) }, withBasic), 413, "invalid_request"],
+      ["a body over 16 KiB", () => post({ ...grant, scope: "x".repeat(17_000) }, withBasic), 413, "invalid_request"],
     ];
     for (const [label, answer, status, error] of cases) {
-      const { status: got, body, headers } = await answer;
+      const { status: got, body, headers } = await answer();
       expect([got, body.error], label).toEqual([status, error]);
       expect(headers.get("cache-control"), label).toBe("no-store");
     }
@@ -149,17 +151,17 @@ describe("POST /oauth2/token", () => {
   });
 
   it("answers a failed client authentication invalid_client: 401 with a Basic challenge for Basic or none, 400 for client_secret_post", async () => {
-    const challenged: [string, Promise<Answer>][] = [
-      ["a wrong secret by Basic", post(grant, { authorization: basic(reader.clientId, "mcs_wrong") })],
-      ["an unknown client by Basic", post(grant, { authorization: basic("svc_nobody", reader.clientSecret) })],
-      ["no client authentication", post(grant)],
-      ["a client_id without a secret", post({ ...grant, client_id: reader.clientId })],
-      ["a Bearer token instead", post(grant, { authorization: "Bearer abc" })],
-      ["Basic that is not base64", post(grant, { authorization: "Basic ***" })],
-      ["Basic without a colon", post(grant, { authorization: `Basic ${Buffer.from("x").toString("base64")}` })],
+    const challenged: [string, () => Promise<Answer>][] = [
+      ["a wrong secret by Basic", () => post(grant, { authorization: basic(reader.clientId, "mcs_wrong") })],
+      ["an unknown client by Basic", () => post(grant, { authorization: basic("svc_nobody", reader.clientSecret) })],
+      ["no client authentication", () => post(grant)],
+      ["a client_id without a secret", () => post({ ...grant, client_id: reader.clientId })],
+      ["a Bearer token instead", () => post(grant, { authorization: "Bearer abc" })],
+      ["Basic that is not base64", () => post(grant, { authorization: "Basic ***" })],
+      ["Basic without a colon", () => post(grant, { authorization: `Basic ${Buffer.from("x").toString("base64")}` })],
     ];
     for (const [label, answer] of challenged) {
-      const { status, body, headers } = await answer;
+      const { status, body, headers } = await answer();
       expect([status, body.error], label).toEqual([401, "invalid_client"]);
       expect(headers.get("www-authenticate"), label).toMatch(/^Basic realm=/);
     }

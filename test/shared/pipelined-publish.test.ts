@@ -125,9 +125,13 @@ describe("a JetStream publish acknowledged on a shared subscription", () => {
     const holder = await connect({ servers: nats.url });
     const held = holder.subscribe("held.subject", { max: 1 });
     await holder.flush();
-    const waiting = ownPublish("held.subject", encoder.encode("x"), options("held", 30_000));
+    // The expectation is attached before the close, which is what rejects the publish: a rejection
+    // with no handler yet would fail the run.
+    const waiting = expect(ownPublish("held.subject", encoder.encode("x"), options("held", 30_000))).rejects.toThrow(
+      "no acknowledgement for held.subject: the NATS connection closed",
+    );
     for await (const _ of held) await own.close();
-    await expect(waiting).rejects.toThrow("no acknowledgement for held.subject: the NATS connection closed");
+    await waiting;
     await expect(ownPublish("published.closed", encoder.encode("x"), options("closed"))).rejects.toThrow(
       "cannot publish published.closed: the NATS connection closed",
     );
