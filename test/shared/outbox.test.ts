@@ -42,11 +42,12 @@ describe("outbox relay", () => {
     await testDatabase?.drop();
   });
 
-  async function recordLogouts(count: number): Promise<string[]> {
+  /** Writes `count` events in one transaction, each stamped with `at()`; returns their ids in order. */
+  async function recordLogouts(count: number, at = () => systemClock.now()): Promise<string[]> {
     const ids: string[] = [];
     await database.db.transaction().execute(async (trx) => {
       for (let index = 0; index < count; index++) {
-        const row = outboxRow(systemClock.now(), "auth.logout", { userId: `user-${index}`, sessionId: `s-${index}` });
+        const row = outboxRow(at(), "auth.logout", { userId: `user-${index}`, sessionId: `s-${index}` });
         await insertOutboxRows(trx, [row]);
         ids.push(row.id);
       }
@@ -98,6 +99,22 @@ describe("outbox relay", () => {
     const pending = await database.db.selectFrom("outbox").select("id").where("sent_at", "is", null).execute();
     expect(pending).toEqual([]);
     expect((await streamMessageIds()).sort()).toEqual([...ids].sort());
+  });
+
+  it("publishes rows in the order they were inserted, also when they share one time", async () => {
+    await purgeStream();
+    // One transaction's events share its time, and so does everything a clock that stands still stamps;
+    // the ids are random, so only the insertion order can say which came first.
+    const at = new Date();
+    const ids = [...(await recordLogouts(20, () => at)), ...(await recordLogouts(20, () => at))];
+    const relay = createOutboxRelay({
+      db: database.db,
+      publisher: createJetStreamPublisher(createPipelinedPublish(connection)),
+      logger,
+      batchSize: 7,
+    });
+    while ((await relay.drainOnce()) > 0);
+    expect(await streamMessageIds()).toEqual(ids);
   });
 
   it("re-publishes a row whose publish succeeded but whose commit did not, and JetStream drops the duplicate", async () => {

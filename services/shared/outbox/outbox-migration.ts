@@ -26,4 +26,20 @@ export const outboxMigrations: Record<string, Migration> = {
       await db.schema.dropTable("outbox").execute();
     },
   },
+  // Ties on created_at (one transaction's several events, a clock that stands still, two instances'
+  // clocks apart) left the relay's order to the random event id. An identity column numbers rows as
+  // they are inserted, so one entity's events, serialized by its row lock, are numbered in commit order.
+  // Adding it rewrites the table under an exclusive lock; the outbox keeps only a day of sent rows.
+  "2026-12-10T00-00-00_outbox-sequence": {
+    async up(db: Kysely<any>) {
+      await sql`alter table outbox add column seq bigint generated always as identity`.execute(db);
+      await sql`drop index outbox_pending`.execute(db);
+      await sql`create index outbox_pending on outbox (seq) include (created_at) where sent_at is null`.execute(db);
+    },
+    async down(db: Kysely<any>) {
+      await sql`drop index outbox_pending`.execute(db);
+      await sql`alter table outbox drop column seq`.execute(db);
+      await sql`create index outbox_pending on outbox (created_at, id) where sent_at is null`.execute(db);
+    },
+  },
 };

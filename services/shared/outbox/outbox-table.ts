@@ -2,6 +2,8 @@ import type { ColumnType, Generated, Kysely } from "kysely";
 
 /** The outbox table both services keep in their own database (see outbox-migration.ts). */
 export interface OutboxTable {
+  /** Numbered by the database as rows are inserted: the order the relay publishes in. */
+  seq: ColumnType<string, never, never>;
   /** The event id: also the JetStream `Nats-Msg-Id`, so a re-publish is de-duplicated. */
   id: string;
   subject: string;

@@ -53,7 +53,7 @@ export interface OutboxRelay {
 }
 
 /**
- * Publishes outbox rows in creation order and marks them sent. Rows are claimed with
+ * Publishes outbox rows in the order they were inserted (`seq`) and marks them sent. Rows are claimed with
  * `FOR UPDATE SKIP LOCKED`, so any number of relays (one per service instance) share the work
  * without publishing a row twice at the same time. A crash between publishing and marking a row
  * sent re-publishes it later with the same `Nats-Msg-Id`, which JetStream de-duplicates; consumers
@@ -207,17 +207,17 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
 /**
  * Claims the oldest unsent rows and marks them sent, in one statement: `FOR UPDATE SKIP LOCKED`
- * lets other relays pass them by; the outer select restores creation order (RETURNING has none).
+ * lets other relays pass them by; the outer select restores insertion order (RETURNING has none).
  */
 function claimBatch(limit: number) {
   return sql<OutboxMessage>`
     with claimed as (
-      select id from outbox where sent_at is null order by created_at, id limit ${limit} for update skip locked
+      select id from outbox where sent_at is null order by seq limit ${limit} for update skip locked
     ), marked as (
       update outbox set sent_at = now() from claimed where outbox.id = claimed.id
-      returning outbox.id, outbox.subject, outbox.event_type, outbox.payload, outbox.created_at
+      returning outbox.seq, outbox.id, outbox.subject, outbox.event_type, outbox.payload, outbox.created_at
     )
-    select id, subject, event_type, payload, created_at from marked order by created_at, id`;
+    select id, subject, event_type, payload, created_at from marked order by seq`;
 }
 
 class PublishFailed extends Error {
