@@ -1,6 +1,6 @@
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import type { Kysely } from "kysely";
+import { sql, type Kysely, type Migration } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IdentifierType, OtpPurpose } from "../../gen/mintcoin/auth/v1/auth_pb.js";
 import { systemClock } from "../../services/shared/clock.js";
@@ -12,7 +12,7 @@ import { ensureStreams, streams } from "../../services/shared/events/streams.js"
 import { createLogger } from "../../services/shared/logging.js";
 import { outboxMigrations } from "../../services/shared/outbox/outbox-migration.js";
 import { outboxRow } from "../../services/shared/outbox/outbox-rows.js";
-import { insertOutboxRows } from "../../services/shared/outbox/outbox-store.js";
+import { insertOutboxRows, insertOutboxRowsWhere } from "../../services/shared/outbox/outbox-store.js";
 import type { OutboxDatabase } from "../../services/shared/outbox/outbox-table.js";
 import { createOutboxRelay, type OutboxPublisher } from "../../services/shared/outbox/relay.js";
 import { collectEvents } from "../fixtures/events.js";
@@ -107,6 +107,20 @@ describe("outbox relay", () => {
     // the ids are random, so only the insertion order can say which came first.
     const at = new Date();
     const ids = [...(await recordLogouts(20, () => at)), ...(await recordLogouts(20, () => at))];
+    // Several rows in one statement, in both forms the services write: plain values, and rows each
+    // written only when its condition holds.
+    const logouts = (count: number) =>
+      Array.from({ length: count }, (_, index) =>
+        outboxRow(at, "auth.logout", { userId: `batch-${index}`, sessionId: `b-${index}` }),
+      );
+    const together = logouts(10);
+    await insertOutboxRows(database.db, together);
+    const conditional = logouts(10).map((row, index) => ({ row, when: index % 3 === 0 ? sql`false` : sql`true` }));
+    await insertOutboxRowsWhere(conditional).execute(database.db);
+    ids.push(
+      ...together.map((row) => row.id),
+      ...conditional.filter((_, index) => index % 3 !== 0).map(({ row }) => row.id),
+    );
     const relay = createOutboxRelay({
       db: database.db,
       publisher: createJetStreamPublisher(createPipelinedPublish(connection)),
@@ -136,6 +150,40 @@ describe("outbox relay", () => {
     const healthy = createOutboxRelay({ db: database.db, publisher: jetStream, logger });
     expect(await healthy.drainOnce()).toBe(1);
     expect(await streamMessageIds()).toEqual([id]);
+  });
+});
+
+describe("the migration that numbers the outbox", () => {
+  it("numbers the events still unsent in time order, wherever they lie on disk", async () => {
+    const testDatabase = await createTestDatabase();
+    const database = await createDatabase<OutboxDatabase>({ url: testDatabase.url, dataDir: "", poolSize: 2, logger });
+    try {
+      const [[firstName, first]] = Object.entries(outboxMigrations) as [[string, Migration]];
+      await migrateToLatest(database.db as Kysely<unknown>, { [firstName]: first }, logger);
+      // Written newest first, as a backlog put back after failed publishes can lie.
+      const start = Date.now();
+      const rows = Array.from({ length: 10 }, (_, index) =>
+        outboxRow(new Date(start - index * 1_000), "auth.logout", { userId: `u-${index}`, sessionId: `s-${index}` }),
+      );
+      await insertOutboxRows(database.db, rows);
+      await migrateToLatest(database.db as Kysely<unknown>, outboxMigrations, logger);
+
+      const published: string[] = [];
+      const relay = createOutboxRelay({
+        db: database.db,
+        logger,
+        publisher: {
+          async publish(message) {
+            published.push(message.id);
+          },
+        },
+      });
+      expect(await relay.drainOnce()).toBe(10);
+      expect(published).toEqual(rows.map((row) => row.id).reverse());
+    } finally {
+      await database.close();
+      await testDatabase.drop();
+    }
   });
 });
 

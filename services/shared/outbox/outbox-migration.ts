@@ -28,11 +28,18 @@ export const outboxMigrations: Record<string, Migration> = {
   },
   // Ties on created_at (one transaction's several events, a clock that stands still, two instances'
   // clocks apart) left the relay's order to the random event id. An identity column numbers rows as
-  // they are inserted, so one entity's events, serialized by its row lock, are numbered in commit order.
+  // they are inserted; see the outbox in docs/events.md for what that order promises.
   // Adding it rewrites the table under an exclusive lock; the outbox keeps only a day of sent rows.
   "2026-12-10T00-00-00_outbox-sequence": {
     async up(db: Kysely<any>) {
       await sql`alter table outbox add column seq bigint generated always as identity`.execute(db);
+      // The rewrite numbers rows where they lie on disk, and a row put back after a failed publish
+      // has moved. The unsent ones (only a backlog) are written again in time order, keeping their ids.
+      await sql`
+        with pending as (delete from outbox where sent_at is null returning *)
+        insert into outbox (id, subject, event_type, payload, created_at, sent_at, attempts, last_error)
+        select id, subject, event_type, payload, created_at, sent_at, attempts, last_error
+        from pending order by created_at, id`.execute(db);
       await sql`drop index outbox_pending`.execute(db);
       await sql`create index outbox_pending on outbox (seq) include (created_at) where sent_at is null`.execute(db);
     },
