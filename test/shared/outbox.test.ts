@@ -160,7 +160,8 @@ describe("the migration that numbers the outbox", () => {
     try {
       const [[firstName, first]] = Object.entries(outboxMigrations) as [[string, Migration]];
       await migrateToLatest(database.db as Kysely<unknown>, { [firstName]: first }, logger);
-      // Written newest first, as a backlog put back after failed publishes can lie.
+      // Written newest first: on disk in the reverse of their time order, as rows put back after failed
+      // publishes can be.
       const start = Date.now();
       const rows = Array.from({ length: 10 }, (_, index) =>
         outboxRow(new Date(start - index * 1_000), "auth.logout", { userId: `u-${index}`, sessionId: `s-${index}` }),
