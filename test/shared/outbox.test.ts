@@ -11,7 +11,7 @@ import { createJetStreamPublisher } from "../../services/shared/events/jetstream
 import { ensureStreams, streams } from "../../services/shared/events/streams.js";
 import { createLogger } from "../../services/shared/logging.js";
 import { outboxMigrations } from "../../services/shared/outbox/outbox-migration.js";
-import { outboxRow } from "../../services/shared/outbox/outbox-rows.js";
+import { outboxRow, type OutboxRow } from "../../services/shared/outbox/outbox-rows.js";
 import { insertOutboxRows, insertOutboxRowsWhere } from "../../services/shared/outbox/outbox-store.js";
 import type { OutboxDatabase } from "../../services/shared/outbox/outbox-table.js";
 import { createOutboxRelay, type OutboxPublisher } from "../../services/shared/outbox/relay.js";
@@ -20,6 +20,13 @@ import { capturingDelivery, connectAuthClient, startAuth } from "../fixtures/ser
 import { createTestDatabase, startNats, waitFor, type NatsInstance, type TestDatabase } from "../support/index.js";
 
 const logger = createLogger("test", "silent");
+
+/** `count` logout events, the index-th stamped with `timeOf(index)`. */
+function logoutRows(count: number, timeOf: (index: number) => Date): OutboxRow[] {
+  return Array.from({ length: count }, (_, index) =>
+    outboxRow(timeOf(index), "auth.logout", { userId: `user-${index}`, sessionId: `s-${index}` }),
+  );
+}
 
 describe("outbox relay", () => {
   let testDatabase: TestDatabase;
@@ -42,17 +49,16 @@ describe("outbox relay", () => {
     await testDatabase?.drop();
   });
 
-  /** Writes `count` events in one transaction, each stamped with `at()`; returns their ids in order. */
+  /**
+   * Writes `count` events in one transaction, a statement each, each stamped with `at()`; returns
+   * their ids in order.
+   */
   async function recordLogouts(count: number, at = () => systemClock.now()): Promise<string[]> {
-    const ids: string[] = [];
+    const rows = logoutRows(count, at);
     await database.db.transaction().execute(async (trx) => {
-      for (let index = 0; index < count; index++) {
-        const row = outboxRow(at(), "auth.logout", { userId: `user-${index}`, sessionId: `s-${index}` });
-        await insertOutboxRows(trx, [row]);
-        ids.push(row.id);
-      }
+      for (const row of rows) await insertOutboxRows(trx, [row]);
     });
-    return ids;
+    return rows.map((row) => row.id);
   }
 
   async function streamMessageIds(): Promise<string[]> {
@@ -109,13 +115,12 @@ describe("outbox relay", () => {
     const ids = [...(await recordLogouts(20, () => at)), ...(await recordLogouts(20, () => at))];
     // Several rows in one statement, in both forms the services write: plain values, and rows each
     // written only when its condition holds.
-    const logouts = (count: number) =>
-      Array.from({ length: count }, (_, index) =>
-        outboxRow(at, "auth.logout", { userId: `batch-${index}`, sessionId: `b-${index}` }),
-      );
-    const together = logouts(10);
+    const together = logoutRows(10, () => at);
     await insertOutboxRows(database.db, together);
-    const conditional = logouts(10).map((row, index) => ({ row, when: index % 3 === 0 ? sql`false` : sql`true` }));
+    const conditional = logoutRows(10, () => at).map((row, index) => ({
+      row,
+      when: index % 3 === 0 ? sql`false` : sql`true`,
+    }));
     await insertOutboxRowsWhere(conditional).execute(database.db);
     ids.push(
       ...together.map((row) => row.id),
@@ -163,9 +168,7 @@ describe("the migration that numbers the outbox", () => {
       // Written newest first: on disk in the reverse of their time order, as rows put back after failed
       // publishes can be.
       const start = Date.now();
-      const rows = Array.from({ length: 10 }, (_, index) =>
-        outboxRow(new Date(start - index * 1_000), "auth.logout", { userId: `u-${index}`, sessionId: `s-${index}` }),
-      );
+      const rows = logoutRows(10, (index) => new Date(start - index * 1_000));
       await insertOutboxRows(database.db, rows);
       await migrateToLatest(database.db as Kysely<unknown>, outboxMigrations, logger);
 
