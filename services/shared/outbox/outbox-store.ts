@@ -14,7 +14,7 @@ export async function insertOutboxRows<DB extends OutboxDatabase>(
 /**
  * `insert into outbox ... values ...` of these rows as a fragment of a larger statement (the last
  * part of a hot write, after its CTEs): raw SQL rather than the query builder, which costs several
- * times more CPU to build and compile on the hottest statements (see README, performance).
+ * times more CPU to build and compile on the hottest statements.
  * The rows are numbered (`seq`, the relay's order) when this insert runs, and Postgres may run it
  * before a CTE of the same statement waits for a row lock: a write whose events must follow another
  * write's to the same row in the stream takes the lock in an earlier statement.
