@@ -1,11 +1,11 @@
 // Diagnostic: what each RPC of a returning user's sign-in costs the services in CPU, beside the empty
 // RPC on the same port. Starts its own Postgres and NATS and the built services, signs N fresh
-// accounts in once (so they return), then runs N of each RPC in turn, 16 in flight, one phase per
-// RPC: Health/Check, SendOtp (each code read from JetStream by the client, as the sign-in does),
-// VerifyOtp, Login. A phase's CPU counts until the services are idle again, so the outbox relay's and the user
-// service's share of its events is in it. Beside the CPU, the read and write system calls of each
+// accounts in once (so they return), then runs N of each RPC in turn, 16 in flight (or the third
+// argument), one phase per RPC: Health/Check, SendOtp (each code read from JetStream by the client,
+// as the sign-in does), VerifyOtp, Login. A phase's CPU counts until the services are idle again, so
+// the outbox relay's and the user service's share of its events is in it. Beside the CPU, the read and write system calls of each
 // service per call (sockets included: Postgres, NATS, the client).
-// `npx tsx test/bench/sign-in-phases.ts [N] [grpc-js|connect]` (after `npm run build`).
+// `npx tsx test/bench/sign-in-phases.ts [N] [grpc-js|connect] [in flight]` (after `npm run build`).
 import { type BenchClient, connectClient, grpcJsClient } from "./clients.js";
 import { jetStreamInbox } from "./code-inbox.js";
 import { freshAccount, signIn, signInSteps } from "./flows.js";
@@ -17,8 +17,10 @@ import { startBothServices } from "./services.js";
 
 const n = Number(process.argv[2] ?? 500);
 const kind = process.argv[3] ?? "grpc-js";
-const inFlight = 16;
+const inFlight = Number(process.argv[4] ?? 16);
 if (kind !== "grpc-js" && kind !== "connect") throw new Error(`client must be grpc-js or connect, not ${kind}`);
+if (!Number.isInteger(inFlight) || inFlight < 1)
+  throw new Error(`calls in flight must be a whole number from 1, not ${process.argv[4]}`);
 
 const infra = await startInfra(() => undefined);
 const counter = await CommitCounter.open(infra.adminUrl);
