@@ -6,7 +6,8 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { isRoot } from "../support/ensure-binaries.js";
 import { makeTempDir } from "../support/server-process.js";
-import { percentile, type LoadResult } from "./load.js";
+import { percentile } from "../support/statistics.js";
+import type { LoadResult } from "./load.js";
 
 const binary = "/usr/bin/h2load";
 

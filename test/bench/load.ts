@@ -1,6 +1,8 @@
 // A closed-loop load generator: `concurrency` workers, each starting its next operation when the
 // previous one ends, until a deadline or an operation budget. Latency is per operation.
 
+import { percentile } from "../support/statistics.js";
+
 export interface LoadOptions {
   concurrency: number;
   /** Stop starting operations after this long. */
@@ -57,11 +59,4 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     p50Ms: percentile(latencies, 0.5),
     p99Ms: percentile(latencies, 0.99),
   };
-}
-
-/** Nearest-rank percentile of sorted values (NaN when empty). */
-export function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1));
-  return sorted[rank]!;
 }

@@ -18,7 +18,7 @@ import { outboxMigrations } from "../../services/shared/outbox/outbox-migration.
 import type { OutboxDatabase } from "../../services/shared/outbox/outbox-table.js";
 import { createOutboxRelay, type OutboxPublisher } from "../../services/shared/outbox/relay.js";
 import { startInfra } from "./infra.js";
-import { percentile } from "./load.js";
+import { median } from "../support/statistics.js";
 
 const drainsPerBlock = Number(process.argv[2] ?? 100);
 const blocks = 4;
@@ -102,11 +102,4 @@ try {
   await nc.close();
   await db.destroy();
   await infra.close();
-}
-
-function median(values: readonly number[]): number {
-  return percentile(
-    [...values].sort((a, b) => a - b),
-    0.5,
-  );
 }

@@ -5,7 +5,7 @@
 import { fileURLToPath } from "node:url";
 import { type NodeProcess, spawnNode } from "../support/node-process.js";
 import { waitUntilReady } from "../support/server-process.js";
-import { percentile } from "./load.js";
+import { ascending, percentile } from "../support/statistics.js";
 import { named } from "./process-names.js";
 import { round } from "./report.js";
 
@@ -77,7 +77,7 @@ export interface LagSummary {
 }
 
 export function summarize(lags: number[]): LagSummary {
-  const sorted = [...lags].sort((a, b) => a - b);
+  const sorted = ascending(lags);
   return { events: sorted.length, p50: round(percentile(sorted, 0.5), 1), p99: round(percentile(sorted, 0.99), 1) };
 }
 

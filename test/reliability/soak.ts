@@ -19,6 +19,7 @@ import { ensureBuilt } from "../support/ensure-built.js";
 import { startNats } from "../support/nats.js";
 import { adminQuery, startPostgres } from "../support/postgres.js";
 import { TEST_ROOT_ENV, TEST_ROOT_PREFIX } from "../support/server-process.js";
+import { ascending, median, percentile } from "../support/statistics.js";
 import { deployedEnvironment, type ServiceProcess, startServiceProcess } from "../support/service-process.js";
 import { unsentOutboxRows } from "./helpers/committed-state.js";
 import { readCodesFromNats } from "./helpers/nats-codes.js";
@@ -29,16 +30,6 @@ const soakSeconds = Number(process.env.SOAK_SECONDS ?? 180);
 const intervalSeconds = Number(process.env.SOAK_INTERVAL_SECONDS ?? 15);
 const rampSeconds = Number(process.env.SOAK_RAMP_SECONDS ?? 8);
 const loadFraction = Number(process.env.SOAK_LOAD ?? 0.7);
-
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-function median(values: number[]): number {
-  return percentile(values, 50);
-}
 
 function rssMiB(service: ServiceProcess): number {
   const status = readFileSync(`/proc/${service.pid}/status`, "utf8");
@@ -111,10 +102,7 @@ async function main(): Promise<number> {
       const errors = ledger.calls.filter((call) => call.code !== "ok").length;
       log(
         `${String(concurrency).padStart(11)}  ${fixed(rate).padStart(10)}  ${fixed(ledger.calls.length / seconds, 0).padStart(7)}  ${String(errors).padStart(6)}  ${fixed(
-          percentile(
-            ledger.calls.map((c) => c.ms),
-            99,
-          ),
+          percentile(ascending(ledger.calls.map((c) => c.ms)), 0.99),
         ).padStart(6)}`,
       );
       if (rate < peak * 1.05) {
@@ -147,10 +135,7 @@ async function main(): Promise<number> {
       const errors = calls.filter((call) => call.code !== "ok").length;
       const completed = calls.filter((call) => call.step.rpc === "RefreshToken" && call.code === "ok").length;
       const row = {
-        p99: percentile(
-          calls.map((c) => c.ms),
-          99,
-        ),
+        p99: percentile(ascending(calls.map((c) => c.ms)), 0.99),
         authRss: rssMiB(auth),
         userRss: rssMiB(user),
         backlog: await backlog(),
@@ -160,10 +145,7 @@ async function main(): Promise<number> {
       log(
         `${String(Math.round((end - soakStart) / 1000)).padStart(5)}  ${fixed(completed / intervalSeconds).padStart(10)}  ${String(calls.length).padStart(5)}  ` +
           `${String(errors).padStart(6)}  ${fixed((100 * errors) / Math.max(1, calls.length), 2).padStart(6)}  ${fixed(
-            percentile(
-              calls.map((c) => c.ms),
-              50,
-            ),
+            percentile(ascending(calls.map((c) => c.ms)), 0.5),
           ).padStart(6)}  ` +
           `${fixed(row.p99).padStart(6)}  ${fixed(row.authRss).padStart(12)}  ${fixed(row.userRss).padStart(12)}  ${String(row.backlog).padStart(14)}`,
       );

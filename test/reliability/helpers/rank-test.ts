@@ -33,9 +33,3 @@ export function mannWhitney(first: number[], second: number[]): RankTestResult {
   const variance = ((n1 * n2) / 12) * (n + 1 - tieTerm / (n * (n - 1)));
   return { z: (u - mean) / Math.sqrt(variance), effect: u / (n1 * n2) };
 }
-
-export function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 0 ? (sorted[middle - 1]! + sorted[middle]!) / 2 : sorted[middle]!;
-}
