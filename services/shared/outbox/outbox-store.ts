@@ -13,8 +13,9 @@ export async function insertOutboxRows<DB extends OutboxDatabase>(
 
 /**
  * `insert into outbox ... values ...` of these rows as a fragment of a larger statement (the last
- * part of a hot write, after its CTEs): raw SQL rather than the query builder, which costs several
- * times more CPU to build and compile on the hottest statements.
+ * part of a hot write, after its CTEs). Raw SQL, not the query builder: a CTE's statement is raw SQL
+ * already, and building and compiling a two-row insert took the builder 4.6 us against 2.9 us for
+ * this fragment (Node 20, warm, 2026-12-07), on writes that run on every sign-in.
  * The rows are numbered (`seq`, the relay's order) when this insert runs, and Postgres may run it
  * before a CTE of the same statement waits for a row lock: a write whose events must follow another
  * write's to the same row in the stream takes the lock in an earlier statement.
