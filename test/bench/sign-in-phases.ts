@@ -3,8 +3,8 @@
 // accounts in once (so they return), then runs N of each RPC in turn, 16 in flight (or the third
 // argument), one phase per RPC: Health/Check, SendOtp (each code read from JetStream by the client,
 // as the sign-in does), VerifyOtp, Login. A phase's CPU counts until the services are idle again, so
-// the outbox relay's and the user service's share of its events is in it. Beside the CPU, the read and write system calls of each
-// service per call (sockets included: Postgres, NATS, the client).
+// the outbox relay's and the user service's share of its events is in it. Beside the CPU, the read
+// and write system calls of each service per call (sockets included: Postgres, NATS, the client).
 // `npx tsx test/bench/sign-in-phases.ts [N] [grpc-js|connect] [in flight]` (after `npm run build`).
 import { type BenchClient, connectClient, grpcJsClient } from "./clients.js";
 import { jetStreamInbox } from "./code-inbox.js";

@@ -29,9 +29,9 @@ export class JetStreamPublishError extends Error {}
  * `request` each: per message a reply registration, a timer and an `Error` with its stack (made
  * when the request completes, even a successful one). With acknowledgements on one subscription a
  * relay's drain of 16 or 64 events costs about 25-40% less CPU (`test/bench/relay-drain-cost.ts`,
- * docs/performance.md, "The relay's cost"). Acknowledgements are matched by their reply subject; a message whose
- * acknowledgement never comes fails after `timeoutMs` and is published again by its caller under the
- * same `Nats-Msg-Id`, which JetStream de-duplicates.
+ * docs/performance.md, "The relay's cost"). Acknowledgements are matched by their reply subject; a
+ * message whose acknowledgement never comes fails after `timeoutMs` and is published again by its
+ * caller under the same `Nats-Msg-Id`, which JetStream de-duplicates.
  *
  * The subscription is re-made by the client after a reconnect; acknowledgements lost with the old
  * connection time out. Once the connection is closed every waiting publish fails at once. So does

@@ -1,10 +1,11 @@
 // Serves a service's Connect routes with @grpc/grpc-js: the very same handlers and interceptor chain
 // (rpc-handler.ts) as connect-node, for gRPC callers. Why: connect-node runs a unary gRPC call through
 // its streaming pipeline, allocates about 100 KB per call and builds DOMExceptions for AbortSignals
-// it aborts on every call; grpc-js serves the same call for a fraction of the CPU (docs/performance.md,
-// "gRPC on the main port"). The main port hands its gRPC streams to a server built here (one-port-server.ts),
-// and so does the optional second listener (grpc-js-listener.ts). Every kind of method is served:
-// unary, server streaming (health Watch), client streaming and bidirectional (reflection).
+// it aborts on every call; grpc-js serves the same call for a fraction of the CPU
+// (docs/performance.md, "gRPC on the main port"). The main port hands its gRPC streams to a server
+// built here (one-port-server.ts), and so does the optional second listener (grpc-js-listener.ts).
+// Every kind of method is served: unary, server streaming (health Watch), client streaming and
+// bidirectional (reflection).
 import {
   create,
   fromBinary,

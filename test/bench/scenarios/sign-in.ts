@@ -261,9 +261,9 @@ async function refreshRotation(
  * judged, because a process's first calls carry V8 compiling the hot paths. The sides run in ABBA
  * order (on, off, off, on), each judged by the mean of its two runs' CPU per sign-in with equal
  * weights, so that a drift over the scenario (Postgres vacuuming what the scenarios before wrote,
- * the machine's other load) weighs on both sides alike; docs/performance.md ("The pair in ABBA order")
- * has what one run a side gave. A relay-on run starts once the backlog the relay-off runs left is published and consumed
- * (backlogSettled), which is not the measured sign-ins' work.
+ * the machine's other load) weighs on both sides alike; docs/performance.md ("The pair in ABBA
+ * order") has what one run a side gave. A relay-on run starts once the backlog the relay-off runs
+ * left is published and consumed (backlogSettled), which is not the measured sign-ins' work.
  */
 async function eventsOffVersusOn(ctx: BenchContext): Promise<ScenarioResult> {
   const name = "otp-sign-in-events-off";
