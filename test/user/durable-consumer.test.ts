@@ -143,6 +143,33 @@ describe("startDurableConsumer and markEventProcessed", () => {
     await Promise.all([second.stop(), third.stop()]);
   });
 
+  it("hands an event published as stop() returns to the durable's next consumer, not to the stopped one's pull", async () => {
+    // Until the server has read a stopped consumer's unsubscribe it may still deliver to that pull,
+    // whose inbox is gone: the event would then wait out ack_wait before anyone got it. With ack_wait
+    // at ten minutes such an event cannot arrive within this test; a race that lost 5-12% of tries
+    // shows within 20 rounds.
+    const ackWaitMs = 600_000;
+    for (let round = 0; round < 20; round++) {
+      const name = `handover-${randomUUID().slice(0, 8)}`;
+      const handled: string[] = [];
+      const handlers = {
+        "auth.device.trusted": async (event: EventMessage<"auth.device.trusted">) => void handled.push(event.deviceId),
+      };
+      const first = startDurableConsumer({ nats: link, logger, stream: streams.auth.name, name, ackWaitMs, handlers });
+      await first.ready;
+      const before = `before-${name}`;
+      await publisher.publish("auth.device.trusted", { userId: randomUUID(), deviceId: before });
+      await waitFor(() => handled.includes(before));
+      await first.stop();
+
+      const after = `after-${name}`;
+      await publisher.publish("auth.device.trusted", { userId: randomUUID(), deviceId: after });
+      const next = startDurableConsumer({ nats: link, logger, stream: streams.auth.name, name, ackWaitMs, handlers });
+      await waitFor(() => handled.includes(after));
+      await next.stop();
+    }
+  });
+
   it("acknowledges an event whose handler resolved in the same turn as the stop", async () => {
     const name = `stop-${randomUUID().slice(0, 8)}`;
     // The durable starts at the stream's first message: the earlier tests' events come first.
