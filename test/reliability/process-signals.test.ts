@@ -14,6 +14,7 @@ import {
   type NatsInstance,
   type TestDatabase,
 } from "../support/index.js";
+import { freePort } from "../support/server-process.js";
 import { type ServiceProcess, startServiceProcess } from "../support/service-process.js";
 import { missingCommittedChanges } from "./helpers/committed-state.js";
 import { auditOnceDelivered } from "./helpers/event-oracle.js";
@@ -175,6 +176,48 @@ describe("service processes killed and stopped", () => {
       times: 1,
       lost: "nothing: all 10 answered OK, exit code 0, their 10 events published",
     });
+  }, 90_000);
+
+  it("SIGTERM while NATS has never been reachable: both services exit 0 without waiting for it", async () => {
+    // Nothing listens here: each service's NATS link keeps retrying, and its durable consumers wait
+    // for it. Their stop used to wait too, until the 30 s hard stop ended the process with code 1.
+    const noNats = `nats://127.0.0.1:${await freePort()}`;
+    const [lonelyAuthDatabase, lonelyUserDatabase] = await Promise.all([createTestDatabase(), createTestDatabase()]);
+    let lonelyAuth: ServiceProcess | undefined;
+    let lonelyUser: ServiceProcess | undefined;
+    try {
+      const common = { NATS_URL: noNats, LOG_LEVEL: "info" };
+      // NOT_SERVING without NATS, as readiness should be: started once they answer.
+      lonelyAuth = await startServiceProcess("auth", {
+        from: "source",
+        inherit: process.env,
+        readyWhen: "answering",
+        env: { ...common, AUTH_DATABASE_URL: lonelyAuthDatabase.url, OTP_DELIVERY: "log" },
+      });
+      lonelyUser = await startServiceProcess("user", {
+        from: "source",
+        inherit: process.env,
+        readyWhen: "answering",
+        env: {
+          ...common,
+          USER_DATABASE_URL: lonelyUserDatabase.url,
+          AUTH_JWKS_URL: `${lonelyAuth.baseUrl}/.well-known/jwks.json`,
+        },
+      });
+      expect(await Promise.all([lonelyUser.signal("SIGTERM"), lonelyAuth.signal("SIGTERM")])).toEqual([
+        { code: 0, signal: null },
+        { code: 0, signal: null },
+      ]);
+      recordSurvival({
+        fault: "SIGTERM while NATS has never been reachable",
+        tried: "both services started with NATS_URL on a port nothing listens on, then SIGTERM",
+        times: 1,
+        lost: "nothing: both exit 0 at once",
+      });
+    } finally {
+      await Promise.allSettled([lonelyUser?.stop(), lonelyAuth?.stop()]);
+      await Promise.allSettled([lonelyAuthDatabase.drop(), lonelyUserDatabase.drop()]);
+    }
   }, 90_000);
 });
 

@@ -29,6 +29,12 @@ export interface ServiceProcessOptions {
   port?: number;
   /** Node flags after the production ones (e.g. --cpu-prof). */
   nodeFlags?: string[];
+  /**
+   * When start() counts the process as started: `serving` (the default) once its health check says
+   * SERVING; `answering` once it answers at all, for a service whose dependency is down on purpose
+   * (it then answers NOT_SERVING).
+   */
+  readyWhen?: "serving" | "answering";
 }
 
 export interface ServiceProcess extends NodeProcess {
@@ -110,7 +116,8 @@ export async function startServiceProcess(name: ServiceName, options: ServicePro
     proc.child.once("exit", (code, signal) =>
       exits.push(`pid ${proc.pid} ran ${Date.now() - startedAt} ms, exit ${code ?? signal}`),
     );
-    await waitUntilReady(proc.child, logFile, `${name} service on port ${port}`, healthServing(baseUrl), 60_000);
+    const ready = options.readyWhen === "answering" ? healthAnswers(baseUrl) : healthServing(baseUrl);
+    await waitUntilReady(proc.child, logFile, `${name} service on port ${port}`, ready, 60_000);
   };
 
   await start();
@@ -145,4 +152,13 @@ export async function startServiceProcess(name: ServiceName, options: ServicePro
 function healthServing(baseUrl: string): () => Promise<boolean> {
   const health = createClient(Health, createConnectTransport({ baseUrl, httpVersion: "1.1" }));
   return async () => (await health.check({ service: "" })).status === HealthCheckResponse_ServingStatus.SERVING;
+}
+
+/** True once the health check answers, whatever the status. */
+function healthAnswers(baseUrl: string): () => Promise<boolean> {
+  const health = createClient(Health, createConnectTransport({ baseUrl, httpVersion: "1.1" }));
+  return async () => {
+    await health.check({ service: "" });
+    return true;
+  };
 }

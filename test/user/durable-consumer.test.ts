@@ -22,6 +22,7 @@ import { streams } from "../../services/shared/events/streams.js";
 import { createLogger } from "../../services/shared/logging.js";
 import { connectEventPublisher, type EventPublisher } from "../fixtures/publish-event.js";
 import { createTestDatabase, startNats, waitFor, type NatsInstance, type TestDatabase } from "../support/index.js";
+import { freePort } from "../support/server-process.js";
 
 // The shared durable-consumer helper on its own: redelivery after a failing handler, poison
 // messages, resuming where it stopped, recreating a deleted consumer, and the processed_events
@@ -146,8 +147,8 @@ describe("startDurableConsumer and markEventProcessed", () => {
   it("hands an event published as stop() returns to the durable's next consumer, not to the stopped one's pull", async () => {
     // Until the server has read a stopped consumer's unsubscribe it may still deliver to that pull,
     // whose inbox is gone: the event would then wait out ack_wait before anyone got it. With ack_wait
-    // at ten minutes such an event cannot arrive within this test; a race that lost 5-12% of tries
-    // shows within 20 rounds.
+    // at ten minutes such an event cannot arrive within this test. Without the wait in stop() this
+    // failed 3 runs of 3; a race lost in 5% of rounds shows in 20 rounds about two times in three.
     const ackWaitMs = 600_000;
     for (let round = 0; round < 20; round++) {
       const name = `handover-${randomUUID().slice(0, 8)}`;
@@ -167,6 +168,31 @@ describe("startDurableConsumer and markEventProcessed", () => {
       const next = startDurableConsumer({ nats: link, logger, stream: streams.auth.name, name, ackWaitMs, handlers });
       await waitFor(() => handled.includes(after));
       await next.stop();
+    }
+  });
+
+  it("stops at once when NATS was never reachable (a service started during an outage)", async () => {
+    // No server on this port: the link keeps trying, and its `ready` never settles.
+    const unreachable = createNatsLink({
+      servers: [`nats://127.0.0.1:${await freePort()}`],
+      name: "never-connected",
+      streams: [streams.auth],
+      replicas: 1,
+      logger,
+    });
+    try {
+      const consumer = startDurableConsumer({
+        nats: unreachable,
+        logger,
+        stream: streams.auth.name,
+        name: `unreachable-${randomUUID().slice(0, 8)}`,
+        handlers: { "auth.logout": async () => undefined },
+      });
+      // Before the fix this never settled, and the test's own timeout failed it.
+      await consumer.stop();
+      expect(unreachable.isConnected()).toBe(false);
+    } finally {
+      await unreachable.close();
     }
   });
 

@@ -92,8 +92,10 @@ export interface DurableConsumer {
   ready: Promise<void>;
   /**
    * Stops pulling; a message being handled finishes first, and every handled message is acknowledged.
-   * Resolves once the server has read those acks and the end of the pulls (while NATS is reachable;
-   * at most 2 s), so a message published afterwards goes to another consumer of the durable at once.
+   * Then waits, at most 2 s and not while NATS is unreachable, for the NATS server of this connection
+   * to answer a PING: it has then read those acks and the end of the pulls, so it hands no new
+   * message to them (in a cluster the consumer's leader may be another server, which learns of it a
+   * route hop later). A stop before NATS was ever reachable returns at once.
    */
   stop(): Promise<void>;
 }
@@ -109,6 +111,11 @@ export function startDurableConsumer(options: DurableConsumerOptions): DurableCo
   const batchSize = options.batchSize ?? 64;
   const retryDelayMs = options.retryDelayMs ?? ((count: number) => Math.min(500 * 2 ** (count - 1), 60_000));
   let stopped = false;
+  let stopRequested!: () => void;
+  /** Settles when stop() is called: a wait for NATS, which may never come up, races against it. */
+  const whenStopped = new Promise<undefined>((resolve) => {
+    stopRequested = () => resolve(undefined);
+  });
   /** The connection the pulls were made on, once one was (stop() waits for the server to read it). */
   let pullConnection: NatsConnection | undefined;
   const active = new Set<ConsumerMessages>();
@@ -158,7 +165,10 @@ export function startDurableConsumer(options: DurableConsumerOptions): DurableCo
   }
 
   async function attach(subject: EventSubject): Promise<ConsumerMessages> {
-    const { connection, js } = await options.nats.ready;
+    // A service started while NATS is down waits here until it comes up; a stop must not wait for that.
+    const ready = await Promise.race([options.nats.ready, whenStopped]);
+    if (!ready) throw new Error("stopped before NATS was reachable");
+    const { connection, js } = ready;
     pullConnection = connection;
     const jsm = await jetstreamManager(connection);
     const durable = durableNameFor(options.name, subject);
@@ -229,6 +239,7 @@ export function startDurableConsumer(options: DurableConsumerOptions): DurableCo
     ready: Promise.all(attachedSignals).then(() => undefined),
     async stop() {
       stopped = true;
+      stopRequested();
       for (const messages of active) messages.stop();
       for (const wake of [...sleepers]) wake();
       await Promise.allSettled(loops);
@@ -239,11 +250,13 @@ export function startDurableConsumer(options: DurableConsumerOptions): DurableCo
 
   /**
    * Waits until the server has read what this consumer wrote last: the acks just flushed and the
-   * unsubscribes of its pulls, which a PING answered proves. Until the server has read an
-   * unsubscribe it may hand a new message to that pull, whose inbox is gone: the message then waits
-   * out ack_wait (30 s) before another instance of the durable gets it. Measured before this wait, a
-   * message published as stop() returned reached the durable's next consumer 30 s late in 5 of 40
-   * tries. Skipped while NATS is unreachable and bounded otherwise: a shutdown must not hang on it.
+   * unsubscribes of its pulls, which a PING answered proves (on this connection's server; in a
+   * cluster the consumer's leader hears of it a route hop later, so a late delivery becomes unlikely,
+   * not impossible). Until the server has read an unsubscribe it may hand a new message to that pull,
+   * whose inbox is gone: the message then waits out ack_wait (30 s) before another instance of the
+   * durable gets it. Measured before this wait, a message published as stop() returned reached the
+   * durable's next consumer 30 s late in 5 of 40 tries. Skipped while NATS is unreachable and
+   * bounded otherwise: a shutdown must not hang on it.
    */
   async function serverHasRead(): Promise<void> {
     const connection = pullConnection;
