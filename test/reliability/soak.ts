@@ -134,8 +134,9 @@ async function main(): Promise<number> {
       seen = ledger.calls.length;
       const errors = calls.filter((call) => call.code !== "ok").length;
       const completed = calls.filter((call) => call.step.rpc === "RefreshToken" && call.code === "ok").length;
+      const latencies = ascending(calls.map((c) => c.ms));
       const row = {
-        p99: percentile(ascending(calls.map((c) => c.ms)), 0.99),
+        p99: percentile(latencies, 0.99),
         authRss: rssMiB(auth),
         userRss: rssMiB(user),
         backlog: await backlog(),
@@ -145,7 +146,7 @@ async function main(): Promise<number> {
       log(
         `${String(Math.round((end - soakStart) / 1000)).padStart(5)}  ${fixed(completed / intervalSeconds).padStart(10)}  ${String(calls.length).padStart(5)}  ` +
           `${String(errors).padStart(6)}  ${fixed((100 * errors) / Math.max(1, calls.length), 2).padStart(6)}  ${fixed(
-            percentile(ascending(calls.map((c) => c.ms)), 0.5),
+            percentile(latencies, 0.5),
           ).padStart(6)}  ` +
           `${fixed(row.p99).padStart(6)}  ${fixed(row.authRss).padStart(12)}  ${fixed(row.userRss).padStart(12)}  ${String(row.backlog).padStart(14)}`,
       );

@@ -116,7 +116,7 @@ export async function startServiceProcess(name: ServiceName, options: ServicePro
     proc.child.once("exit", (code, signal) =>
       exits.push(`pid ${proc.pid} ran ${Date.now() - startedAt} ms, exit ${code ?? signal}`),
     );
-    const ready = options.readyWhen === "answering" ? healthAnswers(baseUrl) : healthServing(baseUrl);
+    const ready = healthReady(baseUrl, options.readyWhen ?? "serving");
     await waitUntilReady(proc.child, logFile, `${name} service on port ${port}`, ready, 60_000);
   };
 
@@ -149,16 +149,11 @@ export async function startServiceProcess(name: ServiceName, options: ServicePro
 }
 
 /** The readiness signal: grpc.health.v1.Health/Check for the whole server answers SERVING. */
-function healthServing(baseUrl: string): () => Promise<boolean> {
-  const health = createClient(Health, createConnectTransport({ baseUrl, httpVersion: "1.1" }));
-  return async () => (await health.check({ service: "" })).status === HealthCheckResponse_ServingStatus.SERVING;
-}
-
-/** True once the health check answers, whatever the status. */
-function healthAnswers(baseUrl: string): () => Promise<boolean> {
+/** True once the health check says SERVING, or (`answering`) once it answers at all. */
+function healthReady(baseUrl: string, readyWhen: "serving" | "answering"): () => Promise<boolean> {
   const health = createClient(Health, createConnectTransport({ baseUrl, httpVersion: "1.1" }));
   return async () => {
-    await health.check({ service: "" });
-    return true;
+    const { status } = await health.check({ service: "" });
+    return readyWhen === "answering" || status === HealthCheckResponse_ServingStatus.SERVING;
   };
 }

@@ -119,21 +119,12 @@ export function startDurableConsumer(options: DurableConsumerOptions): DurableCo
   /** The connection the pulls were made on, once one was (stop() waits for the server to read it). */
   let pullConnection: NatsConnection | undefined;
   const active = new Set<ConsumerMessages>();
-  const sleepers = new Set<() => void>();
   const acks = createAckBatcher((error) =>
     logger.warn({ err: error, consumer: options.name }, "an event could not be acknowledged; it will be redelivered"),
   );
 
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        sleepers.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      sleepers.add(done);
-    });
+  /** Waits out a retry's back-off, cut short by stop(). */
+  const sleep = (ms: number) => atMost(ms, whenStopped);
 
   async function handle(subject: EventSubject, handler: EventHandler<EventSubject>, message: JsMsg): Promise<void> {
     const delivery: Delivery = {
@@ -241,7 +232,6 @@ export function startDurableConsumer(options: DurableConsumerOptions): DurableCo
       stopped = true;
       stopRequested();
       for (const messages of active) messages.stop();
-      for (const wake of [...sleepers]) wake();
       await Promise.allSettled(loops);
       acks.flush();
       await serverHasRead();
@@ -261,15 +251,23 @@ export function startDurableConsumer(options: DurableConsumerOptions): DurableCo
   async function serverHasRead(): Promise<void> {
     const connection = pullConnection;
     if (!connection || connection.isClosed() || !options.nats.isConnected()) return;
-    let timer: NodeJS.Timeout | undefined;
-    const givenUp = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, stopFlushTimeoutMs);
-    });
-    try {
-      await Promise.race([connection.flush().catch(() => undefined), givenUp]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await atMost(
+      stopFlushTimeoutMs,
+      connection.flush().catch(() => undefined),
+    );
+  }
+}
+
+/** Waits for `until`, or `ms`, whichever comes first (the timer is cleared either way). */
+async function atMost(ms: number, until: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const elapsed = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  try {
+    await Promise.race([until, elapsed]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
